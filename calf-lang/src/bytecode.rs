@@ -1,0 +1,153 @@
+//! The instruction set shared by the compiler and the VM.
+//!
+//! A stack machine. Each call frame owns a window of the process's operand
+//! stack: slot 0 is the first parameter, then the other parameters and the
+//! `let`/`loop` locals (all resolved to slot numbers at compile time); the
+//! operand stack proper grows above them. The function being run sits just
+//! below slot 0, so captures are read from it.
+
+use std::sync::Arc;
+
+use crate::namespace::Var;
+use crate::span::Span;
+use crate::value::{FnProto, Sym, Value};
+
+/// One instruction. Eight bytes: a tag and at most one 32-bit operand.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    Nil,
+    True,
+    False,
+    /// Push a small integer literal.
+    Int(i32),
+    /// Push `consts[i]`.
+    Const(u32),
+    /// Push local slot `i`.
+    Local(u16),
+    /// Pop into local slot `i`.
+    SetLocal(u16),
+    /// Push capture `i` of the running closure.
+    Capture(u16),
+    /// Push the running closure itself (a named `fn` calling itself).
+    SelfFn,
+    /// Push the value of `vars[i]`; an unbound var raises.
+    Global(u32),
+    /// Pop a value into `vars[i]` and push the var's symbol.
+    Def(u32),
+    /// Mark `vars[i]` as a macro (after `Def`).
+    MarkMacro(u32),
+    Pop,
+    /// Pop the value below the top, keeping the top: ends a scope's value.
+    Nip,
+    /// Absolute jump.
+    Jump(u32),
+    /// Pop; jump if `nil` or `false`.
+    JumpIfFalse(u32),
+    /// Call the function below the top `n` values with them as arguments.
+    Call(u16),
+    /// Call, replacing the current frame: tail calls run in constant space.
+    TailCall(u16),
+    Return,
+    /// Push a closure of `protos[i]`, capturing from this frame.
+    Closure(u32),
+    /// Catch whatever is thrown until the matching `PopHandler` by jumping to
+    /// this address with the thrown value pushed.
+    PushHandler(u32),
+    PopHandler,
+    /// Pop and throw.
+    Throw,
+    /// Pop and throw again, keeping the trace of where it was first thrown.
+    Rethrow,
+    /// Collection literals: pop `n` items (2n for maps).
+    MakeList(u32),
+    MakeVector(u32),
+    MakeMap(u32),
+    MakeSet(u32),
+    // Inlined core functions on the top two values (one for Inc/Dec/Not).
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    NumEq,
+    Eq,
+    Inc,
+    Dec,
+    Not,
+}
+
+/// Where a closure's capture comes from in the frame that makes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capture {
+    Local(u16),
+    Capture(u16),
+    SelfFn,
+}
+
+/// A compiled body: one arity of a `fn`, or a top-level form.
+#[derive(Debug)]
+pub struct Code {
+    /// The function's name, for stack traces.
+    pub name: Option<Sym>,
+    /// Parameter slots; for a variadic body the last one takes the rest.
+    pub params: u16,
+    pub variadic: bool,
+    /// All local slots, parameters included.
+    pub locals: u16,
+    pub ops: Box<[Op]>,
+    pub consts: Box<[Value]>,
+    pub vars: Box<[Arc<Var>]>,
+    pub protos: Box<[Arc<FnProto>]>,
+    /// The source span of the form each instruction came from, as
+    /// `(first pc, span)` runs sorted by pc.
+    pub spans: Box<[(u32, Span)]>,
+}
+
+impl Code {
+    /// The span of the form that emitted the instruction at `pc`.
+    pub fn span_at(&self, pc: usize) -> Option<Span> {
+        let i = self
+            .spans
+            .partition_point(|(start, _)| (*start as usize) <= pc);
+        i.checked_sub(1).map(|i| self.spans[i].1)
+    }
+
+    /// A readable listing, for `--disasm` and compiler snapshot tests.
+    pub fn disassemble(&self) -> String {
+        let mut out = String::new();
+        self.disassemble_into(&mut out, 0);
+        out
+    }
+
+    fn disassemble_into(&self, out: &mut String, depth: usize) {
+        use std::fmt::Write;
+        let indent = "  ".repeat(depth);
+        let name = self.name.map_or("<top>".to_string(), |n| n.to_string());
+        let _ = writeln!(
+            out,
+            "{indent}{name} params={} variadic={} locals={}",
+            self.params, self.variadic, self.locals
+        );
+        for (pc, op) in self.ops.iter().enumerate() {
+            let note = match op {
+                Op::Const(i) => format!(
+                    "  ; {}",
+                    crate::value::print::pr_str(&self.consts[*i as usize])
+                ),
+                Op::Global(i) | Op::Def(i) | Op::MarkMacro(i) => {
+                    format!("  ; {}", self.vars[*i as usize].name)
+                }
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "{indent}  {pc:4} {op:?}{note}");
+        }
+        for proto in self.protos.iter() {
+            for body in proto.fixed.iter().chain(proto.variadic.iter()) {
+                body.disassemble_into(out, depth + 1);
+            }
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Global definitions: vars grouped in namespaces.
+//!
+//! A var is the one mutable cell of the language: `def` sets it, and every
+//! process sees the newest value. Compiled code holds the `Arc<Var>` itself,
+//! so reading a global is no hash lookup.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use rustc_hash::FxHashMap;
+
+use crate::span::Span;
+use crate::value::{Sym, Value};
+
+/// The namespace of the core library.
+pub const CORE: &str = "calf.core";
+/// The namespace code runs in until it says `ns`.
+pub const USER: &str = "user";
+
+/// Documentation and other facts about a var.
+#[derive(Clone, Debug, Default)]
+pub struct VarMeta {
+    pub doc: Option<String>,
+    pub private: bool,
+    /// Where it was defined, for `source` and error messages.
+    pub defined_at: Option<Span>,
+    /// The parameter vectors of a function, for `doc`.
+    pub arglists: Option<Value>,
+}
+
+/// A named global cell.
+#[derive(Debug)]
+pub struct Var {
+    /// The qualified name, `ns/name`.
+    pub name: Sym,
+    value: RwLock<Option<Value>>,
+    is_macro: AtomicBool,
+    meta: RwLock<VarMeta>,
+}
+
+impl Var {
+    fn new(name: Sym) -> Var {
+        Var {
+            name,
+            value: RwLock::new(None),
+            is_macro: AtomicBool::new(false),
+            meta: RwLock::new(VarMeta::default()),
+        }
+    }
+
+    /// The current value, or `None` if the var was declared but never set.
+    #[inline]
+    pub fn get(&self) -> Option<Value> {
+        self.value.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set(&self, value: Value) {
+        *self.value.write().unwrap_or_else(|e| e.into_inner()) = Some(value);
+    }
+
+    pub fn is_bound(&self) -> bool {
+        self.value
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    pub fn is_macro(&self) -> bool {
+        self.is_macro.load(Ordering::Acquire)
+    }
+
+    pub fn set_macro(&self, yes: bool) {
+        self.is_macro.store(yes, Ordering::Release)
+    }
+
+    pub fn meta(&self) -> VarMeta {
+        self.meta.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn update_meta(&self, f: impl FnOnce(&mut VarMeta)) {
+        f(&mut self.meta.write().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// A namespace: its own vars, the aliases and referred vars it may use.
+#[derive(Debug)]
+pub struct Namespace {
+    pub name: Sym,
+    vars: RwLock<FxHashMap<Sym, Arc<Var>>>,
+    aliases: RwLock<FxHashMap<Sym, Sym>>,
+    refers: RwLock<FxHashMap<Sym, Arc<Var>>>,
+}
+
+impl Namespace {
+    fn new(name: Sym) -> Namespace {
+        Namespace {
+            name,
+            vars: RwLock::default(),
+            aliases: RwLock::default(),
+            refers: RwLock::default(),
+        }
+    }
+
+    /// The var `name` of this namespace, made if it does not exist yet.
+    pub fn intern(&self, name: Sym) -> Arc<Var> {
+        if let Some(var) = self.lookup(name) {
+            return var;
+        }
+        let mut vars = self.vars.write().unwrap_or_else(|e| e.into_inner());
+        vars.entry(name)
+            .or_insert_with(|| Arc::new(Var::new(Sym::new(&format!("{}/{}", self.name, name)))))
+            .clone()
+    }
+
+    /// The var `name` defined in this namespace.
+    pub fn lookup(&self, name: Sym) -> Option<Arc<Var>> {
+        self.vars
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&name)
+            .cloned()
+    }
+
+    pub fn add_alias(&self, alias: Sym, target: Sym) {
+        self.aliases
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(alias, target);
+    }
+
+    pub fn alias(&self, alias: Sym) -> Option<Sym> {
+        self.aliases
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&alias)
+            .copied()
+    }
+
+    pub fn refer(&self, name: Sym, var: Arc<Var>) {
+        self.refers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name, var);
+    }
+
+    /// Every var defined here, sorted by name.
+    pub fn vars(&self) -> Vec<Arc<Var>> {
+        let mut vars: Vec<Arc<Var>> = self
+            .vars
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        vars.sort_by(|a, b| a.name.name().cmp(b.name.name()));
+        vars
+    }
+
+    fn referred(&self, name: Sym) -> Option<Arc<Var>> {
+        self.refers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&name)
+            .cloned()
+    }
+}
+
+/// All namespaces of one runtime.
+#[derive(Debug)]
+pub struct Globals {
+    namespaces: RwLock<FxHashMap<Sym, Arc<Namespace>>>,
+    core: Arc<Namespace>,
+}
+
+impl Globals {
+    /// Empty namespaces `calf.core` and `user`; the caller installs the
+    /// core library.
+    pub fn new() -> Arc<Globals> {
+        let core = Arc::new(Namespace::new(Sym::new(CORE)));
+        let globals = Globals {
+            namespaces: RwLock::default(),
+            core: core.clone(),
+        };
+        globals
+            .namespaces
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(core.name, core);
+        globals.namespace(Sym::new(USER));
+        Arc::new(globals)
+    }
+
+    pub fn core(&self) -> &Arc<Namespace> {
+        &self.core
+    }
+
+    /// The namespace `name`, made if needed.
+    pub fn namespace(&self, name: Sym) -> Arc<Namespace> {
+        if let Some(ns) = self.find_namespace(name) {
+            return ns;
+        }
+        self.namespaces
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(name)
+            .or_insert_with(|| Arc::new(Namespace::new(name)))
+            .clone()
+    }
+
+    pub fn find_namespace(&self, name: Sym) -> Option<Arc<Namespace>> {
+        self.namespaces
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&name)
+            .cloned()
+    }
+
+    pub fn namespace_names(&self) -> Vec<Sym> {
+        let mut names: Vec<Sym> = self
+            .namespaces
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        names.sort_by(|a, b| a.name().cmp(b.name()));
+        names
+    }
+
+    /// What `sym` names when read in namespace `current`: a qualified
+    /// `alias/name` or `ns/name`, else the current namespace's own or
+    /// referred var, else the core library's.
+    pub fn resolve(&self, current: Sym, sym: Sym) -> Option<Arc<Var>> {
+        let ns = self.namespace(current);
+        if let Some(prefix) = sym.namespace() {
+            let prefix = Sym::new(prefix);
+            let target = ns.alias(prefix).unwrap_or(prefix);
+            return self
+                .find_namespace(target)?
+                .lookup(Sym::new(sym.local_name()));
+        }
+        ns.lookup(sym)
+            .or_else(|| ns.referred(sym))
+            .or_else(|| self.core.lookup(sym))
+    }
+}

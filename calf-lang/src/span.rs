@@ -1,0 +1,169 @@
+//! Where code came from: source files, spans, and the table that maps each
+//! collection form read from source to its span.
+//!
+//! Forms are plain values, so a span cannot live inside them. The reader
+//! records the span of every list, vector, map and set it builds, keyed by
+//! the identity of its `Arc`, together with the spans of its items. The table
+//! holds a clone of each form, so an identity is never reused while it is
+//! in the table.
+
+use std::sync::{Arc, OnceLock, RwLock};
+
+use rustc_hash::FxHashMap;
+
+use crate::value::Value;
+
+/// Which source file a span points into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileId(pub u32);
+
+/// A byte range in one source file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(file: FileId, start: usize, end: usize) -> Span {
+        Span {
+            file,
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    pub fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.end == self.start
+    }
+
+    /// `file:line:col` of the start.
+    pub fn location(self) -> String {
+        let file = source(self.file);
+        let (line, col) = file.line_col(self.start as usize);
+        format!("{}:{}:{}", file.name, line, col)
+    }
+}
+
+/// A source text with its name (a path, `<eval>`, `<repl>`).
+#[derive(Debug)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line];
+        let end = offset.min(self.text.len());
+        let col = self
+            .text
+            .get(start..end)
+            .map_or(end - start, |s| s.chars().count());
+        (line + 1, col + 1)
+    }
+
+    /// The text of a 1-based line, without its newline.
+    pub fn line_text(&self, line: usize) -> &str {
+        let start = self.line_starts[line - 1];
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(self.text.len(), |e| e - 1);
+        self.text
+            .get(start..end.max(start))
+            .unwrap_or("")
+            .trim_end_matches('\r')
+    }
+}
+
+fn registry() -> &'static RwLock<Vec<Arc<SourceFile>>> {
+    static SOURCES: OnceLock<RwLock<Vec<Arc<SourceFile>>>> = OnceLock::new();
+    SOURCES.get_or_init(|| RwLock::new(Vec::new()))
+}
+
+/// Registers a source text so that spans into it can be rendered later.
+pub fn add_source(name: impl Into<String>, text: impl Into<String>) -> FileId {
+    let text = text.into();
+    let mut line_starts = vec![0];
+    line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+    let file = SourceFile {
+        name: name.into(),
+        text,
+        line_starts,
+    };
+    let mut sources = registry().write().unwrap_or_else(|e| e.into_inner());
+    sources.push(Arc::new(file));
+    FileId(sources.len() as u32 - 1)
+}
+
+/// The source registered under `id`.
+pub fn source(id: FileId) -> Arc<SourceFile> {
+    registry().read().unwrap_or_else(|e| e.into_inner())[id.0 as usize].clone()
+}
+
+/// The span of a collection form and of each of its items.
+#[derive(Clone, Debug)]
+pub struct FormSpans {
+    pub span: Span,
+    /// For lists and vectors: one span per item, in order. Empty for maps and
+    /// sets.
+    pub items: Box<[Span]>,
+}
+
+/// Spans of the collection forms read from source.
+#[derive(Default)]
+pub struct SpanTable {
+    spans: FxHashMap<usize, FormSpans>,
+    keep_alive: Vec<Value>,
+}
+
+impl SpanTable {
+    pub fn new() -> SpanTable {
+        SpanTable::default()
+    }
+
+    /// Records the spans of `form`, a list, vector, map or set.
+    pub fn insert(&mut self, form: &Value, span: Span, items: Vec<Span>) {
+        if let Some(id) = form.identity() {
+            self.keep_alive.push(form.clone());
+            self.spans.insert(
+                id,
+                FormSpans {
+                    span,
+                    items: items.into_boxed_slice(),
+                },
+            );
+        }
+    }
+
+    pub fn get(&self, form: &Value) -> Option<&FormSpans> {
+        self.spans.get(&form.identity()?)
+    }
+
+    pub fn span_of(&self, form: &Value) -> Option<Span> {
+        self.get(form).map(|s| s.span)
+    }
+
+    /// The span of item `index` of the list or vector `form`.
+    pub fn item_span(&self, form: &Value, index: usize) -> Option<Span> {
+        self.get(form)?.items.get(index).copied()
+    }
+
+    /// Takes in the spans of another table (forms read from another file).
+    pub fn extend(&mut self, other: SpanTable) {
+        self.spans.extend(other.spans);
+        self.keep_alive.extend(other.keep_alive);
+    }
+}

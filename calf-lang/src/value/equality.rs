@@ -1,0 +1,156 @@
+//! Equality and hashing as Calf's `=` sees them.
+//!
+//! Lists and vectors with the same items are equal (sequential equality) and
+//! hash alike; numbers of different kinds are never equal; functions are
+//! equal only to themselves.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use super::Value;
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Nil, Nil) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Int(a), Int(b)) => a == b,
+            (Float(a), Float(b)) => a == b,
+            (Str(a), Str(b)) => a == b,
+            (Symbol(a), Symbol(b)) => a == b,
+            (Keyword(a), Keyword(b)) => a == b,
+            (List(a) | Vector(a), List(b) | Vector(b)) => Arc::ptr_eq(a, b) || a == b,
+            (Map(a), Map(b)) => Arc::ptr_eq(a, b) || a == b,
+            (Set(a), Set(b)) => Arc::ptr_eq(a, b) || a == b,
+            (Fn(a), Fn(b)) => Arc::ptr_eq(a, b),
+            (Native(a), Native(b)) => std::ptr::eq(*a, *b),
+            (Pid(a), Pid(b)) => a == b,
+            (Ref(a), Ref(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Value {}
+
+impl Hash for Value {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        use Value::*;
+        match self {
+            Nil => state.write_u8(0),
+            Bool(b) => {
+                state.write_u8(1);
+                b.hash(state)
+            }
+            Int(n) => {
+                state.write_u8(2);
+                n.hash(state)
+            }
+            Float(x) => {
+                state.write_u8(3);
+                // 0.0 and -0.0 are equal, so they must hash alike.
+                let x = if *x == 0.0 { 0.0 } else { *x };
+                x.to_bits().hash(state)
+            }
+            Str(s) => {
+                state.write_u8(4);
+                s.hash(state)
+            }
+            Symbol(s) => {
+                state.write_u8(5);
+                s.hash(state)
+            }
+            Keyword(s) => {
+                state.write_u8(6);
+                s.hash(state)
+            }
+            List(items) | Vector(items) => {
+                state.write_u8(7);
+                state.write_usize(items.len());
+                for item in items.iter() {
+                    item.hash(state);
+                }
+            }
+            Map(m) => {
+                state.write_u8(8);
+                state.write_u64(unordered_hash(m.iter().map(|(k, v)| pair_hash(k, v))));
+            }
+            Set(s) => {
+                state.write_u8(9);
+                state.write_u64(unordered_hash(s.iter().map(single_hash)));
+            }
+            Fn(f) => {
+                state.write_u8(10);
+                (Arc::as_ptr(f) as usize).hash(state)
+            }
+            Native(n) => {
+                state.write_u8(11);
+                (*n as *const _ as usize).hash(state)
+            }
+            Pid(p) => {
+                state.write_u8(12);
+                p.hash(state)
+            }
+            Ref(r) => {
+                state.write_u8(13);
+                r.hash(state)
+            }
+        }
+    }
+}
+
+fn single_hash(v: &Value) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    v.hash(&mut h);
+    h.finish()
+}
+
+fn pair_hash(k: &Value, v: &Value) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    k.hash(&mut h);
+    v.hash(&mut h);
+    h.finish()
+}
+
+/// Maps and sets iterate in an order that depends on their history, so their
+/// hash must not depend on order.
+fn unordered_hash(items: impl Iterator<Item = u64>) -> u64 {
+    items.fold(0u64, |acc, h| {
+        acc.wrapping_add(h.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ h)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash_of(v: &Value) -> u64 {
+        single_hash(v)
+    }
+
+    #[test]
+    fn sequential_equality_and_hash() {
+        let l = Value::list([Value::Int(1), Value::Int(2)]);
+        let v = Value::vector([Value::Int(1), Value::Int(2)]);
+        assert_eq!(l, v);
+        assert_eq!(hash_of(&l), hash_of(&v));
+        assert_ne!(Value::Int(1), Value::Float(1.0));
+        assert_eq!(Value::Float(0.0), Value::Float(-0.0));
+        assert_eq!(hash_of(&Value::Float(0.0)), hash_of(&Value::Float(-0.0)));
+    }
+
+    #[test]
+    fn maps_compare_by_value_whatever_their_history() {
+        let a = Value::map([
+            (Value::keyword("a"), Value::Int(1)),
+            (Value::keyword("b"), Value::Int(2)),
+        ]);
+        let b = Value::map([
+            (Value::keyword("b"), Value::Int(2)),
+            (Value::keyword("a"), Value::Int(1)),
+        ]);
+        assert_eq!(a, b);
+        assert_eq!(hash_of(&a), hash_of(&b));
+    }
+}

@@ -1,0 +1,115 @@
+//! Printing values: readable (`pr`, `prn`, the REPL) and human (`print`).
+
+use std::fmt::Write;
+
+use super::Value;
+
+/// Renders `value` as `pr-str` does: strings quoted, readable back.
+pub fn pr_str(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value, true);
+    out
+}
+
+/// Renders `value` as `str` and `print` do: strings as their raw text.
+pub fn print_str(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value, false);
+    out
+}
+
+/// Appends the rendering of `value` to `out`.
+pub fn write_value(out: &mut String, value: &Value, readable: bool) {
+    match value {
+        Value::Nil => out.push_str("nil"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Float(x) => write_float(out, *x),
+        Value::Str(s) if readable => write_quoted(out, s),
+        Value::Str(s) => out.push_str(s),
+        Value::Symbol(s) => out.push_str(s.name()),
+        Value::Keyword(k) => {
+            out.push(':');
+            out.push_str(k.name());
+        }
+        Value::List(items) => write_items(out, "(", items.iter(), ")", readable),
+        Value::Vector(items) => write_items(out, "[", items.iter(), "]", readable),
+        Value::Set(items) => write_items(out, "#{", items.iter(), "}", readable),
+        Value::Map(entries) => {
+            out.push('{');
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_value(out, k, readable);
+                out.push(' ');
+                write_value(out, v, readable);
+            }
+            out.push('}');
+        }
+        Value::Fn(closure) => match closure.proto.name {
+            Some(name) => {
+                let _ = write!(out, "#fn[{name}]");
+            }
+            None => out.push_str("#fn[anonymous]"),
+        },
+        Value::Native(native) => {
+            let _ = write!(out, "#fn[{}]", native.name);
+        }
+        Value::Pid(pid) => {
+            let _ = write!(out, "#pid<{}>", pid.0);
+        }
+        Value::Ref(r) => {
+            let _ = write!(out, "#ref<{r}>");
+        }
+    }
+}
+
+fn write_items<'a>(
+    out: &mut String,
+    open: &str,
+    items: impl Iterator<Item = &'a Value>,
+    close: &str,
+    readable: bool,
+) {
+    out.push_str(open);
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        write_value(out, item, readable);
+    }
+    out.push_str(close);
+}
+
+fn write_float(out: &mut String, x: f64) {
+    if x.is_nan() {
+        out.push_str("##NaN");
+    } else if x.is_infinite() {
+        out.push_str(if x > 0.0 { "##Inf" } else { "##-Inf" });
+    } else {
+        // Debug keeps a `.0` on integral floats and uses exponents for the
+        // very large and very small, like Clojure.
+        let _ = write!(out, "{x:?}");
+    }
+}
+
+fn write_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
