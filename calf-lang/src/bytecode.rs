@@ -47,6 +47,9 @@ pub enum Op {
     Call(u16),
     /// Call, replacing the current frame: tail calls run in constant space.
     TailCall(u16),
+    /// `(apply f a ... coll)` with `n` arguments, `f` included: calls `f`
+    /// with `a ...` and then the items of `coll`.
+    Apply(u16),
     Return,
     /// Push a closure of `protos[i]`, capturing from this frame.
     Closure(u32),

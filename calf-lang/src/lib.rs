@@ -9,8 +9,12 @@
 //! running process is plain data that can stop at any instruction.
 
 pub mod bytecode;
+pub mod compiler;
 pub mod error;
 pub mod namespace;
+pub mod natives;
+pub mod prelude;
+pub mod reader;
 pub mod span;
 pub mod value;
 pub mod vm;

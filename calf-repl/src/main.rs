@@ -1,1 +1,96 @@
-fn main() {}
+//! The `calf` command line.
+
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use calf_lang::span::add_source;
+use calf_scheduler::Config;
+
+/// Calf: a Lisp for programs that coordinate work across many machines.
+#[derive(Parser, Debug)]
+#[command(name = "calf", version, about, trailing_var_arg = true)]
+struct Cli {
+    /// Evaluate EXPR, print the result with prn, and exit.
+    #[arg(
+        short = 'e',
+        long = "eval",
+        value_name = "EXPR",
+        conflicts_with = "file"
+    )]
+    eval: Option<String>,
+
+    /// Print the bytecode of each top-level form instead of running it.
+    #[arg(long)]
+    disasm: bool,
+
+    /// Instructions a process runs before it yields (1 yields after every
+    /// instruction: slower, same results).
+    #[arg(long, value_name = "N", default_value_t = Config::default().budget)]
+    reductions: u32,
+
+    /// Nested calls allowed before a stack-overflow error.
+    #[arg(long, value_name = "N", default_value_t = Config::default().max_depth)]
+    max_depth: usize,
+
+    /// The script to run.
+    file: Option<String>,
+
+    /// Arguments for the script, in *command-line-args*.
+    args: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    // The compiler recurses over nested forms; give it a roomy stack.
+    let worker = std::thread::Builder::new().stack_size(256 << 20).spawn(run);
+    match worker.map(|w| w.join()) {
+        Ok(Ok(code)) => code,
+        _ => ExitCode::from(calf_repl::ERROR_STATUS as u8),
+    }
+}
+
+fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let config = Config {
+        budget: cli.reductions.max(1),
+        max_depth: cli.max_depth,
+    };
+    let stdout = std::io::stdout();
+    let mut stdout = BufWriter::new(stdout.lock());
+    let mut stderr = std::io::stderr();
+
+    let (file, print_result) = match (&cli.eval, &cli.file) {
+        (Some(expr), _) => (add_source("<eval>", expr.clone()), true),
+        (None, Some(path)) => match calf_repl::load_script(path) {
+            Ok(file) => (file, false),
+            Err(e) => {
+                let _ = writeln!(stderr, "error: cannot read {path}: {e}");
+                return ExitCode::from(calf_repl::ERROR_STATUS as u8);
+            }
+        },
+        (None, None) => {
+            let _ = writeln!(
+                stderr,
+                "usage: calf FILE.calf [ARGS...] | calf -e EXPR   (calf --help for more)"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    if cli.disasm {
+        return match calf_repl::disassemble(file, &mut stdout) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(failure) => ExitCode::from(calf_repl::report(&failure, &mut stderr) as u8),
+        };
+    }
+    let status = calf_repl::run_program(
+        file,
+        &cli.args,
+        config,
+        print_result,
+        &mut stdout,
+        &mut stderr,
+    );
+    let _ = stdout.flush();
+    ExitCode::from(status.clamp(0, 255) as u8)
+}

@@ -12,7 +12,7 @@ mod symbol;
 use std::sync::Arc;
 
 pub use function::{Arity, Closure, FnProto, Native, NativeFn, NativeKind};
-pub use symbol::Sym;
+pub use symbol::{next_gensym_id, Sym};
 
 /// Deterministic hashing: the print order of maps and sets is the same on
 /// every run.
@@ -137,6 +137,12 @@ impl Value {
 }
 
 impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&print::pr_str(self))
+    }
+}
+
+impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&print::pr_str(self))
     }

@@ -112,6 +112,14 @@ impl fmt::Display for Sym {
     }
 }
 
+/// A fresh number for generated names; shared by `gensym` and the compiler
+/// so that no two generated names collide.
+pub fn next_gensym_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

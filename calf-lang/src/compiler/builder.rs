@@ -1,0 +1,127 @@
+//! Accumulates one body's instructions, constants, vars and spans.
+
+use std::sync::Arc;
+
+use crate::bytecode::{Capture, Code, Op};
+use crate::namespace::Var;
+use crate::span::Span;
+use crate::value::{FnProto, Sym, Value};
+
+#[derive(Default)]
+pub(super) struct CodeBuilder {
+    ops: Vec<Op>,
+    consts: Vec<Value>,
+    vars: Vec<Arc<Var>>,
+    protos: Vec<Arc<FnProto>>,
+    spans: Vec<(u32, Span)>,
+    span: Option<Span>,
+}
+
+impl CodeBuilder {
+    /// Appends `op` and returns its address.
+    pub fn emit(&mut self, op: Op) -> usize {
+        let pc = self.ops.len();
+        if let Some(span) = self.span {
+            if self.spans.last().is_none_or(|(_, s)| *s != span) {
+                self.spans.push((pc as u32, span));
+            }
+        }
+        self.ops.push(op);
+        pc
+    }
+
+    /// The address the next instruction will have.
+    pub fn here(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Points the jump at `at` to `target`.
+    pub fn patch(&mut self, at: usize, target: usize) {
+        let target = target as u32;
+        self.ops[at] = match self.ops[at] {
+            Op::Jump(_) => Op::Jump(target),
+            Op::JumpIfFalse(_) => Op::JumpIfFalse(target),
+            Op::PushHandler(_) => Op::PushHandler(target),
+            other => other,
+        };
+    }
+
+    /// Sets the span later instructions are attributed to; returns the old one.
+    pub fn set_span(&mut self, span: Option<Span>) -> Option<Span> {
+        match span {
+            Some(_) => std::mem::replace(&mut self.span, span),
+            None => self.span,
+        }
+    }
+
+    pub fn restore_span(&mut self, span: Option<Span>) {
+        self.span = span;
+    }
+
+    pub fn span(&self) -> Option<Span> {
+        self.span
+    }
+
+    pub fn constant(&mut self, value: Value) -> u32 {
+        let simple = matches!(
+            value,
+            Value::Keyword(_) | Value::Symbol(_) | Value::Str(_) | Value::Int(_)
+        );
+        if simple {
+            if let Some(i) = self
+                .consts
+                .iter()
+                .position(|c| *c == value && c.type_name() == value.type_name())
+            {
+                return i as u32;
+            }
+        }
+        self.consts.push(value);
+        self.consts.len() as u32 - 1
+    }
+
+    pub fn var(&mut self, var: Arc<Var>) -> u32 {
+        if let Some(i) = self.vars.iter().position(|v| Arc::ptr_eq(v, &var)) {
+            return i as u32;
+        }
+        self.vars.push(var);
+        self.vars.len() as u32 - 1
+    }
+
+    pub fn proto(&mut self, proto: Arc<FnProto>) -> u32 {
+        self.protos.push(proto);
+        self.protos.len() as u32 - 1
+    }
+
+    pub fn finish(self, name: Option<Sym>, params: u16, variadic: bool, locals: u16) -> Code {
+        Code {
+            name,
+            params,
+            variadic,
+            locals,
+            ops: self.ops.into_boxed_slice(),
+            consts: self.consts.into_boxed_slice(),
+            vars: self.vars.into_boxed_slice(),
+            protos: self.protos.into_boxed_slice(),
+            spans: self.spans.into_boxed_slice(),
+        }
+    }
+}
+
+/// Where a name is found from inside a body.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Access {
+    Local(u16),
+    Capture(u16),
+    SelfFn,
+}
+
+impl Access {
+    pub fn as_capture(self) -> Capture {
+        match self {
+            Access::Local(s) => Capture::Local(s),
+            Access::Capture(i) => Capture::Capture(i),
+            Access::SelfFn => Capture::SelfFn,
+        }
+    }
+}

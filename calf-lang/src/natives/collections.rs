@@ -1,0 +1,1788 @@
+//! Collections: building, reading and reshaping lists, vectors, maps and
+//! sets, with Clojure's treatment of `nil` as an empty collection.
+//!
+//! Sequence functions are eager and return lists (which compare equal to
+//! vectors with the same items). Lists and vectors share an `imbl` vector
+//! inside, so taking the rest, a prefix or a slice of one shares structure
+//! instead of copying.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use super::helpers::{
+    count_arg, count_of, entry, illegal, int_arg, items, list_of, out_of_bounds, seq_vector,
+    type_error, vector_of, Items, MAX_ELEMENTS,
+};
+use super::numbers::compare;
+use crate::error::RuntimeError;
+use crate::value::{Arity, Hasher, Map, Native, Set, Value, Vector};
+
+const MAP_ENTRY: &str = "a [key value] vector, a map or nil";
+
+/// A collection being built by `conj`, `into` and `merge`: the inner
+/// persistent structure, taken out of its `Arc` once.
+enum Builder {
+    List(Vector),
+    Vector(Vector),
+    Map(Map),
+    Set(Set),
+}
+
+impl Builder {
+    /// The builder for argument `i`; `nil` starts a list.
+    fn of(fname: &str, args: &[Value], i: usize) -> Result<Builder, RuntimeError> {
+        Ok(match &args[i] {
+            Value::Nil => Builder::List(Vector::new()),
+            Value::List(v) => Builder::List((**v).clone()),
+            Value::Vector(v) => Builder::Vector((**v).clone()),
+            Value::Map(m) => Builder::Map((**m).clone()),
+            Value::Set(s) => Builder::Set((**s).clone()),
+            _ => return Err(type_error(fname, args, i, "a collection or nil")),
+        })
+    }
+
+    /// Adds `x` as `conj` does; `pos` is the 1-based argument it came from.
+    fn conj(&mut self, fname: &str, pos: usize, x: Value) -> Result<(), RuntimeError> {
+        match self {
+            Builder::List(v) => v.push_front(x),
+            Builder::Vector(v) => v.push_back(x),
+            Builder::Set(s) => {
+                s.insert(x);
+            }
+            Builder::Map(m) => match &x {
+                Value::Vector(kv) if kv.len() == 2 => {
+                    m.insert(kv[0].clone(), kv[1].clone());
+                }
+                Value::Map(other) => {
+                    for (k, v) in other.iter() {
+                        m.insert(k.clone(), v.clone());
+                    }
+                }
+                Value::Nil => {}
+                _ => return Err(RuntimeError::wrong_type(fname, pos, MAP_ENTRY, &x)),
+            },
+        }
+        Ok(())
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Builder::List(v) => list_of(v),
+            Builder::Vector(v) => vector_of(v),
+            Builder::Map(m) => Value::Map(Arc::new(m)),
+            Builder::Set(s) => Value::Set(Arc::new(s)),
+        }
+    }
+}
+
+fn list(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(list_of(args.iter().cloned().collect()))
+}
+
+fn vector(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(vector_of(args.iter().cloned().collect()))
+}
+
+fn hash_map(args: &[Value]) -> Result<Value, RuntimeError> {
+    if args.len() % 2 != 0 {
+        return Err(illegal(
+            "hash-map",
+            "expects an even number of keys and values",
+        ));
+    }
+    let map: Map = args
+        .chunks_exact(2)
+        .map(|kv| (kv[0].clone(), kv[1].clone()))
+        .collect();
+    Ok(Value::Map(Arc::new(map)))
+}
+
+fn hash_set(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(Value::Set(Arc::new(args.iter().cloned().collect())))
+}
+
+fn conj(args: &[Value]) -> Result<Value, RuntimeError> {
+    match args.len() {
+        0 => return Ok(vector_of(Vector::new())),
+        1 => {
+            Builder::of("conj", args, 0)?;
+            return Ok(args[0].clone());
+        }
+        _ => {}
+    }
+    let mut coll = Builder::of("conj", args, 0)?;
+    for (i, x) in args.iter().enumerate().skip(1) {
+        coll.conj("conj", i + 1, x.clone())?;
+    }
+    Ok(coll.into_value())
+}
+
+fn into(args: &[Value]) -> Result<Value, RuntimeError> {
+    match args.len() {
+        0 => return Ok(vector_of(Vector::new())),
+        1 => {
+            Builder::of("into", args, 0)?;
+            return Ok(args[0].clone());
+        }
+        _ => {}
+    }
+    let mut coll = Builder::of("into", args, 0)?;
+    match (&mut coll, &args[1]) {
+        (Builder::Vector(to), Value::List(from) | Value::Vector(from)) => {
+            to.append((**from).clone());
+        }
+        (Builder::Map(to), Value::Map(from)) => {
+            for (k, v) in from.iter() {
+                to.insert(k.clone(), v.clone());
+            }
+        }
+        (Builder::Set(to), Value::Set(from)) => {
+            to.extend(from.iter().cloned());
+        }
+        (coll, _) => {
+            for x in items("into", args, 1)? {
+                coll.conj("into", 2, x)?;
+            }
+        }
+    }
+    Ok(coll.into_value())
+}
+
+fn cons(args: &[Value]) -> Result<Value, RuntimeError> {
+    let mut out = seq_vector("cons", args, 1)?;
+    out.push_front(args[0].clone());
+    Ok(list_of(out))
+}
+
+fn list_star(args: &[Value]) -> Result<Value, RuntimeError> {
+    let last = args.len() - 1;
+    let mut out = seq_vector("list*", args, last)?;
+    for x in args[..last].iter().rev() {
+        out.push_front(x.clone());
+    }
+    Ok(list_of(out))
+}
+
+/// `(assoc coll k v)` for one key, `coll` being argument `pos` of `fname`.
+fn assoc1(
+    fname: &str,
+    pos: usize,
+    coll: &Value,
+    k: &Value,
+    v: Value,
+) -> Result<Value, RuntimeError> {
+    match coll {
+        Value::Nil => {
+            let mut map = Map::default();
+            map.insert(k.clone(), v);
+            Ok(Value::Map(Arc::new(map)))
+        }
+        Value::Map(m) => Ok(Value::Map(Arc::new(m.update(k.clone(), v)))),
+        Value::Vector(items) => {
+            let Value::Int(index) = k else {
+                return Err(RuntimeError::wrong_type(
+                    fname,
+                    pos + 1,
+                    "an integer index",
+                    k,
+                ));
+            };
+            let len = items.len();
+            match usize::try_from(*index) {
+                Ok(i) if i < len => Ok(vector_of(items.update(i, v))),
+                Ok(i) if i == len => {
+                    let mut items = (**items).clone();
+                    items.push_back(v);
+                    Ok(vector_of(items))
+                }
+                _ => Err(out_of_bounds(fname, *index, len)),
+            }
+        }
+        _ => Err(RuntimeError::wrong_type(
+            fname,
+            pos,
+            "a map, a vector or nil",
+            coll,
+        )),
+    }
+}
+
+fn assoc(args: &[Value]) -> Result<Value, RuntimeError> {
+    if args.len() % 2 == 0 {
+        return Err(illegal("assoc", "expects a value for every key"));
+    }
+    if let (Value::Map(m), true) = (&args[0], args.len() > 3) {
+        let mut map = (**m).clone();
+        for kv in args[1..].chunks_exact(2) {
+            map.insert(kv[0].clone(), kv[1].clone());
+        }
+        return Ok(Value::Map(Arc::new(map)));
+    }
+    let mut coll = args[0].clone();
+    for kv in args[1..].chunks_exact(2) {
+        coll = assoc1("assoc", 1, &coll, &kv[0], kv[1].clone())?;
+    }
+    Ok(coll)
+}
+
+fn dissoc(args: &[Value]) -> Result<Value, RuntimeError> {
+    match &args[0] {
+        Value::Nil => Ok(Value::Nil),
+        Value::Map(m) => {
+            if args.len() == 1 {
+                return Ok(args[0].clone());
+            }
+            let mut map = (**m).clone();
+            for k in &args[1..] {
+                map.remove(k);
+            }
+            Ok(Value::Map(Arc::new(map)))
+        }
+        _ => Err(type_error("dissoc", args, 0, "a map or nil")),
+    }
+}
+
+fn disj(args: &[Value]) -> Result<Value, RuntimeError> {
+    match &args[0] {
+        Value::Nil => Ok(Value::Nil),
+        Value::Set(s) => {
+            if args.len() == 1 {
+                return Ok(args[0].clone());
+            }
+            let mut set = (**s).clone();
+            for k in &args[1..] {
+                set.remove(k);
+            }
+            Ok(Value::Set(Arc::new(set)))
+        }
+        _ => Err(type_error("disj", args, 0, "a set or nil")),
+    }
+}
+
+/// What `get` finds: `None` when the key is absent (so a default applies)
+/// or the collection does not support lookup.
+pub fn lookup(coll: &Value, k: &Value) -> Option<Value> {
+    match coll {
+        Value::Map(m) => m.get(k).cloned(),
+        Value::Vector(items) => match k {
+            Value::Int(i) => usize::try_from(*i).ok().and_then(|i| items.get(i)).cloned(),
+            _ => None,
+        },
+        Value::Set(s) => s.contains(k).then(|| k.clone()),
+        Value::Str(text) => match k {
+            Value::Int(i) => usize::try_from(*i)
+                .ok()
+                .and_then(|i| text.chars().nth(i))
+                .map(super::helpers::char_str),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn get(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(lookup(&args[0], &args[1]).unwrap_or_else(|| args.get(2).cloned().unwrap_or(Value::Nil)))
+}
+
+fn get_in(args: &[Value]) -> Result<Value, RuntimeError> {
+    let mut cur = args[0].clone();
+    for k in items("get-in", args, 1)? {
+        match lookup(&cur, &k) {
+            Some(v) => cur = v,
+            None => return Ok(args.get(2).cloned().unwrap_or(Value::Nil)),
+        }
+    }
+    Ok(cur)
+}
+
+fn assoc_in(args: &[Value]) -> Result<Value, RuntimeError> {
+    let mut keys: Vec<Value> = items("assoc-in", args, 1)?.collect();
+    // As in Clojure, an empty path means the key nil.
+    let last = keys.pop().unwrap_or(Value::Nil);
+    let mut containers = Vec::with_capacity(keys.len());
+    let mut cur = args[0].clone();
+    for k in &keys {
+        let next = lookup(&cur, k).unwrap_or(Value::Nil);
+        containers.push(cur);
+        cur = next;
+    }
+    let mut value = assoc1("assoc-in", 1, &cur, &last, args[2].clone())?;
+    for (container, k) in containers.iter().zip(keys.iter()).rev() {
+        value = assoc1("assoc-in", 1, container, k, value)?;
+    }
+    Ok(value)
+}
+
+fn contains(args: &[Value]) -> Result<Value, RuntimeError> {
+    let k = &args[1];
+    let found = match &args[0] {
+        Value::Nil => false,
+        Value::Map(m) => m.contains_key(k),
+        Value::Set(s) => s.contains(k),
+        Value::Vector(v) => {
+            matches!(k, Value::Int(i) if usize::try_from(*i).is_ok_and(|i| i < v.len()))
+        }
+        Value::Str(s) => {
+            matches!(k, Value::Int(i) if usize::try_from(*i).is_ok_and(|i| i < s.chars().count()))
+        }
+        _ => {
+            return Err(type_error(
+                "contains?",
+                args,
+                0,
+                "a map, a set, a vector, a string or nil",
+            ))
+        }
+    };
+    Ok(Value::Bool(found))
+}
+
+fn find(args: &[Value]) -> Result<Value, RuntimeError> {
+    match &args[0] {
+        Value::Nil => Ok(Value::Nil),
+        Value::Map(m) => Ok(m
+            .get_key_value(&args[1])
+            .map_or(Value::Nil, |(k, v)| entry(k, v))),
+        Value::Vector(_) => {
+            Ok(lookup(&args[0], &args[1]).map_or(Value::Nil, |v| entry(&args[1], &v)))
+        }
+        _ => Err(type_error("find", args, 0, "a map, a vector or nil")),
+    }
+}
+
+fn count(args: &[Value]) -> Result<Value, RuntimeError> {
+    match count_of(&args[0]) {
+        Some(n) => Ok(Value::Int(n as i64)),
+        None => Err(type_error("count", args, 0, super::helpers::SEQABLE)),
+    }
+}
+
+fn first(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(match &args[0] {
+        Value::List(v) | Value::Vector(v) => v.front().cloned().unwrap_or(Value::Nil),
+        _ => items("first", args, 0)?.next().unwrap_or(Value::Nil),
+    })
+}
+
+fn second(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(items("second", args, 0)?.nth(1).unwrap_or(Value::Nil))
+}
+
+fn last(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(match &args[0] {
+        Value::List(v) | Value::Vector(v) => v.back().cloned().unwrap_or(Value::Nil),
+        _ => items("last", args, 0)?.last().unwrap_or(Value::Nil),
+    })
+}
+
+/// The items of argument `i` after the first `n`.
+fn drop_n(fname: &str, args: &[Value], i: usize, n: usize) -> Result<Vector, RuntimeError> {
+    Ok(match &args[i] {
+        Value::List(v) | Value::Vector(v) => v.skip(n.min(v.len())),
+        _ => items(fname, args, i)?.skip(n).collect(),
+    })
+}
+
+/// The first `n` items of argument `i`.
+fn take_n(fname: &str, args: &[Value], i: usize, n: usize) -> Result<Vector, RuntimeError> {
+    Ok(match &args[i] {
+        Value::List(v) | Value::Vector(v) => v.take(n.min(v.len())),
+        _ => items(fname, args, i)?.take(n).collect(),
+    })
+}
+
+fn non_empty_list(items: Vector) -> Value {
+    if items.is_empty() {
+        Value::Nil
+    } else {
+        list_of(items)
+    }
+}
+
+fn rest(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(list_of(drop_n("rest", args, 0, 1)?))
+}
+
+fn next(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(non_empty_list(drop_n("next", args, 0, 1)?))
+}
+
+fn nthnext(args: &[Value]) -> Result<Value, RuntimeError> {
+    let n = count_arg("nthnext", args, 1)?;
+    Ok(non_empty_list(drop_n("nthnext", args, 0, n)?))
+}
+
+fn nthrest(args: &[Value]) -> Result<Value, RuntimeError> {
+    let n = count_arg("nthrest", args, 1)?;
+    if n == 0 {
+        items("nthrest", args, 0)?;
+        return Ok(args[0].clone());
+    }
+    Ok(list_of(drop_n("nthrest", args, 0, n)?))
+}
+
+fn nth(args: &[Value]) -> Result<Value, RuntimeError> {
+    let index = int_arg("nth", args, 1)?;
+    let found = match &args[0] {
+        Value::Nil => return Ok(args.get(2).cloned().unwrap_or(Value::Nil)),
+        Value::List(v) | Value::Vector(v) => {
+            usize::try_from(index).ok().and_then(|i| v.get(i)).cloned()
+        }
+        Value::Str(s) => usize::try_from(index)
+            .ok()
+            .and_then(|i| s.chars().nth(i))
+            .map(super::helpers::char_str),
+        _ => {
+            return Err(type_error(
+                "nth",
+                args,
+                0,
+                "a list, a vector, a string or nil",
+            ))
+        }
+    };
+    match (found, args.get(2)) {
+        (Some(v), _) => Ok(v),
+        (None, Some(default)) => Ok(default.clone()),
+        (None, None) => Err(out_of_bounds("nth", index, count_of(&args[0]).unwrap_or(0))),
+    }
+}
+
+fn seq(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(match &args[0] {
+        Value::List(v) if !v.is_empty() => args[0].clone(),
+        Value::Vector(v) => non_empty_list((**v).clone()),
+        _ => non_empty_list(items("seq", args, 0)?.collect()),
+    })
+}
+
+fn is_empty_value(fname: &str, args: &[Value], i: usize) -> Result<bool, RuntimeError> {
+    Ok(match &args[i] {
+        Value::Str(s) => s.is_empty(),
+        v => match count_of(v) {
+            Some(n) => n == 0,
+            None => return Err(type_error(fname, args, i, super::helpers::SEQABLE)),
+        },
+    })
+}
+
+fn empty_q(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(Value::Bool(is_empty_value("empty?", args, 0)?))
+}
+
+fn not_empty(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(if is_empty_value("not-empty", args, 0)? {
+        Value::Nil
+    } else {
+        args[0].clone()
+    })
+}
+
+fn empty(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(match &args[0] {
+        Value::List(_) => Value::empty_list(),
+        Value::Vector(_) => vector_of(Vector::new()),
+        Value::Map(_) => Value::Map(Arc::new(Map::default())),
+        Value::Set(_) => Value::Set(Arc::new(Set::default())),
+        _ => Value::Nil,
+    })
+}
+
+fn map_part(fname: &str, args: &[Value], keys: bool) -> Result<Value, RuntimeError> {
+    match &args[0] {
+        Value::Nil => Ok(Value::Nil),
+        Value::Map(m) if m.is_empty() => Ok(Value::Nil),
+        Value::Map(m) => Ok(list_of(if keys {
+            m.keys().cloned().collect()
+        } else {
+            m.values().cloned().collect()
+        })),
+        _ => Err(type_error(fname, args, 0, "a map or nil")),
+    }
+}
+
+fn keys(args: &[Value]) -> Result<Value, RuntimeError> {
+    map_part("keys", args, true)
+}
+
+fn vals(args: &[Value]) -> Result<Value, RuntimeError> {
+    map_part("vals", args, false)
+}
+
+fn key(args: &[Value]) -> Result<Value, RuntimeError> {
+    match &args[0] {
+        Value::Vector(kv) if kv.len() == 2 => Ok(kv[0].clone()),
+        _ => Err(type_error("key", args, 0, "a map entry")),
+    }
+}
+
+fn val(args: &[Value]) -> Result<Value, RuntimeError> {
+    match &args[0] {
+        Value::Vector(kv) if kv.len() == 2 => Ok(kv[1].clone()),
+        _ => Err(type_error("val", args, 0, "a map entry")),
+    }
+}
+
+fn merge(args: &[Value]) -> Result<Value, RuntimeError> {
+    let Some(start) = args.iter().position(|m| !matches!(m, Value::Nil)) else {
+        return Ok(Value::Nil);
+    };
+    let mut map = match &args[start] {
+        Value::Map(m) => (**m).clone(),
+        _ => return Err(type_error("merge", args, start, "a map or nil")),
+    };
+    for (i, m) in args.iter().enumerate().skip(start + 1) {
+        match m {
+            Value::Nil => {}
+            Value::Map(other) => {
+                if map.is_empty() {
+                    map = (**other).clone();
+                } else {
+                    for (k, v) in other.iter() {
+                        map.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            Value::Vector(kv) if kv.len() == 2 => {
+                map.insert(kv[0].clone(), kv[1].clone());
+            }
+            _ => return Err(type_error("merge", args, i, "a map or nil")),
+        }
+    }
+    Ok(Value::Map(Arc::new(map)))
+}
+
+fn select_keys(args: &[Value]) -> Result<Value, RuntimeError> {
+    let mut out = Map::default();
+    match &args[0] {
+        Value::Nil => {}
+        Value::Map(m) => {
+            for k in items("select-keys", args, 1)? {
+                if let Some(v) = m.get(&k) {
+                    let v = v.clone();
+                    out.insert(k, v);
+                }
+            }
+        }
+        _ => return Err(type_error("select-keys", args, 0, "a map or nil")),
+    }
+    Ok(Value::Map(Arc::new(out)))
+}
+
+fn concat(args: &[Value]) -> Result<Value, RuntimeError> {
+    let mut out = Vector::new();
+    for (i, coll) in args.iter().enumerate() {
+        match coll {
+            Value::List(v) | Value::Vector(v) => out.append((**v).clone()),
+            _ => out.extend(items("concat", args, i)?),
+        }
+    }
+    Ok(list_of(out))
+}
+
+#[cold]
+fn too_many(fname: &str, count: impl std::fmt::Display) -> RuntimeError {
+    illegal(
+        fname,
+        format!("would make {count} items, more than the limit of {MAX_ELEMENTS}"),
+    )
+}
+
+fn range(args: &[Value]) -> Result<Value, RuntimeError> {
+    let (start, end, step) = match args.len() {
+        0 => {
+            return Err(illegal(
+                "range",
+                "an endless range cannot be built: sequences are eager, give an end",
+            ))
+        }
+        1 => (Value::Int(0), &args[0], Value::Int(1)),
+        2 => (args[0].clone(), &args[1], Value::Int(1)),
+        _ => (args[0].clone(), &args[1], args[2].clone()),
+    };
+    let number = |v: &Value, pos: usize| -> Result<f64, RuntimeError> {
+        match v {
+            Value::Int(n) => Ok(*n as f64),
+            Value::Float(x) => Ok(*x),
+            _ => Err(RuntimeError::wrong_type("range", pos, "a number", v)),
+        }
+    };
+    let pos = |i: usize| if args.len() == 1 { 1 } else { i };
+    let (s, e, st) = (
+        number(&start, pos(1))?,
+        number(end, pos(2))?,
+        number(&step, 3)?,
+    );
+    if let (Value::Int(s), Value::Int(e), Value::Int(st)) = (&start, end, &step) {
+        let (s, e, st) = (*s as i128, *e as i128, *st as i128);
+        if st == 0 {
+            if s == e {
+                return Ok(Value::empty_list());
+            }
+            return Err(illegal("range", "a step of 0 would never reach the end"));
+        }
+        let n = if (st > 0 && e > s) || (st < 0 && e < s) {
+            ((e - s).abs() + st.abs() - 1) / st.abs()
+        } else {
+            0
+        };
+        if n > MAX_ELEMENTS as i128 {
+            return Err(too_many("range", n));
+        }
+        let out: Vector = (0..n).map(|k| Value::Int((s + k * st) as i64)).collect();
+        return Ok(list_of(out));
+    }
+    // With floats, add the step again and again, as Clojure does.
+    if st == 0.0 || st.is_nan() {
+        if s == e {
+            return Ok(Value::empty_list());
+        }
+        return Err(illegal("range", "a step of 0 would never reach the end"));
+    }
+    let estimate = ((e - s) / st).ceil();
+    if estimate.is_nan() || estimate > MAX_ELEMENTS as f64 {
+        return Err(too_many("range", estimate));
+    }
+    let mut out = Vector::new();
+    let mut x = start;
+    let mut xf = s;
+    while (st > 0.0 && xf < e) || (st < 0.0 && xf > e) {
+        out.push_back(x.clone());
+        x = super::numbers::add(&x, &step)?;
+        xf = number(&x, 1)?;
+    }
+    Ok(list_of(out))
+}
+
+fn take(args: &[Value]) -> Result<Value, RuntimeError> {
+    let n = count_arg("take", args, 0)?;
+    Ok(list_of(take_n("take", args, 1, n)?))
+}
+
+fn drop(args: &[Value]) -> Result<Value, RuntimeError> {
+    let n = count_arg("drop", args, 0)?;
+    Ok(list_of(drop_n("drop", args, 1, n)?))
+}
+
+fn take_last(args: &[Value]) -> Result<Value, RuntimeError> {
+    let n = count_arg("take-last", args, 0)?;
+    let all = seq_vector("take-last", args, 1)?;
+    let len = all.len();
+    Ok(non_empty_list(all.skip(len.saturating_sub(n))))
+}
+
+fn drop_last(args: &[Value]) -> Result<Value, RuntimeError> {
+    let (n, coll) = if args.len() == 1 {
+        (1, 0)
+    } else {
+        (count_arg("drop-last", args, 0)?, 1)
+    };
+    let all = seq_vector("drop-last", args, coll)?;
+    let len = all.len();
+    Ok(list_of(all.take(len.saturating_sub(n))))
+}
+
+fn butlast(args: &[Value]) -> Result<Value, RuntimeError> {
+    let all = seq_vector("butlast", args, 0)?;
+    let len = all.len();
+    Ok(non_empty_list(all.take(len.saturating_sub(1))))
+}
+
+fn split_at(args: &[Value]) -> Result<Value, RuntimeError> {
+    let n = count_arg("split-at", args, 0)?;
+    let all = seq_vector("split-at", args, 1)?;
+    let n = n.min(all.len());
+    let (front, back) = all.split_at(n);
+    Ok(vector_of(
+        [list_of(front), list_of(back)].into_iter().collect(),
+    ))
+}
+
+fn positive(fname: &str, args: &[Value], i: usize) -> Result<usize, RuntimeError> {
+    match int_arg(fname, args, i)? {
+        n if n > 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+        _ => Err(type_error(fname, args, i, "a positive integer")),
+    }
+}
+
+fn take_nth(args: &[Value]) -> Result<Value, RuntimeError> {
+    let n = positive("take-nth", args, 0)?;
+    Ok(list_of(items("take-nth", args, 1)?.step_by(n).collect()))
+}
+
+fn reverse(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(list_of(match &args[0] {
+        Value::List(v) | Value::Vector(v) => v.iter().rev().cloned().collect(),
+        _ => {
+            let mut all: Vec<Value> = items("reverse", args, 0)?.collect();
+            all.reverse();
+            all.into_iter().collect()
+        }
+    }))
+}
+
+/// Sorts `values` stably by [`compare`], failing on the first pair that
+/// cannot be compared.
+pub fn sort_values(values: &mut [Value]) -> Result<(), RuntimeError> {
+    let mut error = None;
+    values.sort_by(|a, b| {
+        if error.is_some() {
+            return Ordering::Equal;
+        }
+        compare(a, b).unwrap_or_else(|e| {
+            error = Some(e);
+            Ordering::Equal
+        })
+    });
+    match error {
+        Some(mut e) => {
+            e.message = e.message.replacen("compare:", "sort:", 1);
+            Err(e)
+        }
+        None => Ok(()),
+    }
+}
+
+fn sort(args: &[Value]) -> Result<Value, RuntimeError> {
+    let mut all: Vec<Value> = items("sort", args, 0)?.collect();
+    sort_values(&mut all)?;
+    Ok(list_of(all.into_iter().collect()))
+}
+
+type HashSet = std::collections::HashSet<Value, Hasher>;
+
+// Values hash by content, and functions (the only holders of interior
+// mutability) by identity, so a value's hash never changes.
+#[allow(clippy::mutable_key_type)]
+fn distinct(args: &[Value]) -> Result<Value, RuntimeError> {
+    let mut seen = HashSet::default();
+    let mut out = Vector::new();
+    for x in items("distinct", args, 0)? {
+        if seen.insert(x.clone()) {
+            out.push_back(x);
+        }
+    }
+    Ok(list_of(out))
+}
+
+fn flatten(args: &[Value]) -> Result<Value, RuntimeError> {
+    let mut out = Vector::new();
+    let mut stack: Vec<(Arc<Vector>, usize)> = Vec::new();
+    if let Value::List(v) | Value::Vector(v) = &args[0] {
+        stack.push((v.clone(), 0));
+    }
+    while let Some((items, i)) = stack.last_mut() {
+        let Some(x) = items.get(*i) else {
+            stack.pop();
+            continue;
+        };
+        *i += 1;
+        match x {
+            Value::List(inner) | Value::Vector(inner) => {
+                let inner = inner.clone();
+                stack.push((inner, 0));
+            }
+            _ => out.push_back(x.clone()),
+        }
+    }
+    Ok(list_of(out))
+}
+
+fn partition_impl(fname: &str, args: &[Value], keep_tail: bool) -> Result<Value, RuntimeError> {
+    let n = positive(fname, args, 0)?;
+    let step = if args.len() >= 3 {
+        positive(fname, args, 1)?
+    } else {
+        n
+    };
+    let coll = args.len() - 1;
+    let pad = if args.len() == 4 {
+        Some(seq_vector(fname, args, 2)?)
+    } else {
+        None
+    };
+    let all = seq_vector(fname, args, coll)?;
+    let mut out = Vector::new();
+    let mut start = 0;
+    while start < all.len() {
+        let end = start.saturating_add(n);
+        if end <= all.len() {
+            out.push_back(list_of(all.skip(start).take(n)));
+        } else {
+            let mut part = all.skip(start);
+            if let Some(pad) = &pad {
+                let missing = n - part.len();
+                part.append(pad.take(missing.min(pad.len())));
+            } else if !keep_tail {
+                break;
+            }
+            out.push_back(list_of(part));
+            break;
+        }
+        start = start.saturating_add(step);
+    }
+    Ok(list_of(out))
+}
+
+fn partition(args: &[Value]) -> Result<Value, RuntimeError> {
+    partition_impl("partition", args, false)
+}
+
+fn partition_all(args: &[Value]) -> Result<Value, RuntimeError> {
+    partition_impl("partition-all", args, true)
+}
+
+fn repeat(args: &[Value]) -> Result<Value, RuntimeError> {
+    if args.len() == 1 {
+        return Err(illegal(
+            "repeat",
+            "an endless repetition cannot be built: sequences are eager, give a count",
+        ));
+    }
+    let n = count_arg("repeat", args, 0)?;
+    if n as u64 > MAX_ELEMENTS {
+        return Err(too_many("repeat", n));
+    }
+    Ok(list_of(std::iter::repeat_n(args[1].clone(), n).collect()))
+}
+
+fn interleave(args: &[Value]) -> Result<Value, RuntimeError> {
+    let mut iters: Vec<Items<'_>> = Vec::with_capacity(args.len());
+    for i in 0..args.len() {
+        iters.push(items("interleave", args, i)?);
+    }
+    let mut out = Vector::new();
+    if iters.is_empty() {
+        return Ok(list_of(out));
+    }
+    let mut round = Vec::with_capacity(iters.len());
+    'outer: loop {
+        round.clear();
+        for it in iters.iter_mut() {
+            match it.next() {
+                Some(x) => round.push(x),
+                None => break 'outer,
+            }
+        }
+        out.extend(round.drain(..));
+    }
+    Ok(list_of(out))
+}
+
+fn interpose(args: &[Value]) -> Result<Value, RuntimeError> {
+    let mut out = Vector::new();
+    for (i, x) in items("interpose", args, 1)?.enumerate() {
+        if i > 0 {
+            out.push_back(args[0].clone());
+        }
+        out.push_back(x);
+    }
+    Ok(list_of(out))
+}
+
+fn zipmap(args: &[Value]) -> Result<Value, RuntimeError> {
+    let keys = items("zipmap", args, 0)?;
+    let vals = items("zipmap", args, 1)?;
+    let map: Map = keys.zip(vals).collect();
+    Ok(Value::Map(Arc::new(map)))
+}
+
+#[allow(clippy::mutable_key_type)]
+fn frequencies(args: &[Value]) -> Result<Value, RuntimeError> {
+    let mut counts: std::collections::HashMap<Value, i64, Hasher> = Default::default();
+    for x in items("frequencies", args, 0)? {
+        *counts.entry(x).or_insert(0) += 1;
+    }
+    let map: Map = counts
+        .into_iter()
+        .map(|(k, n)| (k, Value::Int(n)))
+        .collect();
+    Ok(Value::Map(Arc::new(map)))
+}
+
+fn vec(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(match &args[0] {
+        Value::Vector(_) => args[0].clone(),
+        _ => vector_of(seq_vector("vec", args, 0)?),
+    })
+}
+
+fn set(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(match &args[0] {
+        Value::Set(_) => args[0].clone(),
+        _ => Value::Set(Arc::new(items("set", args, 0)?.collect())),
+    })
+}
+
+fn subvec(args: &[Value]) -> Result<Value, RuntimeError> {
+    let Value::Vector(v) = &args[0] else {
+        return Err(type_error("subvec", args, 0, "a vector"));
+    };
+    let len = v.len();
+    let start = int_arg("subvec", args, 1)?;
+    let end = match args.get(2) {
+        Some(_) => int_arg("subvec", args, 2)?,
+        None => len as i64,
+    };
+    if start < 0 || start as usize > len {
+        return Err(out_of_bounds("subvec", start, len));
+    }
+    if end < start || end as usize > len {
+        return Err(out_of_bounds("subvec", end, len));
+    }
+    Ok(vector_of(
+        v.skip(start as usize).take((end - start) as usize),
+    ))
+}
+
+fn peek(args: &[Value]) -> Result<Value, RuntimeError> {
+    match &args[0] {
+        Value::Nil => Ok(Value::Nil),
+        Value::Vector(v) => Ok(v.back().cloned().unwrap_or(Value::Nil)),
+        Value::List(v) => Ok(v.front().cloned().unwrap_or(Value::Nil)),
+        _ => Err(type_error("peek", args, 0, "a list, a vector or nil")),
+    }
+}
+
+fn pop(args: &[Value]) -> Result<Value, RuntimeError> {
+    match &args[0] {
+        Value::Nil => Ok(Value::Nil),
+        Value::Vector(v) | Value::List(v) if v.is_empty() => Err(illegal(
+            "pop",
+            format!("cannot pop an empty {}", args[0].type_name()),
+        )),
+        Value::Vector(v) => Ok(vector_of(v.take(v.len() - 1))),
+        Value::List(v) => Ok(list_of(v.skip(1))),
+        _ => Err(type_error("pop", args, 0, "a list, a vector or nil")),
+    }
+}
+
+pure!(
+    LIST,
+    "list",
+    Arity::at_least(0),
+    list,
+    "Returns a list of the arguments."
+);
+pure!(
+    VECTOR,
+    "vector",
+    Arity::at_least(0),
+    vector,
+    "Returns a vector of the arguments."
+);
+pure!(
+    HASH_MAP,
+    "hash-map",
+    Arity::at_least(0),
+    hash_map,
+    "Returns a map of the alternating keys and values."
+);
+pure!(
+    HASH_SET,
+    "hash-set",
+    Arity::at_least(0),
+    hash_set,
+    "Returns a set of the arguments."
+);
+pure!(CONJ, "conj", Arity::at_least(0), conj, "Adds items to a collection where it adds them best: lists at the front, vectors at the end, maps take [key value] vectors or maps, nil gives a list.");
+pure!(
+    CONS,
+    "cons",
+    Arity::exactly(2),
+    cons,
+    "Returns a list of the item followed by the items of the collection."
+);
+pure!(
+    LIST_STAR,
+    "list*",
+    Arity::at_least(1),
+    list_star,
+    "Returns a list of the leading arguments followed by the items of the last one."
+);
+pure!(
+    ASSOC,
+    "assoc",
+    Arity::at_least(3),
+    assoc,
+    "Returns the map (or vector, by index) with each key set to its value; nil gives a map."
+);
+pure!(
+    DISSOC,
+    "dissoc",
+    Arity::at_least(1),
+    dissoc,
+    "Returns the map without the given keys."
+);
+pure!(
+    DISJ,
+    "disj",
+    Arity::at_least(1),
+    disj,
+    "Returns the set without the given items."
+);
+pure!(GET, "get", Arity::between(2, 3), get, "Returns the value at a key of a map, an index of a vector or string, or a member of a set, else the default or nil.");
+pure!(GET_IN, "get-in", Arity::between(2, 3), get_in, "Follows a sequence of keys into nested collections, returning the default or nil where one is missing.");
+pure!(ASSOC_IN, "assoc-in", Arity::exactly(3), assoc_in, "Sets the value at a sequence of keys in nested collections, making maps where levels are missing.");
+pure!(
+    CONTAINS,
+    "contains?",
+    Arity::exactly(2),
+    contains,
+    "True if the map has the key, the set the member, or the vector or string the index."
+);
+pure!(
+    FIND,
+    "find",
+    Arity::exactly(2),
+    find,
+    "Returns the [key value] entry for the key, or nil."
+);
+pure!(
+    COUNT,
+    "count",
+    Arity::exactly(1),
+    count,
+    "Returns the number of items in a collection or characters in a string; nil has 0."
+);
+pure!(
+    FIRST,
+    "first",
+    Arity::exactly(1),
+    first,
+    "Returns the first item, or nil if there is none."
+);
+pure!(
+    SECOND,
+    "second",
+    Arity::exactly(1),
+    second,
+    "Returns the second item, or nil if there is none."
+);
+pure!(
+    LAST,
+    "last",
+    Arity::exactly(1),
+    last,
+    "Returns the last item, or nil if there is none."
+);
+pure!(
+    REST,
+    "rest",
+    Arity::exactly(1),
+    rest,
+    "Returns a list of the items after the first, possibly empty."
+);
+pure!(
+    NEXT,
+    "next",
+    Arity::exactly(1),
+    next,
+    "Returns a list of the items after the first, or nil if there are none."
+);
+pure!(NTH, "nth", Arity::between(2, 3), nth, "Returns the item at an index of a list, vector or string, or the default; without one, an index out of range is an error.");
+pure!(
+    NTHNEXT,
+    "nthnext",
+    Arity::exactly(2),
+    nthnext,
+    "Returns a list of the items after the first n, or nil if there are none."
+);
+pure!(
+    NTHREST,
+    "nthrest",
+    Arity::exactly(2),
+    nthrest,
+    "Returns a list of the items after the first n."
+);
+pure!(SEQ, "seq", Arity::exactly(1), seq, "Returns a list of the items (map entries as [key value] vectors, characters as strings), or nil if there are none.");
+pure!(
+    EMPTY_Q,
+    "empty?",
+    Arity::exactly(1),
+    empty_q,
+    "True if the collection or string has no items; nil is empty."
+);
+pure!(
+    NOT_EMPTY,
+    "not-empty",
+    Arity::exactly(1),
+    not_empty,
+    "Returns the collection, or nil if it is empty."
+);
+pure!(
+    EMPTY,
+    "empty",
+    Arity::exactly(1),
+    empty,
+    "Returns an empty collection of the same kind, or nil."
+);
+pure!(
+    KEYS,
+    "keys",
+    Arity::exactly(1),
+    keys,
+    "Returns a list of the map's keys, or nil if it is empty."
+);
+pure!(
+    VALS,
+    "vals",
+    Arity::exactly(1),
+    vals,
+    "Returns a list of the map's values, or nil if it is empty."
+);
+pure!(
+    KEY,
+    "key",
+    Arity::exactly(1),
+    key,
+    "Returns the key of a [key value] map entry."
+);
+pure!(
+    VAL,
+    "val",
+    Arity::exactly(1),
+    val,
+    "Returns the value of a [key value] map entry."
+);
+pure!(
+    MERGE,
+    "merge",
+    Arity::at_least(0),
+    merge,
+    "Returns a map of all the maps' entries, later ones winning; nil if all are nil."
+);
+pure!(
+    SELECT_KEYS,
+    "select-keys",
+    Arity::exactly(2),
+    select_keys,
+    "Returns a map of only those entries whose key is in the sequence."
+);
+pure!(
+    CONCAT,
+    "concat",
+    Arity::at_least(0),
+    concat,
+    "Returns a list of the items of every collection in turn."
+);
+pure!(
+    INTO,
+    "into",
+    Arity::between(0, 2),
+    into,
+    "Adds every item of the second collection to the first, as conj does."
+);
+pure!(
+    RANGE,
+    "range",
+    Arity::between(0, 3),
+    range,
+    "Returns a list of numbers from start (0) up to but not including end, by step (1)."
+);
+pure!(
+    TAKE,
+    "take",
+    Arity::exactly(2),
+    take,
+    "Returns a list of the first n items."
+);
+pure!(
+    DROP,
+    "drop",
+    Arity::exactly(2),
+    drop,
+    "Returns a list of the items after the first n."
+);
+pure!(
+    TAKE_LAST,
+    "take-last",
+    Arity::exactly(2),
+    take_last,
+    "Returns a list of the last n items, or nil if there are none."
+);
+pure!(
+    DROP_LAST,
+    "drop-last",
+    Arity::between(1, 2),
+    drop_last,
+    "Returns a list of all but the last n (1) items."
+);
+pure!(
+    BUTLAST,
+    "butlast",
+    Arity::exactly(1),
+    butlast,
+    "Returns a list of all but the last item, or nil if there are none."
+);
+pure!(
+    SPLIT_AT,
+    "split-at",
+    Arity::exactly(2),
+    split_at,
+    "Returns a vector of a list of the first n items and a list of the rest."
+);
+pure!(
+    TAKE_NTH,
+    "take-nth",
+    Arity::exactly(2),
+    take_nth,
+    "Returns a list of every nth item, starting with the first."
+);
+pure!(
+    REVERSE,
+    "reverse",
+    Arity::exactly(1),
+    reverse,
+    "Returns a list of the items in reverse order."
+);
+pure!(
+    SORT,
+    "sort",
+    Arity::exactly(1),
+    sort,
+    "Returns a list of the items in the natural order of compare; the sort is stable."
+);
+pure!(
+    DISTINCT,
+    "distinct",
+    Arity::exactly(1),
+    distinct,
+    "Returns a list of the items without repeats, keeping the first of each."
+);
+pure!(
+    FLATTEN,
+    "flatten",
+    Arity::exactly(1),
+    flatten,
+    "Returns a list of the non-sequential items inside nested lists and vectors."
+);
+pure!(PARTITION, "partition", Arity::between(2, 4), partition, "Returns a list of lists of n items, each step (n) apart, padded from pad if given, dropping an incomplete last one.");
+pure!(
+    PARTITION_ALL,
+    "partition-all",
+    Arity::between(2, 3),
+    partition_all,
+    "Returns a list of lists of n items, each step (n) apart, keeping an incomplete last one."
+);
+pure!(
+    REPEAT,
+    "repeat",
+    Arity::between(1, 2),
+    repeat,
+    "Returns a list of n copies of the value."
+);
+pure!(INTERLEAVE, "interleave", Arity::at_least(0), interleave, "Returns a list of the first item of each collection, then the second of each, and so on until one runs out.");
+pure!(
+    INTERPOSE,
+    "interpose",
+    Arity::exactly(2),
+    interpose,
+    "Returns a list of the items with the separator between each two."
+);
+pure!(
+    ZIPMAP,
+    "zipmap",
+    Arity::exactly(2),
+    zipmap,
+    "Returns a map of the keys paired with the values, as far as both go."
+);
+pure!(
+    FREQUENCIES,
+    "frequencies",
+    Arity::exactly(1),
+    frequencies,
+    "Returns a map from each distinct item to the number of times it occurs."
+);
+pure!(
+    VEC,
+    "vec",
+    Arity::exactly(1),
+    vec,
+    "Returns a vector of the items."
+);
+pure!(
+    SET,
+    "set",
+    Arity::exactly(1),
+    set,
+    "Returns a set of the items."
+);
+pure!(
+    SUBVEC,
+    "subvec",
+    Arity::between(2, 3),
+    subvec,
+    "Returns the part of the vector from start up to but not including end (the count)."
+);
+pure!(
+    PEEK,
+    "peek",
+    Arity::exactly(1),
+    peek,
+    "Returns the last item of a vector or the first of a list, or nil."
+);
+pure!(
+    POP,
+    "pop",
+    Arity::exactly(1),
+    pop,
+    "Returns the vector without its last item or the list without its first."
+);
+
+pub static NATIVES: &[&Native] = &[
+    &LIST,
+    &VECTOR,
+    &HASH_MAP,
+    &HASH_SET,
+    &CONJ,
+    &CONS,
+    &LIST_STAR,
+    &ASSOC,
+    &DISSOC,
+    &DISJ,
+    &GET,
+    &GET_IN,
+    &ASSOC_IN,
+    &CONTAINS,
+    &FIND,
+    &COUNT,
+    &FIRST,
+    &SECOND,
+    &LAST,
+    &REST,
+    &NEXT,
+    &NTH,
+    &NTHNEXT,
+    &NTHREST,
+    &SEQ,
+    &EMPTY_Q,
+    &NOT_EMPTY,
+    &EMPTY,
+    &KEYS,
+    &VALS,
+    &KEY,
+    &VAL,
+    &MERGE,
+    &SELECT_KEYS,
+    &CONCAT,
+    &INTO,
+    &RANGE,
+    &TAKE,
+    &DROP,
+    &TAKE_LAST,
+    &DROP_LAST,
+    &BUTLAST,
+    &SPLIT_AT,
+    &TAKE_NTH,
+    &REVERSE,
+    &SORT,
+    &DISTINCT,
+    &FLATTEN,
+    &PARTITION,
+    &PARTITION_ALL,
+    &REPEAT,
+    &INTERLEAVE,
+    &INTERPOSE,
+    &ZIPMAP,
+    &FREQUENCIES,
+    &VEC,
+    &SET,
+    &SUBVEC,
+    &PEEK,
+    &POP,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::super::helpers::{ILLEGAL_ARGUMENT, INDEX_OUT_OF_BOUNDS, TYPE_ERROR};
+    use super::super::testing::*;
+
+    fn empty_list() -> Value {
+        l(&[])
+    }
+    use super::Value;
+
+    #[test]
+    fn constructors() {
+        check("list", &[i(1), i(2)], lints(&[1, 2]));
+        check("list", &[], empty_list());
+        check("vector", &[i(1)], ints(&[1]));
+        check("hash-map", &[kw("a"), i(1)], m(&[(kw("a"), i(1))]));
+        check_err("hash-map", &[kw("a")], ILLEGAL_ARGUMENT);
+        check("hash-set", &[i(1), i(1)], set(&[i(1)]));
+    }
+
+    #[test]
+    fn conj_cons_and_into() {
+        check("conj", &[nil(), i(1)], lints(&[1]));
+        check("conj", &[lints(&[1]), i(2), i(3)], lints(&[3, 2, 1]));
+        check("conj", &[ints(&[1]), i(2), i(3)], ints(&[1, 2, 3]));
+        check("conj", &[set(&[i(1)]), i(2)], set(&[i(1), i(2)]));
+        check(
+            "conj",
+            &[m(&[]), v(&[kw("a"), i(1)]), m(&[(kw("b"), i(2))])],
+            m(&[(kw("a"), i(1)), (kw("b"), i(2))]),
+        );
+        check("conj", &[], v(&[]));
+        check("conj", &[ints(&[1])], ints(&[1]));
+        check_err("conj", &[m(&[]), ints(&[1, 2, 3])], TYPE_ERROR);
+        check_err("conj", &[s("ab"), i(1)], TYPE_ERROR);
+        check("cons", &[i(0), ints(&[1, 2])], lints(&[0, 1, 2]));
+        check("cons", &[i(0), nil()], lints(&[0]));
+        check("list*", &[i(1), i(2), ints(&[3])], lints(&[1, 2, 3]));
+        check("into", &[ints(&[1]), lints(&[2, 3])], ints(&[1, 2, 3]));
+        check("into", &[nil(), ints(&[1, 2])], lints(&[2, 1]));
+        check("into", &[lints(&[]), ints(&[1, 2, 3])], lints(&[3, 2, 1]));
+        check(
+            "into",
+            &[m(&[]), v(&[v(&[kw("a"), i(1)])])],
+            m(&[(kw("a"), i(1))]),
+        );
+        check(
+            "into",
+            &[m(&[(kw("a"), i(1))]), m(&[(kw("a"), i(2))])],
+            m(&[(kw("a"), i(2))]),
+        );
+        check("into", &[set(&[]), ints(&[1, 1, 2])], set(&[i(1), i(2)]));
+        check(
+            "into",
+            &[ints(&[]), m(&[(kw("a"), i(1))])],
+            v(&[v(&[kw("a"), i(1)])]),
+        );
+    }
+
+    #[test]
+    fn assoc_dissoc_disj() {
+        check("assoc", &[nil(), kw("a"), i(1)], m(&[(kw("a"), i(1))]));
+        check(
+            "assoc",
+            &[m(&[(kw("a"), i(1))]), kw("b"), i(2), kw("a"), i(3)],
+            m(&[(kw("a"), i(3)), (kw("b"), i(2))]),
+        );
+        check("assoc", &[ints(&[1, 2]), i(0), i(9)], ints(&[9, 2]));
+        check("assoc", &[ints(&[1, 2]), i(2), i(3)], ints(&[1, 2, 3]));
+        check_err("assoc", &[ints(&[1, 2]), i(3), i(3)], INDEX_OUT_OF_BOUNDS);
+        check_err("assoc", &[ints(&[1, 2]), i(-1), i(3)], INDEX_OUT_OF_BOUNDS);
+        check_err("assoc", &[ints(&[1]), kw("a"), i(3)], TYPE_ERROR);
+        check_err("assoc", &[lints(&[1]), i(0), i(3)], TYPE_ERROR);
+        check_err("assoc", &[m(&[]), kw("a"), i(1), kw("b")], ILLEGAL_ARGUMENT);
+        check("dissoc", &[nil(), kw("a")], nil());
+        check(
+            "dissoc",
+            &[m(&[(kw("a"), i(1)), (kw("b"), i(2))]), kw("a")],
+            m(&[(kw("b"), i(2))]),
+        );
+        check("disj", &[set(&[i(1), i(2)]), i(1), i(3)], set(&[i(2)]));
+        check("disj", &[nil(), i(1)], nil());
+        check_err("dissoc", &[ints(&[1]), i(0)], TYPE_ERROR);
+    }
+
+    #[test]
+    fn lookups() {
+        let abc = m(&[(kw("a"), m(&[(kw("b"), i(1)), (kw("n"), nil())]))]);
+        check("get", &[nil(), kw("a")], nil());
+        check("get", &[m(&[(kw("a"), i(1))]), kw("a")], i(1));
+        check("get", &[m(&[]), kw("a"), i(0)], i(0));
+        check("get", &[ints(&[5, 6]), i(1)], i(6));
+        check("get", &[ints(&[5, 6]), i(2), kw("none")], kw("none"));
+        check("get", &[ints(&[5, 6]), i(-1)], nil());
+        check("get", &[set(&[kw("x")]), kw("x")], kw("x"));
+        check("get", &[s("héllo"), i(1)], s("é"));
+        check("get", &[lints(&[1]), i(0)], nil());
+        check("get", &[i(5), i(0)], nil());
+        check("get-in", &[abc.clone(), v(&[kw("a"), kw("b")])], i(1));
+        check("get-in", &[abc.clone(), v(&[kw("a"), kw("x")]), i(7)], i(7));
+        check(
+            "get-in",
+            &[abc.clone(), v(&[kw("a"), kw("n")]), i(7)],
+            nil(),
+        );
+        check("get-in", &[abc.clone(), v(&[])], abc.clone());
+        check(
+            "assoc-in",
+            &[nil(), v(&[kw("a"), kw("b")]), i(1)],
+            m(&[(kw("a"), m(&[(kw("b"), i(1))]))]),
+        );
+        check(
+            "assoc-in",
+            &[v(&[m(&[])]), v(&[i(0), kw("k")]), i(1)],
+            v(&[m(&[(kw("k"), i(1))])]),
+        );
+        check("assoc-in", &[m(&[]), v(&[]), i(1)], m(&[(nil(), i(1))]));
+        check("contains?", &[m(&[(kw("a"), nil())]), kw("a")], b(true));
+        check("contains?", &[set(&[i(1)]), i(2)], b(false));
+        check("contains?", &[ints(&[1, 2]), i(1)], b(true));
+        check("contains?", &[ints(&[1, 2]), i(2)], b(false));
+        check("contains?", &[nil(), i(2)], b(false));
+        check("contains?", &[s("ab"), i(1)], b(true));
+        check_err("contains?", &[lints(&[1]), i(0)], TYPE_ERROR);
+        check(
+            "find",
+            &[m(&[(kw("a"), i(1))]), kw("a")],
+            v(&[kw("a"), i(1)]),
+        );
+        check("find", &[m(&[]), kw("a")], nil());
+        check("find", &[ints(&[7]), i(0)], ints(&[0, 7]));
+    }
+
+    #[test]
+    fn sequence_access() {
+        check("count", &[nil()], i(0));
+        check("count", &[s("héllo")], i(5));
+        check("count", &[m(&[(i(1), i(2))])], i(1));
+        check_err("count", &[i(1)], TYPE_ERROR);
+        check("first", &[ints(&[])], nil());
+        check("first", &[nil()], nil());
+        check("first", &[lints(&[1, 2])], i(1));
+        check("first", &[m(&[(kw("a"), i(1))])], v(&[kw("a"), i(1)]));
+        check("first", &[s("xy")], s("x"));
+        check_err("first", &[i(1)], TYPE_ERROR);
+        check("second", &[ints(&[1, 2])], i(2));
+        check("second", &[ints(&[1])], nil());
+        check("last", &[ints(&[1, 2, 3])], i(3));
+        check("last", &[s("xyz")], s("z"));
+        check("last", &[nil()], nil());
+        check("rest", &[nil()], empty_list());
+        check("rest", &[ints(&[1, 2, 3])], lints(&[2, 3]));
+        check("rest", &[ints(&[])], empty_list());
+        check("next", &[ints(&[1])], nil());
+        check("next", &[ints(&[1, 2])], lints(&[2]));
+        check("next", &[s("ab")], l(&[s("b")]));
+        check("nth", &[ints(&[1, 2]), i(1)], i(2));
+        check("nth", &[s("abc"), i(2)], s("c"));
+        check("nth", &[ints(&[1, 2]), i(5), kw("d")], kw("d"));
+        check("nth", &[nil(), i(5)], nil());
+        check_err("nth", &[ints(&[1, 2]), i(5)], INDEX_OUT_OF_BOUNDS);
+        check_err("nth", &[ints(&[1, 2]), i(-1)], INDEX_OUT_OF_BOUNDS);
+        check_err("nth", &[m(&[]), i(0)], TYPE_ERROR);
+        check_err("nth", &[ints(&[1]), kw("a")], TYPE_ERROR);
+        check("nthnext", &[ints(&[1, 2, 3]), i(2)], lints(&[3]));
+        check("nthnext", &[ints(&[1, 2, 3]), i(3)], nil());
+        check("nthrest", &[ints(&[1, 2, 3]), i(0)], ints(&[1, 2, 3]));
+        check("nthrest", &[ints(&[1, 2, 3]), i(5)], empty_list());
+    }
+
+    #[test]
+    fn seq_and_emptiness() {
+        check("seq", &[ints(&[])], nil());
+        check("seq", &[nil()], nil());
+        check("seq", &[s("")], nil());
+        check("seq", &[ints(&[1, 2])], lints(&[1, 2]));
+        check("seq", &[s("ab")], l(&[s("a"), s("b")]));
+        check("seq", &[m(&[(kw("a"), i(1))])], l(&[v(&[kw("a"), i(1)])]));
+        check_err("seq", &[i(1)], TYPE_ERROR);
+        check("empty?", &[nil()], b(true));
+        check("empty?", &[s("")], b(true));
+        check("empty?", &[ints(&[1])], b(false));
+        check("not-empty", &[ints(&[])], nil());
+        check("not-empty", &[ints(&[1])], ints(&[1]));
+        check("empty", &[ints(&[1])], ints(&[]));
+        check("empty", &[lints(&[1])], empty_list());
+        check("empty", &[m(&[(i(1), i(1))])], m(&[]));
+        check("empty", &[nil()], nil());
+        check("keys", &[m(&[(kw("a"), i(1))])], l(&[kw("a")]));
+        check("vals", &[m(&[(kw("a"), i(1))])], lints(&[1]));
+        check("keys", &[m(&[])], nil());
+        check("vals", &[nil()], nil());
+        check_err("keys", &[ints(&[1])], TYPE_ERROR);
+        check("key", &[v(&[kw("a"), i(1)])], kw("a"));
+        check("val", &[v(&[kw("a"), i(1)])], i(1));
+    }
+
+    #[test]
+    fn merging_and_selecting() {
+        check("merge", &[], nil());
+        check("merge", &[nil(), nil()], nil());
+        check(
+            "merge",
+            &[nil(), m(&[(kw("a"), i(1))])],
+            m(&[(kw("a"), i(1))]),
+        );
+        check(
+            "merge",
+            &[
+                m(&[(kw("a"), i(1))]),
+                nil(),
+                m(&[(kw("a"), i(2)), (kw("b"), i(3))]),
+            ],
+            m(&[(kw("a"), i(2)), (kw("b"), i(3))]),
+        );
+        check_err("merge", &[m(&[]), ints(&[1])], TYPE_ERROR);
+        check(
+            "select-keys",
+            &[
+                m(&[(kw("a"), i(1)), (kw("b"), i(2))]),
+                v(&[kw("a"), kw("c")]),
+            ],
+            m(&[(kw("a"), i(1))]),
+        );
+        check("select-keys", &[nil(), v(&[kw("a")])], m(&[]));
+        check(
+            "zipmap",
+            &[v(&[kw("a"), kw("b")]), ints(&[1])],
+            m(&[(kw("a"), i(1))]),
+        );
+        check(
+            "frequencies",
+            &[v(&[kw("a"), kw("b"), kw("a")])],
+            m(&[(kw("a"), i(2)), (kw("b"), i(1))]),
+        );
+    }
+
+    #[test]
+    fn slicing() {
+        check("concat", &[], empty_list());
+        check(
+            "concat",
+            &[ints(&[1]), nil(), lints(&[2]), s("x")],
+            l(&[i(1), i(2), s("x")]),
+        );
+        check("take", &[i(2), ints(&[1, 2, 3])], lints(&[1, 2]));
+        check("take", &[i(5), ints(&[1])], lints(&[1]));
+        check("take", &[i(-1), ints(&[1])], empty_list());
+        check("take", &[i(2), nil()], empty_list());
+        check("drop", &[i(2), ints(&[1, 2, 3])], lints(&[3]));
+        check("drop", &[i(9), ints(&[1, 2, 3])], empty_list());
+        check("take-last", &[i(2), ints(&[1, 2, 3])], lints(&[2, 3]));
+        check("take-last", &[i(2), ints(&[])], nil());
+        check("drop-last", &[ints(&[1, 2, 3])], lints(&[1, 2]));
+        check("drop-last", &[i(2), ints(&[1, 2, 3])], lints(&[1]));
+        check("butlast", &[ints(&[1])], nil());
+        check("butlast", &[ints(&[1, 2])], lints(&[1]));
+        check(
+            "split-at",
+            &[i(1), ints(&[1, 2, 3])],
+            v(&[lints(&[1]), lints(&[2, 3])]),
+        );
+        check(
+            "take-nth",
+            &[i(2), ints(&[1, 2, 3, 4, 5])],
+            lints(&[1, 3, 5]),
+        );
+        check_err("take-nth", &[i(0), ints(&[1])], TYPE_ERROR);
+        check("subvec", &[ints(&[1, 2, 3, 4]), i(1), i(3)], ints(&[2, 3]));
+        check("subvec", &[ints(&[1, 2, 3, 4]), i(2)], ints(&[3, 4]));
+        check("subvec", &[ints(&[1, 2]), i(2)], ints(&[]));
+        check_err("subvec", &[ints(&[1, 2]), i(3)], INDEX_OUT_OF_BOUNDS);
+        check_err("subvec", &[ints(&[1, 2]), i(1), i(0)], INDEX_OUT_OF_BOUNDS);
+        check_err("subvec", &[lints(&[1, 2]), i(0)], TYPE_ERROR);
+        check("peek", &[ints(&[1, 2])], i(2));
+        check("peek", &[lints(&[1, 2])], i(1));
+        check("peek", &[nil()], nil());
+        check("pop", &[ints(&[1, 2])], ints(&[1]));
+        check("pop", &[lints(&[1, 2])], lints(&[2]));
+        check_err("pop", &[ints(&[])], ILLEGAL_ARGUMENT);
+    }
+
+    #[test]
+    fn ranges_and_repeats() {
+        check("range", &[i(3)], lints(&[0, 1, 2]));
+        check("range", &[i(0)], empty_list());
+        check("range", &[i(-3)], empty_list());
+        check("range", &[i(1), i(4)], lints(&[1, 2, 3]));
+        check("range", &[i(0), i(10), i(3)], lints(&[0, 3, 6, 9]));
+        check("range", &[i(5), i(0), i(-2)], lints(&[5, 3, 1]));
+        check(
+            "range",
+            &[i(0), i(1), f(0.25)],
+            l(&[i(0), f(0.25), f(0.5), f(0.75)]),
+        );
+        check("range", &[f(2.5)], l(&[i(0), i(1), i(2)]));
+        check(
+            "range",
+            &[i(i64::MAX - 1), i(i64::MAX)],
+            lints(&[i64::MAX - 1]),
+        );
+        check("range", &[i(1), i(1), i(0)], empty_list());
+        check_err("range", &[], ILLEGAL_ARGUMENT);
+        check_err("range", &[i(0), i(5), i(0)], ILLEGAL_ARGUMENT);
+        check_err("range", &[i(1_000_000_000)], ILLEGAL_ARGUMENT);
+        check_err("range", &[f(1e12)], ILLEGAL_ARGUMENT);
+        check_err("range", &[s("5")], TYPE_ERROR);
+        check("repeat", &[i(3), kw("x")], l(&[kw("x"), kw("x"), kw("x")]));
+        check("repeat", &[i(-1), kw("x")], empty_list());
+        check_err("repeat", &[kw("x")], ILLEGAL_ARGUMENT);
+        check_err("repeat", &[i(1_000_000_000), kw("x")], ILLEGAL_ARGUMENT);
+    }
+
+    #[test]
+    fn reordering() {
+        check("reverse", &[ints(&[1, 2, 3])], lints(&[3, 2, 1]));
+        check("reverse", &[nil()], empty_list());
+        check("reverse", &[s("ab")], l(&[s("b"), s("a")]));
+        check("sort", &[ints(&[3, 1, 2])], lints(&[1, 2, 3]));
+        check(
+            "sort",
+            &[v(&[s("b"), s("a"), nil()])],
+            l(&[nil(), s("a"), s("b")]),
+        );
+        check("sort", &[v(&[i(2), f(1.5)])], l(&[f(1.5), i(2)]));
+        check("sort", &[nil()], empty_list());
+        check_err("sort", &[v(&[i(1), s("a")])], TYPE_ERROR);
+        let e = super::super::testing::call("sort", &[v(&[i(1), s("a")])]).unwrap_err();
+        assert!(e.message.starts_with("sort:"), "{}", e.message);
+        check("distinct", &[ints(&[1, 2, 1, 3, 2])], lints(&[1, 2, 3]));
+        check(
+            "flatten",
+            &[v(&[i(1), l(&[i(2), v(&[i(3)])]), m(&[(i(4), i(5))])])],
+            l(&[i(1), i(2), i(3), m(&[(i(4), i(5))])]),
+        );
+        check("flatten", &[nil()], empty_list());
+        check("flatten", &[i(1)], empty_list());
+        check(
+            "interleave",
+            &[ints(&[1, 2, 3]), v(&[kw("a"), kw("b")])],
+            l(&[i(1), kw("a"), i(2), kw("b")]),
+        );
+        check("interleave", &[], empty_list());
+        check(
+            "interpose",
+            &[kw("x"), ints(&[1, 2])],
+            l(&[i(1), kw("x"), i(2)]),
+        );
+        check("interpose", &[kw("x"), ints(&[])], empty_list());
+    }
+
+    #[test]
+    fn partitions() {
+        let xs = ints(&[1, 2, 3, 4, 5]);
+        check(
+            "partition",
+            &[i(2), xs.clone()],
+            l(&[lints(&[1, 2]), lints(&[3, 4])]),
+        );
+        check(
+            "partition",
+            &[i(2), i(1), ints(&[1, 2, 3])],
+            l(&[lints(&[1, 2]), lints(&[2, 3])]),
+        );
+        check(
+            "partition",
+            &[i(2), i(3), xs.clone()],
+            l(&[lints(&[1, 2]), lints(&[4, 5])]),
+        );
+        check(
+            "partition",
+            &[i(3), i(3), v(&[kw("p")]), xs.clone()],
+            l(&[lints(&[1, 2, 3]), l(&[i(4), i(5), kw("p")])]),
+        );
+        check(
+            "partition-all",
+            &[i(2), xs.clone()],
+            l(&[lints(&[1, 2]), lints(&[3, 4]), lints(&[5])]),
+        );
+        check("partition", &[i(2), nil()], empty_list());
+        check_err("partition", &[i(0), xs.clone()], TYPE_ERROR);
+    }
+
+    #[test]
+    fn conversions() {
+        check("vec", &[lints(&[1, 2])], ints(&[1, 2]));
+        check("vec", &[nil()], ints(&[]));
+        check("vec", &[m(&[(kw("a"), i(1))])], v(&[v(&[kw("a"), i(1)])]));
+        check("set", &[ints(&[1, 1])], set(&[i(1)]));
+        check("set", &[nil()], set(&[]));
+        check_err("vec", &[i(1)], TYPE_ERROR);
+    }
+}

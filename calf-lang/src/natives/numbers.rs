@@ -1,0 +1,877 @@
+//! Arithmetic, numeric comparison and `compare`.
+//!
+//! Integers are 64-bit and never wrap: overflow raises `calf/overflow`. An
+//! operation mixing an integer and a float gives a float. `/` of integers
+//! that divide evenly gives an integer, otherwise a float.
+//!
+//! The two-argument functions ([`add`], [`lt`], ...) are public so that the
+//! VM's inlined instructions behave exactly like the natives.
+
+use std::cmp::Ordering;
+
+use super::helpers::{overflow, type_error, DIVIDE_BY_ZERO, TYPE_ERROR};
+use crate::error::RuntimeError;
+use crate::value::{Arity, Native, Value};
+
+/// A number argument, unpacked.
+#[derive(Clone, Copy, Debug)]
+enum Num {
+    I(i64),
+    F(f64),
+}
+
+impl Num {
+    #[inline]
+    fn float(self) -> f64 {
+        match self {
+            Num::I(n) => n as f64,
+            Num::F(x) => x,
+        }
+    }
+
+    #[inline]
+    fn value(self) -> Value {
+        match self {
+            Num::I(n) => Value::Int(n),
+            Num::F(x) => Value::Float(x),
+        }
+    }
+}
+
+#[inline]
+fn num(fname: &str, args: &[Value], i: usize) -> Result<Num, RuntimeError> {
+    match args[i] {
+        Value::Int(n) => Ok(Num::I(n)),
+        Value::Float(x) => Ok(Num::F(x)),
+        _ => Err(type_error(fname, args, i, "a number")),
+    }
+}
+
+#[cold]
+fn divide_by_zero(fname: &str) -> RuntimeError {
+    RuntimeError::new(DIVIDE_BY_ZERO, format!("{fname}: divide by zero"))
+        .with("function", Value::str(fname))
+}
+
+#[inline]
+fn add2(a: Num, b: Num) -> Result<Num, RuntimeError> {
+    match (a, b) {
+        (Num::I(x), Num::I(y)) => x.checked_add(y).map(Num::I).ok_or_else(|| overflow("+")),
+        _ => Ok(Num::F(a.float() + b.float())),
+    }
+}
+
+#[inline]
+fn sub2(a: Num, b: Num) -> Result<Num, RuntimeError> {
+    match (a, b) {
+        (Num::I(x), Num::I(y)) => x.checked_sub(y).map(Num::I).ok_or_else(|| overflow("-")),
+        _ => Ok(Num::F(a.float() - b.float())),
+    }
+}
+
+#[inline]
+fn mul2(a: Num, b: Num) -> Result<Num, RuntimeError> {
+    match (a, b) {
+        (Num::I(x), Num::I(y)) => x.checked_mul(y).map(Num::I).ok_or_else(|| overflow("*")),
+        _ => Ok(Num::F(a.float() * b.float())),
+    }
+}
+
+#[inline]
+fn div2(a: Num, b: Num) -> Result<Num, RuntimeError> {
+    match (a, b) {
+        (Num::I(_), Num::I(0)) => Err(divide_by_zero("/")),
+        (Num::I(x), Num::I(y)) => match x.checked_rem(y) {
+            Some(0) => Ok(Num::I(x / y)),
+            Some(_) => Ok(Num::F(x as f64 / y as f64)),
+            // i64::MIN / -1
+            None => Err(overflow("/")),
+        },
+        _ => Ok(Num::F(a.float() / b.float())),
+    }
+}
+
+/// Folds a variadic arithmetic native over its arguments.
+#[inline]
+fn fold(
+    fname: &str,
+    args: &[Value],
+    identity: Num,
+    op: fn(Num, Num) -> Result<Num, RuntimeError>,
+) -> Result<Value, RuntimeError> {
+    let mut acc = match args.len() {
+        0 => return Ok(identity.value()),
+        1 => return Ok(op(identity, num(fname, args, 0)?)?.value()),
+        _ => num(fname, args, 0)?,
+    };
+    for i in 1..args.len() {
+        acc = op(acc, num(fname, args, i)?)?;
+    }
+    Ok(acc.value())
+}
+
+fn plus(args: &[Value]) -> Result<Value, RuntimeError> {
+    fold("+", args, Num::I(0), add2)
+}
+
+fn minus(args: &[Value]) -> Result<Value, RuntimeError> {
+    if let [Value::Float(x)] = args {
+        return Ok(Value::Float(-x));
+    }
+    fold("-", args, Num::I(0), sub2)
+}
+
+fn times(args: &[Value]) -> Result<Value, RuntimeError> {
+    fold("*", args, Num::I(1), mul2)
+}
+
+fn divide(args: &[Value]) -> Result<Value, RuntimeError> {
+    fold("/", args, Num::I(1), div2)
+}
+
+/// `(+ a b)`, as the VM's inlined addition.
+pub fn add(a: &Value, b: &Value) -> Result<Value, RuntimeError> {
+    binary("+", a, b, add2)
+}
+
+/// `(- a b)`.
+pub fn sub(a: &Value, b: &Value) -> Result<Value, RuntimeError> {
+    binary("-", a, b, sub2)
+}
+
+/// `(* a b)`.
+pub fn mul(a: &Value, b: &Value) -> Result<Value, RuntimeError> {
+    binary("*", a, b, mul2)
+}
+
+/// `(/ a b)`.
+pub fn div(a: &Value, b: &Value) -> Result<Value, RuntimeError> {
+    binary("/", a, b, div2)
+}
+
+#[inline]
+fn binary(
+    fname: &str,
+    a: &Value,
+    b: &Value,
+    op: fn(Num, Num) -> Result<Num, RuntimeError>,
+) -> Result<Value, RuntimeError> {
+    let x = match a {
+        Value::Int(n) => Num::I(*n),
+        Value::Float(x) => Num::F(*x),
+        _ => return Err(RuntimeError::wrong_type(fname, 1, "a number", a)),
+    };
+    let y = match b {
+        Value::Int(n) => Num::I(*n),
+        Value::Float(x) => Num::F(*x),
+        _ => return Err(RuntimeError::wrong_type(fname, 2, "a number", b)),
+    };
+    Ok(op(x, y)?.value())
+}
+
+/// `(inc x)`.
+pub fn inc(x: &Value) -> Result<Value, RuntimeError> {
+    match x {
+        Value::Int(n) => n
+            .checked_add(1)
+            .map(Value::Int)
+            .ok_or_else(|| overflow("inc")),
+        Value::Float(f) => Ok(Value::Float(f + 1.0)),
+        _ => Err(RuntimeError::wrong_type("inc", 1, "a number", x)),
+    }
+}
+
+/// `(dec x)`.
+pub fn dec(x: &Value) -> Result<Value, RuntimeError> {
+    match x {
+        Value::Int(n) => n
+            .checked_sub(1)
+            .map(Value::Int)
+            .ok_or_else(|| overflow("dec")),
+        Value::Float(f) => Ok(Value::Float(f - 1.0)),
+        _ => Err(RuntimeError::wrong_type("dec", 1, "a number", x)),
+    }
+}
+
+fn inc_native(args: &[Value]) -> Result<Value, RuntimeError> {
+    inc(&args[0])
+}
+
+fn dec_native(args: &[Value]) -> Result<Value, RuntimeError> {
+    dec(&args[0])
+}
+
+/// Which of `quot`, `rem` and `mod` to compute.
+#[derive(Clone, Copy)]
+enum IntDiv {
+    Quot,
+    Rem,
+    Mod,
+}
+
+fn int_div(fname: &str, args: &[Value], which: IntDiv) -> Result<Value, RuntimeError> {
+    let (a, b) = (num(fname, args, 0)?, num(fname, args, 1)?);
+    match (a, b) {
+        (Num::I(x), Num::I(y)) => {
+            if y == 0 {
+                return Err(divide_by_zero(fname));
+            }
+            let r = match which {
+                IntDiv::Quot => {
+                    return x
+                        .checked_div(y)
+                        .map(Value::Int)
+                        .ok_or_else(|| overflow(fname))
+                }
+                // i64::MIN rem -1 is 0, though Rust's checked_rem refuses it.
+                _ => x.checked_rem(y).unwrap_or(0),
+            };
+            Ok(Value::Int(match which {
+                IntDiv::Mod if r != 0 && (r < 0) != (y < 0) => r + y,
+                _ => r,
+            }))
+        }
+        _ => {
+            let (x, y) = (a.float(), b.float());
+            if y == 0.0 {
+                return Err(divide_by_zero(fname));
+            }
+            Ok(Value::Float(match which {
+                IntDiv::Quot => (x / y).trunc(),
+                IntDiv::Rem => x % y,
+                IntDiv::Mod => {
+                    let r = x % y;
+                    if r != 0.0 && (r < 0.0) != (y < 0.0) {
+                        r + y
+                    } else {
+                        r
+                    }
+                }
+            }))
+        }
+    }
+}
+
+fn quot(args: &[Value]) -> Result<Value, RuntimeError> {
+    int_div("quot", args, IntDiv::Quot)
+}
+
+fn rem(args: &[Value]) -> Result<Value, RuntimeError> {
+    int_div("rem", args, IntDiv::Rem)
+}
+
+fn modulo(args: &[Value]) -> Result<Value, RuntimeError> {
+    int_div("mod", args, IntDiv::Mod)
+}
+
+/// Compares an integer with a float exactly (no rounding of large
+/// integers); `None` when the float is NaN.
+fn cmp_int_float(i: i64, f: f64) -> Option<Ordering> {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if f.is_nan() {
+        return None;
+    }
+    if f >= TWO_63 {
+        return Some(Ordering::Less);
+    }
+    if f < -TWO_63 {
+        return Some(Ordering::Greater);
+    }
+    let whole = f.trunc();
+    Some(match i.cmp(&(whole as i64)) {
+        Ordering::Equal => {
+            let frac = f - whole;
+            if frac > 0.0 {
+                Ordering::Less
+            } else if frac < 0.0 {
+                Ordering::Greater
+            } else {
+                Ordering::Equal
+            }
+        }
+        o => o,
+    })
+}
+
+#[inline]
+fn num_cmp(a: Num, b: Num) -> Option<Ordering> {
+    match (a, b) {
+        (Num::I(x), Num::I(y)) => Some(x.cmp(&y)),
+        (Num::F(x), Num::F(y)) => x.partial_cmp(&y),
+        (Num::I(x), Num::F(y)) => cmp_int_float(x, y),
+        (Num::F(x), Num::I(y)) => cmp_int_float(y, x).map(Ordering::reverse),
+    }
+}
+
+/// Checks that every argument is a number and that each adjacent pair
+/// satisfies `ok`.
+#[inline]
+fn chain(fname: &str, args: &[Value], ok: fn(Ordering) -> bool) -> Result<Value, RuntimeError> {
+    let mut prev = num(fname, args, 0)?;
+    let mut result = true;
+    for i in 1..args.len() {
+        let next = num(fname, args, i)?;
+        if result && !num_cmp(prev, next).is_some_and(ok) {
+            result = false;
+        }
+        prev = next;
+    }
+    Ok(Value::Bool(result))
+}
+
+#[inline]
+fn binary_cmp(
+    fname: &str,
+    a: &Value,
+    b: &Value,
+    ok: fn(Ordering) -> bool,
+) -> Result<bool, RuntimeError> {
+    let x = match a {
+        Value::Int(n) => Num::I(*n),
+        Value::Float(x) => Num::F(*x),
+        _ => return Err(RuntimeError::wrong_type(fname, 1, "a number", a)),
+    };
+    let y = match b {
+        Value::Int(n) => Num::I(*n),
+        Value::Float(x) => Num::F(*x),
+        _ => return Err(RuntimeError::wrong_type(fname, 2, "a number", b)),
+    };
+    Ok(num_cmp(x, y).is_some_and(ok))
+}
+
+/// `(< a b)`.
+pub fn lt(a: &Value, b: &Value) -> Result<bool, RuntimeError> {
+    binary_cmp("<", a, b, Ordering::is_lt)
+}
+
+/// `(<= a b)`.
+pub fn le(a: &Value, b: &Value) -> Result<bool, RuntimeError> {
+    binary_cmp("<=", a, b, Ordering::is_le)
+}
+
+/// `(> a b)`.
+pub fn gt(a: &Value, b: &Value) -> Result<bool, RuntimeError> {
+    binary_cmp(">", a, b, Ordering::is_gt)
+}
+
+/// `(>= a b)`.
+pub fn ge(a: &Value, b: &Value) -> Result<bool, RuntimeError> {
+    binary_cmp(">=", a, b, Ordering::is_ge)
+}
+
+/// `(== a b)`: numeric equality across integers and floats.
+pub fn num_eq(a: &Value, b: &Value) -> Result<bool, RuntimeError> {
+    binary_cmp("==", a, b, Ordering::is_eq)
+}
+
+fn less(args: &[Value]) -> Result<Value, RuntimeError> {
+    chain("<", args, Ordering::is_lt)
+}
+
+fn less_eq(args: &[Value]) -> Result<Value, RuntimeError> {
+    chain("<=", args, Ordering::is_le)
+}
+
+fn greater(args: &[Value]) -> Result<Value, RuntimeError> {
+    chain(">", args, Ordering::is_gt)
+}
+
+fn greater_eq(args: &[Value]) -> Result<Value, RuntimeError> {
+    chain(">=", args, Ordering::is_ge)
+}
+
+fn numeric_eq(args: &[Value]) -> Result<Value, RuntimeError> {
+    chain("==", args, Ordering::is_eq)
+}
+
+fn equal(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(Value::Bool(args.windows(2).all(|w| w[0] == w[1])))
+}
+
+fn not_equal(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(Value::Bool(!args.windows(2).all(|w| w[0] == w[1])))
+}
+
+fn extreme(
+    fname: &str,
+    args: &[Value],
+    keep_new: fn(Ordering) -> bool,
+) -> Result<Value, RuntimeError> {
+    let mut best = num(fname, args, 0)?;
+    let mut nan = matches!(best, Num::F(x) if x.is_nan());
+    for i in 1..args.len() {
+        let next = num(fname, args, i)?;
+        if matches!(next, Num::F(x) if x.is_nan()) {
+            nan = true;
+        } else if num_cmp(next, best).is_some_and(keep_new) {
+            best = next;
+        }
+    }
+    Ok(if nan {
+        Value::Float(f64::NAN)
+    } else {
+        best.value()
+    })
+}
+
+fn max(args: &[Value]) -> Result<Value, RuntimeError> {
+    extreme("max", args, Ordering::is_gt)
+}
+
+fn min(args: &[Value]) -> Result<Value, RuntimeError> {
+    extreme("min", args, Ordering::is_lt)
+}
+
+fn abs(args: &[Value]) -> Result<Value, RuntimeError> {
+    match num("abs", args, 0)? {
+        Num::I(n) => n
+            .checked_abs()
+            .map(Value::Int)
+            .ok_or_else(|| overflow("abs")),
+        Num::F(x) => Ok(Value::Float(x.abs())),
+    }
+}
+
+fn sign_test(fname: &str, args: &[Value], ok: fn(Ordering) -> bool) -> Result<Value, RuntimeError> {
+    let x = num(fname, args, 0)?;
+    Ok(Value::Bool(num_cmp(x, Num::I(0)).is_some_and(ok)))
+}
+
+fn is_zero(args: &[Value]) -> Result<Value, RuntimeError> {
+    sign_test("zero?", args, Ordering::is_eq)
+}
+
+fn is_pos(args: &[Value]) -> Result<Value, RuntimeError> {
+    sign_test("pos?", args, Ordering::is_gt)
+}
+
+fn is_neg(args: &[Value]) -> Result<Value, RuntimeError> {
+    sign_test("neg?", args, Ordering::is_lt)
+}
+
+fn is_even(args: &[Value]) -> Result<Value, RuntimeError> {
+    match args[0] {
+        Value::Int(n) => Ok(Value::Bool(n % 2 == 0)),
+        _ => Err(type_error("even?", args, 0, "an integer")),
+    }
+}
+
+fn is_odd(args: &[Value]) -> Result<Value, RuntimeError> {
+    match args[0] {
+        Value::Int(n) => Ok(Value::Bool(n % 2 != 0)),
+        _ => Err(type_error("odd?", args, 0, "an integer")),
+    }
+}
+
+/// Names compare like Clojure's: unqualified before qualified, then by
+/// namespace, then by name.
+fn cmp_names(a: crate::value::Sym, b: crate::value::Sym) -> Ordering {
+    if a == b {
+        return Ordering::Equal;
+    }
+    match (a.namespace(), b.namespace()) {
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (x, y) => x.cmp(&y).then_with(|| a.local_name().cmp(b.local_name())),
+    }
+}
+
+#[cold]
+fn incomparable(a: &Value, b: &Value) -> RuntimeError {
+    RuntimeError::new(
+        TYPE_ERROR,
+        format!(
+            "compare: cannot compare {} with {}",
+            a.type_name(),
+            b.type_name()
+        ),
+    )
+    .with("function", Value::str("compare"))
+}
+
+/// The total order `compare` and `sort` use: `nil` first; numbers by value
+/// (NaN after every other number); strings, keywords and symbols by text;
+/// lists and vectors by length, then item by item (as Clojure's vectors);
+/// booleans `false` first; pids and refs by number. Values of different
+/// kinds, maps, sets and functions are incomparable.
+pub fn compare(a: &Value, b: &Value) -> Result<Ordering, RuntimeError> {
+    use Value::*;
+    Ok(match (a, b) {
+        (Nil, Nil) => Ordering::Equal,
+        (Nil, _) => Ordering::Less,
+        (_, Nil) => Ordering::Greater,
+        (Bool(x), Bool(y)) => x.cmp(y),
+        (Int(x), Int(y)) => x.cmp(y),
+        (Float(x), Float(y)) => x
+            .partial_cmp(y)
+            .unwrap_or_else(|| x.is_nan().cmp(&y.is_nan())),
+        (Int(x), Float(y)) => cmp_int_float(*x, *y).unwrap_or(Ordering::Less),
+        (Float(x), Int(y)) => cmp_int_float(*y, *x).map_or(Ordering::Greater, Ordering::reverse),
+        (Str(x), Str(y)) => x.as_str().cmp(y.as_str()),
+        (Keyword(x), Keyword(y)) | (Symbol(x), Symbol(y)) => cmp_names(*x, *y),
+        (List(x) | Vector(x), List(y) | Vector(y)) => match x.len().cmp(&y.len()) {
+            Ordering::Equal => {
+                for (p, q) in x.iter().zip(y.iter()) {
+                    match compare(p, q)? {
+                        Ordering::Equal => {}
+                        o => return Ok(o),
+                    }
+                }
+                Ordering::Equal
+            }
+            o => o,
+        },
+        (Pid(x), Pid(y)) => x.cmp(y),
+        (Ref(x), Ref(y)) => x.cmp(y),
+        _ => return Err(incomparable(a, b)),
+    })
+}
+
+fn compare_native(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(Value::Int(match compare(&args[0], &args[1])? {
+        Ordering::Less => -1,
+        Ordering::Equal => 0,
+        Ordering::Greater => 1,
+    }))
+}
+
+pure!(
+    PLUS,
+    "+",
+    Arity::at_least(0),
+    plus,
+    "Returns the sum of the numbers, 0 for none."
+);
+pure!(
+    MINUS,
+    "-",
+    Arity::at_least(1),
+    minus,
+    "Subtracts the other numbers from the first, or negates a single one."
+);
+pure!(
+    TIMES,
+    "*",
+    Arity::at_least(0),
+    times,
+    "Returns the product of the numbers, 1 for none."
+);
+pure!(DIVIDE, "/", Arity::at_least(1), divide, "Divides the first number by the others (an integer only when integers divide evenly), or inverts a single one.");
+pure!(
+    QUOT,
+    "quot",
+    Arity::exactly(2),
+    quot,
+    "Returns the quotient of dividing the first number by the second, rounded toward zero."
+);
+pure!(
+    REM,
+    "rem",
+    Arity::exactly(2),
+    rem,
+    "Returns the remainder of dividing the first number by the second, with the sign of the first."
+);
+pure!(
+    MOD,
+    "mod",
+    Arity::exactly(2),
+    modulo,
+    "Returns the first number modulo the second, with the sign of the second."
+);
+pure!(
+    INC,
+    "inc",
+    Arity::exactly(1),
+    inc_native,
+    "Returns the number plus one."
+);
+pure!(
+    DEC,
+    "dec",
+    Arity::exactly(1),
+    dec_native,
+    "Returns the number minus one."
+);
+pure!(
+    EQUAL,
+    "=",
+    Arity::at_least(1),
+    equal,
+    "True if all the values are equal (numbers of different kinds never are)."
+);
+pure!(
+    NOT_EQUAL,
+    "not=",
+    Arity::at_least(1),
+    not_equal,
+    "True if the values are not all equal."
+);
+pure!(
+    NUM_EQUAL,
+    "==",
+    Arity::at_least(1),
+    numeric_eq,
+    "True if all the numbers are numerically equal, integers and floats alike."
+);
+pure!(
+    LESS,
+    "<",
+    Arity::at_least(1),
+    less,
+    "True if the numbers are in strictly increasing order."
+);
+pure!(
+    LESS_EQ,
+    "<=",
+    Arity::at_least(1),
+    less_eq,
+    "True if the numbers are in non-decreasing order."
+);
+pure!(
+    GREATER,
+    ">",
+    Arity::at_least(1),
+    greater,
+    "True if the numbers are in strictly decreasing order."
+);
+pure!(
+    GREATER_EQ,
+    ">=",
+    Arity::at_least(1),
+    greater_eq,
+    "True if the numbers are in non-increasing order."
+);
+pure!(
+    MIN,
+    "min",
+    Arity::at_least(1),
+    min,
+    "Returns the least of the numbers."
+);
+pure!(
+    MAX,
+    "max",
+    Arity::at_least(1),
+    max,
+    "Returns the greatest of the numbers."
+);
+pure!(
+    ABS,
+    "abs",
+    Arity::exactly(1),
+    abs,
+    "Returns the absolute value of the number."
+);
+pure!(
+    ZERO,
+    "zero?",
+    Arity::exactly(1),
+    is_zero,
+    "True if the number is zero."
+);
+pure!(
+    POS,
+    "pos?",
+    Arity::exactly(1),
+    is_pos,
+    "True if the number is greater than zero."
+);
+pure!(
+    NEG,
+    "neg?",
+    Arity::exactly(1),
+    is_neg,
+    "True if the number is less than zero."
+);
+pure!(
+    EVEN,
+    "even?",
+    Arity::exactly(1),
+    is_even,
+    "True if the integer is even."
+);
+pure!(
+    ODD,
+    "odd?",
+    Arity::exactly(1),
+    is_odd,
+    "True if the integer is odd."
+);
+pure!(
+    COMPARE,
+    "compare",
+    Arity::exactly(2),
+    compare_native,
+    "Returns -1, 0 or 1 as the first value sorts before, with or after the second."
+);
+
+pub static NATIVES: &[&Native] = &[
+    &PLUS,
+    &MINUS,
+    &TIMES,
+    &DIVIDE,
+    &QUOT,
+    &REM,
+    &MOD,
+    &INC,
+    &DEC,
+    &EQUAL,
+    &NOT_EQUAL,
+    &NUM_EQUAL,
+    &LESS,
+    &LESS_EQ,
+    &GREATER,
+    &GREATER_EQ,
+    &MIN,
+    &MAX,
+    &ABS,
+    &ZERO,
+    &POS,
+    &NEG,
+    &EVEN,
+    &ODD,
+    &COMPARE,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::super::helpers::{DIVIDE_BY_ZERO, OVERFLOW, TYPE_ERROR};
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn arithmetic() {
+        check("+", &[], i(0));
+        check("+", &[i(1), i(2), i(3)], i(6));
+        check("+", &[i(1), f(0.5)], f(1.5));
+        check("+", &[f(2.5)], f(2.5));
+        check("-", &[i(5)], i(-5));
+        check("-", &[f(0.0)], f(-0.0));
+        check("-", &[i(10), i(1), i(2)], i(7));
+        check("*", &[], i(1));
+        check("*", &[i(2), i(3), f(0.5)], f(3.0));
+        check("/", &[i(6), i(3)], i(2));
+        check("/", &[i(1), i(2)], f(0.5));
+        check("/", &[i(4)], f(0.25));
+        check("/", &[i(1)], i(1));
+        check("/", &[i(12), i(2), i(3)], i(2));
+        check("/", &[f(1.0), i(0)], f(f64::INFINITY));
+        check("inc", &[i(1)], i(2));
+        check("dec", &[f(1.5)], f(0.5));
+    }
+
+    #[test]
+    fn arithmetic_errors() {
+        check_err("+", &[i(i64::MAX), i(1)], OVERFLOW);
+        check_err("-", &[i(i64::MIN)], OVERFLOW);
+        check_err("-", &[i(i64::MIN), i(1)], OVERFLOW);
+        check_err("*", &[i(i64::MAX), i(2)], OVERFLOW);
+        check_err("/", &[i(i64::MIN), i(-1)], OVERFLOW);
+        check_err("/", &[i(1), i(0)], DIVIDE_BY_ZERO);
+        check_err("/", &[i(0)], DIVIDE_BY_ZERO);
+        check_err("inc", &[i(i64::MAX)], OVERFLOW);
+        check_err("dec", &[i(i64::MIN)], OVERFLOW);
+        check_err("+", &[i(1), s("2")], TYPE_ERROR);
+        check_err("inc", &[nil()], TYPE_ERROR);
+        let e = call("+", &[i(1), s("2")]).unwrap_err();
+        assert!(e.message.contains("argument 2"), "{}", e.message);
+    }
+
+    #[test]
+    fn quot_rem_mod_follow_clojure_for_negatives() {
+        check("quot", &[i(7), i(2)], i(3));
+        check("quot", &[i(-7), i(2)], i(-3));
+        check("rem", &[i(-7), i(2)], i(-1));
+        check("rem", &[i(7), i(-2)], i(1));
+        check("mod", &[i(-7), i(2)], i(1));
+        check("mod", &[i(7), i(-2)], i(-1));
+        check("mod", &[i(-7), i(-2)], i(-1));
+        check("mod", &[i(6), i(3)], i(0));
+        check("rem", &[i(i64::MIN), i(-1)], i(0));
+        check("quot", &[f(7.5), i(2)], f(3.0));
+        check("mod", &[f(-7.5), i(2)], f(0.5));
+        check_err("quot", &[i(i64::MIN), i(-1)], OVERFLOW);
+        check_err("mod", &[i(1), i(0)], DIVIDE_BY_ZERO);
+        check_err("rem", &[f(1.0), f(0.0)], DIVIDE_BY_ZERO);
+    }
+
+    #[test]
+    fn equality_and_ordering() {
+        check("=", &[i(1)], b(true));
+        check("=", &[i(1), i(1), i(1)], b(true));
+        check("=", &[i(1), f(1.0)], b(false));
+        check("=", &[ints(&[1, 2]), lints(&[1, 2])], b(true));
+        check("not=", &[i(1), i(2)], b(true));
+        check("==", &[i(1), f(1.0), i(1)], b(true));
+        check("==", &[i(1), f(1.5)], b(false));
+        check("<", &[i(1), i(2), f(2.5)], b(true));
+        check("<", &[i(1), i(1)], b(false));
+        check("<=", &[i(1), i(1), i(2)], b(true));
+        check(">", &[i(3), i(2), i(1)], b(true));
+        check(">=", &[i(3), i(3), i(4)], b(false));
+        check("<", &[i(5)], b(true));
+        check("<", &[f(f64::NAN), i(1)], b(false));
+        check("<", &[i(i64::MAX), f(9_223_372_036_854_775_808.0)], b(true));
+        check(
+            "==",
+            &[i(i64::MAX), f(9_223_372_036_854_775_807.0)],
+            b(false),
+        );
+        check_err("<", &[i(1), s("a")], TYPE_ERROR);
+        check_err("<", &[i(2), i(1), s("a")], TYPE_ERROR);
+    }
+
+    #[test]
+    fn min_max_abs_and_signs() {
+        check("max", &[i(1), i(3), i(2)], i(3));
+        check("min", &[i(1), f(0.5)], f(0.5));
+        check("max", &[i(1), f(f64::NAN)], f(f64::NAN));
+        check("abs", &[i(-3)], i(3));
+        check("abs", &[f(-1.5)], f(1.5));
+        check_err("abs", &[i(i64::MIN)], OVERFLOW);
+        check("zero?", &[f(0.0)], b(true));
+        check("pos?", &[i(1)], b(true));
+        check("neg?", &[i(0)], b(false));
+        check("even?", &[i(-2)], b(true));
+        check("odd?", &[i(-3)], b(true));
+        check_err("even?", &[f(2.0)], TYPE_ERROR);
+        check_err("zero?", &[nil()], TYPE_ERROR);
+    }
+
+    #[test]
+    fn compare_is_a_total_order_on_comparable_values() {
+        check("compare", &[i(1), i(2)], i(-1));
+        check("compare", &[f(2.5), i(2)], i(1));
+        check("compare", &[nil(), i(2)], i(-1));
+        check("compare", &[nil(), nil()], i(0));
+        check("compare", &[s("abc"), s("abd")], i(-1));
+        check("compare", &[kw("b"), kw("a")], i(1));
+        check("compare", &[kw("a"), kw("x/a")], i(-1));
+        check("compare", &[sym("a"), sym("a")], i(0));
+        check("compare", &[ints(&[1, 2]), ints(&[1, 3])], i(-1));
+        check("compare", &[ints(&[9]), ints(&[1, 3])], i(-1));
+        check("compare", &[lints(&[1, 2]), ints(&[1, 2])], i(0));
+        check("compare", &[b(false), b(true)], i(-1));
+        check("compare", &[f(f64::NAN), i(1)], i(1));
+        check_err("compare", &[i(1), s("a")], TYPE_ERROR);
+        check_err("compare", &[m(&[]), m(&[])], TYPE_ERROR);
+        check_err("compare", &[v(&[i(1)]), v(&[s("a")])], TYPE_ERROR);
+    }
+
+    #[test]
+    fn public_binary_forms_match_the_natives() {
+        assert_eq!(add(&i(1), &i(2)).unwrap(), i(3));
+        assert_eq!(div(&i(1), &i(2)).unwrap(), f(0.5));
+        assert!(lt(&i(1), &f(1.5)).unwrap());
+        assert!(num_eq(&i(1), &f(1.0)).unwrap());
+        assert_eq!(inc(&i(1)).unwrap(), i(2));
+        let e = sub(&s("x"), &i(1)).unwrap_err();
+        assert_eq!(e.kind, TYPE_ERROR);
+        assert_eq!(mul(&i(3), &i(3)).unwrap(), i(9));
+        assert_eq!(compare(&i(1), &i(1)).unwrap(), Ordering::Equal);
+        assert!(
+            gt(&i(2), &i(1)).unwrap() && ge(&i(1), &i(1)).unwrap() && le(&i(1), &i(1)).unwrap()
+        );
+        assert_eq!(dec(&i(1)).unwrap(), i(0));
+    }
+}
