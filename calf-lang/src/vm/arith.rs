@@ -9,13 +9,13 @@ use crate::value::Value;
 macro_rules! arith {
     ($name:ident, $checked:ident) => {
         #[inline]
-        pub fn $name(a: Value, b: Value) -> Result<Value, RuntimeError> {
-            if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
+        pub fn $name(a: &Value, b: &Value) -> Result<Value, RuntimeError> {
+            if let (Value::Int(x), Value::Int(y)) = (a, b) {
                 if let Some(r) = x.$checked(*y) {
                     return Ok(Value::Int(r));
                 }
             }
-            numbers::$name(&a, &b)
+            numbers::$name(a, b)
         }
     };
 }
@@ -25,28 +25,39 @@ arith!(sub, checked_sub);
 arith!(mul, checked_mul);
 
 #[inline]
-pub fn div(a: Value, b: Value) -> Result<Value, RuntimeError> {
-    numbers::div(&a, &b)
+pub fn div(a: &Value, b: &Value) -> Result<Value, RuntimeError> {
+    numbers::div(a, b)
 }
 
 #[inline]
-pub fn inc(a: Value) -> Result<Value, RuntimeError> {
-    numbers::inc(&a)
+pub fn inc(a: &Value) -> Result<Value, RuntimeError> {
+    match a {
+        Value::Int(x) if *x < i64::MAX => Ok(Value::Int(x + 1)),
+        _ => numbers::inc(a),
+    }
 }
 
 #[inline]
-pub fn dec(a: Value) -> Result<Value, RuntimeError> {
-    numbers::dec(&a)
+pub fn dec(a: &Value) -> Result<Value, RuntimeError> {
+    match a {
+        Value::Int(x) if *x > i64::MIN => Ok(Value::Int(x - 1)),
+        _ => numbers::dec(a),
+    }
+}
+
+#[inline]
+pub fn equal(a: &Value, b: &Value) -> Result<Value, RuntimeError> {
+    Ok(Value::Bool(a == b))
 }
 
 macro_rules! compare {
     ($name:ident, $op:tt) => {
         #[inline]
-        pub fn $name(a: Value, b: Value) -> Result<Value, RuntimeError> {
-            if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
+        pub fn $name(a: &Value, b: &Value) -> Result<Value, RuntimeError> {
+            if let (Value::Int(x), Value::Int(y)) = (a, b) {
                 return Ok(Value::Bool(x $op y));
             }
-            numbers::$name(&a, &b).map(Value::Bool)
+            numbers::$name(a, b).map(Value::Bool)
         }
     };
 }

@@ -186,10 +186,41 @@ impl Vm {
             }
             macro_rules! binary {
                 ($f:path) => {{
+                    // The result replaces the first operand in place.
                     let b = self.pop();
-                    let a = self.pop();
-                    match $f(a, b) {
-                        Ok(v) => self.stack.push(v),
+                    let result = match self.stack.last() {
+                        Some(a) => $f(a, &b),
+                        None => fail!(RuntimeError::new(
+                            "calf/internal",
+                            "operand stack underflow"
+                        )),
+                    };
+                    match result {
+                        Ok(v) => {
+                            if let Some(a) = self.stack.last_mut() {
+                                *a = v;
+                            }
+                        }
+                        Err(e) => fail!(e),
+                    }
+                }};
+            }
+
+            macro_rules! unary {
+                ($f:path) => {{
+                    let result = match self.stack.last() {
+                        Some(a) => $f(a),
+                        None => fail!(RuntimeError::new(
+                            "calf/internal",
+                            "operand stack underflow"
+                        )),
+                    };
+                    match result {
+                        Ok(v) => {
+                            if let Some(a) = self.stack.last_mut() {
+                                *a = v;
+                            }
+                        }
                         Err(e) => fail!(e),
                     }
                 }};
@@ -366,25 +397,9 @@ impl Vm {
                     Op::Gt => binary!(arith::gt),
                     Op::Ge => binary!(arith::ge),
                     Op::NumEq => binary!(arith::num_eq),
-                    Op::Eq => {
-                        let b = self.pop();
-                        let a = self.pop();
-                        self.stack.push(Value::Bool(a == b));
-                    }
-                    Op::Inc => {
-                        let a = self.pop();
-                        match arith::inc(a) {
-                            Ok(v) => self.stack.push(v),
-                            Err(e) => fail!(e),
-                        }
-                    }
-                    Op::Dec => {
-                        let a = self.pop();
-                        match arith::dec(a) {
-                            Ok(v) => self.stack.push(v),
-                            Err(e) => fail!(e),
-                        }
-                    }
+                    Op::Eq => binary!(arith::equal),
+                    Op::Inc => unary!(arith::inc),
+                    Op::Dec => unary!(arith::dec),
                     Op::Not => {
                         let a = self.pop();
                         self.stack.push(Value::Bool(!a.is_truthy()));
