@@ -66,6 +66,35 @@ pub enum Op {
     MakeVector(u32),
     MakeMap(u32),
     MakeSet(u32),
+    // Pattern matching (`match`, `receive`): tests pop a value and push a
+    // boolean; extractors pop a checked value and push a part of it.
+    /// Is it a list or vector of exactly `len` items (at least, with `at_least`)?
+    TestSeq {
+        len: u16,
+        at_least: bool,
+    },
+    /// Is it a map?
+    TestMap,
+    /// Item `i` of a list or vector.
+    ItemAt(u16),
+    /// The items from `i` on, as a list.
+    ItemsFrom(u16),
+    /// Pop a key and a map: does the map contain the key?
+    HasKey,
+    /// Pop a key and a map: the value under the key.
+    GetKey,
+    /// Pop a value that no clause matched and raise `:calf/no-match`.
+    NoMatch,
+    /// Ask the host for the next message of the mailbox (from the first, with
+    /// `restart`); the answer is the message and `true`, or `nil` and
+    /// `false` when the timeout in local `timeout_slot` (none: `u16::MAX`)
+    /// has passed.
+    Receive {
+        restart: bool,
+        timeout_slot: u16,
+    },
+    /// Take the message last handed out by `Receive` out of the mailbox.
+    ReceiveAccept,
     // Inlined core functions on the top two values (one for Inc/Dec/Not).
     Add,
     Sub,

@@ -10,12 +10,12 @@
 pub mod diagnostic;
 
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use calf_lang::namespace::{Globals, CORE};
 use calf_lang::span::{add_source, FileId};
 use calf_lang::{Sym, Value};
-use calf_scheduler::{Config, Failure, Host};
+use calf_scheduler::{Config, Ending, Failure, Io};
 
 /// The exit status for an uncaught error or a bad program.
 pub const ERROR_STATUS: i32 = 1;
@@ -31,45 +31,66 @@ pub fn globals_with_args(args: &[String]) -> Arc<Globals> {
     globals
 }
 
-/// Runs a whole program from source text and returns its exit status.
-/// With `print_result`, the value of the last form is printed as `prn`
-/// would (for `calf -e`).
+/// An output stream shared by the runtime and the runner.
+#[derive(Clone)]
+pub struct Sink(Arc<Mutex<Box<dyn Write + Send>>>);
+
+impl Sink {
+    pub fn new(inner: impl Write + Send + 'static) -> Sink {
+        Sink(Arc::new(Mutex::new(Box::new(inner))))
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).flush()
+    }
+}
+
+/// Runs a whole program and returns its exit status. With `print_result`,
+/// the value of the last form is printed as `prn` would (for `calf -e`).
 pub fn run_program(
     file: FileId,
     args: &[String],
     config: Config,
     print_result: bool,
-    stdout: &mut dyn Write,
-    stderr: &mut dyn Write,
+    mut stdout: Sink,
+    mut stderr: Sink,
 ) -> i32 {
     let globals = globals_with_args(args);
-    let mut host = Host::new(globals, config, stdout, stderr);
-    let result = host.eval_file(file);
-    host.flush();
-    drop(host);
-    match result {
-        Ok(value) => {
+    let io = Io {
+        stdout: Box::new(stdout.clone()),
+        stderr: Box::new(stderr.clone()),
+        render: render_failure,
+    };
+    let status = match calf_scheduler::run_program(globals, config, file, io) {
+        Ending::Returned(value) => {
             if print_result {
                 let _ = writeln!(stdout, "{}", calf_lang::value::print::pr_str(&value));
             }
             0
         }
-        Err(failure) => report(&failure, stderr),
-    }
+        Ending::Exit(status) => status,
+        Ending::Failed(failure) => {
+            let _ = stdout.flush();
+            let _ = stderr.write_all(render_failure(&failure).as_bytes());
+            ERROR_STATUS
+        }
+    };
+    let _ = stdout.flush();
+    let _ = stderr.flush();
+    status
 }
 
-/// Prints a failure and returns the exit status it means.
-pub fn report(failure: &Failure, stderr: &mut dyn Write) -> i32 {
+/// A failure as people read it: message, source, hint, Calf stack.
+pub fn render_failure(failure: &Failure) -> String {
     match failure {
-        Failure::Exit(status) => *status,
-        Failure::Source(error) => {
-            let _ = stderr.write_all(diagnostic::source_error(error).as_bytes());
-            ERROR_STATUS
-        }
-        Failure::Thrown(thrown) => {
-            let _ = stderr.write_all(diagnostic::thrown(thrown).as_bytes());
-            ERROR_STATUS
-        }
+        Failure::Source(error) => diagnostic::source_error(error),
+        Failure::Thrown(thrown) => diagnostic::thrown(thrown),
     }
 }
 

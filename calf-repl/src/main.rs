@@ -55,9 +55,8 @@ fn run() -> ExitCode {
     let config = Config {
         budget: cli.reductions.max(1),
         max_depth: cli.max_depth,
+        ..Config::default()
     };
-    let stdout = std::io::stdout();
-    let mut stdout = BufWriter::new(stdout.lock());
     let mut stderr = std::io::stderr();
 
     let (file, print_result) = match (&cli.eval, &cli.file) {
@@ -78,19 +77,17 @@ fn run() -> ExitCode {
         }
     };
     if cli.disasm {
+        let mut stdout = std::io::stdout().lock();
         return match calf_repl::disassemble(file, &mut stdout) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(failure) => ExitCode::from(calf_repl::report(&failure, &mut stderr) as u8),
+            Err(failure) => {
+                let _ = stderr.write_all(calf_repl::render_failure(&failure).as_bytes());
+                ExitCode::from(calf_repl::ERROR_STATUS as u8)
+            }
         };
     }
-    let status = calf_repl::run_program(
-        file,
-        &cli.args,
-        config,
-        print_result,
-        &mut stdout,
-        &mut stderr,
-    );
-    let _ = stdout.flush();
+    let stdout = calf_repl::Sink::new(BufWriter::new(std::io::stdout()));
+    let stderr = calf_repl::Sink::new(std::io::stderr());
+    let status = calf_repl::run_program(file, &cli.args, config, print_result, stdout, stderr);
     ExitCode::from(status.clamp(0, 255) as u8)
 }

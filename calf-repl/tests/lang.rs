@@ -15,6 +15,27 @@ use std::path::{Path, PathBuf};
 
 use calf_scheduler::Config;
 
+/// Captured output.
+#[derive(Clone, Default)]
+struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Buffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("buffer")).into_owned()
+    }
+}
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 struct Run {
     stdout: String,
     stderr: String,
@@ -50,8 +71,8 @@ fn run_case(root: &Path, path: &Path, budget: u32) -> Run {
         .replace('\\', "/");
     let text = fs::read_to_string(path).expect("readable case");
     let file = calf_lang::span::add_source(name, text);
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
+    let stdout = Buffer::default();
+    let stderr = Buffer::default();
     let config = Config {
         budget,
         ..Config::default()
@@ -61,12 +82,12 @@ fn run_case(root: &Path, path: &Path, budget: u32) -> Run {
         &["arg1".to_string()],
         config,
         false,
-        &mut stdout,
-        &mut stderr,
+        calf_repl::Sink::new(stdout.clone()),
+        calf_repl::Sink::new(stderr.clone()),
     );
     Run {
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        stdout: stdout.text(),
+        stderr: stderr.text(),
         status,
     }
 }

@@ -1,13 +1,18 @@
 //! # calf-scheduler: the runtime around the VM
 //!
-//! Owns processes and their hosts: it runs a process's VM for a reduction
+//! Owns processes: each is a tokio task that runs its VM for a reduction
 //! budget and carries out the effects the VM returns (printing, sleeping,
-//! and later spawning, messages and foreign calls).
+//! spawning, messages, links and monitors; foreign calls next). Also the
+//! main process of a program, which compiles and runs its top-level forms
+//! one by one.
 //!
 //! It must not parse command lines or draw on a terminal (that is
-//! calf-repl's), and it never reaches into the VM's internals: a process is
-//! driven only through `Vm::run` and `Vm::resume`.
+//! calf-repl's), and it drives a VM only through `Vm::run` and the
+//! `resume` methods: a process is data the scheduler holds, never a Rust
+//! stack it is inside of.
 
-pub mod host;
+mod mailbox;
+mod process;
+pub mod runtime;
 
-pub use host::{Config, Failure, Host};
+pub use runtime::{run_program, Config, Ending, Failure, Io};

@@ -7,6 +7,7 @@
 
 mod builder;
 mod destructure;
+mod pattern;
 mod special;
 mod syntax_quote;
 

@@ -28,6 +28,8 @@ const SPECIAL_FORMS: &[&str] = &[
     "defmacro",
     "ns",
     "in-ns",
+    "match",
+    "receive",
 ];
 
 impl Compiler<'_> {
@@ -64,6 +66,8 @@ impl Compiler<'_> {
             "throw" => self.compile_throw(form, items),
             "ns" => self.compile_ns(form, items),
             "in-ns" => self.compile_in_ns(form, items),
+            "match" => self.compile_match(form, items, tail),
+            "receive" => self.compile_receive(form, items, tail),
             _ => return None,
         };
         Some(result)
@@ -338,7 +342,13 @@ impl Compiler<'_> {
             let code = Arc::new(
                 level
                     .code
-                    .finish(name, param_count, is_variadic, level.max_slots),
+                    // Traces name anonymous fns `fn`; top-level code has no name.
+                    .finish(
+                        Some(name.unwrap_or_else(|| Sym::new("fn"))),
+                        param_count,
+                        is_variadic,
+                        level.max_slots,
+                    ),
             );
             if is_variadic {
                 if variadic.is_some() {

@@ -40,6 +40,7 @@ pub mod misc;
 pub mod numbers;
 pub mod output;
 pub mod predicates;
+pub mod process;
 pub mod strings;
 
 #[cfg(test)]
@@ -59,6 +60,7 @@ pub fn core_natives() -> impl Iterator<Item = &'static Native> {
         collections::NATIVES,
         strings::NATIVES,
         output::NATIVES,
+        process::NATIVES,
         misc::NATIVES,
     ]
     .into_iter()

@@ -17,6 +17,48 @@ pub enum Effect {
     ExitProgram { status: i32 },
     /// Read the wall clock; resume with milliseconds since the Unix epoch.
     NowMs,
-    /// Evaluate a form in the caller's namespace; resume with its value.
-    Eval { form: Value },
+    /// Hand out the next message of the mailbox, from its first when
+    /// `restart`, waiting up to `timeout_ms` (forever: `None`) for one to
+    /// arrive. Resume with [`crate::vm::Vm::resume_received`].
+    Receive {
+        restart: bool,
+        timeout_ms: Option<u64>,
+    },
+    /// Remove the message last handed out from the mailbox; resume with `nil`.
+    ReceiveAccept,
+    /// Start a process running `(apply function args)`, linked to this one
+    /// and/or monitored by it. Resume with its pid, or `[pid ref]` when
+    /// monitored.
+    Spawn {
+        function: Value,
+        args: Vec<Value>,
+        link: bool,
+        monitor: bool,
+    },
+    /// Send a message to a pid or a registered name; resume with the message.
+    Send { to: Value, message: Value },
+    /// This process's pid.
+    SelfPid,
+    /// The process-related requests that take one or two values: `link`,
+    /// `unlink`, `monitor`, `demonitor`, `exit`, `trap-exit!`, `register!`,
+    /// `unregister!`, `whereis`, `alive?`, `processes`, `make-ref`.
+    Process { op: ProcessOp, args: Vec<Value> },
+}
+
+/// Which process request an [`Effect::Process`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcessOp {
+    Link,
+    Unlink,
+    Monitor,
+    Demonitor,
+    /// `(exit reason)` or `(exit pid reason)`.
+    Exit,
+    TrapExit,
+    Register,
+    Unregister,
+    Whereis,
+    Alive,
+    Processes,
+    MakeRef,
 }

@@ -10,6 +10,7 @@
 mod arith;
 mod call;
 mod effect;
+mod pattern;
 mod unwind;
 
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use crate::error::RuntimeError;
 use crate::span::Span;
 use crate::value::{Closure, FnProto, Sym, Value};
 
-pub use effect::Effect;
+pub use effect::{Effect, ProcessOp};
 pub use unwind::{Thrown, TraceEntry};
 
 /// Default limit on nested (non-tail) calls before a stack-overflow error.
@@ -126,6 +127,14 @@ impl Vm {
     /// evaluates to.
     pub fn resume(&mut self, answer: Value) {
         self.stack.push(answer);
+    }
+
+    /// Answers a `Receive` effect: the next message, or `None` when the
+    /// timeout passed.
+    pub fn resume_received(&mut self, message: Option<Value>) {
+        let found = message.is_some();
+        self.stack.push(message.unwrap_or(Value::Nil));
+        self.stack.push(Value::Bool(found));
     }
 
     /// Makes the call that asked for an effect throw `error` instead.
@@ -387,6 +396,65 @@ impl Vm {
                             map.insert(k, v);
                         }
                         self.stack.push(Value::Map(Arc::new(map)));
+                    }
+                    Op::TestSeq { len, at_least } => {
+                        let v = self.pop();
+                        self.stack
+                            .push(Value::Bool(pattern::is_seq_of(&v, len, at_least)));
+                    }
+                    Op::TestMap => {
+                        let v = self.pop();
+                        self.stack.push(Value::Bool(matches!(v, Value::Map(_))));
+                    }
+                    Op::ItemAt(i) => {
+                        let v = self.pop();
+                        self.stack.push(pattern::item_at(&v, i));
+                    }
+                    Op::ItemsFrom(i) => {
+                        let v = self.pop();
+                        self.stack.push(pattern::items_from(&v, i));
+                    }
+                    Op::HasKey => {
+                        let key = self.pop();
+                        let map = self.pop();
+                        self.stack.push(Value::Bool(pattern::has_key(&map, &key)));
+                    }
+                    Op::GetKey => {
+                        let key = self.pop();
+                        let map = self.pop();
+                        self.stack.push(pattern::get_key(&map, &key));
+                    }
+                    Op::NoMatch => {
+                        let v = self.pop();
+                        fail!(pattern::no_match(&v))
+                    }
+                    Op::Receive {
+                        restart,
+                        timeout_slot,
+                    } => {
+                        let timeout_ms = if timeout_slot == u16::MAX {
+                            None
+                        } else {
+                            match &self.stack[base + timeout_slot as usize] {
+                                Value::Int(ms) => Some((*ms).max(0) as u64),
+                                Value::Float(ms) if ms.is_finite() => Some(ms.max(0.0) as u64),
+                                other => fail!(RuntimeError::wrong_type(
+                                    "after",
+                                    1,
+                                    "a number of milliseconds",
+                                    other
+                                )),
+                            }
+                        };
+                        save_pc!();
+                        return Outcome::Effect(Effect::Receive {
+                            restart,
+                            timeout_ms,
+                        });
+                    }
+                    Op::ReceiveAccept => {
+                        save_pc!();
+                        return Outcome::Effect(Effect::ReceiveAccept);
                     }
                     Op::Add => binary!(arith::add),
                     Op::Sub => binary!(arith::sub),

@@ -1,0 +1,311 @@
+//! `match` and `receive`: clauses of `pattern [:when guard] body`.
+//!
+//! One pattern language for both. A pattern is a literal (compared with
+//! `=`), `_`, a symbol (binds; the same symbol twice must match equal
+//! values), `'sym` (the symbol itself), a vector (a list or vector of that
+//! many items; `& rest` takes the others as a list) or a map (each key
+//! present and its value matching). Matching compiles to tests that jump to
+//! the next clause on failure; nothing is interpreted at run time.
+
+use super::{destructure, list_items, Compiler, Result, Tail};
+use crate::bytecode::Op;
+use crate::value::{Sym, Value};
+
+/// One clause: its pattern, optional guard and body, and where it came from.
+struct Clause {
+    pattern: Value,
+    guard: Option<Value>,
+    body: Value,
+}
+
+impl Compiler<'_> {
+    /// `(match value pattern [:when guard] body ...)`.
+    pub(super) fn compile_match(
+        &mut self,
+        form: &Value,
+        items: &[Value],
+        tail: Tail,
+    ) -> Result<()> {
+        if items.len() < 2 {
+            return Err(self
+                .error_at(form, "match needs a value and clauses")
+                .with_hint("write it as (match value pattern body ...)"));
+        }
+        let clauses = self.parse_clauses(form, &items[2..])?;
+        let scope = self.begin_scope();
+        self.compile(&items[1], self.spans.item_span(form, 1), Tail::No)?;
+        let subject = self.bind_local(destructure::gensym("match"));
+        self.emit(Op::SetLocal(subject));
+        let mut to_end = Vec::new();
+        for clause in &clauses {
+            to_end.push(self.compile_clause(clause, subject, false, tail)?);
+        }
+        self.emit(Op::Local(subject));
+        self.emit(Op::NoMatch);
+        let end = self.code().here();
+        for jump in to_end {
+            self.code().patch(jump, end);
+        }
+        self.end_scope(scope);
+        Ok(())
+    }
+
+    /// `(receive pattern [:when guard] body ... (after ms body))`.
+    pub(super) fn compile_receive(
+        &mut self,
+        form: &Value,
+        items: &[Value],
+        tail: Tail,
+    ) -> Result<()> {
+        let mut rest = &items[1..];
+        let mut after: Option<(Value, Value)> = None;
+        if let Some(last) = rest.last() {
+            if let Some(parts) = list_items(last).filter(|p| p[0].is_symbol("after")) {
+                if parts.len() != 3 {
+                    return Err(self
+                        .error_at(last, "after takes a timeout and one body form")
+                        .with_hint("write it as (after 500 :timeout); use do for more forms"));
+                }
+                after = Some((parts[1].clone(), parts[2].clone()));
+                rest = &rest[..rest.len() - 1];
+            }
+        }
+        let clauses = self.parse_clauses(form, rest)?;
+        if clauses.is_empty() && after.is_none() {
+            return Err(self
+                .error_at(form, "receive needs at least one clause or an after")
+                .with_hint(
+                    "write it as (receive [:ping from] (send from :pong) (after 1000 :timeout))",
+                ));
+        }
+        let scope = self.begin_scope();
+        let timeout_slot = match &after {
+            Some((ms, _)) => {
+                self.compile(ms, None, Tail::No)?;
+                let slot = self.bind_local(destructure::gensym("timeout"));
+                self.emit(Op::SetLocal(slot));
+                slot
+            }
+            None => u16::MAX,
+        };
+        let message = self.bind_local(destructure::gensym("message"));
+        self.emit(Op::Receive {
+            restart: true,
+            timeout_slot,
+        });
+        let to_check = self.emit(Op::Jump(0));
+        let next_message = self.code().here();
+        self.emit(Op::Receive {
+            restart: false,
+            timeout_slot,
+        });
+        let check = self.code().here();
+        self.code().patch(to_check, check);
+        let to_timeout = self.emit(Op::JumpIfFalse(0));
+        self.emit(Op::SetLocal(message));
+        let mut to_end = Vec::new();
+        for clause in &clauses {
+            to_end.push(self.compile_clause(clause, message, true, tail)?);
+        }
+        // No clause took it: it stays in the mailbox; look at the next one.
+        self.emit(Op::Jump(next_message as u32));
+        let timeout = self.code().here();
+        self.code().patch(to_timeout, timeout);
+        self.emit(Op::Pop);
+        match &after {
+            Some((_, body)) => self.compile(body, None, tail)?,
+            None => {
+                self.emit(Op::Nil);
+            }
+        }
+        let end = self.code().here();
+        for jump in to_end {
+            self.code().patch(jump, end);
+        }
+        self.end_scope(scope);
+        Ok(())
+    }
+
+    fn parse_clauses(&self, form: &Value, forms: &[Value]) -> Result<Vec<Clause>> {
+        let mut clauses = Vec::new();
+        let mut i = 0;
+        while i < forms.len() {
+            let pattern = forms[i].clone();
+            let guarded = matches!(forms.get(i + 1), Some(Value::Keyword(k)) if k.name() == "when");
+            let (guard, body_at) = if guarded {
+                (forms.get(i + 2).cloned(), i + 3)
+            } else {
+                (None, i + 1)
+            };
+            let Some(body) = forms.get(body_at) else {
+                return Err(self
+                    .error_at(form, format!("the clause for pattern {} has no body", pattern))
+                    .with_hint("each clause is `pattern body` or `pattern :when guard body`; use do for several forms"));
+            };
+            if guarded && guard.is_none() {
+                return Err(self.error_at(form, ":when needs a guard expression"));
+            }
+            clauses.push(Clause {
+                pattern,
+                guard,
+                body: body.clone(),
+            });
+            i = body_at + 1;
+        }
+        Ok(clauses)
+    }
+
+    /// Compiles one clause against the value in `subject`; returns the jump
+    /// to patch to the end of the whole form.
+    fn compile_clause(
+        &mut self,
+        clause: &Clause,
+        subject: u16,
+        accept: bool,
+        tail: Tail,
+    ) -> Result<usize> {
+        let scope = self.begin_scope();
+        let mut fails = Vec::new();
+        let mut bound = Vec::new();
+        self.compile_pattern(&clause.pattern, subject, &mut fails, &mut bound)?;
+        if let Some(guard) = &clause.guard {
+            self.compile(guard, None, Tail::No)?;
+            fails.push(self.emit(Op::JumpIfFalse(0)));
+        }
+        if accept {
+            self.emit(Op::ReceiveAccept);
+            self.emit(Op::Pop);
+        }
+        self.compile(&clause.body, None, tail)?;
+        let to_end = self.emit(Op::Jump(0));
+        let next = self.code().here();
+        for jump in fails {
+            self.code().patch(jump, next);
+        }
+        self.end_scope(scope);
+        Ok(to_end)
+    }
+
+    /// Emits the tests of `pattern` against local `slot`, binding its names;
+    /// every failing test jumps to an address pushed on `fails`.
+    fn compile_pattern(
+        &mut self,
+        pattern: &Value,
+        slot: u16,
+        fails: &mut Vec<usize>,
+        bound: &mut Vec<(Sym, u16)>,
+    ) -> Result<()> {
+        match pattern {
+            Value::Symbol(s) if s.name() == "_" => Ok(()),
+            Value::Symbol(s) if s.namespace().is_none() && s.name() != "&" => {
+                if let Some((_, earlier)) = bound.iter().find(|(name, _)| name == s) {
+                    let earlier = *earlier;
+                    self.emit(Op::Local(slot));
+                    self.emit(Op::Local(earlier));
+                    self.emit(Op::Eq);
+                    fails.push(self.emit(Op::JumpIfFalse(0)));
+                } else {
+                    let local = self.bind_local(*s);
+                    self.emit(Op::Local(slot));
+                    self.emit(Op::SetLocal(local));
+                    bound.push((*s, local));
+                }
+                Ok(())
+            }
+            Value::Vector(items) => {
+                let rest_at = items.iter().position(|p| p.is_symbol("&"));
+                let fixed = rest_at.unwrap_or(items.len());
+                if let Some(at) = rest_at {
+                    if at + 2 != items.len() {
+                        return Err(self
+                            .error_here("& in a pattern must be followed by exactly one pattern")
+                            .with_hint("write it as [first & more]"));
+                    }
+                }
+                if fixed > u16::MAX as usize {
+                    return Err(self.error_here("pattern too long"));
+                }
+                self.emit(Op::Local(slot));
+                self.emit(Op::TestSeq {
+                    len: fixed as u16,
+                    at_least: rest_at.is_some(),
+                });
+                fails.push(self.emit(Op::JumpIfFalse(0)));
+                for (i, item) in items.iter().take(fixed).enumerate() {
+                    self.emit(Op::Local(slot));
+                    self.emit(Op::ItemAt(i as u16));
+                    self.match_part(item, fails, bound)?;
+                }
+                if let Some(at) = rest_at {
+                    self.emit(Op::Local(slot));
+                    self.emit(Op::ItemsFrom(fixed as u16));
+                    self.match_part(&items[at + 1], fails, bound)?;
+                }
+                Ok(())
+            }
+            Value::Map(entries) => {
+                self.emit(Op::Local(slot));
+                self.emit(Op::TestMap);
+                fails.push(self.emit(Op::JumpIfFalse(0)));
+                for (key, part) in entries.iter() {
+                    if !is_literal(key) {
+                        return Err(self
+                            .error_here(format!("map pattern keys must be literals, not {key}"))
+                            .with_hint("match on keywords, strings or numbers as keys"));
+                    }
+                    self.emit(Op::Local(slot));
+                    self.compile_constant(key.clone());
+                    self.emit(Op::HasKey);
+                    fails.push(self.emit(Op::JumpIfFalse(0)));
+                    self.emit(Op::Local(slot));
+                    self.compile_constant(key.clone());
+                    self.emit(Op::GetKey);
+                    self.match_part(part, fails, bound)?;
+                }
+                Ok(())
+            }
+            Value::List(items) if items.len() == 2 && items[0].is_symbol("quote") => {
+                self.literal_test(items[1].clone(), slot, fails);
+                Ok(())
+            }
+            literal if is_literal(literal) => {
+                self.literal_test(literal.clone(), slot, fails);
+                Ok(())
+            }
+            other => Err(self
+                .error_here(format!("{other} cannot be used as a pattern"))
+                .with_hint("patterns are literals, _, symbols, 'symbols, vectors and maps")),
+        }
+    }
+
+    /// Matches the value on top of the stack against `part`.
+    fn match_part(
+        &mut self,
+        part: &Value,
+        fails: &mut Vec<usize>,
+        bound: &mut Vec<(Sym, u16)>,
+    ) -> Result<()> {
+        let temp = self.bind_local(destructure::gensym("part"));
+        self.emit(Op::SetLocal(temp));
+        self.compile_pattern(part, temp, fails, bound)
+    }
+
+    fn literal_test(&mut self, literal: Value, slot: u16, fails: &mut Vec<usize>) {
+        self.emit(Op::Local(slot));
+        self.compile_constant(literal);
+        self.emit(Op::Eq);
+        fails.push(self.emit(Op::JumpIfFalse(0)));
+    }
+}
+
+fn is_literal(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::Nil
+            | Value::Bool(_)
+            | Value::Int(_)
+            | Value::Float(_)
+            | Value::Str(_)
+            | Value::Keyword(_)
+    )
+}

@@ -1,0 +1,299 @@
+//! The process primitives. Each returns an effect: spawning, sending and
+//! the rest are done by the scheduler, which resumes the process with the
+//! answer (a pid, a ref, a boolean ...).
+
+use crate::error::RuntimeError;
+use crate::value::{Arity, Native, Value};
+use crate::vm::{Effect, ProcessOp};
+
+fn function_arg(name: &str, args: &[Value]) -> Result<Value, RuntimeError> {
+    match &args[0] {
+        f @ (Value::Fn(_)
+        | Value::Native(_)
+        | Value::Keyword(_)
+        | Value::Map(_)
+        | Value::Set(_)
+        | Value::Vector(_)) => Ok(f.clone()),
+        other => Err(RuntimeError::wrong_type(name, 1, "a function", other)),
+    }
+}
+
+fn spawn_with(
+    name: &str,
+    args: &[Value],
+    link: bool,
+    monitor: bool,
+) -> Result<Effect, RuntimeError> {
+    Ok(Effect::Spawn {
+        function: function_arg(name, args)?,
+        args: args[1..].to_vec(),
+        link,
+        monitor,
+    })
+}
+
+fn spawn(args: &[Value]) -> Result<Effect, RuntimeError> {
+    spawn_with("spawn", args, false, false)
+}
+
+fn spawn_link(args: &[Value]) -> Result<Effect, RuntimeError> {
+    spawn_with("spawn-link", args, true, false)
+}
+
+fn spawn_monitor(args: &[Value]) -> Result<Effect, RuntimeError> {
+    spawn_with("spawn-monitor", args, false, true)
+}
+
+fn send(args: &[Value]) -> Result<Effect, RuntimeError> {
+    match &args[0] {
+        Value::Pid(_) | Value::Keyword(_) => Ok(Effect::Send {
+            to: args[0].clone(),
+            message: args[1].clone(),
+        }),
+        other => Err(RuntimeError::wrong_type(
+            "send",
+            1,
+            "a pid or a registered name",
+            other,
+        )),
+    }
+}
+
+fn self_pid(_: &[Value]) -> Result<Effect, RuntimeError> {
+    Ok(Effect::SelfPid)
+}
+
+fn pid_arg(name: &str, args: &[Value], i: usize) -> Result<(), RuntimeError> {
+    match &args[i] {
+        Value::Pid(_) => Ok(()),
+        other => Err(RuntimeError::wrong_type(name, i + 1, "a pid", other)),
+    }
+}
+
+fn name_arg(name: &str, args: &[Value], i: usize) -> Result<(), RuntimeError> {
+    match &args[i] {
+        Value::Keyword(_) => Ok(()),
+        other => Err(RuntimeError::wrong_type(name, i + 1, "a keyword", other)),
+    }
+}
+
+fn request(op: ProcessOp, args: &[Value]) -> Result<Effect, RuntimeError> {
+    Ok(Effect::Process {
+        op,
+        args: args.to_vec(),
+    })
+}
+
+fn link(args: &[Value]) -> Result<Effect, RuntimeError> {
+    pid_arg("link", args, 0)?;
+    request(ProcessOp::Link, args)
+}
+
+fn unlink(args: &[Value]) -> Result<Effect, RuntimeError> {
+    pid_arg("unlink", args, 0)?;
+    request(ProcessOp::Unlink, args)
+}
+
+fn monitor(args: &[Value]) -> Result<Effect, RuntimeError> {
+    match &args[0] {
+        Value::Pid(_) | Value::Keyword(_) => request(ProcessOp::Monitor, args),
+        other => Err(RuntimeError::wrong_type(
+            "monitor",
+            1,
+            "a pid or a registered name",
+            other,
+        )),
+    }
+}
+
+fn demonitor(args: &[Value]) -> Result<Effect, RuntimeError> {
+    match &args[0] {
+        Value::Ref(_) => request(ProcessOp::Demonitor, args),
+        other => Err(RuntimeError::wrong_type("demonitor", 1, "a ref", other)),
+    }
+}
+
+fn exit(args: &[Value]) -> Result<Effect, RuntimeError> {
+    if args.len() == 2 {
+        pid_arg("exit", args, 0)?;
+    }
+    request(ProcessOp::Exit, args)
+}
+
+fn trap_exit(args: &[Value]) -> Result<Effect, RuntimeError> {
+    request(ProcessOp::TrapExit, args)
+}
+
+fn register(args: &[Value]) -> Result<Effect, RuntimeError> {
+    name_arg("register!", args, 0)?;
+    pid_arg("register!", args, 1)?;
+    request(ProcessOp::Register, args)
+}
+
+fn unregister(args: &[Value]) -> Result<Effect, RuntimeError> {
+    name_arg("unregister!", args, 0)?;
+    request(ProcessOp::Unregister, args)
+}
+
+fn whereis(args: &[Value]) -> Result<Effect, RuntimeError> {
+    name_arg("whereis", args, 0)?;
+    request(ProcessOp::Whereis, args)
+}
+
+fn alive(args: &[Value]) -> Result<Effect, RuntimeError> {
+    pid_arg("alive?", args, 0)?;
+    request(ProcessOp::Alive, args)
+}
+
+fn processes(args: &[Value]) -> Result<Effect, RuntimeError> {
+    request(ProcessOp::Processes, args)
+}
+
+fn make_ref(args: &[Value]) -> Result<Effect, RuntimeError> {
+    request(ProcessOp::MakeRef, args)
+}
+
+macro_rules! effect_native {
+    ($id:ident, $name:literal, $arity:expr, $f:path, $doc:literal) => {
+        pub static $id: Native = Native {
+            name: $name,
+            arity: $arity,
+            kind: crate::value::NativeKind::Effect($f),
+            doc: $doc,
+        };
+    };
+}
+
+effect_native!(
+    SPAWN,
+    "spawn",
+    Arity::at_least(1),
+    spawn,
+    "Starts a process running (apply f args); returns its pid."
+);
+effect_native!(
+    SPAWN_LINK,
+    "spawn-link",
+    Arity::at_least(1),
+    spawn_link,
+    "Like spawn, and links the new process to this one."
+);
+effect_native!(
+    SPAWN_MONITOR,
+    "spawn-monitor",
+    Arity::at_least(1),
+    spawn_monitor,
+    "Like spawn, and monitors it: returns [pid ref]."
+);
+effect_native!(
+    SEND,
+    "send",
+    Arity::exactly(2),
+    send,
+    "Sends msg to a pid or a registered name; returns msg. Sending to a dead pid does nothing."
+);
+effect_native!(
+    SELF,
+    "self",
+    Arity::exactly(0),
+    self_pid,
+    "Returns the pid of this process."
+);
+effect_native!(
+    LINK,
+    "link",
+    Arity::exactly(1),
+    link,
+    "Links this process to pid: when one exits abnormally, the other gets an exit signal."
+);
+effect_native!(
+    UNLINK,
+    "unlink",
+    Arity::exactly(1),
+    unlink,
+    "Removes the link between this process and pid."
+);
+effect_native!(
+    MONITOR,
+    "monitor",
+    Arity::exactly(1),
+    monitor,
+    "Monitors a process: when it exits, this one gets [:DOWN ref pid reason]. Returns ref."
+);
+effect_native!(
+    DEMONITOR,
+    "demonitor",
+    Arity::exactly(1),
+    demonitor,
+    "Stops the monitor made with ref."
+);
+effect_native!(EXIT, "exit", Arity::between(1, 2), exit, "(exit reason) ends this process; (exit pid reason) sends pid an exit signal (:kill cannot be trapped).");
+effect_native!(
+    TRAP_EXIT,
+    "trap-exit!",
+    Arity::exactly(1),
+    trap_exit,
+    "When true, exit signals arrive as [:EXIT pid reason] messages. Returns the previous setting."
+);
+effect_native!(
+    REGISTER,
+    "register!",
+    Arity::exactly(2),
+    register,
+    "Registers pid under a keyword name, for send and whereis."
+);
+effect_native!(
+    UNREGISTER,
+    "unregister!",
+    Arity::exactly(1),
+    unregister,
+    "Removes a registered name."
+);
+effect_native!(
+    WHEREIS,
+    "whereis",
+    Arity::exactly(1),
+    whereis,
+    "Returns the pid registered under name, or nil."
+);
+effect_native!(
+    ALIVE,
+    "alive?",
+    Arity::exactly(1),
+    alive,
+    "True while the process runs."
+);
+effect_native!(
+    PROCESSES,
+    "processes",
+    Arity::exactly(0),
+    processes,
+    "Returns the pids of the running processes."
+);
+effect_native!(
+    MAKE_REF,
+    "make-ref",
+    Arity::exactly(0),
+    make_ref,
+    "Returns a new unique reference."
+);
+
+pub static NATIVES: &[&Native] = &[
+    &SPAWN,
+    &SPAWN_LINK,
+    &SPAWN_MONITOR,
+    &SEND,
+    &SELF,
+    &LINK,
+    &UNLINK,
+    &MONITOR,
+    &DEMONITOR,
+    &EXIT,
+    &TRAP_EXIT,
+    &REGISTER,
+    &UNREGISTER,
+    &WHEREIS,
+    &ALIVE,
+    &PROCESSES,
+    &MAKE_REF,
+];

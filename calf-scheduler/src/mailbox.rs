@@ -1,0 +1,90 @@
+//! How processes talk: a closed set of signals, delivered to an inbox.
+//!
+//! Anyone may push a signal into a process's inbox; only the process takes
+//! them out, between two slices of its VM. Messages then move to its own
+//! mailbox, where `receive` looks at them selectively; the other signals
+//! change its links, monitors or life.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use calf_lang::value::Pid;
+use calf_lang::Value;
+use tokio::sync::Notify;
+
+/// Everything one process can say to another.
+#[derive(Debug)]
+pub enum Signal {
+    Message(Value),
+    /// `from` exited (a link broke) or called `(exit pid reason)`.
+    Exit {
+        from: Pid,
+        reason: Value,
+        link_broken: bool,
+    },
+    Link(Pid),
+    Unlink(Pid),
+    /// `watcher` monitors this process under `reference`.
+    Monitor {
+        watcher: Pid,
+        reference: u64,
+    },
+    Demonitor {
+        reference: u64,
+    },
+}
+
+/// The shared end of a process: its inbox and what others may read of it.
+#[derive(Debug, Default)]
+pub struct ProcessHandle {
+    inbox: Mutex<Inbox>,
+    wake: Notify,
+    /// Whether exit signals become messages; read by a dying linked
+    /// process to decide whether to report its crash.
+    pub trap_exit: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct Inbox {
+    signals: VecDeque<Signal>,
+    /// Set when the process has ended: later signals are refused.
+    closed: bool,
+}
+
+impl ProcessHandle {
+    /// Delivers `signal`; gives it back if the process has already ended.
+    pub fn push(&self, signal: Signal) -> Result<(), Signal> {
+        {
+            let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+            if inbox.closed {
+                return Err(signal);
+            }
+            inbox.signals.push_back(signal);
+        }
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Takes every pending signal.
+    pub fn take_all(&self, into: &mut VecDeque<Signal>) {
+        let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+        into.append(&mut inbox.signals);
+    }
+
+    /// Refuses further signals; returns the ones still pending.
+    pub fn close(&self) -> VecDeque<Signal> {
+        let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+        inbox.closed = true;
+        std::mem::take(&mut inbox.signals)
+    }
+
+    /// Waits until a signal may have arrived.
+    pub async fn woken(&self) {
+        self.wake.notified().await
+    }
+
+    pub fn traps_exits(&self) -> bool {
+        self.trap_exit.load(Ordering::Acquire)
+    }
+}

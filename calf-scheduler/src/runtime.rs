@@ -1,0 +1,278 @@
+//! One runtime: its processes, their names, the output streams, and how the
+//! program ends.
+//!
+//! Every process is a tokio task that runs its VM for one reduction budget
+//! at a time (see `process.rs`). The program ends when its main process
+//! returns, fails, or calls `exit-program`; the processes still running then
+//! are stopped with it.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use calf_lang::error::SourceError;
+use calf_lang::namespace::Globals;
+use calf_lang::span::FileId;
+use calf_lang::value::Pid;
+use calf_lang::vm::{Thrown, Vm};
+use calf_lang::{Sym, Value};
+use rustc_hash::FxHashMap;
+use tokio::sync::oneshot;
+
+use crate::mailbox::ProcessHandle;
+use crate::process::{Process, Program};
+
+/// How processes run.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Instructions a process runs before it yields to the others.
+    pub budget: u32,
+    /// Nested calls allowed before a stack-overflow error.
+    pub max_depth: usize,
+    /// Messages a mailbox may hold; past that its process is killed.
+    pub max_mailbox: usize,
+    /// Threads running processes.
+    pub threads: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            budget: 2000,
+            max_depth: calf_lang::vm::DEFAULT_MAX_DEPTH,
+            max_mailbox: 1_000_000,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// Why a process, or the program, failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The source could not be read or compiled.
+    Source(SourceError),
+    /// A value was thrown and not caught.
+    Thrown(Thrown),
+}
+
+/// How the program ended.
+#[derive(Debug)]
+pub enum Ending {
+    /// The main process returned this value.
+    Returned(Value),
+    /// The main process failed.
+    Failed(Failure),
+    /// `exit-program` was called with this status.
+    Exit(i32),
+}
+
+/// Where output goes, and how a crashed process is reported there.
+pub struct Io {
+    pub stdout: Box<dyn Write + Send>,
+    pub stderr: Box<dyn Write + Send>,
+    /// Renders the failure of a process for its crash report.
+    pub render: fn(&Failure) -> String,
+}
+
+/// State shared by every process of one runtime.
+pub(crate) struct Shared {
+    pub globals: Arc<Globals>,
+    pub config: Config,
+    processes: RwLock<FxHashMap<Pid, Arc<ProcessHandle>>>,
+    names: Mutex<FxHashMap<Sym, Pid>>,
+    next_pid: AtomicU64,
+    next_ref: AtomicU64,
+    stdout: Mutex<Box<dyn Write + Send>>,
+    stderr: Mutex<Box<dyn Write + Send>>,
+    render: fn(&Failure) -> String,
+    ending: Mutex<Option<oneshot::Sender<Ending>>>,
+}
+
+impl Shared {
+    pub fn handle(&self, pid: Pid) -> Option<Arc<ProcessHandle>> {
+        self.processes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&pid)
+            .cloned()
+    }
+
+    pub fn is_alive(&self, pid: Pid) -> bool {
+        self.processes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&pid)
+    }
+
+    pub fn pids(&self) -> Vec<Pid> {
+        let mut pids: Vec<Pid> = self
+            .processes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        pids.sort();
+        pids
+    }
+
+    pub fn new_ref(&self) -> u64 {
+        self.next_ref.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Starts a process running `vm`; `setup` prepares it (links, monitors)
+    /// before it runs.
+    pub fn spawn(self: &Arc<Self>, vm: Vm, setup: impl FnOnce(&mut Process)) -> Pid {
+        let pid = Pid(self.next_pid.fetch_add(1, Ordering::Relaxed));
+        let handle = Arc::new(ProcessHandle::default());
+        self.processes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pid, handle.clone());
+        let mut process = Process::new(pid, self.clone(), handle, vm);
+        setup(&mut process);
+        tokio::spawn(process.run());
+        pid
+    }
+
+    /// Forgets a process that has ended, and the names it had.
+    pub fn remove(&self, pid: Pid) {
+        self.processes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&pid);
+        self.names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, p| *p != pid);
+    }
+
+    pub fn whereis(&self, name: Sym) -> Option<Pid> {
+        let pid = *self
+            .names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&name)?;
+        self.is_alive(pid).then_some(pid)
+    }
+
+    /// Registers `name`; fails with the pid already holding it.
+    pub fn register(&self, name: Sym, pid: Pid) -> Result<(), Pid> {
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(holder) = names.get(&name) {
+            if *holder != pid && self.is_alive(*holder) {
+                return Err(*holder);
+            }
+        }
+        names.insert(name, pid);
+        Ok(())
+    }
+
+    pub fn unregister(&self, name: Sym) -> bool {
+        self.names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&name)
+            .is_some()
+    }
+
+    pub fn write(&self, text: &str, to_stderr: bool) {
+        let stream = if to_stderr {
+            &self.stderr
+        } else {
+            &self.stdout
+        };
+        let mut out = stream.lock().unwrap_or_else(|e| e.into_inner());
+        // A closed stream (a reader that went away) is not the program's
+        // error: its output just goes nowhere.
+        let _ = out.write_all(text.as_bytes());
+        if to_stderr {
+            let _ = out.flush();
+        }
+    }
+
+    pub fn flush(&self) {
+        let _ = self
+            .stdout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .flush();
+        let _ = self
+            .stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .flush();
+    }
+
+    /// Prints the crash report of a process that failed.
+    pub fn report_crash(&self, pid: Pid, failure: &Failure) {
+        let text = format!(
+            "process #pid<{}> exited with an error:\n{}",
+            pid.0,
+            (self.render)(failure)
+        );
+        let _ = self
+            .stdout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .flush();
+        self.write(&text, true);
+    }
+
+    /// Ends the program (the first call wins).
+    pub fn end(&self, ending: Ending) {
+        if let Some(tx) = self.ending.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = tx.send(ending);
+        }
+    }
+}
+
+/// Runs a program: its source file's forms, one after another, in the main
+/// process, with `args` in `*command-line-args*` already set in `globals`.
+pub fn run_program(globals: Arc<Globals>, config: Config, file: FileId, io: Io) -> Ending {
+    let forms = match calf_lang::reader::read_file(file) {
+        Ok(forms) => forms,
+        Err(error) => return Ending::Failed(Failure::Source(error)),
+    };
+    let tokio = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.threads.max(1))
+        .thread_stack_size(64 << 20)
+        .enable_time()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let error = calf_lang::RuntimeError::new(
+                "calf/internal",
+                format!("cannot start the scheduler: {e}"),
+            );
+            return Ending::Failed(Failure::Thrown(Thrown {
+                value: error.into_value(),
+                trace: Vec::new(),
+            }));
+        }
+    };
+    let (tx, rx) = oneshot::channel();
+    let shared = Arc::new(Shared {
+        globals,
+        config,
+        processes: RwLock::default(),
+        names: Mutex::default(),
+        next_pid: AtomicU64::new(1),
+        next_ref: AtomicU64::new(1),
+        stdout: Mutex::new(io.stdout),
+        stderr: Mutex::new(io.stderr),
+        render: io.render,
+        ending: Mutex::new(Some(tx)),
+    });
+    let program = Program::new(forms);
+    let ending = tokio.block_on(async {
+        shared.spawn(Vm::call(Value::Nil, Vec::new()), |main| {
+            main.set_program(program)
+        });
+        rx.await
+    });
+    shared.flush();
+    tokio.shutdown_background();
+    ending.unwrap_or(Ending::Exit(0))
+}
