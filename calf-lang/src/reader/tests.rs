@@ -477,11 +477,18 @@ fn never_panics(text: &str) {
     }
 }
 
+/// `.5`, `+.0`: rejected by the reader as malformed numbers.
+fn looks_like_fraction(s: &str) -> bool {
+    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    unsigned.starts_with('.') && unsigned[1..].starts_with(|c: char| c.is_ascii_digit())
+}
+
 fn symbol_name() -> impl Strategy<Value = String> {
     let name = "[a-zA-Z*+!?<>=_-][a-zA-Z0-9*+!?<>=_.#'-]{0,6}".prop_filter("not a symbol", |s| {
         !matches!(s.as_str(), "nil" | "true" | "false")
             && !super::number::starts_number(s)
             && !s.ends_with(':')
+            && !looks_like_fraction(s)
     });
     (proptest::option::of(name.clone()), name).prop_map(|(ns, name)| match ns {
         Some(ns) if !name.starts_with(|c: char| c.is_ascii_digit()) => format!("{ns}/{name}"),
