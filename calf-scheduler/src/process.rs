@@ -64,6 +64,17 @@ pub(crate) struct Process {
     watching: Vec<(u64, Pid)>,
     program: Option<Box<Program>>,
     signals: VecDeque<Signal>,
+    /// What the VM waits for before it can run again.
+    waiting: Option<Wait>,
+}
+
+/// Why a process is not running.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// A `receive` with no message to hand out yet.
+    Message,
+    /// A `sleep`.
+    Until(Instant),
 }
 
 fn keyword(name: &str) -> Value {
@@ -86,6 +97,7 @@ impl Process {
             watching: Vec::new(),
             program: None,
             signals: VecDeque::new(),
+            waiting: None,
         }
     }
 
@@ -120,6 +132,17 @@ impl Process {
             if let Some(exit) = self.take_signals() {
                 return exit;
             }
+            if let Some(wait) = self.waiting {
+                match self.try_resume(wait) {
+                    Ok(()) => self.waiting = None,
+                    // The only place a process waits: its task holds no
+                    // other state across an await, which keeps it small.
+                    Err(deadline) => {
+                        self.park(deadline).await;
+                        continue;
+                    }
+                }
+            }
             match self.vm.run(budget) {
                 Outcome::Yield => {
                     since_yield += budget;
@@ -144,7 +167,7 @@ impl Process {
                     return (thrown.value.clone(), Some(Failure::Thrown(thrown)))
                 }
                 Outcome::Effect(effect) => {
-                    if let Some(exit) = self.perform(effect).await {
+                    if let Some(exit) = self.perform(effect) {
                         return exit;
                     }
                 }
@@ -246,37 +269,55 @@ impl Process {
         None
     }
 
+    /// Resumes the VM if what it waits for is there; else says until when
+    /// to park (`None`: until a signal arrives).
+    fn try_resume(&mut self, wait: Wait) -> Result<(), Option<Instant>> {
+        match wait {
+            Wait::Message => {
+                if let Some(message) = self.mailbox.get(self.cursor) {
+                    let message = message.clone();
+                    self.cursor += 1;
+                    self.vm.resume_received(Some(message));
+                    Ok(())
+                } else if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                    self.vm.resume_received(None);
+                    Ok(())
+                } else {
+                    Err(self.deadline)
+                }
+            }
+            Wait::Until(at) if Instant::now() >= at => {
+                self.vm.resume(Value::Nil);
+                Ok(())
+            }
+            Wait::Until(at) => Err(Some(at)),
+        }
+    }
+
     /// Parks until a signal may have arrived or `deadline` passes.
     async fn park(&self, deadline: Option<Instant>) {
         match deadline {
             Some(at) => {
+                // Boxed: a timer is big, and only timed waits need one, so
+                // it stays out of every waiting process's task.
+                let timer = Box::pin(tokio::time::sleep_until(at));
                 tokio::select! {
                     _ = self.handle.woken() => {}
-                    _ = tokio::time::sleep_until(at) => {}
+                    _ = timer => {}
                 }
             }
             None => self.handle.woken().await,
         }
     }
 
-    async fn perform(&mut self, effect: Effect) -> Option<Exit> {
+    fn perform(&mut self, effect: Effect) -> Option<Exit> {
         match effect {
             Effect::Print { text, to_stderr } => {
                 self.shared.write(&text, to_stderr);
                 self.vm.resume(Value::Nil);
             }
             Effect::Sleep { ms } => {
-                let until = Instant::now() + Duration::from_millis(ms);
-                loop {
-                    if let Some(exit) = self.take_signals() {
-                        return Some(exit);
-                    }
-                    if Instant::now() >= until {
-                        break;
-                    }
-                    self.park(Some(until)).await;
-                }
-                self.vm.resume(Value::Nil);
+                self.waiting = Some(Wait::Until(Instant::now() + Duration::from_millis(ms)));
             }
             Effect::ExitProgram { status } => {
                 self.shared.end(Ending::Exit(status));
@@ -296,22 +337,7 @@ impl Process {
                     self.cursor = 0;
                     self.deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
                 }
-                loop {
-                    if let Some(exit) = self.take_signals() {
-                        return Some(exit);
-                    }
-                    if let Some(message) = self.mailbox.get(self.cursor) {
-                        let message = message.clone();
-                        self.cursor += 1;
-                        self.vm.resume_received(Some(message));
-                        break;
-                    }
-                    if self.deadline.is_some_and(|d| Instant::now() >= d) {
-                        self.vm.resume_received(None);
-                        break;
-                    }
-                    self.park(self.deadline).await;
-                }
+                self.waiting = Some(Wait::Message);
             }
             Effect::ReceiveAccept => {
                 if self.cursor > 0 {

@@ -39,6 +39,38 @@ pub enum Outcome {
     Yield,
 }
 
+/// A top-level body that calls the value below its `argc` arguments and
+/// returns the result: how a spawned process starts. Shared by all.
+fn call_code(argc: usize) -> Arc<Code> {
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<Vec<Arc<Code>>>> = OnceLock::new();
+    let make = |argc: usize| {
+        Arc::new(Code {
+            name: None,
+            params: 0,
+            variadic: false,
+            locals: 0,
+            ops: vec![Op::TailCall(argc as u16), Op::Return].into_boxed_slice(),
+            consts: Box::new([]),
+            vars: Box::new([]),
+            protos: Box::new([]),
+            spans: Box::new([]),
+        })
+    };
+    if argc >= 16 {
+        return make(argc);
+    }
+    let mut cache = CACHE
+        .get_or_init(|| Mutex::new(Vec::new()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    while cache.len() <= argc {
+        let n = cache.len();
+        cache.push(make(n));
+    }
+    cache[argc].clone()
+}
+
 /// One active call.
 #[derive(Debug)]
 struct Frame {
@@ -81,22 +113,11 @@ impl Vm {
     pub fn call(function: Value, args: Vec<Value>) -> Vm {
         let mut vm = Vm::empty();
         let argc = args.len();
+        vm.stack.reserve_exact(argc + 4);
         vm.stack.push(function);
         vm.stack.extend(args);
-        // A top-level body that makes the call and returns its value.
-        let code = Arc::new(Code {
-            name: None,
-            params: 0,
-            variadic: false,
-            locals: 0,
-            ops: vec![Op::TailCall(argc as u16), Op::Return].into_boxed_slice(),
-            consts: Box::new([]),
-            vars: Box::new([]),
-            protos: Box::new([]),
-            spans: Box::new([]),
-        });
         vm.frames.push(Frame {
-            code,
+            code: call_code(argc),
             pc: 0,
             base: 1,
         });
@@ -105,8 +126,8 @@ impl Vm {
 
     fn empty() -> Vm {
         Vm {
-            stack: Vec::with_capacity(16),
-            frames: Vec::with_capacity(4),
+            stack: Vec::new(),
+            frames: Vec::with_capacity(2),
             handlers: Vec::new(),
             caught: None,
             max_depth: DEFAULT_MAX_DEPTH,
