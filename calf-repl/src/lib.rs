@@ -15,7 +15,7 @@ use std::sync::Arc;
 use calf_lang::namespace::{Globals, CORE};
 use calf_lang::span::{add_source, FileId};
 use calf_lang::{Sym, Value};
-use calf_scheduler::{Config, Failure, Host};
+use calf_scheduler::{Config, Failure, Host, LoadPath};
 
 /// The exit status for an uncaught error or a bad program.
 pub const ERROR_STATUS: i32 = 1;
@@ -33,17 +33,18 @@ pub fn globals_with_args(args: &[String]) -> Arc<Globals> {
 
 /// Runs a whole program from source text and returns its exit status.
 /// With `print_result`, the value of the last form is printed as `prn`
-/// would (for `calf -e`).
+/// would (for `calf -e`). `require` finds namespaces on `load_path`.
 pub fn run_program(
     file: FileId,
     args: &[String],
     config: Config,
+    load_path: LoadPath,
     print_result: bool,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> i32 {
     let globals = globals_with_args(args);
-    let mut host = Host::new(globals, config, stdout, stderr);
+    let mut host = Host::new(globals, config, stdout, stderr).with_load_path(load_path);
     let result = host.eval_file(file);
     host.flush();
     drop(host);

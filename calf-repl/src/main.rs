@@ -1,16 +1,25 @@
 //! The `calf` command line.
 
 use std::io::{BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use calf_lang::span::add_source;
-use calf_scheduler::Config;
+use calf_scheduler::{Config, LoadPath};
 
 /// Calf: a Lisp for programs that coordinate work across many machines.
 #[derive(Parser, Debug)]
-#[command(name = "calf", version, about, trailing_var_arg = true)]
+#[command(
+    name = "calf",
+    version,
+    about,
+    trailing_var_arg = true,
+    after_help = "(require 'app.util) loads app/util.calf from the script's directory (the current \
+                  directory for -e), then from each directory of CALF_PATH (separated by ':'), then \
+                  from the stdlib bundled in calf."
+)]
 struct Cli {
     /// Evaluate EXPR, print the result with prn, and exit.
     #[arg(
@@ -83,10 +92,15 @@ fn run() -> ExitCode {
             Err(failure) => ExitCode::from(calf_repl::report(&failure, &mut stderr) as u8),
         };
     }
+    let load_path = LoadPath::for_program(
+        cli.file.as_deref().map(Path::new),
+        std::env::var_os("CALF_PATH").as_deref(),
+    );
     let status = calf_repl::run_program(
         file,
         &cli.args,
         config,
+        load_path,
         print_result,
         &mut stdout,
         &mut stderr,

@@ -8,6 +8,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::load::LoadPath;
 use calf_lang::compiler::{Compiler, TopLevel};
 use calf_lang::error::SourceError;
 use calf_lang::namespace::{Globals, USER};
@@ -53,6 +54,11 @@ pub struct Host<'o> {
     config: Config,
     stdout: &'o mut dyn Write,
     stderr: &'o mut dyn Write,
+    /// Where `require` finds namespaces' files.
+    pub(crate) load_path: LoadPath,
+    /// The namespaces whose files are being loaded, each waiting on a
+    /// `require`, outermost first: requiring one of them is a cycle.
+    pub(crate) requirers: Vec<Sym>,
 }
 
 impl<'o> Host<'o> {
@@ -68,7 +74,16 @@ impl<'o> Host<'o> {
             config,
             stdout,
             stderr,
+            load_path: LoadPath::default(),
+            requirers: Vec::new(),
         }
+    }
+
+    /// Sets where `require` finds namespaces' files (by default only in the
+    /// bundled stdlib).
+    pub fn with_load_path(mut self, load_path: LoadPath) -> Self {
+        self.load_path = load_path;
+        self
     }
 
     pub fn globals(&self) -> &Arc<Globals> {
@@ -123,6 +138,27 @@ impl<'o> Host<'o> {
                 Outcome::Done(value) => return Ok(value),
                 Outcome::Yield => {}
                 Outcome::Error(thrown) => return Err(Failure::Thrown(thrown)),
+                Outcome::Effect(Effect::Require(require)) => match self.require(require) {
+                    Ok(()) => vm.resume(Value::Nil),
+                    Err(Failure::Exit(status)) => return Err(Failure::Exit(status)),
+                    Err(Failure::Thrown(inner)) => {
+                        // Thrown at the require; the trace goes on from
+                        // where the loaded file failed.
+                        if let Some(Outcome::Error(mut thrown)) = vm.resume_throw(inner.value) {
+                            let mut trace = inner.trace;
+                            trace.append(&mut thrown.trace);
+                            thrown.trace = trace;
+                            return Err(Failure::Thrown(thrown));
+                        }
+                    }
+                    Err(Failure::Source(error)) => {
+                        if let Some(Outcome::Error(thrown)) =
+                            vm.resume_throw(error.to_value("calf/syntax-error"))
+                        {
+                            return Err(Failure::Thrown(thrown));
+                        }
+                    }
+                },
                 Outcome::Effect(effect) => match self.perform(effect) {
                     Ok(answer) => vm.resume(answer),
                     Err(Failure::Exit(status)) => return Err(Failure::Exit(status)),
@@ -169,6 +205,7 @@ impl<'o> Host<'o> {
                     .map_or(0, |d| d.as_millis() as i64);
                 Ok(Value::Int(ms))
             }
+            Effect::Require(require) => self.require(require).map(|()| Value::Nil),
             Effect::Eval { form } => {
                 let spans = SpanTable::new();
                 let span = Span::new(

@@ -4,6 +4,7 @@
 //! returns one of these. The host acts, then resumes the VM with the answer
 //! (the value the effect's call returns) or with an error to throw there.
 
+use crate::require::Require;
 use crate::value::Value;
 
 /// A request from a running process to its host.
@@ -19,4 +20,8 @@ pub enum Effect {
     NowMs,
     /// Evaluate a form in the caller's namespace; resume with its value.
     Eval { form: Value },
+    /// Load the namespaces of these libs that are not loaded yet (the host
+    /// reads their files), then make them usable from the caller's
+    /// namespace with [`crate::require::refer`]; resume with `nil`.
+    Require(Require),
 }
