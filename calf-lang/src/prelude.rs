@@ -80,6 +80,30 @@ pub fn run_pure(mut vm: Vm) -> Result<Value, String> {
 mod tests {
     use super::*;
 
+    /// Every public function and macro of the core library has a docstring
+    /// (`doc` shows it). Natives get theirs from Rust; the ones written in
+    /// Calf must say `(defn name "doc" ...)`.
+    #[test]
+    fn every_core_function_and_macro_has_a_docstring() {
+        let globals = new_globals();
+        let undocumented: Vec<String> = globals
+            .core()
+            .vars()
+            .iter()
+            .filter(|var| {
+                let is_fn = matches!(var.get(), Some(Value::Fn(_) | Value::Native(_)));
+                (is_fn || var.is_macro()) && !var.is_private()
+            })
+            .filter(|var| var.meta().doc.is_none_or(|doc| doc.trim().is_empty()))
+            .map(|var| var.name.to_string())
+            .collect();
+        assert!(
+            undocumented.is_empty(),
+            "these calf.core functions and macros have no docstring: {}",
+            undocumented.join(", ")
+        );
+    }
+
     #[test]
     fn the_bundled_table_holds_the_stdlib_but_core() {
         assert!(bundled_source("core.calf").is_none());

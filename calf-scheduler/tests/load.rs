@@ -4,8 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use calf_lang::prelude::new_globals;
+use calf_lang::prelude::{new_globals, BUNDLED};
 use calf_lang::span::add_source;
+use calf_lang::{Sym, Value};
 use calf_scheduler::load::Missing;
 use calf_scheduler::{Config, Failure, Host, LoadPath};
 
@@ -125,4 +126,36 @@ fn a_directory_on_the_path_shadows_the_bundled_stdlib() {
         LoadPath::default(),
     );
     assert_eq!(out.as_deref(), Ok("#{1 2}\n"));
+}
+
+/// Every bundled namespace loads, and each of its public functions and
+/// macros has a docstring.
+#[test]
+fn every_bundled_namespace_loads_and_is_documented() {
+    for (path, _) in BUNDLED {
+        let ns = path
+            .strip_suffix(".calf")
+            .expect("a .calf file")
+            .replace('/', ".")
+            .replace('_', "-");
+        let globals = new_globals();
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let mut host = Host::new(globals.clone(), Config::default(), &mut out, &mut err);
+        let result = host.eval_file(add_source("<test>", format!("(require '{ns})")));
+        assert!(result.is_ok(), "bundled {path} does not load: {result:?}");
+        let namespace = globals.find_namespace(Sym::new(&ns)).expect("defined");
+        let undocumented: Vec<String> = namespace
+            .vars()
+            .iter()
+            .filter(|v| (matches!(v.get(), Some(Value::Fn(_))) || v.is_macro()) && !v.is_private())
+            .filter(|v| v.meta().doc.is_none_or(|d| d.trim().is_empty()))
+            .map(|v| v.name.to_string())
+            .collect();
+        assert!(
+            undocumented.is_empty(),
+            "bundled {path}: no docstring for {}",
+            undocumented.join(", ")
+        );
+    }
 }
