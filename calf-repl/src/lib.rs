@@ -80,13 +80,22 @@ pub fn load_script(path: &str) -> std::io::Result<FileId> {
     Ok(add_source(path, text))
 }
 
-/// Prints the bytecode of each top-level form of a source, defining as it
-/// goes (so later forms see earlier macros) but running nothing else.
-pub fn disassemble(file: FileId, out: &mut dyn Write) -> Result<(), Failure> {
+/// Prints the bytecode of each top-level form of a source, defining and
+/// requiring as it goes (so later forms see earlier macros and aliases) but
+/// running nothing else. What loaded files print is dropped.
+pub fn disassemble(file: FileId, load_path: LoadPath, out: &mut dyn Write) -> Result<(), Failure> {
+    use calf_lang::bytecode::Op;
     use calf_lang::compiler::{Compiler, TopLevel};
     let globals = globals_with_args(&[]);
     let forms = calf_lang::reader::read_file(file).map_err(Failure::Source)?;
-    let mut ns = Sym::new(calf_lang::namespace::USER);
+    let (mut quiet_out, mut quiet_err) = (std::io::sink(), std::io::sink());
+    let mut host = Host::new(
+        globals.clone(),
+        Config::default(),
+        &mut quiet_out,
+        &mut quiet_err,
+    )
+    .with_load_path(load_path);
     let mut queue: std::collections::VecDeque<_> = forms
         .forms
         .iter()
@@ -94,9 +103,9 @@ pub fn disassemble(file: FileId, out: &mut dyn Write) -> Result<(), Failure> {
         .zip(forms.form_spans.iter().copied())
         .collect();
     while let Some((form, span)) = queue.pop_front() {
-        let mut compiler = Compiler::new(&globals, ns, &forms.spans, span);
+        let mut compiler = Compiler::new(&globals, host.ns, &forms.spans, span);
         let expanded = compiler.expand_toplevel(&form).map_err(Failure::Source)?;
-        ns = compiler.ns;
+        host.ns = compiler.ns;
         match expanded {
             TopLevel::Forms(inner) => {
                 for f in inner.into_iter().rev() {
@@ -106,13 +115,19 @@ pub fn disassemble(file: FileId, out: &mut dyn Write) -> Result<(), Failure> {
             TopLevel::Code(code) => {
                 let _ = writeln!(out, ";; {}", span.location());
                 let _ = out.write_all(code.disassemble().as_bytes());
-                // Definitions must exist for later forms to compile.
-                if code
-                    .ops
+                // Definitions and required namespaces must exist for later
+                // forms to compile.
+                let defines = code.ops.iter().any(|op| matches!(op, Op::Def(_)));
+                let requires = code
+                    .vars
                     .iter()
-                    .any(|op| matches!(op, calf_lang::bytecode::Op::Def(_)))
-                {
-                    let _ = calf_lang::prelude::run_pure(calf_lang::vm::Vm::new(code));
+                    .any(|var| var.name.name() == "calf.core/require");
+                if defines || requires {
+                    let result = host.run(&mut calf_lang::vm::Vm::new(code));
+                    // Later forms cannot compile without the namespace.
+                    if requires {
+                        result?;
+                    }
                 }
             }
         }

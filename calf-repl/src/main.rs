@@ -86,16 +86,16 @@ fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if cli.disasm {
-        return match calf_repl::disassemble(file, &mut stdout) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(failure) => ExitCode::from(calf_repl::report(&failure, &mut stderr) as u8),
-        };
-    }
     let load_path = LoadPath::for_program(
         cli.file.as_deref().map(Path::new),
         std::env::var_os("CALF_PATH").as_deref(),
     );
+    if cli.disasm {
+        return match calf_repl::disassemble(file, load_path, &mut stdout) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(failure) => ExitCode::from(calf_repl::report(&failure, &mut stderr) as u8),
+        };
+    }
     let status = calf_repl::run_program(
         file,
         &cli.args,

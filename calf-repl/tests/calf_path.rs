@@ -148,3 +148,27 @@ fn eval_loads_from_the_current_directory_and_calf_path() {
     assert_eq!(stderr(&output), "");
     assert_eq!(stdout(&output), "[:hi :more]\n");
 }
+
+#[test]
+fn disasm_loads_required_namespaces_quietly() {
+    let root = dir_with(
+        "disasm",
+        &[
+            (
+                "main.calf",
+                "(ns app.main (:require [app.loud :as loud])) (loud/f)",
+            ),
+            (
+                "app/loud.calf",
+                "(ns app.loud) (println \"loading\") (defn f [] 1)",
+            ),
+        ],
+    );
+    let output = calf(&root, None, &["--disasm", "main.calf"]);
+    assert_eq!(stderr(&output), "");
+    let out = stdout(&output);
+    assert!(out.contains("calf.core/require"), "{out}");
+    assert!(out.contains("app.loud/f"), "{out}");
+    assert!(!out.contains("loading"), "{out}");
+    assert!(output.status.success());
+}
