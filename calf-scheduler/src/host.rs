@@ -8,7 +8,6 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::load::LoadPath;
 use calf_lang::compiler::{Compiler, TopLevel};
 use calf_lang::error::SourceError;
 use calf_lang::namespace::{Globals, USER};
@@ -16,6 +15,8 @@ use calf_lang::reader;
 use calf_lang::span::{FileId, Span, SpanTable};
 use calf_lang::vm::{Effect, Outcome, Thrown, Vm};
 use calf_lang::{Sym, Value};
+
+use crate::load::LoadPath;
 
 /// How a process runs.
 #[derive(Clone, Copy, Debug)]
@@ -56,8 +57,8 @@ pub struct Host<'o> {
     stderr: &'o mut dyn Write,
     /// Where `require` finds namespaces' files.
     pub(crate) load_path: LoadPath,
-    /// The namespaces whose files are being loaded, each waiting on a
-    /// `require`, outermost first: requiring one of them is a cycle.
+    /// The namespaces waiting on a `require` whose file is being loaded,
+    /// outermost first: requiring one of them again is a cycle.
     pub(crate) requirers: Vec<Sym>,
 }
 
@@ -205,6 +206,8 @@ impl<'o> Host<'o> {
                     .map_or(0, |d| d.as_millis() as i64);
                 Ok(Value::Int(ms))
             }
+            // `run` carries out requires itself, to keep the loaded file's
+            // trace; this is the same without it.
             Effect::Require(require) => self.require(require).map(|()| Value::Nil),
             Effect::Eval { form } => {
                 let spans = SpanTable::new();
