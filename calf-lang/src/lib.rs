@@ -15,6 +15,7 @@ pub mod namespace;
 pub mod natives;
 pub mod prelude;
 pub mod reader;
+pub mod require;
 pub mod span;
 pub mod value;
 pub mod vm;

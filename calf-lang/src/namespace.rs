@@ -80,6 +80,16 @@ impl Var {
     pub fn update_meta(&self, f: impl FnOnce(&mut VarMeta)) {
         f(&mut self.meta.write().unwrap_or_else(|e| e.into_inner()))
     }
+
+    /// Whether the var is meant for its own namespace only (`defn-`).
+    pub fn is_private(&self) -> bool {
+        self.meta.read().unwrap_or_else(|e| e.into_inner()).private
+    }
+
+    /// The namespace the var belongs to.
+    pub fn namespace(&self) -> &'static str {
+        self.name.namespace().unwrap_or_default()
+    }
 }
 
 /// A namespace: its own vars, the aliases and referred vars it may use.

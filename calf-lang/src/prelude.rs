@@ -14,6 +14,19 @@ use crate::vm::{Outcome, Vm};
 /// The Calf source of the core library, shipped inside the binary.
 pub const CORE_SOURCE: &str = include_str!("../../stdlib/core.calf");
 
+/// The other files of the bundled `stdlib/` directory, as (path relative
+/// to it, text), sorted by path: the last place the host looks for a
+/// namespace's file. Built from the directory when the crate compiles.
+pub static BUNDLED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+
+/// The text of bundled file `path` (relative to `stdlib/`, `/`-separated).
+pub fn bundled_source(path: &str) -> Option<&'static str> {
+    BUNDLED
+        .iter()
+        .find(|(name, _)| *name == path)
+        .map(|(_, text)| *text)
+}
+
 /// A fresh runtime's globals: natives and the Calf-written core library.
 pub fn new_globals() -> Arc<Globals> {
     let globals = Globals::new();
@@ -60,5 +73,44 @@ pub fn run_pure(mut vm: Vm) -> Result<Value, String> {
             Outcome::Error(thrown) => return Err(message_of(&thrown.value)),
             Outcome::Effect(effect) => return Err(format!("unexpected effect {effect:?}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every public function and macro of the core library has a docstring
+    /// (`doc` shows it). Natives get theirs from Rust; the ones written in
+    /// Calf must say `(defn name "doc" ...)`.
+    #[test]
+    fn every_core_function_and_macro_has_a_docstring() {
+        let globals = new_globals();
+        let undocumented: Vec<String> = globals
+            .core()
+            .vars()
+            .iter()
+            .filter(|var| {
+                let is_fn = matches!(var.get(), Some(Value::Fn(_) | Value::Native(_)));
+                (is_fn || var.is_macro()) && !var.is_private()
+            })
+            .filter(|var| var.meta().doc.is_none_or(|doc| doc.trim().is_empty()))
+            .map(|var| var.name.to_string())
+            .collect();
+        assert!(
+            undocumented.is_empty(),
+            "these calf.core functions and macros have no docstring: {}",
+            undocumented.join(", ")
+        );
+    }
+
+    #[test]
+    fn the_bundled_table_holds_the_stdlib_but_core() {
+        assert!(bundled_source("core.calf").is_none());
+        assert!(bundled_source("calf/set.calf").is_some_and(|t| t.contains("(ns calf.set")));
+        let names: Vec<&str> = BUNDLED.iter().map(|(name, _)| *name).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
     }
 }

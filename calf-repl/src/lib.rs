@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use calf_lang::namespace::{Globals, CORE};
 use calf_lang::span::{add_source, FileId};
 use calf_lang::{Sym, Value};
-use calf_scheduler::{Config, Ending, Failure, Io};
+use calf_scheduler::{Config, Ending, Failure, Io, LoadPath};
 
 /// The exit status for an uncaught error or a bad program.
 pub const ERROR_STATUS: i32 = 1;
@@ -57,6 +57,7 @@ pub fn run_program(
     file: FileId,
     args: &[String],
     config: Config,
+    load_path: LoadPath,
     print_result: bool,
     mut stdout: Sink,
     mut stderr: Sink,
@@ -67,7 +68,7 @@ pub fn run_program(
         stderr: Box::new(stderr.clone()),
         render: render_failure,
     };
-    let status = match calf_scheduler::run_program(globals, config, file, io) {
+    let status = match calf_scheduler::run_program(globals, config, load_path, file, io) {
         Ending::Returned(value) => {
             if print_result {
                 let _ = writeln!(stdout, "{}", calf_lang::value::print::pr_str(&value));
@@ -98,44 +99,4 @@ pub fn render_failure(failure: &Failure) -> String {
 pub fn load_script(path: &str) -> std::io::Result<FileId> {
     let text = std::fs::read_to_string(path)?;
     Ok(add_source(path, text))
-}
-
-/// Prints the bytecode of each top-level form of a source, defining as it
-/// goes (so later forms see earlier macros) but running nothing else.
-pub fn disassemble(file: FileId, out: &mut dyn Write) -> Result<(), Failure> {
-    use calf_lang::compiler::{Compiler, TopLevel};
-    let globals = globals_with_args(&[]);
-    let forms = calf_lang::reader::read_file(file).map_err(Failure::Source)?;
-    let mut ns = Sym::new(calf_lang::namespace::USER);
-    let mut queue: std::collections::VecDeque<_> = forms
-        .forms
-        .iter()
-        .cloned()
-        .zip(forms.form_spans.iter().copied())
-        .collect();
-    while let Some((form, span)) = queue.pop_front() {
-        let mut compiler = Compiler::new(&globals, ns, &forms.spans, span);
-        let expanded = compiler.expand_toplevel(&form).map_err(Failure::Source)?;
-        ns = compiler.ns;
-        match expanded {
-            TopLevel::Forms(inner) => {
-                for f in inner.into_iter().rev() {
-                    queue.push_front((f, span));
-                }
-            }
-            TopLevel::Code(code) => {
-                let _ = writeln!(out, ";; {}", span.location());
-                let _ = out.write_all(code.disassemble().as_bytes());
-                // Definitions must exist for later forms to compile.
-                if code
-                    .ops
-                    .iter()
-                    .any(|op| matches!(op, calf_lang::bytecode::Op::Def(_)))
-                {
-                    let _ = calf_lang::prelude::run_pure(calf_lang::vm::Vm::new(code));
-                }
-            }
-        }
-    }
-    Ok(())
 }

@@ -1,16 +1,25 @@
 //! The `calf` command line.
 
 use std::io::{BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use calf_lang::span::add_source;
-use calf_scheduler::Config;
+use calf_scheduler::{Config, LoadPath};
 
 /// Calf: a Lisp for programs that coordinate work across many machines.
 #[derive(Parser, Debug)]
-#[command(name = "calf", version, about, trailing_var_arg = true)]
+#[command(
+    name = "calf",
+    version,
+    about,
+    trailing_var_arg = true,
+    after_help = "(require 'app.util) loads app/util.calf from the script's directory (the current \
+                  directory for -e), then from each directory of CALF_PATH (separated by ':'), then \
+                  from the stdlib bundled in calf."
+)]
 struct Cli {
     /// Evaluate EXPR, print the result with prn, and exit.
     #[arg(
@@ -21,7 +30,7 @@ struct Cli {
     )]
     eval: Option<String>,
 
-    /// Print the bytecode of each top-level form instead of running it.
+    /// Print the bytecode of each top-level form before running it.
     #[arg(long)]
     disasm: bool,
 
@@ -55,6 +64,7 @@ fn run() -> ExitCode {
     let config = Config {
         budget: cli.reductions.max(1),
         max_depth: cli.max_depth,
+        disassemble: cli.disasm,
         ..Config::default()
     };
     let mut stderr = std::io::stderr();
@@ -76,18 +86,20 @@ fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if cli.disasm {
-        let mut stdout = std::io::stdout().lock();
-        return match calf_repl::disassemble(file, &mut stdout) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(failure) => {
-                let _ = stderr.write_all(calf_repl::render_failure(&failure).as_bytes());
-                ExitCode::from(calf_repl::ERROR_STATUS as u8)
-            }
-        };
-    }
+    let load_path = LoadPath::for_program(
+        cli.file.as_deref().map(Path::new),
+        std::env::var_os("CALF_PATH").as_deref(),
+    );
     let stdout = calf_repl::Sink::new(BufWriter::new(std::io::stdout()));
     let stderr = calf_repl::Sink::new(std::io::stderr());
-    let status = calf_repl::run_program(file, &cli.args, config, print_result, stdout, stderr);
+    let status = calf_repl::run_program(
+        file,
+        &cli.args,
+        config,
+        load_path,
+        print_result,
+        stdout,
+        stderr,
+    );
     ExitCode::from(status.clamp(0, 255) as u8)
 }

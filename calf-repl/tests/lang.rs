@@ -7,13 +7,19 @@
 //! budget of 1 (the VM stops and is resumed after every instruction). Both
 //! runs must be identical: a process can stop anywhere.
 //!
+//! A case's `require` finds namespaces in the case's own directory (as for
+//! a script: its directory is first on the load path), then in the bundled
+//! stdlib; `CALF_PATH` is not used. Files under a directory named `lib` are
+//! not cases: they are the namespaces cases load (`tests/lang/ns/lib/util.calf`
+//! is namespace `lib.util` for the cases in `tests/lang/ns/`).
+//!
 //! `UPDATE_EXPECT=1 cargo test --test lang` rewrites the expectations from
 //! what the cases print now; review the diff before committing it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use calf_scheduler::Config;
+use calf_scheduler::{Config, LoadPath};
 
 /// Captured output.
 #[derive(Clone, Default)]
@@ -56,7 +62,9 @@ fn cases(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            cases(&path, out);
+            if path.file_name().is_some_and(|n| n != "lib") {
+                cases(&path, out);
+            }
         } else if path.extension().is_some_and(|e| e == "calf") {
             out.push(path);
         }
@@ -70,17 +78,21 @@ fn run_case(root: &Path, path: &Path, budget: u32) -> Run {
         .to_string_lossy()
         .replace('\\', "/");
     let text = fs::read_to_string(path).expect("readable case");
-    let file = calf_lang::span::add_source(name, text);
+    let file = calf_lang::span::add_source(name.clone(), text);
     let stdout = Buffer::default();
     let stderr = Buffer::default();
     let config = Config {
         budget,
         ..Config::default()
     };
+    let dir = path.parent().expect("a case is in a directory");
+    let shown = Path::new(&name).parent().expect("a case is in a directory");
+    let load_path = LoadPath::default().with_dir(dir, shown);
     let status = calf_repl::run_program(
         file,
         &["arg1".to_string()],
         config,
+        load_path,
         false,
         calf_repl::Sink::new(stdout.clone()),
         calf_repl::Sink::new(stderr.clone()),

@@ -2,7 +2,8 @@
 //!
 //! Owns processes: each is a tokio task that runs its VM for a reduction
 //! budget and carries out the effects the VM returns (printing, sleeping,
-//! spawning, messages, links and monitors; foreign calls next). Also the
+//! spawning, messages, links and monitors, loading namespaces' files;
+//! foreign calls next). Also the
 //! main process of a program, which compiles and runs its top-level forms
 //! one by one.
 //!
@@ -11,8 +12,10 @@
 //! `resume` methods: a process is data the scheduler holds, never a Rust
 //! stack it is inside of.
 
+pub mod load;
 mod mailbox;
 mod process;
 pub mod runtime;
 
+pub use load::LoadPath;
 pub use runtime::{run_program, Config, Ending, Failure, Io};

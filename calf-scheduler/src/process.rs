@@ -14,14 +14,46 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use calf_lang::compiler::{Compiler, TopLevel};
 use calf_lang::reader::Forms;
+use calf_lang::require::{refer, Require};
 use calf_lang::span::Span;
 use calf_lang::value::Pid;
-use calf_lang::vm::{Effect, Outcome, ProcessOp, Vm};
+use calf_lang::vm::{Effect, Outcome, ProcessOp, Thrown, Vm};
 use calf_lang::{RuntimeError, Sym, Value};
 use tokio::time::Instant;
 
 use crate::mailbox::{ProcessHandle, Signal};
 use crate::runtime::{Ending, Failure, Shared};
+
+/// What evaluating a frame's forms led to.
+enum Step {
+    /// The VM holds code to run.
+    Ran,
+    /// A new frame was pushed: take its first form.
+    Next,
+    Exit(Exit),
+    Failed(Failure),
+}
+
+/// A loading error, thrown at the `require`.
+fn plain(error: RuntimeError) -> Thrown {
+    Thrown {
+        value: error.into_value(),
+        trace: Vec::new(),
+    }
+}
+
+/// A compile error in a loaded file, thrown at the `require` that loaded
+/// it, pointing into the file.
+fn source_error_value(error: calf_lang::SourceError) -> Thrown {
+    Thrown {
+        value: error.to_value("calf/syntax-error"),
+        trace: vec![calf_lang::vm::TraceEntry {
+            function: None,
+            span: Some(error.span),
+            times: 1,
+        }],
+    }
+}
 
 /// Instructions a process runs, at most, between two yields to tokio.
 const YIELD_EVERY: u32 = 2000;
@@ -47,6 +79,26 @@ impl Program {
     }
 }
 
+/// Forms being evaluated one by one: the main program, or a file loaded
+/// by `require` (then with the suspended requirer to go back to).
+struct Frame {
+    program: Program,
+    loading: Option<Box<Loading>>,
+}
+
+/// A `require` in progress.
+struct Loading {
+    /// The VM that called `require`, resumed when every lib is loaded.
+    caller: Vm,
+    /// The namespace the caller runs in: libs are referred there.
+    caller_ns: Sym,
+    require: Require,
+    /// The lib whose file is being evaluated.
+    lib: usize,
+    /// The loaded file's name, for errors.
+    file: String,
+}
+
 pub(crate) struct Process {
     pid: Pid,
     shared: Arc<Shared>,
@@ -62,7 +114,11 @@ pub(crate) struct Process {
     watchers: Vec<(u64, Pid)>,
     /// The processes this one monitors, by reference.
     watching: Vec<(u64, Pid)>,
-    program: Option<Box<Program>>,
+    /// Forms still to evaluate: the main program at the bottom, files
+    /// being loaded above it.
+    frames: Vec<Frame>,
+    /// Whether this is the program's main process.
+    main: bool,
     signals: VecDeque<Signal>,
     /// What the VM waits for before it can run again.
     waiting: Option<Wait>,
@@ -95,14 +151,19 @@ impl Process {
             links: Vec::new(),
             watchers: Vec::new(),
             watching: Vec::new(),
-            program: None,
+            frames: Vec::new(),
+            main: false,
             signals: VecDeque::new(),
             waiting: None,
         }
     }
 
     pub fn set_program(&mut self, program: Program) {
-        self.program = Some(Box::new(program));
+        self.frames.push(Frame {
+            program,
+            loading: None,
+        });
+        self.main = true;
     }
 
     pub fn link_to(&mut self, pid: Pid) {
@@ -119,8 +180,8 @@ impl Process {
     }
 
     async fn run_until_exit(&mut self) -> Exit {
-        if self.program.is_some() {
-            if let Some(exit) = self.next_form() {
+        if !self.frames.is_empty() {
+            if let Some(exit) = self.advance(Value::Nil) {
                 return exit;
             }
         }
@@ -152,19 +213,17 @@ impl Process {
                     }
                 }
                 Outcome::Done(value) => {
-                    if self.program.is_none() {
+                    if self.frames.is_empty() {
                         return (keyword("normal"), None);
                     }
-                    if self.program.as_ref().is_some_and(|p| p.forms.is_empty()) {
-                        self.shared.end(Ending::Returned(value));
-                        return (keyword("normal"), None);
-                    }
-                    if let Some(exit) = self.next_form() {
+                    if let Some(exit) = self.advance(value) {
                         return exit;
                     }
                 }
                 Outcome::Error(thrown) => {
-                    return (thrown.value.clone(), Some(Failure::Thrown(thrown)))
+                    if let Some(exit) = self.fail(Failure::Thrown(thrown)) {
+                        return exit;
+                    }
                 }
                 Outcome::Effect(effect) => {
                     if let Some(exit) = self.perform(effect) {
@@ -175,39 +234,169 @@ impl Process {
         }
     }
 
-    /// Compiles the main program's next top-level form into the VM.
-    fn next_form(&mut self) -> Option<Exit> {
-        let program = self.program.as_mut()?;
-        while let Some((form, span)) = program.forms.pop_front() {
+    /// Puts the next top-level form of the innermost frame into the VM;
+    /// when a frame has run all its forms, finishes it (`last` is the value
+    /// of its last form).
+    fn advance(&mut self, mut last: Value) -> Option<Exit> {
+        loop {
+            let frame = self.frames.last_mut()?;
+            let Some((form, span)) = frame.program.forms.pop_front() else {
+                match self.finish_frame(last) {
+                    Step::Ran => return None,
+                    Step::Exit(exit) => return Some(exit),
+                    Step::Failed(failure) => return self.fail(failure),
+                    Step::Next => {
+                        last = Value::Nil;
+                        continue;
+                    }
+                }
+            };
+            let program = &mut frame.program;
             let mut compiler =
                 Compiler::new(&self.shared.globals, program.ns, &program.spans, span);
             let expanded = compiler.expand_toplevel(&form);
             program.ns = compiler.ns;
             match expanded {
-                Err(error) => {
-                    return Some((
-                        error.to_value("calf/syntax-error"),
-                        Some(Failure::Source(error)),
-                    ))
-                }
+                Err(error) => return self.fail(Failure::Source(error)),
                 Ok(TopLevel::Forms(inner)) => {
                     for f in inner.into_iter().rev() {
                         program.forms.push_front((f, span));
                     }
                 }
                 Ok(TopLevel::Code(code)) => {
+                    if self.shared.config.disassemble && self.frames.len() == 1 {
+                        let listing = format!(";; {}\n{}", span.location(), code.disassemble());
+                        self.shared.write(&listing, false);
+                    }
                     self.vm = Vm::new(code);
                     self.vm.set_max_depth(self.shared.config.max_depth);
                     return None;
                 }
             }
         }
-        // A program with no forms left returns nil.
-        self.vm = Vm::call(
-            Value::Native(&calf_lang::natives::misc::IDENTITY),
-            vec![Value::Nil],
-        );
-        None
+    }
+
+    /// Ends the innermost frame: the main program ends the program; a
+    /// loaded file makes its namespace usable and the `require` goes on.
+    fn finish_frame(&mut self, last: Value) -> Step {
+        let Some(frame) = self.frames.pop() else {
+            return Step::Ran;
+        };
+        let Some(loading) = frame.loading else {
+            self.shared.end(Ending::Returned(last));
+            return Step::Exit((keyword("normal"), None));
+        };
+        let lib = &loading.require.libs[loading.lib];
+        if self.shared.globals.find_namespace(lib.ns).is_none() {
+            let error = crate::load::undefined_error(&loading.file, lib.ns);
+            return self.resume_caller(*loading, Err(plain(error)));
+        }
+        let next = loading.lib + 1;
+        self.continue_require(*loading, next)
+    }
+
+    /// Refers lib `from - 1` (just loaded) is done by the caller; loads the
+    /// libs from `from` on, or resumes the caller when all are usable.
+    fn continue_require(&mut self, mut loading: Loading, from: usize) -> Step {
+        let globals = self.shared.globals.clone();
+        if from > 0 {
+            let done = &loading.require.libs[from - 1];
+            if let Err(error) = refer(&globals, loading.caller_ns, done) {
+                return self.resume_caller(loading, Err(plain(error)));
+            }
+        }
+        for index in from..loading.require.libs.len() {
+            let lib = loading.require.libs[index].clone();
+            let chain = self.requirers(loading.caller_ns);
+            if chain.contains(&lib.ns) {
+                let start = chain.iter().position(|n| *n == lib.ns).unwrap_or(0);
+                let error = crate::load::cycle_error(&chain[start..], lib.ns);
+                return self.resume_caller(loading, Err(plain(error)));
+            }
+            if loading.require.reload || globals.find_namespace(lib.ns).is_none() {
+                let (file, shown) = match crate::load::locate(&self.shared.load_path, lib.ns) {
+                    Ok(found) => found,
+                    Err(error) => return self.resume_caller(loading, Err(plain(error))),
+                };
+                let forms = match calf_lang::reader::read_file(file) {
+                    Ok(forms) => forms,
+                    Err(error) => {
+                        return self.resume_caller(loading, Err(source_error_value(error)))
+                    }
+                };
+                loading.lib = index;
+                loading.file = shown;
+                self.frames.push(Frame {
+                    program: Program::new(forms),
+                    loading: Some(Box::new(loading)),
+                });
+                return Step::Next;
+            }
+            if let Err(error) = refer(&globals, loading.caller_ns, &lib) {
+                return self.resume_caller(loading, Err(plain(error)));
+            }
+        }
+        self.resume_caller(loading, Ok(()))
+    }
+
+    /// The namespaces waiting on requires, outermost first, then `current`.
+    fn requirers(&self, current: Sym) -> Vec<Sym> {
+        let mut chain: Vec<Sym> = self
+            .frames
+            .iter()
+            .filter_map(|f| f.loading.as_ref())
+            .map(|l| l.caller_ns)
+            .collect();
+        chain.push(current);
+        chain
+    }
+
+    /// Gives the VM back to the code that called `require`, with its answer.
+    fn resume_caller(&mut self, loading: Loading, result: Result<(), Thrown>) -> Step {
+        self.vm = loading.caller;
+        match result {
+            Ok(()) => {
+                self.vm.resume(Value::Nil);
+                Step::Ran
+            }
+            Err(thrown) => match self.vm.resume_throw(thrown.value.clone()) {
+                None => Step::Ran,
+                Some(Outcome::Error(mut outer)) => {
+                    let mut trace = thrown.trace;
+                    trace.append(&mut outer.trace);
+                    outer.trace = trace;
+                    Step::Failed(Failure::Thrown(outer))
+                }
+                Some(_) => Step::Ran,
+            },
+        }
+    }
+
+    /// An uncaught error: inside a loaded file it is thrown at the
+    /// `require`; otherwise the process ends with it.
+    fn fail(&mut self, mut failure: Failure) -> Option<Exit> {
+        loop {
+            let loading = match self.frames.last_mut() {
+                Some(frame) => frame.loading.take(),
+                None => None,
+            };
+            let Some(loading) = loading else {
+                let reason = match &failure {
+                    Failure::Thrown(thrown) => thrown.value.clone(),
+                    Failure::Source(error) => error.to_value("calf/syntax-error"),
+                };
+                return Some((reason, Some(failure)));
+            };
+            self.frames.pop();
+            let thrown = match failure {
+                Failure::Thrown(thrown) => thrown,
+                Failure::Source(error) => source_error_value(error),
+            };
+            match self.resume_caller(*loading, Err(thrown)) {
+                Step::Failed(next) => failure = next,
+                _ => return None,
+            }
+        }
     }
 
     /// Takes pending signals; returns the exit one of them causes.
@@ -397,6 +586,26 @@ impl Process {
                 self.vm.resume(message);
             }
             Effect::SelfPid => self.vm.resume(Value::Pid(self.pid)),
+            Effect::Require(require) => {
+                let caller_ns = self
+                    .frames
+                    .last()
+                    .map_or(Sym::new(calf_lang::namespace::USER), |f| f.program.ns);
+                let caller = std::mem::replace(&mut self.vm, Vm::call(Value::Nil, Vec::new()));
+                let loading = Loading {
+                    caller,
+                    caller_ns,
+                    require,
+                    lib: 0,
+                    file: String::new(),
+                };
+                return match self.continue_require(loading, 0) {
+                    Step::Ran => None,
+                    Step::Next => self.advance(Value::Nil),
+                    Step::Exit(exit) => Some(exit),
+                    Step::Failed(failure) => self.fail(failure),
+                };
+            }
             Effect::Process { op, args } => return self.process_request(op, args),
         }
         None
@@ -574,10 +783,10 @@ impl Process {
                 let _ = h.push(Signal::Message(down));
             }
         }
-        match (self.program.take(), failure) {
-            (Some(_), Some(failure)) => self.shared.end(Ending::Failed(failure)),
-            (Some(_), None) => self.shared.end(Ending::Returned(Value::Nil)),
-            (None, Some(failure)) if !supervised => self.shared.report_crash(self.pid, &failure),
+        match (self.main, failure) {
+            (true, Some(failure)) => self.shared.end(Ending::Failed(failure)),
+            (true, None) => self.shared.end(Ending::Returned(Value::Nil)),
+            (false, Some(failure)) if !supervised => self.shared.report_crash(self.pid, &failure),
             _ => {}
         }
     }

@@ -19,6 +19,7 @@ use calf_lang::{Sym, Value};
 use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 
+use crate::load::LoadPath;
 use crate::mailbox::ProcessHandle;
 use crate::process::{Process, Program};
 
@@ -33,6 +34,9 @@ pub struct Config {
     pub max_mailbox: usize,
     /// Threads running processes.
     pub threads: usize,
+    /// Print the bytecode of each top-level form of the program before it
+    /// runs.
+    pub disassemble: bool,
 }
 
 impl Default for Config {
@@ -42,6 +46,7 @@ impl Default for Config {
             max_depth: calf_lang::vm::DEFAULT_MAX_DEPTH,
             max_mailbox: 1_000_000,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            disassemble: false,
         }
     }
 }
@@ -78,6 +83,8 @@ pub struct Io {
 pub(crate) struct Shared {
     pub globals: Arc<Globals>,
     pub config: Config,
+    /// Where `require` finds namespaces' files.
+    pub load_path: LoadPath,
     processes: RwLock<FxHashMap<Pid, Arc<ProcessHandle>>>,
     names: Mutex<FxHashMap<Sym, Pid>>,
     next_pid: AtomicU64,
@@ -229,7 +236,13 @@ impl Shared {
 
 /// Runs a program: its source file's forms, one after another, in the main
 /// process, with `args` in `*command-line-args*` already set in `globals`.
-pub fn run_program(globals: Arc<Globals>, config: Config, file: FileId, io: Io) -> Ending {
+pub fn run_program(
+    globals: Arc<Globals>,
+    config: Config,
+    load_path: LoadPath,
+    file: FileId,
+    io: Io,
+) -> Ending {
     let forms = match calf_lang::reader::read_file(file) {
         Ok(forms) => forms,
         Err(error) => return Ending::Failed(Failure::Source(error)),
@@ -256,6 +269,7 @@ pub fn run_program(globals: Arc<Globals>, config: Config, file: FileId, io: Io) 
     let shared = Arc::new(Shared {
         globals,
         config,
+        load_path,
         processes: RwLock::default(),
         names: Mutex::default(),
         next_pid: AtomicU64::new(1),

@@ -7,9 +7,11 @@
 
 mod builder;
 mod destructure;
+mod ns;
 mod pattern;
 mod special;
 mod syntax_quote;
+mod vars;
 
 use std::sync::Arc;
 
@@ -182,6 +184,7 @@ impl<'a> Compiler<'a> {
         if !var.is_macro() {
             return Ok(None);
         }
+        self.check_access(&var)?;
         let Some(macro_fn) = var.get() else {
             return Ok(None);
         };
@@ -343,6 +346,7 @@ impl<'a> Compiler<'a> {
             return Ok(());
         }
         let var = self.resolve_global(sym)?;
+        self.check_access(&var)?;
         if var.is_macro() {
             return Err(self
                 .error_here(format!("can't take the value of a macro: {}", var.name))
@@ -363,7 +367,7 @@ impl<'a> Compiler<'a> {
                 .with_hint(format!("call it: ({sym} ...)")));
         }
         let hint = match sym.namespace() {
-            Some(ns) => format!("is namespace {ns} loaded and does it define {}?", sym.local_name()),
+            Some(_) => self.unresolved_qualified_hint(sym),
             None => "define it with def or defn before this form, or (declare it) for a forward reference".to_string(),
         };
         Err(self

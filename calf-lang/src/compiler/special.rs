@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::vars::DefMeta;
 use super::{destructure, list_items, syntax_quote, Compiler, Level, RecurTarget, Result, Tail};
 use crate::bytecode::Op;
 use crate::value::{FnProto, Sym, Value};
@@ -30,6 +31,7 @@ const SPECIAL_FORMS: &[&str] = &[
     "in-ns",
     "match",
     "receive",
+    "var-meta",
 ];
 
 impl Compiler<'_> {
@@ -68,12 +70,13 @@ impl Compiler<'_> {
             "in-ns" => self.compile_in_ns(form, items),
             "match" => self.compile_match(form, items, tail),
             "receive" => self.compile_receive(form, items, tail),
+            "var-meta" => self.compile_var_meta(form, items),
             _ => return None,
         };
         Some(result)
     }
 
-    fn expect_args(
+    pub(super) fn expect_args(
         &self,
         form: &Value,
         items: &[Value],
@@ -471,20 +474,15 @@ impl Compiler<'_> {
             }
         }
         let local = Sym::new(name.local_name());
-        let mut rest = &items[2..];
-        let mut doc = None;
-        if let (Some(Value::Str(s)), true) = (rest.first(), rest.len() >= 2) {
-            doc = Some(s.to_string());
-            rest = &rest[1..];
-        }
+        let (meta, rest) = DefMeta::split(&items[2..], is_macro);
         let var = self.globals.namespace(self.ns).intern(local);
         let span = self.spans.span_of(form);
-        var.update_meta(|m| {
-            if doc.is_some() {
-                m.doc = doc.clone();
-            }
-            m.defined_at = span.or(m.defined_at);
-        });
+        if rest.is_empty() && !is_macro {
+            // `(def name)` declares: what the var knows stays.
+            var.update_meta(|m| m.defined_at = m.defined_at.or(span));
+        } else {
+            meta.record(&var, span);
+        }
         if is_macro {
             // The rest is a fn's parameters and body.
             let mut fn_form = vec![Value::symbol("fn"), Value::Symbol(local)];
@@ -500,12 +498,6 @@ impl Compiler<'_> {
                     .as_slice(),
                 Some(local),
             )?;
-            let arglists = rest
-                .iter()
-                .filter(|f| matches!(f, Value::Vector(_)))
-                .cloned()
-                .collect::<Vec<_>>();
-            var.update_meta(|m| m.arglists = Some(Value::list(arglists)));
         } else {
             match rest {
                 [] => {
@@ -671,49 +663,6 @@ impl Compiler<'_> {
             self.compile_body(&cleanup, clause, 1, Tail::No)?;
             self.emit(Op::Pop);
         }
-        Ok(())
-    }
-
-    /// `(ns name ...)` switches the namespace later forms compile in.
-    fn compile_ns(&mut self, form: &Value, items: &[Value]) -> Result<()> {
-        let Some(Value::Symbol(name)) = items.get(1) else {
-            return Err(self
-                .error_at(form, "ns needs a namespace name")
-                .with_hint("write it as (ns app.core)"));
-        };
-        for clause in &items[2..] {
-            match clause {
-                Value::Str(_) => {}
-                _ => {
-                    return Err(self
-                        .error_at(clause, "this version of Calf does not load namespaces yet: ns takes only a name and a docstring")
-                        .with_hint("define what you need in this file for now"))
-                }
-            }
-        }
-        self.ns = *name;
-        self.globals.namespace(*name);
-        self.emit(Op::Nil);
-        Ok(())
-    }
-
-    /// `(in-ns 'name)`.
-    fn compile_in_ns(&mut self, form: &Value, items: &[Value]) -> Result<()> {
-        self.expect_args(form, items, 1, 1, "(in-ns 'name)")?;
-        let name = match &items[1] {
-            Value::Symbol(s) => Some(*s),
-            quoted => list_items(quoted)
-                .filter(|p| p[0].is_symbol("quote") && p.len() == 2)
-                .and_then(|p| p[1].as_symbol()),
-        };
-        let Some(name) = name else {
-            return Err(self
-                .error_at(form, "in-ns needs a quoted namespace name")
-                .with_hint("(in-ns 'app.core)"));
-        };
-        self.ns = name;
-        self.globals.namespace(name);
-        self.emit(Op::Nil);
         Ok(())
     }
 }

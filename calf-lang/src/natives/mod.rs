@@ -7,7 +7,7 @@
 //! Natives are `static` [`Native`] items grouped by family; [`install`]
 //! defines them all. Pure natives return a value or a [`RuntimeError`]
 //! (thrown as an ex-info whose data has `:type`); effect natives (output,
-//! `sleep`, `exit-program`, `now-ms`) return an [`crate::vm::Effect`] for the
+//! `sleep`, `exit-program`, `now-ms`, `require`) return an [`crate::vm::Effect`] for the
 //! host to carry out.
 
 /// Defines a `static` pure native: `pure!(ID, "name", arity, f, "Doc.")`.
@@ -37,6 +37,7 @@ macro_rules! effect {
 pub mod collections;
 pub mod helpers;
 pub mod misc;
+pub mod namespaces;
 pub mod numbers;
 pub mod output;
 pub mod predicates;
@@ -62,6 +63,7 @@ pub fn core_natives() -> impl Iterator<Item = &'static Native> {
         output::NATIVES,
         process::NATIVES,
         misc::NATIVES,
+        namespaces::NATIVES,
     ]
     .into_iter()
     .flatten()

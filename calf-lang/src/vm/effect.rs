@@ -4,6 +4,7 @@
 //! returns one of these. The host acts, then resumes the VM with the answer
 //! (the value the effect's call returns) or with an error to throw there.
 
+use crate::require::Require;
 use crate::value::Value;
 
 /// A request from a running process to its host.
@@ -43,6 +44,10 @@ pub enum Effect {
     /// `unlink`, `monitor`, `demonitor`, `exit`, `trap-exit!`, `register!`,
     /// `unregister!`, `whereis`, `alive?`, `processes`, `make-ref`.
     Process { op: ProcessOp, args: Vec<Value> },
+    /// Load the namespaces of these libs that are not loaded yet (the host
+    /// reads their files), then make them usable from the caller's
+    /// namespace with [`crate::require::refer`]; resume with `nil`.
+    Require(Require),
 }
 
 /// Which process request an [`Effect::Process`] is.

@@ -1,0 +1,174 @@
+//! What the compiler knows about vars besides their values: the docstring,
+//! attributes and arglists a `def` records, `var-meta`, which reads them,
+//! and keeping private vars private.
+
+use std::sync::Arc;
+
+use super::{list_items, Compiler, Result};
+use crate::namespace::{Var, CORE};
+use crate::span::Span;
+use crate::value::{Sym, Value};
+
+/// What a `def` or `defmacro` says about its var besides its value.
+#[derive(Default)]
+pub(super) struct DefMeta {
+    doc: Option<String>,
+    private: bool,
+    arglists: Option<Value>,
+}
+
+impl DefMeta {
+    /// Splits an optional docstring and attribute map off the forms after a
+    /// def's name: `(def name "doc"? {:private true}? value)`, and the same
+    /// before a `defmacro`'s parameters. The attribute map, as in Clojure's
+    /// `defn`, may hold `:doc`, `:private` and `:arglists`; other keys are
+    /// ignored. Returns the meta and the forms left.
+    pub(super) fn split(mut rest: &[Value], is_macro: bool) -> (DefMeta, &[Value]) {
+        let mut meta = DefMeta::default();
+        if let (Some(Value::Str(s)), true) = (rest.first(), rest.len() >= 2) {
+            meta.doc = Some(s.to_string());
+            rest = &rest[1..];
+        }
+        if let (Some(Value::Map(attrs)), true) = (rest.first(), rest.len() >= 2) {
+            let get = |key: &str| attrs.get(&Value::keyword(key));
+            if let Some(Value::Str(doc)) = get("doc") {
+                meta.doc = Some(doc.to_string());
+            }
+            meta.private = get("private").is_some_and(Value::is_truthy);
+            meta.arglists = get("arglists").map(unquote);
+            rest = &rest[1..];
+        }
+        if meta.arglists.is_none() {
+            meta.arglists = if is_macro {
+                arglists(rest)
+            } else {
+                match rest {
+                    [init] => fn_arglists(init),
+                    _ => None,
+                }
+            };
+        }
+        (meta, rest)
+    }
+
+    /// Records this meta on `var`, defined by the form at `span`. A
+    /// definition without a docstring keeps the one the var had.
+    pub(super) fn record(self, var: &Var, span: Option<Span>) {
+        var.update_meta(|m| {
+            if self.doc.is_some() {
+                m.doc = self.doc;
+            }
+            m.private = self.private;
+            m.arglists = self.arglists;
+            m.defined_at = span.or(m.defined_at);
+        });
+    }
+}
+
+/// `(quote x)` is `x`: an attribute map's `:arglists '([x])` is not evaluated.
+fn unquote(form: &Value) -> Value {
+    match list_items(form) {
+        Some(parts) if parts.len() == 2 && parts[0].is_symbol("quote") => parts[1].clone(),
+        _ => form.clone(),
+    }
+}
+
+/// The parameter vectors of a `(fn name? ...)` form, if `init` is one.
+fn fn_arglists(init: &Value) -> Option<Value> {
+    let parts = list_items(init)?;
+    if !parts[0].is_symbol("fn") && !parts[0].is_symbol("fn*") {
+        return None;
+    }
+    let arities: Vec<Value> = parts.iter().skip(1).cloned().collect();
+    match arities.first() {
+        Some(Value::Symbol(_)) => arglists(&arities[1..]),
+        _ => arglists(&arities),
+    }
+}
+
+/// The parameter vectors of a fn's arities: `[params] body...` or
+/// `([params] body...) ...`.
+fn arglists(arities: &[Value]) -> Option<Value> {
+    match arities.first() {
+        Some(params @ Value::Vector(_)) => Some(Value::list([params.clone()])),
+        Some(Value::List(_)) => Some(Value::list(arities.iter().filter_map(|arity| {
+            list_items(arity)
+                .and_then(|p| p.front().cloned())
+                .filter(|p| matches!(p, Value::Vector(_)))
+        }))),
+        _ => None,
+    }
+}
+
+impl Compiler<'_> {
+    /// `(var-meta name)`: the metadata of the var `name` resolves to, as a
+    /// map with `:name` (qualified), `:ns`, `:doc`, `:arglists`, `:macro`
+    /// and `:private`, as it is when the form is compiled. For a special
+    /// form, `{:name name :special-form true}`. The `doc` macro uses it.
+    pub(super) fn compile_var_meta(&mut self, form: &Value, items: &[Value]) -> Result<()> {
+        self.expect_args(form, items, 1, 1, "(var-meta name)")?;
+        let Value::Symbol(sym) = items[1] else {
+            return Err(self
+                .error_at(form, "var-meta needs the name of a var")
+                .with_hint("write it as (var-meta map), without a quote"));
+        };
+        let kw = Value::keyword;
+        if self.is_special(sym) {
+            self.compile_constant(Value::map([
+                (kw("name"), Value::Symbol(sym)),
+                (kw("special-form"), Value::Bool(true)),
+            ]));
+            return Ok(());
+        }
+        let var = self.resolve_global(sym)?;
+        let meta = var.meta();
+        let mut entries = vec![
+            (kw("name"), Value::Symbol(var.name)),
+            (kw("ns"), Value::symbol(var.namespace())),
+            (kw("macro"), Value::Bool(var.is_macro())),
+            (kw("private"), Value::Bool(meta.private)),
+        ];
+        if let Some(doc) = meta.doc {
+            entries.push((kw("doc"), Value::str(doc)));
+        }
+        if let Some(arglists) = meta.arglists {
+            entries.push((kw("arglists"), arglists));
+        }
+        self.compile_constant(Value::map(entries));
+        Ok(())
+    }
+
+    /// Refuses a private var of another namespace. The core library's are
+    /// exempt: its macros expand to calls of them.
+    pub(super) fn check_access(&self, var: &Arc<Var>) -> Result<()> {
+        let owner = var.namespace();
+        if !var.is_private() || owner == self.ns.name() || owner == CORE {
+            return Ok(());
+        }
+        Err(self
+            .error_here(format!(
+                "{} is private to namespace {owner}",
+                var.name
+            ))
+            .with_hint(format!(
+                "only code in {owner} may use it; make it public there (defn instead of defn-) to use it from {}",
+                self.ns
+            )))
+    }
+
+    /// A hint for a qualified symbol that resolves to nothing.
+    pub(super) fn unresolved_qualified_hint(&self, sym: Sym) -> String {
+        let prefix = sym.namespace().unwrap_or_default();
+        let target = self.namespace_of_prefix(prefix);
+        if self.globals.find_namespace(target).is_some() {
+            format!("namespace {target} does not define {}", sym.local_name())
+        } else if target.name() == prefix {
+            format!(
+                "no namespace or alias {prefix} here: require it first, e.g. (ns {} (:require [{prefix}]))",
+                self.ns
+            )
+        } else {
+            format!("alias {prefix} names namespace {target}, which is not loaded")
+        }
+    }
+}
