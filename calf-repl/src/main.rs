@@ -61,6 +61,7 @@ fn main() -> ExitCode {
 
 fn run() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let config = Config {
         budget: cli.reductions.max(1),
         max_depth: cli.max_depth,
@@ -102,4 +103,18 @@ fn run() -> ExitCode {
         stderr,
     );
     ExitCode::from(status.clamp(0, 255) as u8)
+}
+
+/// Logs go to stderr; `CALF_LOG` sets the level (default `warn`: every
+/// retried call is logged with why and when it is tried next; `debug` shows
+/// each call attempt with its latency).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CALF_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
 }

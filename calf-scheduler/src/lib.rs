@@ -12,6 +12,8 @@
 //! `resume` methods: a process is data the scheduler holds, never a Rust
 //! stack it is inside of.
 
+pub mod bus;
+mod call;
 pub mod load;
 mod mailbox;
 mod process;

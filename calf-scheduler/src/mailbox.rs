@@ -33,6 +33,12 @@ pub enum Signal {
     Demonitor {
         reference: u64,
     },
+    /// A call this process made has finished: the reply, or the error value
+    /// to throw.
+    CallDone {
+        promise: u64,
+        result: Result<Value, Value>,
+    },
 }
 
 /// The shared end of a process: its inbox and what others may read of it.

@@ -21,6 +21,7 @@ use calf_lang::vm::{Effect, Outcome, ProcessOp, Thrown, Vm};
 use calf_lang::{RuntimeError, Sym, Value};
 use tokio::time::Instant;
 
+use crate::call::{self, Policy};
 use crate::mailbox::{ProcessHandle, Signal};
 use crate::runtime::{Ending, Failure, Shared};
 
@@ -122,6 +123,10 @@ pub(crate) struct Process {
     signals: VecDeque<Signal>,
     /// What the VM waits for before it can run again.
     waiting: Option<Wait>,
+    /// Calls in flight, stopped if this process ends first.
+    calls: Vec<(u64, tokio::task::AbortHandle)>,
+    /// Finished calls not awaited yet: the reply, or the error to throw.
+    replies: Vec<(u64, Result<Value, Value>)>,
 }
 
 /// Why a process is not running.
@@ -131,6 +136,11 @@ enum Wait {
     Message,
     /// A `sleep`.
     Until(Instant),
+    /// A `call`, or an `await` of a `call-async` promise.
+    Reply {
+        promise: u64,
+        deadline: Option<Instant>,
+    },
 }
 
 fn keyword(name: &str) -> Value {
@@ -155,6 +165,8 @@ impl Process {
             main: false,
             signals: VecDeque::new(),
             waiting: None,
+            calls: Vec::new(),
+            replies: Vec::new(),
         }
     }
 
@@ -195,7 +207,8 @@ impl Process {
             }
             if let Some(wait) = self.waiting {
                 match self.try_resume(wait) {
-                    Ok(()) => self.waiting = None,
+                    Ok(None) => self.waiting = None,
+                    Ok(Some(exit)) => return exit,
                     // The only place a process waits: its task holds no
                     // other state across an await, which keeps it small.
                     Err(deadline) => {
@@ -453,6 +466,10 @@ impl Process {
                 Signal::Unlink(pid) => self.links.retain(|p| *p != pid),
                 Signal::Monitor { watcher, reference } => self.watchers.push((reference, watcher)),
                 Signal::Demonitor { reference } => self.watchers.retain(|(r, _)| *r != reference),
+                Signal::CallDone { promise, result } => {
+                    self.calls.retain(|(p, _)| *p != promise);
+                    self.replies.push((promise, result));
+                }
             }
         }
         None
@@ -460,26 +477,46 @@ impl Process {
 
     /// Resumes the VM if what it waits for is there; else says until when
     /// to park (`None`: until a signal arrives).
-    fn try_resume(&mut self, wait: Wait) -> Result<(), Option<Instant>> {
+    fn try_resume(&mut self, wait: Wait) -> Result<Option<Exit>, Option<Instant>> {
         match wait {
             Wait::Message => {
                 if let Some(message) = self.mailbox.get(self.cursor) {
                     let message = message.clone();
                     self.cursor += 1;
                     self.vm.resume_received(Some(message));
-                    Ok(())
+                    Ok(None)
                 } else if self.deadline.is_some_and(|d| Instant::now() >= d) {
                     self.vm.resume_received(None);
-                    Ok(())
+                    Ok(None)
                 } else {
                     Err(self.deadline)
                 }
             }
             Wait::Until(at) if Instant::now() >= at => {
                 self.vm.resume(Value::Nil);
-                Ok(())
+                Ok(None)
             }
             Wait::Until(at) => Err(Some(at)),
+            Wait::Reply { promise, deadline } => {
+                if let Some(i) = self.replies.iter().position(|(p, _)| *p == promise) {
+                    let (_, result) = self.replies.swap_remove(i);
+                    return Ok(match result {
+                        Ok(value) => {
+                            self.vm.resume(value);
+                            None
+                        }
+                        Err(error) => self.throw_value(error),
+                    });
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    let error = RuntimeError::new(
+                        "calf/timeout",
+                        "await: the promise was not fulfilled in time (the call goes on; await it again to wait longer)",
+                    );
+                    return Ok(self.throw(error));
+                }
+                Err(deadline)
+            }
         }
     }
 
@@ -586,6 +623,85 @@ impl Process {
                 self.vm.resume(message);
             }
             Effect::SelfPid => self.vm.resume(Value::Pid(self.pid)),
+            Effect::Call {
+                subject,
+                payload,
+                options,
+                wait,
+            } => {
+                let policy = match Policy::from_options(&options) {
+                    Ok(policy) => policy,
+                    Err(error) => return self.throw(error),
+                };
+                if let Err(error) = crate::bus::check_sendable(&payload) {
+                    return self.throw(error);
+                }
+                let promise = self.shared.new_ref();
+                let bus = self.shared.bus.clone();
+                let me = self.handle.clone();
+                let task = tokio::spawn(async move {
+                    let result =
+                        call::run(bus, subject, payload, policy, call::new_call_id()).await;
+                    let _ = me.push(Signal::CallDone { promise, result });
+                });
+                self.calls.push((promise, task.abort_handle()));
+                if wait {
+                    self.waiting = Some(Wait::Reply {
+                        promise,
+                        deadline: None,
+                    });
+                } else {
+                    self.vm.resume(Value::Ref(promise));
+                }
+            }
+            Effect::Await {
+                promise,
+                timeout_ms,
+            } => {
+                let known = self.calls.iter().any(|(p, _)| *p == promise)
+                    || self.replies.iter().any(|(p, _)| *p == promise);
+                if !known {
+                    self.take_signals();
+                }
+                let known = known || self.replies.iter().any(|(p, _)| *p == promise);
+                if !known {
+                    return self.throw(RuntimeError::new(
+                        "calf/illegal-argument",
+                        "await: not a pending promise of this process (a promise is awaited once, by the process that made it)",
+                    ));
+                }
+                let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
+                self.waiting = Some(Wait::Reply { promise, deadline });
+            }
+            Effect::Serve { subject, handler } => {
+                let loop_fn = self
+                    .shared
+                    .globals
+                    .core()
+                    .lookup(Sym::new("-serve-loop"))
+                    .and_then(|v| v.get());
+                let Some(loop_fn) = loop_fn else {
+                    return self.throw(RuntimeError::new(
+                        "calf/internal",
+                        "the core library has no -serve-loop",
+                    ));
+                };
+                let pid = self.shared.spawn(Vm::call(loop_fn, vec![handler]), |_| {});
+                let service = Arc::new(crate::bus::ProcessService::new(&self.shared, pid));
+                let registered = self.shared.bus.serve(&subject, pid, service);
+                // The embedded bus registers at once; the NATS bus subscribes
+                // in the background.
+                tokio::spawn(async move {
+                    if let Err(e) = registered.await {
+                        tracing::error!(subject, "cannot serve: {e}");
+                    }
+                });
+                self.vm.resume(Value::Pid(pid));
+            }
+            Effect::Reply { request, result } => {
+                self.shared.reply(request, &result);
+                self.vm.resume(Value::Nil);
+            }
             Effect::Require(require) => {
                 let caller_ns = self
                     .frames
@@ -613,7 +729,11 @@ impl Process {
 
     /// Throws `error` at the effect's call site.
     fn throw(&mut self, error: RuntimeError) -> Option<Exit> {
-        match self.vm.resume_throw(error.into_value()) {
+        self.throw_value(error.into_value())
+    }
+
+    fn throw_value(&mut self, error: Value) -> Option<Exit> {
+        match self.vm.resume_throw(error) {
             Some(Outcome::Error(thrown)) => {
                 Some((thrown.value.clone(), Some(Failure::Thrown(thrown))))
             }
@@ -754,6 +874,10 @@ impl Process {
     /// Tells links and monitors, reports a crash, and frees the process.
     fn finish(mut self, reason: Value, failure: Option<Failure>) {
         self.shared.remove(self.pid);
+        self.shared.bus.unserve(self.pid);
+        for (_, call) in &self.calls {
+            call.abort();
+        }
         for signal in self.handle.close() {
             match signal {
                 Signal::Link(pid) if !self.links.contains(&pid) => self.links.push(pid),

@@ -19,6 +19,7 @@ use calf_lang::{Sym, Value};
 use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 
+use crate::bus::{Bus, Reply};
 use crate::load::LoadPath;
 use crate::mailbox::ProcessHandle;
 use crate::process::{Process, Program};
@@ -93,9 +94,42 @@ pub(crate) struct Shared {
     stderr: Mutex<Box<dyn Write + Send>>,
     render: fn(&Failure) -> String,
     ending: Mutex<Option<oneshot::Sender<Ending>>>,
+    /// Where foreign calls go.
+    pub bus: Arc<dyn Bus>,
+    /// Requests a serving process has yet to answer, by reference.
+    requests: Mutex<FxHashMap<u64, oneshot::Sender<Reply>>>,
 }
 
 impl Shared {
+    pub fn open_request(&self, reply: oneshot::Sender<Reply>) -> u64 {
+        let id = self.new_ref();
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, reply);
+        id
+    }
+
+    pub fn forget_request(&self, id: u64) {
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+
+    /// A serving process's answer; a request nobody waits for any more is
+    /// dropped.
+    pub fn reply(&self, id: u64, result: &Value) {
+        let waiting = self
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        if let Some(tx) = waiting {
+            let _ = tx.send(crate::bus::process_service_reply(result));
+        }
+    }
+
     pub fn handle(&self, pid: Pid) -> Option<Arc<ProcessHandle>> {
         self.processes
             .read()
@@ -278,6 +312,8 @@ pub fn run_program(
         stderr: Mutex::new(io.stderr),
         render: io.render,
         ending: Mutex::new(Some(tx)),
+        bus: Arc::new(crate::bus::embedded::EmbeddedBus::new()),
+        requests: Mutex::default(),
     });
     let program = Program::new(forms);
     let ending = tokio.block_on(async {

@@ -44,14 +44,29 @@ fn call_async(args: &[Value]) -> Result<Effect, RuntimeError> {
 
 fn await_promise(args: &[Value]) -> Result<Effect, RuntimeError> {
     let Value::Ref(promise) = args[0] else {
-        return Err(RuntimeError::wrong_type("await", 1, "a promise from call-async", &args[0]));
+        return Err(RuntimeError::wrong_type(
+            "await",
+            1,
+            "a promise from call-async",
+            &args[0],
+        ));
     };
     let timeout_ms = match args.get(1) {
         None | Some(Value::Nil) => None,
         Some(Value::Int(ms)) if *ms >= 0 => Some(*ms as u64),
-        Some(other) => return Err(RuntimeError::wrong_type("await", 2, "a timeout in milliseconds", other)),
+        Some(other) => {
+            return Err(RuntimeError::wrong_type(
+                "await",
+                2,
+                "a timeout in milliseconds",
+                other,
+            ))
+        }
     };
-    Ok(Effect::Await { promise, timeout_ms })
+    Ok(Effect::Await {
+        promise,
+        timeout_ms,
+    })
 }
 
 fn serve(args: &[Value]) -> Result<Effect, RuntimeError> {
@@ -67,7 +82,12 @@ fn serve(args: &[Value]) -> Result<Effect, RuntimeError> {
 
 fn reply(args: &[Value]) -> Result<Effect, RuntimeError> {
     let Value::Ref(request) = args[0] else {
-        return Err(RuntimeError::wrong_type("-reply", 1, "a request ref", &args[0]));
+        return Err(RuntimeError::wrong_type(
+            "-reply",
+            1,
+            "a request ref",
+            &args[0],
+        ));
     };
     Ok(Effect::Reply {
         request,
@@ -87,9 +107,21 @@ macro_rules! effect_native {
 }
 
 effect_native!(CALL, "call", Arity::between(2, 3), call, "Calls the workers of subject with payload and waits for the reply, retrying as the options say: (call \"svc.op\" payload {:timeout-ms 2000 :deadline-ms 30000 :retry {...}}).");
-effect_native!(CALL_ASYNC, "call-async", Arity::between(2, 3), call_async, "Starts a call like call and returns a promise at once; read it with await.");
+effect_native!(
+    CALL_ASYNC,
+    "call-async",
+    Arity::between(2, 3),
+    call_async,
+    "Starts a call like call and returns a promise at once; read it with await."
+);
 effect_native!(AWAIT, "await", Arity::between(1, 2), await_promise, "Waits for a call-async promise and returns its reply (or throws its error); with a timeout in ms, throws :calf/timeout when it passes.");
 effect_native!(SERVE, "serve", Arity::exactly(2), serve, "Answers calls on subject with (handler payload), in a new process; returns its pid. A local stub for a worker, or a worker written in Calf.");
-effect_native!(REPLY, "-reply", Arity::exactly(2), reply, "Sends a serving process's answer to a request; used by serve.");
+effect_native!(
+    REPLY,
+    "-reply",
+    Arity::exactly(2),
+    reply,
+    "Sends a serving process's answer to a request; used by serve."
+);
 
 pub static NATIVES: &[&Native] = &[&CALL, &CALL_ASYNC, &AWAIT, &SERVE, &REPLY];

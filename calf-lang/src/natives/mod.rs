@@ -34,6 +34,7 @@ macro_rules! effect {
     };
 }
 
+pub mod calls;
 pub mod collections;
 pub mod helpers;
 pub mod misc;
@@ -62,6 +63,7 @@ pub fn core_natives() -> impl Iterator<Item = &'static Native> {
         strings::NATIVES,
         output::NATIVES,
         process::NATIVES,
+        calls::NATIVES,
         misc::NATIVES,
         namespaces::NATIVES,
     ]

@@ -40,6 +40,26 @@ pub enum Effect {
     Send { to: Value, message: Value },
     /// This process's pid.
     SelfPid,
+    /// A foreign call on `subject`. With `wait`, resume with the reply (or
+    /// throw its error); without, resume at once with a promise (a ref) for
+    /// `Await`.
+    Call {
+        subject: String,
+        payload: Value,
+        options: Value,
+        wait: bool,
+    },
+    /// Wait for the reply of a `call-async` promise, at most `timeout_ms`.
+    Await {
+        promise: u64,
+        timeout_ms: Option<u64>,
+    },
+    /// Answer `subject` with a new process applying `handler` to each
+    /// request's payload; resume with its pid.
+    Serve { subject: String, handler: Value },
+    /// A serving process's answer to the request `request`: `[:ok value]`
+    /// or `[:error thrown]`; resume with `nil`.
+    Reply { request: u64, result: Value },
     /// The process-related requests that take one or two values: `link`,
     /// `unlink`, `monitor`, `demonitor`, `exit`, `trap-exit!`, `register!`,
     /// `unregister!`, `whereis`, `alive?`, `processes`, `make-ref`.

@@ -1,0 +1,374 @@
+//! Running one foreign call: attempts, backoff with jitter, deadlines, and
+//! the errors a failed call throws.
+//!
+//! No responders, timeouts and retryable errors are retried with the same
+//! call id until the attempts or the deadline run out; non-retryable errors
+//! and bad replies raise at once.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use calf_lang::error::ex_info;
+use calf_lang::{RuntimeError, Value};
+
+use crate::bus::{Bus, BusError, Reply, Request};
+
+/// How a call is tried: LANGUAGE.md's options and their defaults.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// One attempt.
+    pub timeout: Duration,
+    /// All attempts together.
+    pub deadline: Duration,
+    pub initial_interval: Duration,
+    pub backoff_coefficient: f64,
+    pub maximum_interval: Duration,
+    /// `None`: as many as fit in the deadline.
+    pub maximum_attempts: Option<u32>,
+    /// Error codes never retried.
+    pub non_retryable: Vec<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            timeout: Duration::from_millis(30_000),
+            deadline: Duration::from_millis(120_000),
+            initial_interval: Duration::from_millis(100),
+            backoff_coefficient: 2.0,
+            maximum_interval: Duration::from_millis(10_000),
+            maximum_attempts: None,
+            non_retryable: Vec::new(),
+        }
+    }
+}
+
+fn get(map: &Value, key: &str) -> Option<Value> {
+    match map {
+        Value::Map(m) => m
+            .get(&Value::keyword(key))
+            .cloned()
+            .filter(|v| !matches!(v, Value::Nil)),
+        _ => None,
+    }
+}
+
+fn option_error(key: &str, expected: &str, got: &Value) -> RuntimeError {
+    RuntimeError::new(
+        "calf/illegal-argument",
+        format!(
+            "call option {key} must be {expected}, got {}",
+            calf_lang::value::print::pr_str(got)
+        ),
+    )
+    .with("option", Value::keyword(key))
+}
+
+fn millis(options: &Value, key: &str) -> Result<Option<Duration>, RuntimeError> {
+    match get(options, key) {
+        None => Ok(None),
+        Some(Value::Int(ms)) if ms > 0 => Ok(Some(Duration::from_millis(ms as u64))),
+        Some(other) => Err(option_error(
+            key,
+            "a positive number of milliseconds",
+            &other,
+        )),
+    }
+}
+
+impl Policy {
+    /// Reads `{:timeout-ms :deadline-ms :retry {...}}`; unknown keys are an
+    /// error, so a typo does not silently fall back to a default.
+    pub fn from_options(options: &Value) -> Result<Policy, RuntimeError> {
+        let mut policy = Policy::default();
+        check_keys(options, &["timeout-ms", "deadline-ms", "retry"])?;
+        if let Some(t) = millis(options, "timeout-ms")? {
+            policy.timeout = t;
+        }
+        if let Some(d) = millis(options, "deadline-ms")? {
+            policy.deadline = d;
+        }
+        let Some(retry) = get(options, "retry") else {
+            return Ok(policy);
+        };
+        if !matches!(retry, Value::Map(_)) {
+            return Err(option_error("retry", "a map", &retry));
+        }
+        check_keys(
+            &retry,
+            &[
+                "initial-interval-ms",
+                "backoff-coefficient",
+                "maximum-interval-ms",
+                "maximum-attempts",
+                "non-retryable",
+            ],
+        )?;
+        if let Some(i) = millis(&retry, "initial-interval-ms")? {
+            policy.initial_interval = i;
+        }
+        if let Some(m) = millis(&retry, "maximum-interval-ms")? {
+            policy.maximum_interval = m;
+        }
+        match get(&retry, "backoff-coefficient") {
+            None => {}
+            Some(Value::Float(c)) if c >= 1.0 => policy.backoff_coefficient = c,
+            Some(Value::Int(c)) if c >= 1 => policy.backoff_coefficient = c as f64,
+            Some(other) => {
+                return Err(option_error("backoff-coefficient", "a number >= 1", &other))
+            }
+        }
+        match get(&retry, "maximum-attempts") {
+            None => {}
+            Some(Value::Int(n)) if n >= 1 => {
+                policy.maximum_attempts = Some(n.min(u32::MAX as i64) as u32)
+            }
+            Some(other) => {
+                return Err(option_error(
+                    "maximum-attempts",
+                    "a positive integer",
+                    &other,
+                ))
+            }
+        }
+        if let Some(codes) = get(&retry, "non-retryable") {
+            let Some(items) = codes.as_seq() else {
+                return Err(option_error(
+                    "non-retryable",
+                    "a vector of error codes",
+                    &codes,
+                ));
+            };
+            policy.non_retryable = items.iter().map(code_text).collect();
+        }
+        Ok(policy)
+    }
+
+    /// The pause before attempt `attempt + 1`, with ±20% jitter so that
+    /// many callers do not retry in step.
+    pub fn delay_after(&self, attempt: u32) -> Duration {
+        let base = self.initial_interval.as_secs_f64()
+            * self
+                .backoff_coefficient
+                .powi(attempt.saturating_sub(1) as i32);
+        let capped = base.min(self.maximum_interval.as_secs_f64());
+        let jitter = 0.8 + 0.4 * random_unit();
+        Duration::from_secs_f64((capped * jitter).max(0.0))
+    }
+}
+
+fn check_keys(map: &Value, known: &[&str]) -> Result<(), RuntimeError> {
+    if let Value::Map(m) = map {
+        for key in m.keys() {
+            let ok = matches!(key, Value::Keyword(k) if known.contains(&k.name()));
+            if !ok {
+                return Err(RuntimeError::new(
+                    "calf/illegal-argument",
+                    format!("unknown call option {}; known: {}", key, known.join(", ")),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An error code as text: strings as they are, keywords by name.
+fn code_text(code: &Value) -> String {
+    match code {
+        Value::Str(s) => s.to_string(),
+        Value::Keyword(k) => k.name().to_string(),
+        other => calf_lang::value::print::print_str(other),
+    }
+}
+
+/// 64 random bits: the standard library's randomly keyed hasher over the
+/// clock and a counter (no cryptographic strength is needed here).
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.finish()
+}
+
+fn random_unit() -> f64 {
+    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A fresh call id: 128 random bits in hex.
+pub fn new_call_id() -> String {
+    format!("{:016x}{:016x}", random_u64(), random_u64())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Runs a call to its end: the reply's value, or the error value to throw.
+pub async fn run(
+    bus: Arc<dyn Bus>,
+    subject: String,
+    payload: Value,
+    policy: Policy,
+    call_id: String,
+) -> Result<Value, Value> {
+    let start = tokio::time::Instant::now();
+    let deadline = start + policy.deadline;
+    let deadline_ms = now_ms() + policy.deadline.as_millis() as i64;
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let request = Request {
+            subject: subject.clone(),
+            payload: payload.clone(),
+            call_id: call_id.clone(),
+            attempt,
+            deadline_ms,
+            timeout: policy.timeout.min(remaining),
+            tenant: None,
+        };
+        let sent = tokio::time::Instant::now();
+        let outcome = bus.request(request).await;
+        tracing::debug!(
+            subject,
+            call_id,
+            attempt,
+            latency_us = sent.elapsed().as_micros() as u64,
+            "call attempt"
+        );
+        let why = match outcome {
+            Ok(Reply::Ok(value)) => return Ok(value),
+            Ok(Reply::Error {
+                code,
+                message,
+                retryable,
+                data,
+            }) => {
+                if !retryable || policy.non_retryable.contains(&code) {
+                    return Err(failure(
+                        "calf/remote-error",
+                        format!("{subject} failed: {message} ({code})"),
+                        &subject,
+                        &call_id,
+                        attempt,
+                        vec![
+                            ("code", Value::str(code)),
+                            ("message", Value::str(message)),
+                            ("data", data),
+                        ],
+                    ));
+                }
+                Why::Remote(code, message, data)
+            }
+            Err(BusError::BadReply(why)) => {
+                return Err(failure(
+                    "calf/bad-reply",
+                    format!("{subject} sent a reply that cannot be read: {why}"),
+                    &subject,
+                    &call_id,
+                    attempt,
+                    Vec::new(),
+                ))
+            }
+            Err(error) => Why::Bus(error),
+        };
+        let out_of_attempts = policy.maximum_attempts.is_some_and(|max| attempt >= max);
+        let delay = policy.delay_after(attempt);
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if out_of_attempts || left.is_zero() || delay >= left {
+            return Err(why.into_error(&subject, &call_id, attempt));
+        }
+        tracing::warn!(
+            subject,
+            call_id,
+            attempt,
+            why = why.describe(),
+            next_in_ms = delay.as_millis() as u64,
+            "call failed; retrying"
+        );
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Why the last attempt failed, when it may be retried.
+enum Why {
+    Remote(String, String, Value),
+    Bus(BusError),
+}
+
+impl Why {
+    fn describe(&self) -> String {
+        match self {
+            Why::Remote(code, message, _) => format!("{message} ({code})"),
+            Why::Bus(e) => e.describe(),
+        }
+    }
+
+    fn into_error(self, subject: &str, call_id: &str, attempts: u32) -> Value {
+        let tries = if attempts == 1 {
+            "1 attempt".to_string()
+        } else {
+            format!("{attempts} attempts")
+        };
+        match self {
+            Why::Remote(code, message, data) => failure(
+                "calf/remote-error",
+                format!("{subject} failed after {tries}: {message} ({code})"),
+                subject,
+                call_id,
+                attempts,
+                vec![
+                    ("code", Value::str(code)),
+                    ("message", Value::str(message)),
+                    ("data", data),
+                ],
+            ),
+            Why::Bus(BusError::NoResponders) => failure(
+                "calf/no-responders",
+                format!("no worker answers {subject} (after {tries}): is a worker for it running?"),
+                subject,
+                call_id,
+                attempts,
+                Vec::new(),
+            ),
+            Why::Bus(other) => failure(
+                "calf/timeout",
+                format!(
+                    "{subject} did not answer in time (after {tries}, last: {})",
+                    other.describe()
+                ),
+                subject,
+                call_id,
+                attempts,
+                Vec::new(),
+            ),
+        }
+    }
+}
+
+fn failure(
+    kind: &str,
+    message: String,
+    subject: &str,
+    call_id: &str,
+    attempts: u32,
+    extra: Vec<(&str, Value)>,
+) -> Value {
+    let mut data = vec![
+        (Value::keyword("type"), Value::keyword(kind)),
+        (Value::keyword("subject"), Value::str(subject)),
+        (Value::keyword("call-id"), Value::str(call_id)),
+        (Value::keyword("attempts"), Value::Int(attempts as i64)),
+    ];
+    data.extend(extra.into_iter().map(|(k, v)| (Value::keyword(k), v)));
+    ex_info(Value::str(message), Value::map(data), None)
+}
