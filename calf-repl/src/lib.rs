@@ -51,22 +51,37 @@ impl Write for Sink {
     }
 }
 
-/// Runs a whole program and returns its exit status. With `print_result`,
-/// the value of the last form is printed as `prn` would (for `calf -e`).
+/// How to run a program.
+pub struct Options {
+    pub config: Config,
+    /// Where `require` finds namespaces.
+    pub load_path: LoadPath,
+    /// The NATS server for foreign calls; `None`: the embedded bus.
+    pub nats_url: Option<String>,
+    /// Print the value of the last form as `prn` would (for `calf -e`).
+    pub print_result: bool,
+}
+
+/// Runs a whole program and returns its exit status.
 pub fn run_program(
     file: FileId,
     args: &[String],
-    config: Config,
-    load_path: LoadPath,
-    print_result: bool,
+    options: Options,
     mut stdout: Sink,
     mut stderr: Sink,
 ) -> i32 {
+    let Options {
+        config,
+        load_path,
+        nats_url,
+        print_result,
+    } = options;
     let globals = globals_with_args(args);
     let io = Io {
         stdout: Box::new(stdout.clone()),
         stderr: Box::new(stderr.clone()),
         render: render_failure,
+        nats_url,
     };
     let status = match calf_scheduler::run_program(globals, config, load_path, file, io) {
         Ending::Returned(value) => {

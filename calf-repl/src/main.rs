@@ -30,6 +30,10 @@ struct Cli {
     )]
     eval: Option<String>,
 
+    /// Send foreign calls to this NATS server instead of the embedded bus.
+    #[arg(long, value_name = "URL", env = "CALF_NATS_URL")]
+    nats: Option<String>,
+
     /// Print the bytecode of each top-level form before running it.
     #[arg(long)]
     disasm: bool,
@@ -93,15 +97,13 @@ fn run() -> ExitCode {
     );
     let stdout = calf_repl::Sink::new(BufWriter::new(std::io::stdout()));
     let stderr = calf_repl::Sink::new(std::io::stderr());
-    let status = calf_repl::run_program(
-        file,
-        &cli.args,
+    let options = calf_repl::Options {
         config,
         load_path,
+        nats_url: cli.nats,
         print_result,
-        stdout,
-        stderr,
-    );
+    };
+    let status = calf_repl::run_program(file, &cli.args, options, stdout, stderr);
     ExitCode::from(status.clamp(0, 255) as u8)
 }
 

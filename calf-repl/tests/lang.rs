@@ -88,12 +88,16 @@ fn run_case(root: &Path, path: &Path, budget: u32) -> Run {
     let dir = path.parent().expect("a case is in a directory");
     let shown = Path::new(&name).parent().expect("a case is in a directory");
     let load_path = LoadPath::default().with_dir(dir, shown);
+    let options = calf_repl::Options {
+        config,
+        load_path,
+        nats_url: std::env::var("CALF_TEST_NATS_URL").ok(),
+        print_result: false,
+    };
     let status = calf_repl::run_program(
         file,
         &["arg1".to_string()],
-        config,
-        load_path,
-        false,
+        options,
         calf_repl::Sink::new(stdout.clone()),
         calf_repl::Sink::new(stderr.clone()),
     );

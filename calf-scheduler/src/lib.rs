@@ -18,6 +18,7 @@ pub mod load;
 mod mailbox;
 mod process;
 pub mod runtime;
+pub mod wire;
 
 pub use load::LoadPath;
 pub use runtime::{run_program, Config, Ending, Failure, Io};

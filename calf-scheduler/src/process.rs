@@ -689,14 +689,25 @@ impl Process {
                 let pid = self.shared.spawn(Vm::call(loop_fn, vec![handler]), |_| {});
                 let service = Arc::new(crate::bus::ProcessService::new(&self.shared, pid));
                 let registered = self.shared.bus.serve(&subject, pid, service);
-                // The embedded bus registers at once; the NATS bus subscribes
-                // in the background.
-                tokio::spawn(async move {
-                    if let Err(e) = registered.await {
-                        tracing::error!(subject, "cannot serve: {e}");
-                    }
+                // Answer with the pid once the bus serves the subject (NATS
+                // subscribes in the background), so a call right after
+                // `serve` finds it.
+                let promise = self.shared.new_ref();
+                let me = self.handle.clone();
+                let task = tokio::spawn(async move {
+                    let result = match registered.await {
+                        Ok(()) => Ok(Value::Pid(pid)),
+                        Err(why) => {
+                            Err(RuntimeError::new("calf/bus-unavailable", why).into_value())
+                        }
+                    };
+                    let _ = me.push(Signal::CallDone { promise, result });
                 });
-                self.vm.resume(Value::Pid(pid));
+                self.calls.push((promise, task.abort_handle()));
+                self.waiting = Some(Wait::Reply {
+                    promise,
+                    deadline: None,
+                });
             }
             Effect::Reply { request, result } => {
                 self.shared.reply(request, &result);

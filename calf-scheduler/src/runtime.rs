@@ -78,6 +78,8 @@ pub struct Io {
     pub stderr: Box<dyn Write + Send>,
     /// Renders the failure of a process for its crash report.
     pub render: fn(&Failure) -> String,
+    /// The NATS server foreign calls go to; `None`: the embedded bus.
+    pub nats_url: Option<String>,
 }
 
 /// State shared by every process of one runtime.
@@ -284,45 +286,52 @@ pub fn run_program(
     let tokio = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.threads.max(1))
         .thread_stack_size(64 << 20)
-        .enable_time()
+        .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => {
-            let error = calf_lang::RuntimeError::new(
-                "calf/internal",
-                format!("cannot start the scheduler: {e}"),
-            );
-            return Ending::Failed(Failure::Thrown(Thrown {
-                value: error.into_value(),
-                trace: Vec::new(),
-            }));
-        }
+        Err(e) => return failed("calf/internal", format!("cannot start the scheduler: {e}")),
     };
     let (tx, rx) = oneshot::channel();
-    let shared = Arc::new(Shared {
-        globals,
-        config,
-        load_path,
-        processes: RwLock::default(),
-        names: Mutex::default(),
-        next_pid: AtomicU64::new(1),
-        next_ref: AtomicU64::new(1),
-        stdout: Mutex::new(io.stdout),
-        stderr: Mutex::new(io.stderr),
-        render: io.render,
-        ending: Mutex::new(Some(tx)),
-        bus: Arc::new(crate::bus::embedded::EmbeddedBus::new()),
-        requests: Mutex::default(),
-    });
-    let program = Program::new(forms);
     let ending = tokio.block_on(async {
+        let bus: Arc<dyn Bus> = match &io.nats_url {
+            None => Arc::new(crate::bus::embedded::EmbeddedBus::new()),
+            Some(url) => match crate::bus::nats::NatsBus::connect(url).await {
+                Ok(bus) => Arc::new(bus),
+                Err(why) => return (None, Ok(failed("calf/bus-unavailable", why))),
+            },
+        };
+        let shared = Arc::new(Shared {
+            globals,
+            config,
+            load_path,
+            processes: RwLock::default(),
+            names: Mutex::default(),
+            next_pid: AtomicU64::new(1),
+            next_ref: AtomicU64::new(1),
+            stdout: Mutex::new(io.stdout),
+            stderr: Mutex::new(io.stderr),
+            render: io.render,
+            ending: Mutex::new(Some(tx)),
+            bus,
+            requests: Mutex::default(),
+        });
+        let program = Program::new(forms);
         shared.spawn(Vm::call(Value::Nil, Vec::new()), |main| {
             main.set_program(program)
         });
-        rx.await
+        (Some(shared), rx.await)
     });
-    shared.flush();
+    if let Some(shared) = &ending.0 {
+        shared.flush();
+    }
     tokio.shutdown_background();
-    ending.unwrap_or(Ending::Exit(0))
+    ending.1.unwrap_or(Ending::Exit(0))
+}
+
+fn failed(kind: &'static str, message: String) -> Ending {
+    Ending::Failed(Failure::Thrown(Thrown {
+        value: calf_lang::RuntimeError::new(kind, message).into_value(),
+        trace: Vec::new(),
+    }))
 }

@@ -51,6 +51,7 @@ fn run_in(
         stdout: Box::new(stdout.clone()),
         stderr: Box::new(Buffer::default()),
         render: |_| String::new(),
+        nats_url: None,
     };
     let ending = run_program(
         globals,

@@ -7,6 +7,7 @@
 //! caller's (see `call.rs`), never the bus's.
 
 pub mod embedded;
+pub mod nats;
 mod process_service;
 
 pub use process_service::{check_sendable, reply_of as process_service_reply, ProcessService};

@@ -1,0 +1,238 @@
+//! The NATS bus: each attempt is a NATS request carrying the call's
+//! headers; `serve` subscribes in the queue group `calf`, so Calf processes
+//! answer beside workers written in any language. The client reconnects on
+//! its own; an attempt made while disconnected fails and is retried.
+
+use std::sync::{Arc, Mutex};
+
+use async_nats::header::HeaderMap;
+use calf_lang::value::Pid;
+use calf_lang::Value;
+use futures_util::StreamExt;
+use rustc_hash::FxHashMap;
+
+use super::{BoxFuture, Bus, BusError, Reply, Request, Service};
+use crate::wire;
+
+/// The queue group Calf's own services join.
+pub const QUEUE_GROUP: &str = "calf";
+
+pub struct NatsBus {
+    client: async_nats::Client,
+    /// The subscription tasks of each serving process.
+    served: Mutex<FxHashMap<Pid, Vec<tokio::task::AbortHandle>>>,
+}
+
+impl NatsBus {
+    /// Connects to `url`, retrying in the background if the server is not
+    /// up yet.
+    pub async fn connect(url: &str) -> Result<NatsBus, String> {
+        let client = async_nats::ConnectOptions::new()
+            .name("calf")
+            .connect(url)
+            .await
+            .map_err(|e| format!("cannot connect to NATS at {url}: {e}"))?;
+        Ok(NatsBus {
+            client,
+            served: Mutex::default(),
+        })
+    }
+}
+
+fn header<'a>(headers: Option<&'a HeaderMap>, name: &str) -> Option<&'a str> {
+    headers?.get(name).map(|v| v.as_str())
+}
+
+/// Reads a reply: an error when it has the services error headers.
+fn read_reply(message: &async_nats::Message) -> Result<Reply, BusError> {
+    let headers = message.headers.as_ref();
+    let error = header(headers, "Nats-Service-Error");
+    let code = header(headers, "Nats-Service-Error-Code");
+    if error.is_none() && code.is_none() {
+        return wire::decode(&message.payload)
+            .map(Reply::Ok)
+            .map_err(BusError::BadReply);
+    }
+    let code = code.unwrap_or("").to_string();
+    let retryable = match header(headers, "Calf-Retryable")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("true") => true,
+        Some("false") => false,
+        _ => !matches!(code.parse::<u32>(), Ok(400..=499)),
+    };
+    // An error's body never makes the call a bad reply.
+    let data = match wire::decode(&message.payload) {
+        Ok(v) => v,
+        Err(_) => std::str::from_utf8(&message.payload).map_or(Value::Nil, Value::str),
+    };
+    Ok(Reply::Error {
+        code,
+        message: error.unwrap_or("").to_string(),
+        retryable,
+        data,
+    })
+}
+
+impl Bus for NatsBus {
+    fn request(&self, request: Request) -> BoxFuture<Result<Reply, BusError>> {
+        let client = self.client.clone();
+        Box::pin(async move {
+            let body = wire::encode(&request.payload).map_err(BusError::BadReply)?;
+            let mut headers = HeaderMap::new();
+            headers.insert("Calf-Call-Id", request.call_id.as_str());
+            headers.insert("Calf-Attempt", request.attempt.to_string().as_str());
+            headers.insert("Calf-Deadline", request.deadline_ms.to_string().as_str());
+            if let Some(tenant) = &request.tenant {
+                headers.insert("Calf-Tenant", tenant.as_str());
+            }
+            let nats_request = async_nats::Request::new()
+                .payload(body.into())
+                .headers(headers)
+                .timeout(Some(request.timeout));
+            match client.send_request(request.subject, nats_request).await {
+                Ok(message) => read_reply(&message),
+                Err(e) => Err(match e.kind() {
+                    async_nats::RequestErrorKind::NoResponders => BusError::NoResponders,
+                    async_nats::RequestErrorKind::TimedOut => BusError::Timeout,
+                    _ => BusError::Unavailable(e.to_string()),
+                }),
+            }
+        })
+    }
+
+    fn serve(
+        &self,
+        subject: &str,
+        owner: Pid,
+        service: Arc<dyn Service>,
+    ) -> BoxFuture<Result<(), String>> {
+        let client = self.client.clone();
+        let subject = subject.to_string();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut subscription = match client
+                .queue_subscribe(subject.clone(), QUEUE_GROUP.to_string())
+                .await
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(format!("cannot subscribe to {subject}: {e}")));
+                    return;
+                }
+            };
+            // The subscription is registered once the server has it.
+            let _ = client.flush().await;
+            let _ = ready_tx.send(Ok(()));
+            while let Some(message) = subscription.next().await {
+                let client = client.clone();
+                let service = service.clone();
+                tokio::spawn(answer(client, service, message));
+            }
+        });
+        self.served
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(owner)
+            .or_default()
+            .push(task.abort_handle());
+        Box::pin(async move {
+            ready_rx
+                .await
+                .unwrap_or_else(|_| Err("the subscription ended".to_string()))
+        })
+    }
+
+    fn unserve(&self, owner: Pid) {
+        if let Some(tasks) = self
+            .served
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&owner)
+        {
+            for task in tasks {
+                task.abort();
+            }
+        }
+    }
+}
+
+/// Answers one request received on a served subject.
+async fn answer(
+    client: async_nats::Client,
+    service: Arc<dyn Service>,
+    message: async_nats::Message,
+) {
+    let Some(reply_to) = message.reply.clone() else {
+        return;
+    };
+    let headers = message.headers.as_ref();
+    let payload = match wire::decode(&message.payload) {
+        Ok(v) => v,
+        Err(why) => {
+            let mut error = HeaderMap::new();
+            error.insert("Nats-Service-Error", format!("bad request: {why}").as_str());
+            error.insert("Nats-Service-Error-Code", "400");
+            let _ = client
+                .publish_with_headers(reply_to, error, Default::default())
+                .await;
+            return;
+        }
+    };
+    let timeout_ms = header(headers, "Calf-Deadline")
+        .and_then(|d| d.parse::<i64>().ok())
+        .map(|deadline| deadline - now_ms());
+    let request = Request {
+        subject: message.subject.to_string(),
+        payload,
+        call_id: header(headers, "Calf-Call-Id").unwrap_or("").to_string(),
+        attempt: header(headers, "Calf-Attempt")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(1),
+        deadline_ms: header(headers, "Calf-Deadline")
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(0),
+        timeout: std::time::Duration::from_millis(timeout_ms.unwrap_or(120_000).max(0) as u64),
+        tenant: header(headers, "Calf-Tenant").map(str::to_string),
+    };
+    let (reply_headers, body) = match service.handle(request).await {
+        Ok(Reply::Ok(value)) => match wire::encode(&value) {
+            Ok(body) => (HeaderMap::new(), body),
+            Err(why) => error_reply(
+                "500",
+                &format!("the reply cannot be sent: {why}"),
+                false,
+                &Value::Nil,
+            ),
+        },
+        Ok(Reply::Error {
+            code,
+            message,
+            retryable,
+            data,
+        }) => error_reply(&code, &message, retryable, &data),
+        Err(e) => error_reply("503", &e.describe(), true, &Value::Nil),
+    };
+    let _ = client
+        .publish_with_headers(reply_to, reply_headers, body.into())
+        .await;
+}
+
+fn error_reply(code: &str, message: &str, retryable: bool, data: &Value) -> (HeaderMap, Vec<u8>) {
+    let mut headers = HeaderMap::new();
+    headers.insert("Nats-Service-Error", message);
+    headers.insert("Nats-Service-Error-Code", code);
+    headers.insert("Calf-Retryable", if retryable { "true" } else { "false" });
+    let body = match data {
+        Value::Nil => Vec::new(),
+        data => wire::encode(data).unwrap_or_default(),
+    };
+    (headers, body)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
