@@ -216,6 +216,11 @@ impl Process {
                     link_broken,
                 } => {
                     if link_broken {
+                        // After an unlink the link has no effect, even if
+                        // the other end died before it took the unlink.
+                        if !self.links.contains(&from) {
+                            continue;
+                        }
                         self.links.retain(|p| *p != from);
                     }
                     let is = |name: &str| matches!(&reason, Value::Keyword(k) if k.name() == name);
@@ -519,7 +524,11 @@ impl Process {
     /// Tells links and monitors, reports a crash, and frees the process.
     fn finish(mut self, reason: Value, failure: Option<Failure>) {
         self.shared.remove(self.pid);
-        for signal in self.handle.close() {
+        // Signals taken with the one that ended it, and those still in the
+        // inbox: links and monitors among them must hear of the exit.
+        let mut pending = std::mem::take(&mut self.signals);
+        pending.append(&mut self.handle.close());
+        for signal in pending {
             match signal {
                 Signal::Link(pid) if !self.links.contains(&pid) => self.links.push(pid),
                 Signal::Monitor { watcher, reference } => self.watchers.push((reference, watcher)),
