@@ -535,10 +535,19 @@ impl Process {
                 _ => {}
             }
         }
-        let mut supervised = false;
+        // The crash report comes before the exit signals, so that whoever
+        // hears of this exit finds the report already written.
+        if let (None, Some(failure)) = (&self.program, &failure) {
+            let supervised = self
+                .links
+                .iter()
+                .any(|pid| self.shared.handle(*pid).is_some_and(|h| h.traps_exits()));
+            if !supervised {
+                self.shared.report_crash(self.pid, failure);
+            }
+        }
         for pid in &self.links {
             if let Some(h) = self.shared.handle(*pid) {
-                supervised |= h.traps_exits();
                 let _ = h.push(Signal::Exit {
                     from: self.pid,
                     reason: reason.clone(),
@@ -560,7 +569,6 @@ impl Process {
         match (self.program.take(), failure) {
             (Some(_), Some(failure)) => self.shared.end(Ending::Failed(failure)),
             (Some(_), None) => self.shared.end(Ending::Returned(Value::Nil)),
-            (None, Some(failure)) if !supervised => self.shared.report_crash(self.pid, &failure),
             _ => {}
         }
     }
