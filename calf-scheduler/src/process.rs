@@ -521,7 +521,7 @@ impl Process {
         None
     }
 
-    /// Tells links and monitors, reports a crash, and frees the process.
+    /// Frees the process, reports a crash, and tells links and monitors.
     fn finish(mut self, reason: Value, failure: Option<Failure>) {
         self.shared.remove(self.pid);
         // Signals taken with the one that ended it, and those still in the
