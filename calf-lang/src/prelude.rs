@@ -27,6 +27,9 @@ pub fn bundled_source(path: &str) -> Option<&'static str> {
         .map(|(_, text)| *text)
 }
 
+/// The Calf source of the `supervisor` namespace.
+pub const SUPERVISOR_SOURCE: &str = include_str!("../../stdlib/supervisor.calf");
+
 /// A fresh runtime's globals: natives and the Calf-written core library.
 pub fn new_globals() -> Arc<Globals> {
     let globals = Globals::new();
@@ -35,6 +38,15 @@ pub fn new_globals() -> Arc<Globals> {
         // The bundled library is part of the binary; failing to load it is a
         // bug in Calf itself, caught by every test.
         panic!("the bundled core library failed to load: {e}");
+    }
+    let supervisor = Sym::new("supervisor");
+    if let Err(e) = load_pure(
+        &globals,
+        "stdlib/supervisor.calf",
+        SUPERVISOR_SOURCE,
+        supervisor,
+    ) {
+        panic!("the bundled supervisor library failed to load: {e}");
     }
     globals
 }

@@ -441,6 +441,11 @@ impl Process {
                     link_broken,
                 } => {
                     if link_broken {
+                        // After an unlink the link has no effect, even if
+                        // the other end died before it took the unlink.
+                        if !self.links.contains(&from) {
+                            continue;
+                        }
                         self.links.retain(|p| *p != from);
                     }
                     let is = |name: &str| matches!(&reason, Value::Keyword(k) if k.name() == name);
@@ -882,24 +887,37 @@ impl Process {
         None
     }
 
-    /// Tells links and monitors, reports a crash, and frees the process.
+    /// Frees the process, reports a crash, and tells links and monitors.
     fn finish(mut self, reason: Value, failure: Option<Failure>) {
         self.shared.remove(self.pid);
         self.shared.bus.unserve(self.pid);
         for (_, call) in &self.calls {
             call.abort();
         }
-        for signal in self.handle.close() {
+        // Signals taken with the one that ended it, and those still in the
+        // inbox: links and monitors among them must hear of the exit.
+        let mut pending = std::mem::take(&mut self.signals);
+        pending.append(&mut self.handle.close());
+        for signal in pending {
             match signal {
                 Signal::Link(pid) if !self.links.contains(&pid) => self.links.push(pid),
                 Signal::Monitor { watcher, reference } => self.watchers.push((reference, watcher)),
                 _ => {}
             }
         }
-        let mut supervised = false;
+        // The crash report comes before the exit signals, so that whoever
+        // hears of this exit finds the report already written.
+        if let (false, Some(failure)) = (self.main, &failure) {
+            let supervised = self
+                .links
+                .iter()
+                .any(|pid| self.shared.handle(*pid).is_some_and(|h| h.traps_exits()));
+            if !supervised {
+                self.shared.report_crash(self.pid, failure);
+            }
+        }
         for pid in &self.links {
             if let Some(h) = self.shared.handle(*pid) {
-                supervised |= h.traps_exits();
                 let _ = h.push(Signal::Exit {
                     from: self.pid,
                     reason: reason.clone(),
@@ -921,7 +939,6 @@ impl Process {
         match (self.main, failure) {
             (true, Some(failure)) => self.shared.end(Ending::Failed(failure)),
             (true, None) => self.shared.end(Ending::Returned(Value::Nil)),
-            (false, Some(failure)) if !supervised => self.shared.report_crash(self.pid, &failure),
             _ => {}
         }
     }

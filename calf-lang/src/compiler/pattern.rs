@@ -273,7 +273,7 @@ impl Compiler<'_> {
                 Ok(())
             }
             other => Err(self
-                .error_here(format!("{other} cannot be used as a pattern"))
+                .error_at(other, format!("{other} cannot be used as a pattern"))
                 .with_hint("patterns are literals, _, symbols, 'symbols, vectors and maps")),
         }
     }
