@@ -21,6 +21,10 @@ use std::path::{Path, PathBuf};
 
 use calf_scheduler::{Config, LoadPath};
 
+mod support {
+    pub mod nats;
+}
+
 /// Captured output.
 #[derive(Clone, Default)]
 struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
@@ -71,7 +75,7 @@ fn cases(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn run_case(root: &Path, path: &Path, budget: u32) -> Run {
+fn run_case(root: &Path, path: &Path, budget: u32, nats: Option<&str>) -> Run {
     let name = path
         .strip_prefix(root)
         .unwrap_or(path)
@@ -91,7 +95,7 @@ fn run_case(root: &Path, path: &Path, budget: u32) -> Run {
     let options = calf_repl::Options {
         config,
         load_path,
-        nats_url: std::env::var("CALF_TEST_NATS_URL").ok(),
+        nats_url: nats.map(str::to_string),
         print_result: false,
     };
     let status = calf_repl::run_program(
@@ -112,8 +116,8 @@ fn read_or_empty(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_default()
 }
 
-fn check_case(root: &Path, path: &Path, update: bool) -> Result<(), String> {
-    let normal = run_case(root, path, Config::default().budget);
+fn check_case(root: &Path, path: &Path, update: bool, nats: Option<&str>) -> Result<(), String> {
+    let normal = run_case(root, path, Config::default().budget, nats);
     let out_path = path.with_extension("out");
     let err_path = path.with_extension("err");
     let status_path = path.with_extension("status");
@@ -151,7 +155,7 @@ fn check_case(root: &Path, path: &Path, update: bool) -> Result<(), String> {
             normal.status
         ));
     }
-    let stepped = run_case(root, path, 1);
+    let stepped = run_case(root, path, 1, nats);
     if (&stepped.stdout, &stepped.stderr, stepped.status)
         != (&normal.stdout, &normal.stderr, normal.status)
     {
@@ -167,33 +171,25 @@ fn check_case(root: &Path, path: &Path, update: bool) -> Result<(), String> {
     }
 }
 
-#[test]
-fn language_cases() {
-    let root = repo_root();
-    let mut paths = Vec::new();
-    cases(&root.join("tests").join("lang"), &mut paths);
-    paths.sort();
-    assert!(!paths.is_empty(), "no cases found under tests/lang");
-    let update = std::env::var_os("UPDATE_EXPECT").is_some();
-
-    // Cases run on a few threads with roomy stacks.
+/// Checks every case of `paths` on a few threads with roomy stacks;
+/// returns the failures.
+fn check_all(root: &Path, paths: &[PathBuf], update: bool, nats: Option<&str>) -> Vec<String> {
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(4);
     let chunks: Vec<Vec<PathBuf>> = (0..workers)
         .map(|w| paths.iter().skip(w).step_by(workers).cloned().collect())
         .collect();
-    let failures: Vec<String> = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .iter()
             .map(|chunk| {
-                let root = &root;
                 std::thread::Builder::new()
                     .stack_size(64 << 20)
                     .spawn_scoped(scope, move || {
                         chunk
                             .iter()
-                            .filter_map(|p| check_case(root, p, update).err())
+                            .filter_map(|p| check_case(root, p, update, nats).err())
                             .collect::<Vec<_>>()
                     })
                     .expect("spawn")
@@ -203,8 +199,11 @@ fn language_cases() {
             .into_iter()
             .flat_map(|h| h.join().expect("case thread"))
             .collect()
-    });
-    println!("{} language cases, {} failed", paths.len(), failures.len());
+    })
+}
+
+fn report(what: &str, paths: &[PathBuf], failures: &[String]) {
+    println!("{} {what}, {} failed", paths.len(), failures.len());
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n\n{}",
@@ -212,4 +211,30 @@ fn language_cases() {
         paths.len(),
         failures.join("\n\n")
     );
+}
+
+#[test]
+fn language_cases() {
+    let root = repo_root();
+    let mut paths = Vec::new();
+    cases(&root.join("tests").join("lang"), &mut paths);
+    paths.sort();
+    assert!(!paths.is_empty(), "no cases found under tests/lang");
+    let update = std::env::var_os("UPDATE_EXPECT").is_some();
+    let failures = check_all(&root, &paths, update, None);
+    report("language cases", &paths, &failures);
+}
+
+/// The bus's promise: the call cases print the same on a real NATS server
+/// as on the embedded bus.
+#[test]
+fn call_cases_on_nats() {
+    let root = repo_root();
+    let mut paths = Vec::new();
+    cases(&root.join("tests").join("lang").join("calls"), &mut paths);
+    paths.sort();
+    assert!(!paths.is_empty(), "no cases found under tests/lang/calls");
+    let server = support::nats::NatsServer::start();
+    let failures = check_all(&root, &paths, false, Some(&server.url()));
+    report("call cases on NATS", &paths, &failures);
 }
