@@ -35,6 +35,24 @@ enum Step {
     Failed(Failure),
 }
 
+/// The exit reason of a process that threw `thrown`: an error map as it
+/// is; any other value wrapped in one (`:type :calf/throw`, `:value`), so
+/// that `(throw :normal)` is not mistaken for a normal exit.
+fn exit_reason_of(thrown: &Value) -> Value {
+    match thrown {
+        Value::Map(_) => thrown.clone(),
+        other => RuntimeError::new(
+            "calf/throw",
+            format!(
+                "uncaught throw of {}",
+                calf_lang::value::print::pr_str(other)
+            ),
+        )
+        .with("value", other.clone())
+        .into_value(),
+    }
+}
+
 /// A loading error, thrown at the `require`.
 fn plain(error: RuntimeError) -> Thrown {
     Thrown {
@@ -395,7 +413,7 @@ impl Process {
             };
             let Some(loading) = loading else {
                 let reason = match &failure {
-                    Failure::Thrown(thrown) => thrown.value.clone(),
+                    Failure::Thrown(thrown) => exit_reason_of(&thrown.value),
                     Failure::Source(error) => error.to_value("calf/syntax-error"),
                 };
                 return Some((reason, Some(failure)));
