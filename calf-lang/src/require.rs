@@ -88,7 +88,7 @@ fn parse_options(ns: Sym, options: &[Value], spec: &Value) -> Result<LibSpec, St
         alias: None,
         refer: Refer::Nothing,
     };
-    if options.len() % 2 != 0 {
+    if !options.len().is_multiple_of(2) {
         return Err(format!(
             "bad lib {}: options come in pairs, like :as u or :refer [f g]",
             pr_str(spec)

@@ -1,5 +1,35 @@
 //! # calf-worker: workers in Rust
 //!
 //! Owns the worker SDK (answer Calf calls on NATS subjects) and the wire
-//! codec. It must not depend on the interpreter: a worker author compiles no
-//! Lisp.
+//! codec ([`wire`]), both as `docs/protocol.md` defines them. It must not
+//! depend on the interpreter: a worker author compiles no Lisp, so nothing
+//! here may use calf-lang, calf-scheduler or any other Calf crate.
+//!
+//! A worker registers typed handlers and serves until it is told to stop:
+//!
+//! ```no_run
+//! use calf_worker::{Request, Worker, WorkerError};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), calf_worker::Error> {
+//!     Worker::connect("nats://127.0.0.1:4222")
+//!         .await?
+//!         .handle("math.add", |req: Request<(i64, i64)>| async move {
+//!             let (a, b) = req.into_body();
+//!             a.checked_add(b)
+//!                 .ok_or_else(|| WorkerError::non_retryable("overflow", "the sum overflows"))
+//!         })
+//!         .run()
+//!         .await
+//! }
+//! ```
+
+mod error;
+mod request;
+pub mod wire;
+mod worker;
+
+pub use async_nats;
+pub use error::{Error, WorkerError};
+pub use request::Request;
+pub use worker::{Running, Worker, DEFAULT_CONCURRENCY, DEFAULT_QUEUE_GROUP};

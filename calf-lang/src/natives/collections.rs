@@ -84,7 +84,7 @@ fn vector(args: &[Value]) -> Result<Value, RuntimeError> {
 }
 
 fn hash_map(args: &[Value]) -> Result<Value, RuntimeError> {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(illegal(
             "hash-map",
             "expects an even number of keys and values",
@@ -208,7 +208,7 @@ fn assoc1(
 }
 
 fn assoc(args: &[Value]) -> Result<Value, RuntimeError> {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(illegal("assoc", "expects a value for every key"));
     }
     if let (Value::Map(m), true) = (&args[0], args.len() > 3) {

@@ -299,7 +299,7 @@ impl<'a> Parser<'a> {
         spans: &[Span],
         whole: Span,
     ) -> Result<Value, SourceError> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err(SourceError::new(
                 "map literal must contain an even number of forms",
                 whole,

@@ -79,32 +79,17 @@ impl Service for ProcessService {
     }
 }
 
-/// Functions cannot cross the bus: refuse them before sending.
+/// Refuses, before anything is sent, a payload that cannot cross the bus
+/// (a function, a map with both `:a` and `"a"` as keys): the same check on
+/// every bus, so a program stubbed on the embedded bus fails as it would
+/// on NATS.
 pub fn check_sendable(value: &Value) -> Result<(), RuntimeError> {
-    let bad = match value {
-        Value::Fn(_) | Value::Native(_) => true,
-        Value::List(items) | Value::Vector(items) => {
-            return items.iter().try_for_each(check_sendable)
-        }
-        Value::Set(items) => return items.iter().try_for_each(check_sendable),
-        Value::Map(entries) => {
-            return entries.iter().try_for_each(|(k, v)| {
-                check_sendable(k)?;
-                check_sendable(v)
-            })
-        }
-        _ => false,
-    };
-    if bad {
-        return Err(RuntimeError::new(
-            "calf/illegal-argument",
-            format!(
-                "{} cannot be sent in a call: functions do not cross the bus (send data, and name the function by a keyword)",
-                calf_lang::value::print::pr_str(value)
-            ),
-        ));
-    }
-    Ok(())
+    crate::wire::encode(value).map(|_| ()).map_err(|why| {
+        RuntimeError::new(
+            "calf/bad-request",
+            format!("the payload cannot be sent: {why}"),
+        )
+    })
 }
 
 /// What a serving process's `[:ok value]` or `[:error thrown]` means on the
