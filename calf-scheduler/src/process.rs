@@ -545,6 +545,9 @@ impl Process {
 
     /// Parks until a signal may have arrived or `deadline` passes.
     async fn park(&self, deadline: Option<Instant>) {
+        // What the program printed shows before it waits (a no-op when
+        // nothing is buffered).
+        self.shared.flush_stdout();
         match deadline {
             Some(at) => {
                 // Boxed: a timer is big, and only timed waits need one, so

@@ -234,6 +234,14 @@ impl Shared {
         }
     }
 
+    pub fn flush_stdout(&self) {
+        let _ = self
+            .stdout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .flush();
+    }
+
     pub fn flush(&self) {
         let _ = self
             .stdout

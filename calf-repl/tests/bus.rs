@@ -1,0 +1,260 @@
+//! Foreign calls from Calf programs against a real nats-server and a real
+//! worker in Python (nats-py + msgpack): values round-trip, errors and
+//! retries behave as docs/protocol.md says, and load is carried.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+mod support {
+    pub mod nats;
+}
+use support::nats::NatsServer;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn python() -> PathBuf {
+    let venv = root().join(".venv/bin/python");
+    assert!(
+        venv.is_file(),
+        "run `bash scripts/setup-test-env` first: no .venv/bin/python"
+    );
+    venv
+}
+
+/// A running Python worker, stopped on drop.
+struct Worker(Child);
+
+impl Worker {
+    /// Starts a worker and waits until it serves.
+    fn start(url: &str) -> Worker {
+        Worker::start_script(&root().join("examples/workers/python/worker.py"), url)
+    }
+
+    fn start_script(script: &Path, url: &str) -> Worker {
+        let mut child = Command::new(python())
+            .arg(script)
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python runs");
+        let stdout = child.stdout.take().expect("piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the worker says it serves");
+        assert!(
+            line.starts_with("serving"),
+            "unexpected worker output: {line}"
+        );
+        Worker(child)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn script(text: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "bus-{}-{}.calf",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&path, text).expect("writable");
+    path
+}
+
+fn calf_command(url: &str, text: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_calf"));
+    command
+        .arg("--nats")
+        .arg(url)
+        .arg(script(text))
+        .stdin(Stdio::null());
+    command
+}
+
+fn run(url: &str, text: &str) -> Output {
+    calf_command(url, text).output().expect("calf runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn check(output: Output, expected: &str) {
+    assert!(
+        output.status.success(),
+        "calf failed:\n{}\n{}",
+        stdout(&output),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout(&output), expected);
+}
+
+#[test]
+fn every_value_type_round_trips_through_the_python_worker() {
+    let server = NatsServer::start();
+    let _worker = Worker::start(&server.url());
+    let program = r#"
+(def values [nil true false 0 -7 9223372036854775807 -9223372036854775808 1.5 -0.25
+             "" "héllo" :k :billing/id 'sym 'ns/sym [] [1 [2 [3]]] '(1 2 3)
+             {} {:a 1 :b [nil {:c "d"}]} {1 :one 2 [:two]} #{} #{1 :two "three"}
+             (self) (make-ref) [{:k #{:v}}]])
+(doseq [v values]
+  (when-not (= v (call "echo" v))
+    (println "changed:" (pr-str v) "->" (pr-str (call "echo" v)))))
+(println (count values) "values round-trip")
+(println (call "math.add" [40 2]))
+(println (vector? (call "echo" '(1 2))))
+(println (call "echo" {"a" 1}))
+"#;
+    check(
+        run(&server.url(), program),
+        "26 values round-trip\n42\ntrue\n{:a 1}\n",
+    );
+}
+
+#[test]
+fn worker_errors_say_whether_they_are_retried() {
+    let server = NatsServer::start();
+    let _worker = Worker::start(&server.url());
+    let program = r#"
+(defn outcome [spec opts]
+  (try (call "fail" spec opts)
+       (catch e (let [d (ex-data e)] [(:type d) (:code d) (:attempts d)]))))
+(def quick {:retry {:initial-interval-ms 1 :maximum-attempts 3}})
+(prn (outcome {"code" "card-declined" "retryable" false} quick))
+(prn (outcome {"code" "busy" "retryable" true} quick))
+(prn (outcome {"code" "404"} quick))
+(prn (outcome {"code" "503"} quick))
+(prn (outcome {"code" "busy"} (assoc-in quick [:retry :non-retryable] ["busy"])))
+(prn (:data (ex-data (try (call "fail" {"code" "x" "retryable" false "data" {"balance" 3}}) (catch e e)))))
+"#;
+    check(
+        run(&server.url(), program),
+        concat!(
+            "[:calf/remote-error \"card-declined\" 1]\n",
+            "[:calf/remote-error \"busy\" 3]\n",
+            "[:calf/remote-error \"404\" 1]\n",
+            "[:calf/remote-error \"503\" 3]\n",
+            "[:calf/remote-error \"busy\" 1]\n",
+            "{:balance 3}\n"
+        ),
+    );
+}
+
+#[test]
+fn a_call_waits_for_a_worker_that_starts_later() {
+    let server = NatsServer::start();
+    let program = r#"
+(println "calling")
+(println (call "math.add" [1 2] {:deadline-ms 20000 :retry {:initial-interval-ms 50 :maximum-interval-ms 200}}))
+"#;
+    let mut child = calf_command(&server.url(), program)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("calf runs");
+    let mut out = BufReader::new(child.stdout.take().expect("piped"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("calf prints");
+    assert_eq!(line, "calling\n");
+    // No responders now: the call retries until a worker answers.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _worker = Worker::start(&server.url());
+    line.clear();
+    out.read_line(&mut line).expect("calf prints the sum");
+    assert_eq!(line, "3\n");
+    assert!(child.wait().expect("calf ends").success());
+}
+
+#[test]
+fn a_call_whose_worker_dies_completes_on_another() {
+    let server = NatsServer::start();
+    let first = Worker::start(&server.url());
+    let program = r#"
+(println "calling")
+(println (call "slow" 1500 {:timeout-ms 3000 :deadline-ms 20000 :retry {:initial-interval-ms 10}}))
+"#;
+    let mut child = calf_command(&server.url(), program)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("calf runs");
+    let mut out = BufReader::new(child.stdout.take().expect("piped"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("calf prints");
+    // The first attempt is with the only worker; it dies mid-call, and the
+    // retry (same call id) reaches the second.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _second = Worker::start(&server.url());
+    drop(first);
+    line.clear();
+    out.read_line(&mut line).expect("calf prints the answer");
+    assert_eq!(line, "1500\n");
+    assert!(child.wait().expect("calf ends").success());
+}
+
+#[test]
+fn ten_thousand_calls_from_a_thousand_processes() {
+    let server = NatsServer::start();
+    let _worker = Worker::start(&server.url());
+    let program = r#"
+(def me (self))
+(dotimes [p 1000]
+  (spawn (fn []
+           (let [sums (mapv (fn [i] (call "math.add" [p i])) (range 10))]
+             (send me [p sums])))))
+(def wrong
+  (loop [n 0 wrong 0]
+    (if (< n 1000)
+      (recur (inc n) (receive [p sums] (if (= sums (mapv #(+ p %) (range 10))) wrong (inc wrong))))
+      wrong)))
+(println "wrong answers:" wrong)
+"#;
+    check(run(&server.url(), program), "wrong answers: 0\n");
+}
+
+#[test]
+fn a_reply_that_is_not_messagepack_is_a_bad_reply() {
+    let server = NatsServer::start();
+    let responder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad_responder.py");
+    std::fs::write(
+        &responder,
+        r#"
+import asyncio, sys
+import nats
+
+async def main():
+    nc = await nats.connect(sys.argv[1])
+    async def bad(msg):
+        await nc.publish(msg.reply, b"\xc1\xc1 not msgpack")
+    await nc.subscribe("broken", queue="calf", cb=bad)
+    await nc.flush()
+    print("serving broken", flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"#,
+    )
+    .expect("writable");
+    let _bad = Worker::start_script(&responder, &server.url());
+    let _worker = Worker::start(&server.url());
+    let program = r#"
+(println (try (call "broken" 1) (catch e [(:type (ex-data e)) (:attempts (ex-data e))])))
+(println (call "math.add" [2 2]))
+"#;
+    check(run(&server.url(), program), "[:calf/bad-reply 1]\n4\n");
+}
