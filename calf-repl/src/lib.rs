@@ -8,6 +8,7 @@
 //! results and errors are shown.
 
 pub mod diagnostic;
+pub mod repl;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

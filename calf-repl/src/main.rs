@@ -47,7 +47,7 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = Config::default().max_depth)]
     max_depth: usize,
 
-    /// The script to run.
+    /// The script to run (none, and no -e: the REPL).
     file: Option<String>,
 
     /// Arguments for the script, in *command-line-args*.
@@ -84,11 +84,17 @@ fn run() -> ExitCode {
             }
         },
         (None, None) => {
-            let _ = writeln!(
-                stderr,
-                "usage: calf FILE.calf [ARGS...] | calf -e EXPR   (calf --help for more)"
-            );
-            return ExitCode::from(2);
+            let load_path = LoadPath::for_program(None, std::env::var_os("CALF_PATH").as_deref());
+            let options = calf_repl::Options {
+                config,
+                load_path,
+                nats_url: cli.nats,
+                print_result: true,
+            };
+            let stdout = calf_repl::Sink::new(std::io::stdout());
+            let stderr = calf_repl::Sink::new(std::io::stderr());
+            let status = calf_repl::repl::run(options, stdout, stderr);
+            return ExitCode::from(status.clamp(0, 255) as u8);
         }
     };
     let load_path = LoadPath::for_program(

@@ -21,4 +21,6 @@ pub mod runtime;
 pub mod wire;
 
 pub use load::LoadPath;
-pub use runtime::{run_program, Config, Ending, Failure, Io};
+pub use runtime::{
+    run_interactive, run_program, Config, Ending, Evaluated, Failure, Interrupter, Io, Session,
+};

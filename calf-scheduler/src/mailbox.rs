@@ -39,6 +39,11 @@ pub enum Signal {
         promise: u64,
         result: Result<Value, Value>,
     },
+    /// The next line typed at the REPL, for an interactive main process.
+    Input(calf_lang::reader::Forms),
+    /// Ctrl-C at the REPL: the line being evaluated stops with
+    /// `:calf/interrupted` (ignored between lines).
+    Interrupt,
 }
 
 /// The shared end of a process: its inbox and what others may read of it.

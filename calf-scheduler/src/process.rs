@@ -23,7 +23,8 @@ use tokio::time::Instant;
 
 use crate::call::{self, Policy};
 use crate::mailbox::{ProcessHandle, Signal};
-use crate::runtime::{Ending, Failure, Shared};
+use crate::runtime::{Ending, Evaluated, Failure, Shared};
+use std::sync::mpsc::Sender;
 
 /// What evaluating a frame's forms led to.
 enum Step {
@@ -86,6 +87,10 @@ pub(crate) struct Program {
     forms: VecDeque<(Value, Span)>,
     spans: calf_lang::SpanTable,
     ns: Sym,
+    /// For an interactive program: where each line's result goes, and the
+    /// lines not started yet. Its forms run out at the end of each line,
+    /// and the process then waits for the next one instead of ending.
+    repl: Option<(Sender<Evaluated>, VecDeque<Forms>)>,
 }
 
 impl Program {
@@ -94,6 +99,39 @@ impl Program {
             forms: forms.forms.into_iter().zip(forms.form_spans).collect(),
             spans: forms.spans,
             ns: Sym::new(calf_lang::namespace::USER),
+            repl: None,
+        }
+    }
+
+    /// A program fed line by line; results go to `results`.
+    pub fn interactive(results: Sender<Evaluated>) -> Program {
+        Program {
+            repl: Some((results, VecDeque::new())),
+            ..Program::new(Forms {
+                forms: Vec::new(),
+                spans: calf_lang::SpanTable::new(),
+                form_spans: Vec::new(),
+            })
+        }
+    }
+
+    /// Takes the next line's forms, if one was typed.
+    fn next_line(&mut self) -> bool {
+        let Some(forms) = self.repl.as_mut().and_then(|(_, lines)| lines.pop_front()) else {
+            return false;
+        };
+        self.forms
+            .extend(forms.forms.into_iter().zip(forms.form_spans));
+        self.spans.extend(forms.spans);
+        true
+    }
+
+    fn answer(&self, result: Result<Value, Failure>) {
+        if let Some((results, _)) = &self.repl {
+            let _ = results.send(Evaluated {
+                result,
+                ns: self.ns,
+            });
         }
     }
 }
@@ -159,6 +197,8 @@ enum Wait {
         promise: u64,
         deadline: Option<Instant>,
     },
+    /// An interactive main process between two lines.
+    Input,
 }
 
 fn keyword(name: &str) -> Value {
@@ -189,6 +229,9 @@ impl Process {
     }
 
     pub fn set_program(&mut self, program: Program) {
+        if program.repl.is_some() {
+            self.waiting = Some(Wait::Input);
+        }
         self.frames.push(Frame {
             program,
             loading: None,
@@ -205,12 +248,51 @@ impl Process {
     }
 
     pub async fn run(mut self) {
-        let (reason, failure) = self.run_until_exit().await;
-        self.finish(reason, failure);
+        loop {
+            let (reason, failure) = self.run_until_exit().await;
+            if self.is_interactive() && !self.shared.has_ended() {
+                self.line_failed(reason, failure);
+                continue;
+            }
+            self.finish(reason, failure);
+            return;
+        }
+    }
+
+    fn is_interactive(&self) -> bool {
+        self.frames
+            .first()
+            .is_some_and(|f| f.program.repl.is_some())
+    }
+
+    /// An interactive main process whose line failed (or that was told to
+    /// exit) reports it and waits for the next line, keeping its mailbox,
+    /// links and everything defined.
+    fn line_failed(&mut self, reason: Value, failure: Option<Failure>) {
+        let failure = failure.unwrap_or_else(|| {
+            let text = calf_lang::value::print::pr_str(&reason);
+            Failure::Thrown(Thrown {
+                value: RuntimeError::new("calf/exit", format!("the REPL process exited: {text}"))
+                    .with("reason", reason)
+                    .into_value(),
+                trace: Vec::new(),
+            })
+        });
+        self.frames.truncate(1);
+        for (_, call) in self.calls.drain(..) {
+            call.abort();
+        }
+        self.cursor = 0;
+        self.deadline = None;
+        self.vm = Vm::call(Value::Nil, Vec::new());
+        self.waiting = Some(Wait::Input);
+        let program = &mut self.frames[0].program;
+        program.forms.clear();
+        program.answer(Err(failure));
     }
 
     async fn run_until_exit(&mut self) -> Exit {
-        if !self.frames.is_empty() {
+        if !self.frames.is_empty() && self.waiting.is_none() {
             if let Some(exit) = self.advance(Value::Nil) {
                 return exit;
             }
@@ -314,6 +396,12 @@ impl Process {
             return Step::Ran;
         };
         let Some(loading) = frame.loading else {
+            if frame.program.repl.is_some() {
+                frame.program.answer(Ok(last));
+                self.frames.push(frame);
+                self.waiting = Some(Wait::Input);
+                return Step::Ran;
+            }
             self.shared.end(Ending::Returned(last));
             return Step::Exit((keyword("normal"), None));
         };
@@ -493,6 +581,26 @@ impl Process {
                     self.calls.retain(|(p, _)| *p != promise);
                     self.replies.push((promise, result));
                 }
+                Signal::Input(forms) => {
+                    if let Some((_, lines)) = self
+                        .frames
+                        .first_mut()
+                        .and_then(|f| f.program.repl.as_mut())
+                    {
+                        lines.push_back(forms);
+                    }
+                }
+                Signal::Interrupt => {
+                    if self.is_interactive() && !matches!(self.waiting, Some(Wait::Input)) {
+                        let error = RuntimeError::new("calf/interrupted", "interrupted (Ctrl-C)");
+                        let value = error.into_value();
+                        let failure = Failure::Thrown(Thrown {
+                            value: value.clone(),
+                            trace: self.vm.trace(),
+                        });
+                        return Some((value, Some(failure)));
+                    }
+                }
             }
         }
         None
@@ -520,6 +628,23 @@ impl Process {
                 Ok(None)
             }
             Wait::Until(at) => Err(Some(at)),
+            Wait::Input => loop {
+                if !self
+                    .frames
+                    .last_mut()
+                    .is_some_and(|f| f.program.next_line())
+                {
+                    return Err(None);
+                }
+                self.waiting = None;
+                if let Some(exit) = self.advance(Value::Nil) {
+                    return Ok(Some(exit));
+                }
+                // A line with nothing to run is answered at once.
+                if !matches!(self.waiting, Some(Wait::Input)) {
+                    return Ok(None);
+                }
+            },
             Wait::Reply { promise, deadline } => {
                 if let Some(i) = self.replies.iter().position(|(p, _)| *p == promise) {
                     let (_, result) = self.replies.swap_remove(i);

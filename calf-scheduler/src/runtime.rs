@@ -72,6 +72,15 @@ pub enum Ending {
     Exit(i32),
 }
 
+/// What one line typed at the REPL led to.
+#[derive(Debug)]
+pub struct Evaluated {
+    /// The value of its last form, or why it failed.
+    pub result: Result<Value, Failure>,
+    /// The namespace the next line starts in.
+    pub ns: Sym,
+}
+
 /// Where output goes, and how a crashed process is reported there.
 pub struct Io {
     pub stdout: Box<dyn Write + Send>,
@@ -270,6 +279,14 @@ impl Shared {
         self.write(&text, true);
     }
 
+    /// Whether the program has ended.
+    pub fn has_ended(&self) -> bool {
+        self.ending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
+    }
+
     /// Ends the program (the first call wins).
     pub fn end(&self, ending: Ending) {
         if let Some(tx) = self.ending.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -291,6 +308,38 @@ pub fn run_program(
         Ok(forms) => forms,
         Err(error) => return Ending::Failed(Failure::Source(error)),
     };
+    let started = match start(globals, config, load_path, io, Program::new(forms)) {
+        Ok(started) => started,
+        Err(ending) => return ending,
+    };
+    let Started {
+        tokio,
+        shared,
+        ending,
+        ..
+    } = started;
+    let ending = ending.blocking_recv().unwrap_or(Ending::Exit(0));
+    shared.flush();
+    tokio.shutdown_background();
+    ending
+}
+
+/// A runtime and its main process, started.
+struct Started {
+    tokio: tokio::runtime::Runtime,
+    shared: Arc<Shared>,
+    main: Pid,
+    ending: oneshot::Receiver<Ending>,
+}
+
+/// Starts a runtime whose main process runs `program`.
+fn start(
+    globals: Arc<Globals>,
+    config: Config,
+    load_path: LoadPath,
+    io: Io,
+    program: Program,
+) -> Result<Started, Ending> {
     let tokio = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.threads.max(1))
         .thread_stack_size(64 << 20)
@@ -298,15 +347,20 @@ pub fn run_program(
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return failed("calf/internal", format!("cannot start the scheduler: {e}")),
+        Err(e) => {
+            return Err(failed(
+                "calf/internal",
+                format!("cannot start the scheduler: {e}"),
+            ))
+        }
     };
     let (tx, rx) = oneshot::channel();
-    let ending = tokio.block_on(async {
+    let started = tokio.block_on(async {
         let bus: Arc<dyn Bus> = match &io.nats_url {
             None => Arc::new(crate::bus::embedded::EmbeddedBus::new()),
             Some(url) => match crate::bus::nats::NatsBus::connect(url).await {
                 Ok(bus) => Arc::new(bus),
-                Err(why) => return (None, Ok(failed("calf/bus-unavailable", why))),
+                Err(why) => return Err(failed("calf/bus-unavailable", why)),
             },
         };
         let shared = Arc::new(Shared {
@@ -324,17 +378,133 @@ pub fn run_program(
             bus,
             requests: Mutex::default(),
         });
-        let program = Program::new(forms);
-        shared.spawn(Vm::call(Value::Nil, Vec::new()), |main| {
+        let main = shared.spawn(Vm::call(Value::Nil, Vec::new()), |main| {
             main.set_program(program)
         });
-        (Some(shared), rx.await)
+        Ok((shared, main))
     });
-    if let Some(shared) = &ending.0 {
-        shared.flush();
+    match started {
+        Ok((shared, main)) => Ok(Started {
+            tokio,
+            shared,
+            main,
+            ending: rx,
+        }),
+        Err(ending) => {
+            tokio.shutdown_background();
+            Err(ending)
+        }
     }
-    tokio.shutdown_background();
-    ending.1.unwrap_or(Ending::Exit(0))
+}
+
+/// Starts a runtime whose main process evaluates lines as they are typed
+/// (the REPL): see [`Session`].
+pub fn run_interactive(
+    globals: Arc<Globals>,
+    config: Config,
+    load_path: LoadPath,
+    io: Io,
+) -> Result<Session, Ending> {
+    let (results_tx, results) = std::sync::mpsc::channel();
+    let started = start(
+        globals,
+        config,
+        load_path,
+        io,
+        Program::interactive(results_tx),
+    )?;
+    let main = started
+        .shared
+        .handle(started.main)
+        .unwrap_or_else(|| Arc::new(ProcessHandle::default()));
+    Ok(Session {
+        started: Some(started),
+        main,
+        results,
+    })
+}
+
+/// A running interactive runtime. Its main process (the REPL's process)
+/// lives between lines: what it spawned goes on, messages sent to it wait
+/// in its mailbox, and a failed line is reported without ending it.
+pub struct Session {
+    started: Option<Started>,
+    main: Arc<ProcessHandle>,
+    results: std::sync::mpsc::Receiver<Evaluated>,
+}
+
+/// Stops the line being evaluated; usable from any thread.
+#[derive(Clone)]
+pub struct Interrupter(Arc<ProcessHandle>);
+
+impl Interrupter {
+    /// The line being evaluated fails with `:calf/interrupted`; between
+    /// lines nothing happens.
+    pub fn interrupt(&self) {
+        let _ = self.0.push(crate::mailbox::Signal::Interrupt);
+    }
+}
+
+impl Session {
+    /// Evaluates one line's forms in the main process and waits for the
+    /// result; `Err` when the program has ended (`exit-program`).
+    pub fn eval(&mut self, forms: calf_lang::reader::Forms) -> Result<Evaluated, Ending> {
+        // An answer to an interrupt that came too late is stale.
+        while self.results.try_recv().is_ok() {}
+        if self
+            .main
+            .push(crate::mailbox::Signal::Input(forms))
+            .is_err()
+        {
+            return Err(self.ending());
+        }
+        match self.results.recv() {
+            Ok(evaluated) => Ok(evaluated),
+            Err(_) => Err(self.ending()),
+        }
+    }
+
+    pub fn interrupter(&self) -> Interrupter {
+        Interrupter(self.main.clone())
+    }
+
+    /// The pid of the REPL's process.
+    pub fn pid(&self) -> Option<Pid> {
+        self.started.as_ref().map(|s| s.main)
+    }
+
+    pub fn globals(&self) -> Option<Arc<Globals>> {
+        self.started.as_ref().map(|s| s.shared.globals.clone())
+    }
+
+    /// Writes out buffered output of every process.
+    pub fn flush(&self) {
+        if let Some(started) = &self.started {
+            started.shared.flush();
+        }
+    }
+
+    /// How the program ended (waits for it).
+    fn ending(&mut self) -> Ending {
+        match &mut self.started {
+            Some(started) => {
+                let (_, rx) = oneshot::channel();
+                std::mem::replace(&mut started.ending, rx)
+                    .blocking_recv()
+                    .unwrap_or(Ending::Exit(0))
+            }
+            None => Ending::Exit(0),
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(started) = self.started.take() {
+            started.shared.flush();
+            started.tokio.shutdown_background();
+        }
+    }
 }
 
 fn failed(kind: &'static str, message: String) -> Ending {
