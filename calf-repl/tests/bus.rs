@@ -59,6 +59,29 @@ impl Worker {
     }
 }
 
+/// The Calf worker (examples/workers/calf), waited for until it serves.
+fn calf_worker(url: &str) -> Worker {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_calf"))
+        .arg("--nats")
+        .arg(url)
+        .arg(root().join("examples/workers/calf/worker.calf"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("calf runs");
+    let stdout = child.stdout.take().expect("piped");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the worker says it serves");
+    assert!(
+        line.starts_with("serving"),
+        "unexpected worker output: {line}"
+    );
+    Worker(child)
+}
+
 impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -257,4 +280,25 @@ asyncio.run(main())
 (println (call "math.add" [2 2]))
 "#;
     check(run(&server.url(), program), "[:calf/bad-reply 1]\n4\n");
+}
+
+#[test]
+fn a_calf_worker_answers_calls_from_another_program() {
+    let server = NatsServer::start();
+    let _worker = calf_worker(&server.url());
+    let program = r#"
+(println (call "math.add" [20 22]))
+(prn (call "echo" {:k [1 #{:x}] :p (self)}))
+(prn (try (call "fail" {:code "card-declined"}) (catch e ((juxt :type :code :attempts) (ex-data e)))))
+"#;
+    let output = run(&server.url(), program);
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(output.status.success(), "{text}");
+    assert_eq!(lines[0], "42");
+    assert!(
+        lines[1].contains(":k [1 #{:x}]") && lines[1].contains(":p #pid<"),
+        "{text}"
+    );
+    assert_eq!(lines[2], "[:calf/remote-error \"card-declined\" 1]");
 }
