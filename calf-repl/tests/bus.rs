@@ -38,14 +38,19 @@ impl Worker {
     }
 
     fn start_script(script: &Path, url: &str) -> Worker {
-        let mut child = Command::new(python())
-            .arg(script)
-            .arg(url)
+        let mut command = Command::new(python());
+        command.arg(script).arg(url);
+        Worker::spawn(command)
+    }
+
+    /// Runs `command` and waits for its first line, which says it serves.
+    fn spawn(mut command: Command) -> Worker {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("python runs");
+            .expect("the worker runs");
         let stdout = child.stdout.take().expect("piped");
         let mut line = String::new();
         BufReader::new(stdout)
@@ -61,25 +66,12 @@ impl Worker {
 
 /// The Calf worker (examples/workers/calf), waited for until it serves.
 fn calf_worker(url: &str) -> Worker {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_calf"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_calf"));
+    command
         .arg("--nats")
         .arg(url)
-        .arg(root().join("examples/workers/calf/worker.calf"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("calf runs");
-    let stdout = child.stdout.take().expect("piped");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the worker says it serves");
-    assert!(
-        line.starts_with("serving"),
-        "unexpected worker output: {line}"
-    );
-    Worker(child)
+        .arg(root().join("examples/workers/calf/worker.calf"));
+    Worker::spawn(command)
 }
 
 impl Drop for Worker {

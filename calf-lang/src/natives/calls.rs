@@ -3,7 +3,7 @@
 //! the calling process waits and the others run.
 
 use crate::error::RuntimeError;
-use crate::value::{Arity, Native, NativeKind, Value};
+use crate::value::{Arity, Native, Value};
 use crate::vm::Effect;
 
 fn subject_arg(name: &str, args: &[Value]) -> Result<String, RuntimeError> {
@@ -95,28 +95,17 @@ fn reply(args: &[Value]) -> Result<Effect, RuntimeError> {
     })
 }
 
-macro_rules! effect_native {
-    ($id:ident, $name:literal, $arity:expr, $f:path, $doc:literal) => {
-        pub static $id: Native = Native {
-            name: $name,
-            arity: $arity,
-            kind: NativeKind::Effect($f),
-            doc: $doc,
-        };
-    };
-}
-
-effect_native!(CALL, "call", Arity::between(2, 3), call, "Calls the workers of subject with payload and waits for the reply, retrying as the options say: (call \"svc.op\" payload {:timeout-ms 2000 :deadline-ms 30000 :retry {...}}).");
-effect_native!(
+effect!(CALL, "call", Arity::between(2, 3), call, "Calls the workers of subject with payload and waits for the reply, retrying as the options say: (call \"svc.op\" payload {:timeout-ms 2000 :deadline-ms 30000 :retry {...}}).");
+effect!(
     CALL_ASYNC,
     "call-async",
     Arity::between(2, 3),
     call_async,
     "Starts a call like call and returns a promise at once; read it with await."
 );
-effect_native!(AWAIT, "await", Arity::between(1, 2), await_promise, "Waits for a call-async promise and returns its reply (or throws its error); with a timeout in ms, throws :calf/timeout when it passes.");
-effect_native!(SERVE, "serve", Arity::exactly(2), serve, "Answers calls on subject with (handler payload), in a new process; returns its pid. A local stub for a worker, or a worker written in Calf.");
-effect_native!(
+effect!(AWAIT, "await", Arity::between(1, 2), await_promise, "Waits for a call-async promise and returns its reply (or throws its error); with a timeout in ms, throws :calf/timeout when it passes.");
+effect!(SERVE, "serve", Arity::exactly(2), serve, "Answers calls on subject with (handler payload), in a new process; returns its pid. A local stub for a worker, or a worker written in Calf.");
+effect!(
     REPLY,
     "-reply",
     Arity::exactly(2),

@@ -153,124 +153,113 @@ fn make_ref(args: &[Value]) -> Result<Effect, RuntimeError> {
     request(ProcessOp::MakeRef, args)
 }
 
-macro_rules! effect_native {
-    ($id:ident, $name:literal, $arity:expr, $f:path, $doc:literal) => {
-        pub static $id: Native = Native {
-            name: $name,
-            arity: $arity,
-            kind: crate::value::NativeKind::Effect($f),
-            doc: $doc,
-        };
-    };
-}
-
-effect_native!(
+effect!(
     SPAWN,
     "spawn",
     Arity::at_least(1),
     spawn,
     "Starts a process running (apply f args); returns its pid."
 );
-effect_native!(
+effect!(
     SPAWN_LINK,
     "spawn-link",
     Arity::at_least(1),
     spawn_link,
     "Like spawn, and links the new process to this one."
 );
-effect_native!(
+effect!(
     SPAWN_MONITOR,
     "spawn-monitor",
     Arity::at_least(1),
     spawn_monitor,
     "Like spawn, and monitors it: returns [pid ref]."
 );
-effect_native!(
+effect!(
     SEND,
     "send",
     Arity::exactly(2),
     send,
     "Sends msg to a pid or a registered name; returns msg. Sending to a dead pid does nothing."
 );
-effect_native!(
+effect!(
     SELF,
     "self",
     Arity::exactly(0),
     self_pid,
     "Returns the pid of this process."
 );
-effect_native!(
+effect!(
     LINK,
     "link",
     Arity::exactly(1),
     link,
     "Links this process to pid: when one exits abnormally, the other gets an exit signal."
 );
-effect_native!(
+effect!(
     UNLINK,
     "unlink",
     Arity::exactly(1),
     unlink,
     "Removes the link between this process and pid."
 );
-effect_native!(
+effect!(
     MONITOR,
     "monitor",
     Arity::exactly(1),
     monitor,
     "Monitors a process: when it exits, this one gets [:DOWN ref pid reason]. Returns ref."
 );
-effect_native!(
+effect!(
     DEMONITOR,
     "demonitor",
     Arity::exactly(1),
     demonitor,
     "Stops the monitor made with ref."
 );
-effect_native!(EXIT, "exit", Arity::between(1, 2), exit, "(exit reason) ends this process; (exit pid reason) sends pid an exit signal (:kill cannot be trapped).");
-effect_native!(
+effect!(EXIT, "exit", Arity::between(1, 2), exit, "(exit reason) ends this process; (exit pid reason) sends pid an exit signal (:kill cannot be trapped).");
+effect!(
     TRAP_EXIT,
     "trap-exit!",
     Arity::exactly(1),
     trap_exit,
     "When true, exit signals arrive as [:EXIT pid reason] messages. Returns the previous setting."
 );
-effect_native!(
+effect!(
     REGISTER,
     "register!",
     Arity::exactly(2),
     register,
     "Registers pid under a keyword name, for send and whereis."
 );
-effect_native!(
+effect!(
     UNREGISTER,
     "unregister!",
     Arity::exactly(1),
     unregister,
     "Removes a registered name."
 );
-effect_native!(
+effect!(
     WHEREIS,
     "whereis",
     Arity::exactly(1),
     whereis,
     "Returns the pid registered under name, or nil."
 );
-effect_native!(
+effect!(
     ALIVE,
     "alive?",
     Arity::exactly(1),
     alive,
     "True while the process runs."
 );
-effect_native!(
+effect!(
     PROCESSES,
     "processes",
     Arity::exactly(0),
     processes,
     "Returns the pids of the running processes."
 );
-effect_native!(
+effect!(
     MAKE_REF,
     "make-ref",
     Arity::exactly(0),
