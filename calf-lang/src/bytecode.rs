@@ -183,3 +183,11 @@ impl Code {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_instruction_is_eight_bytes() {
+        assert_eq!(std::mem::size_of::<super::Op>(), 8);
+    }
+}

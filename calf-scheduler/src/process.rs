@@ -76,7 +76,7 @@ fn source_error_value(error: calf_lang::SourceError) -> Thrown {
 }
 
 /// Instructions a process runs, at most, between two yields to tokio.
-const YIELD_EVERY: u32 = 2000;
+const YIELD_EVERY: u32 = 20_000;
 
 /// Why a process stopped: its exit reason, and the failure to report if it
 /// crashed.

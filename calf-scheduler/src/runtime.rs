@@ -43,7 +43,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            budget: 2000,
+            budget: 20_000,
             max_depth: calf_lang::vm::DEFAULT_MAX_DEPTH,
             max_mailbox: 1_000_000,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
