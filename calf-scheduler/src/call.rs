@@ -372,3 +372,73 @@ fn failure(
     data.extend(extra.into_iter().map(|(k, v)| (Value::keyword(k), v)));
     ex_info(Value::str(message), Value::map(data), None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(text: &str) -> Value {
+        calf_lang::reader::read_str("<options>", text)
+            .expect("reads")
+            .forms
+            .remove(0)
+    }
+
+    #[test]
+    fn defaults_are_the_languages() {
+        let p = Policy::from_options(&Value::Nil).expect("defaults");
+        assert_eq!(p.timeout, Duration::from_millis(30_000));
+        assert_eq!(p.deadline, Duration::from_millis(120_000));
+        assert_eq!(p.initial_interval, Duration::from_millis(100));
+        assert_eq!(p.maximum_interval, Duration::from_millis(10_000));
+        assert_eq!(p.maximum_attempts, None);
+    }
+
+    #[test]
+    fn options_are_read_and_typos_refused() {
+        let p = Policy::from_options(&options(
+            "{:timeout-ms 5 :deadline-ms 50 :retry {:initial-interval-ms 2 :backoff-coefficient 3 :maximum-interval-ms 9 :maximum-attempts 4 :non-retryable [\"a\" :b]}}",
+        ))
+        .expect("valid");
+        assert_eq!(p.timeout, Duration::from_millis(5));
+        assert_eq!(p.maximum_attempts, Some(4));
+        assert_eq!(p.non_retryable, ["a", "b"]);
+        for bad in [
+            "{:timeout 5}",
+            "{:retry {:max-attempts 3}}",
+            "{:timeout-ms 0}",
+            "{:retry {:backoff-coefficient 0.5}}",
+            "{:retry 3}",
+        ] {
+            assert!(
+                Policy::from_options(&options(bad)).is_err(),
+                "{bad} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn backoff_grows_to_the_maximum_with_bounded_jitter() {
+        let p = Policy {
+            initial_interval: Duration::from_millis(100),
+            backoff_coefficient: 2.0,
+            maximum_interval: Duration::from_millis(1_000),
+            ..Policy::default()
+        };
+        for _ in 0..100 {
+            let first = p.delay_after(1).as_secs_f64();
+            assert!((0.08..=0.12).contains(&first), "{first}");
+            let third = p.delay_after(3).as_secs_f64();
+            assert!((0.32..=0.48).contains(&third), "{third}");
+            let late = p.delay_after(30).as_secs_f64();
+            assert!((0.8..=1.2).contains(&late), "{late}");
+        }
+    }
+
+    #[test]
+    fn call_ids_are_fresh() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_call_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|id| id.len() == 32));
+    }
+}

@@ -99,3 +99,49 @@ impl ProcessHandle {
         self.trap_exit.load(Ordering::Acquire)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_arrive_in_order_until_the_inbox_closes() {
+        let handle = ProcessHandle::default();
+        for n in 0..3 {
+            handle.push(Signal::Message(Value::Int(n))).expect("open");
+        }
+        let mut taken = VecDeque::new();
+        handle.take_all(&mut taken);
+        let got: Vec<i64> = taken
+            .iter()
+            .map(|s| match s {
+                Signal::Message(Value::Int(n)) => *n,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(got, [0, 1, 2]);
+        handle.push(Signal::Link(Pid(7))).expect("open");
+        let pending = handle.close();
+        assert!(matches!(pending.front(), Some(Signal::Link(Pid(7)))));
+        assert!(
+            handle.push(Signal::Message(Value::Nil)).is_err(),
+            "a closed inbox refuses signals"
+        );
+    }
+
+    #[test]
+    fn a_push_before_the_wait_is_not_lost() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let handle = ProcessHandle::default();
+            handle.push(Signal::Message(Value::Nil)).expect("open");
+            // The wake-up was stored: waiting now returns at once.
+            tokio::time::timeout(std::time::Duration::from_secs(5), handle.woken())
+                .await
+                .expect("woken by the earlier push");
+        });
+    }
+}

@@ -77,3 +77,97 @@ impl Bus for EmbeddedBus {
         subjects.retain(|_, s| !s.services.is_empty());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use calf_lang::Value;
+
+    use super::*;
+
+    /// Answers with its own number, after `delay`.
+    struct Numbered(i64, Duration);
+
+    impl Service for Numbered {
+        fn handle(&self, _: Request) -> BoxFuture<Result<Reply, BusError>> {
+            let (n, delay) = (self.0, self.1);
+            Box::pin(async move {
+                tokio::time::sleep(delay).await;
+                Ok(Reply::Ok(Value::Int(n)))
+            })
+        }
+    }
+
+    fn request(subject: &str, timeout_ms: u64) -> Request {
+        Request {
+            subject: subject.to_string(),
+            payload: Value::Nil,
+            call_id: "id".to_string(),
+            attempt: 1,
+            deadline_ms: 0,
+            timeout: Duration::from_millis(timeout_ms),
+            tenant: None,
+        }
+    }
+
+    fn answer(result: Result<Reply, BusError>) -> String {
+        match result {
+            Ok(Reply::Ok(v)) => v.to_string(),
+            Ok(Reply::Error { code, .. }) => format!("error {code}"),
+            Err(e) => e.describe(),
+        }
+    }
+
+    #[test]
+    fn services_answer_in_turn_and_leave_with_their_owner() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let bus = EmbeddedBus::new();
+            assert_eq!(
+                answer(bus.request(request("s", 100)).await),
+                "no responders"
+            );
+            bus.serve("s", Pid(1), Arc::new(Numbered(1, Duration::ZERO)))
+                .await
+                .expect("served");
+            bus.serve("s", Pid(2), Arc::new(Numbered(2, Duration::ZERO)))
+                .await
+                .expect("served");
+            let mut got = Vec::new();
+            for _ in 0..4 {
+                got.push(answer(bus.request(request("s", 100)).await));
+            }
+            assert_eq!(got, ["1", "2", "1", "2"]);
+            bus.unserve(Pid(1));
+            assert_eq!(answer(bus.request(request("s", 100)).await), "2");
+            bus.unserve(Pid(2));
+            assert_eq!(
+                answer(bus.request(request("s", 100)).await),
+                "no responders"
+            );
+        });
+    }
+
+    #[test]
+    fn a_slow_service_times_the_attempt_out() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let bus = EmbeddedBus::new();
+            bus.serve(
+                "slow",
+                Pid(1),
+                Arc::new(Numbered(1, Duration::from_secs(10))),
+            )
+            .await
+            .expect("served");
+            assert_eq!(answer(bus.request(request("slow", 50)).await), "timed out");
+        });
+    }
+}
