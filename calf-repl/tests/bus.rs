@@ -143,6 +143,41 @@ fn every_value_type_round_trips_through_the_python_worker() {
     );
 }
 
+/// The Rust example worker (built by `cargo test --workspace` as an example
+/// of calf-worker), waited for until it serves.
+fn rust_worker(url: &str) -> Worker {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target directory")
+        .to_path_buf();
+    let binary = ["debug", "release"]
+        .iter()
+        .map(|profile| target.join(profile).join("examples").join("worker"))
+        .find(|p| p.is_file())
+        .expect("the Rust example worker is built by `cargo test --workspace` (or `cargo build -p calf-worker --example worker`)");
+    let mut command = Command::new(binary);
+    command.arg(url);
+    Worker::spawn(command)
+}
+
+#[test]
+fn every_value_type_round_trips_through_the_rust_worker() {
+    let server = NatsServer::start();
+    let _worker = rust_worker(&server.url());
+    let program = r#"
+(def values [nil true false 0 -7 9223372036854775807 -9223372036854775808 1.5 -0.25
+             "" "héllo" :k :billing/id 'sym 'ns/sym [] [1 [2 [3]]] '(1 2 3)
+             {} {:a 1 :b [nil {:c "d"}]} {1 :one 2 [:two]} #{} #{1 :two "three"}
+             (self) (make-ref) [{:k #{:v}}]])
+(doseq [v values]
+  (when-not (= v (call "echo" v))
+    (println "changed:" (pr-str v) "->" (pr-str (call "echo" v)))))
+(println (count values) "values round-trip")
+(println (call "math.add" [40 2]))
+"#;
+    check(run(&server.url(), program), "26 values round-trip\n42\n");
+}
+
 #[test]
 fn worker_errors_say_whether_they_are_retried() {
     let server = NatsServer::start();
