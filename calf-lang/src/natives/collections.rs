@@ -414,6 +414,9 @@ fn nthnext(args: &[Value]) -> Result<Value, RuntimeError> {
 
 fn nthrest(args: &[Value]) -> Result<Value, RuntimeError> {
     let n = count_arg("nthrest", args, 1)?;
+    if matches!(args[0], Value::Nil) {
+        return Ok(Value::Nil);
+    }
     if n == 0 {
         items("nthrest", args, 0)?;
         return Ok(args[0].clone());

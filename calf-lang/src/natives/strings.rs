@@ -97,6 +97,21 @@ fn make_name(fname: &str, args: &[Value]) -> Result<Option<Sym>, RuntimeError> {
 }
 
 fn keyword(args: &[Value]) -> Result<Value, RuntimeError> {
+    // As in Clojure, one argument that cannot name a keyword gives nil.
+    if let [Value::Int(_)
+    | Value::Float(_)
+    | Value::Bool(_)
+    | Value::List(_)
+    | Value::Vector(_)
+    | Value::Map(_)
+    | Value::Set(_)
+    | Value::Fn(_)
+    | Value::Native(_)
+    | Value::Pid(_)
+    | Value::Ref(_)] = args
+    {
+        return Ok(Value::Nil);
+    }
     Ok(make_name("keyword", args)?.map_or(Value::Nil, Value::Keyword))
 }
 
@@ -888,7 +903,7 @@ mod tests {
         check("keyword", &[nil()], nil());
         check("keyword", &[s("ns"), s("a")], kw("ns/a"));
         check("keyword", &[nil(), s("a")], kw("a"));
-        check_err("keyword", &[i(1)], TYPE_ERROR);
+        check("keyword", &[i(1)], nil());
         check("symbol", &[s("a")], sym("a"));
         check("symbol", &[s("ns"), s("a")], sym("ns/a"));
         check("symbol", &[kw("k")], sym("k"));
