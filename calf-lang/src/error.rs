@@ -81,14 +81,20 @@ impl RuntimeError {
     ) -> RuntimeError {
         RuntimeError::new(
             "calf/type-error",
-            format!(
-                "{function}: argument {position} must be {expected}, got {} {}",
-                actual.type_name(),
-                crate::value::print::pr_str(actual)
-                    .chars()
-                    .take(60)
-                    .collect::<String>()
-            ),
+            match actual {
+                // `nil` is its own type: say it once.
+                Value::Nil => {
+                    format!("{function}: argument {position} must be {expected}, got nil")
+                }
+                _ => format!(
+                    "{function}: argument {position} must be {expected}, got {} {}",
+                    actual.type_name(),
+                    crate::value::print::pr_str(actual)
+                        .chars()
+                        .take(60)
+                        .collect::<String>()
+                ),
+            },
         )
         .with("function", Value::str(function))
         .with("position", Value::Int(position as i64))
