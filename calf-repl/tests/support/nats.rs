@@ -3,7 +3,8 @@
 //! the workspace (what `scripts/setup-test-env` installs), else
 //! `nats-server` on the PATH; without one the test fails, never skips.
 
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -35,34 +36,44 @@ fn binary() -> PathBuf {
 }
 
 impl NatsServer {
+    /// Starts a server on a port it picks itself (`-p -1`), read back from
+    /// its log: no window in which two tests could pick the same port.
     pub fn start() -> NatsServer {
         let bin = binary();
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .expect("a free port");
-            let child = Command::new(&bin)
-                .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("could not run {}: {e}", bin.display()));
-            let mut server = NatsServer { child, port };
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(10) {
-                if server.child.try_wait().ok().flatten().is_some() {
-                    break;
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return server;
-                }
-                std::thread::sleep(Duration::from_millis(20));
+        let mut child = Command::new(&bin)
+            .args(["-a", "127.0.0.1", "-p", "-1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not run {}: {e}", bin.display()));
+        let mut log = BufReader::new(child.stderr.take().expect("piped"));
+        let mut port = None;
+        let mut line = String::new();
+        while port.is_none() {
+            line.clear();
+            if log.read_line(&mut line).unwrap_or(0) == 0 {
+                let _ = child.kill();
+                panic!("nats-server ({}) exited before it listened", bin.display());
             }
-            let _ = server.child.kill();
+            port = line
+                .split("Listening for client connections on ")
+                .nth(1)
+                .and_then(|addr| addr.trim().rsplit(':').next())
+                .and_then(|p| p.parse::<u16>().ok());
         }
-        panic!("nats-server ({}) did not start", bin.display());
+        // Keep reading the log so that the server never blocks on it.
+        std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
+        let port = port.expect("parsed above");
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "nats-server does not accept connections"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        NatsServer { child, port }
     }
 
     pub fn url(&self) -> String {
