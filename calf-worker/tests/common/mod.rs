@@ -8,7 +8,7 @@
 
 #![allow(dead_code)] // each test file uses its own part of this module
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -64,29 +64,45 @@ pub struct NatsServer {
 }
 
 impl NatsServer {
+    /// Starts a server on a port it picks itself (`-p -1`), read back from
+    /// its log, so that no two tests can pick the same port.
     pub fn start() -> NatsServer {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let bin = nats_server_bin();
-        let mut last_log = String::new();
-        for _ in 0..5 {
-            let port = free_port();
-            let log =
-                Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("nats-server-{port}.log"));
-            let log_file = std::fs::File::create(&log).unwrap();
-            let child = Command::new(&bin)
-                .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-                .stdin(Stdio::null())
-                .stdout(log_file.try_clone().unwrap())
-                .stderr(log_file)
-                .spawn()
-                .unwrap_or_else(|e| panic!("could not run {}: {e}", bin.display()));
-            let mut server = NatsServer { child, port, log };
-            if server.wait_until_ready() {
-                return server;
-            }
-            last_log = std::fs::read_to_string(&server.log).unwrap_or_default();
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("nats-server-{}-{n}.log", std::process::id()));
+        let log_file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(&bin)
+            .args(["-a", "127.0.0.1", "-p", "-1"])
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not run {}: {e}", bin.display()));
+        let mut server = NatsServer {
+            child,
+            port: 0,
+            log,
+        };
+        let start = Instant::now();
+        while server.port == 0 && start.elapsed() < Duration::from_secs(10) {
+            let text = std::fs::read_to_string(&server.log).unwrap_or_default();
+            server.port = text
+                .split("Listening for client connections on ")
+                .nth(1)
+                .and_then(|rest| rest.lines().next())
+                .and_then(|addr| addr.trim().rsplit(':').next())
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            std::thread::sleep(Duration::from_millis(10));
         }
+        if server.port != 0 && server.wait_until_ready() {
+            return server;
+        }
+        let last_log = std::fs::read_to_string(&server.log).unwrap_or_default();
         panic!(
-            "nats-server ({}) did not start; its last log:\n{last_log}",
+            "nats-server ({}) did not start; its log:\n{last_log}",
             bin.display()
         );
     }
@@ -123,14 +139,6 @@ impl Drop for NatsServer {
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// What came back for one request.
