@@ -24,6 +24,9 @@ pub enum Op {
     Const(u32),
     /// Push local slot `i`.
     Local(u16),
+    /// Push local slot `i`, leaving `nil` there: its last read, so the value
+    /// keeps a single owner (see `compiler/liveness.rs`).
+    MoveLocal(u16),
     /// Pop into local slot `i`.
     SetLocal(u16),
     /// Push capture `i` of the running closure.

@@ -93,7 +93,8 @@ impl CodeBuilder {
         self.protos.len() as u32 - 1
     }
 
-    pub fn finish(self, name: Option<Sym>, params: u16, variadic: bool, locals: u16) -> Code {
+    pub fn finish(mut self, name: Option<Sym>, params: u16, variadic: bool, locals: u16) -> Code {
+        super::liveness::move_last_uses(&mut self.ops, &self.protos, locals);
         Code {
             name,
             params,

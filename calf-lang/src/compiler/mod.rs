@@ -7,6 +7,7 @@
 
 mod builder;
 mod destructure;
+mod liveness;
 mod ns;
 mod pattern;
 mod special;

@@ -19,41 +19,45 @@ use crate::value::{Arity, Hasher, Map, Native, Set, Value, Vector};
 
 const MAP_ENTRY: &str = "a [key value] vector, a map or nil";
 
-/// A collection being built by `conj`, `into` and `merge`: the inner
-/// persistent structure, taken out of its `Arc` once.
+/// A collection being built by `conj` and `into`, taken from the argument
+/// slot: when the argument held the only reference, it grows in place.
 enum Builder {
-    List(Vector),
-    Vector(Vector),
-    Map(Map),
-    Set(Set),
+    List(Arc<Vector>),
+    Vector(Arc<Vector>),
+    Map(Arc<Map>),
+    Set(Arc<Set>),
 }
 
 impl Builder {
     /// The builder for argument `i`; `nil` starts a list.
-    fn of(fname: &str, args: &[Value], i: usize) -> Result<Builder, RuntimeError> {
-        Ok(match &args[i] {
-            Value::Nil => Builder::List(Vector::new()),
-            Value::List(v) => Builder::List((**v).clone()),
-            Value::Vector(v) => Builder::Vector((**v).clone()),
-            Value::Map(m) => Builder::Map((**m).clone()),
-            Value::Set(s) => Builder::Set((**s).clone()),
-            _ => return Err(type_error(fname, args, i, "a collection or nil")),
+    fn take(fname: &str, args: &mut [Value], i: usize) -> Result<Builder, RuntimeError> {
+        Ok(match take_arg(&mut args[i]) {
+            Value::Nil => Builder::List(Arc::new(Vector::new())),
+            Value::List(v) => Builder::List(v),
+            Value::Vector(v) => Builder::Vector(v),
+            Value::Map(m) => Builder::Map(m),
+            Value::Set(s) => Builder::Set(s),
+            other => {
+                args[i] = other;
+                return Err(type_error(fname, args, i, "a collection or nil"));
+            }
         })
     }
 
     /// Adds `x` as `conj` does; `pos` is the 1-based argument it came from.
     fn conj(&mut self, fname: &str, pos: usize, x: Value) -> Result<(), RuntimeError> {
         match self {
-            Builder::List(v) => v.push_front(x),
-            Builder::Vector(v) => v.push_back(x),
+            Builder::List(v) => Arc::make_mut(v).push_front(x),
+            Builder::Vector(v) => Arc::make_mut(v).push_back(x),
             Builder::Set(s) => {
-                s.insert(x);
+                Arc::make_mut(s).insert(x);
             }
-            Builder::Map(m) => match &x {
+            Builder::Map(m) => match x {
                 Value::Vector(kv) if kv.len() == 2 => {
-                    m.insert(kv[0].clone(), kv[1].clone());
+                    Arc::make_mut(m).insert(kv[0].clone(), kv[1].clone());
                 }
                 Value::Map(other) => {
+                    let m = Arc::make_mut(m);
                     for (k, v) in other.iter() {
                         m.insert(k.clone(), v.clone());
                     }
@@ -67,12 +71,27 @@ impl Builder {
 
     fn into_value(self) -> Value {
         match self {
-            Builder::List(v) => list_of(v),
-            Builder::Vector(v) => vector_of(v),
-            Builder::Map(m) => Value::Map(Arc::new(m)),
-            Builder::Set(s) => Value::Set(Arc::new(s)),
+            Builder::List(v) => Value::List(v),
+            Builder::Vector(v) => Value::Vector(v),
+            Builder::Map(m) => Value::Map(m),
+            Builder::Set(s) => Value::Set(s),
         }
     }
+}
+
+/// `(conj coll)`, `(into coll)`: the collection itself, `nil` included.
+fn only_collection(fname: &str, args: &mut [Value]) -> Result<Value, RuntimeError> {
+    match &args[0] {
+        Value::Nil | Value::List(_) | Value::Vector(_) | Value::Map(_) | Value::Set(_) => {
+            Ok(take_arg(&mut args[0]))
+        }
+        _ => Err(type_error(fname, args, 0, "a collection or nil")),
+    }
+}
+
+/// Takes an argument out of its slot, leaving `nil`.
+fn take_arg(slot: &mut Value) -> Value {
+    std::mem::replace(slot, Value::Nil)
 }
 
 fn list(args: &[Value]) -> Result<Value, RuntimeError> {
@@ -101,43 +120,38 @@ fn hash_set(args: &[Value]) -> Result<Value, RuntimeError> {
     Ok(Value::Set(Arc::new(args.iter().cloned().collect())))
 }
 
-fn conj(args: &[Value]) -> Result<Value, RuntimeError> {
+fn conj(args: &mut [Value]) -> Result<Value, RuntimeError> {
     match args.len() {
         0 => return Ok(vector_of(Vector::new())),
-        1 => {
-            Builder::of("conj", args, 0)?;
-            return Ok(args[0].clone());
-        }
+        1 => return only_collection("conj", args),
         _ => {}
     }
-    let mut coll = Builder::of("conj", args, 0)?;
-    for (i, x) in args.iter().enumerate().skip(1) {
-        coll.conj("conj", i + 1, x.clone())?;
+    let mut coll = Builder::take("conj", args, 0)?;
+    for (i, x) in args.iter_mut().enumerate().skip(1) {
+        coll.conj("conj", i + 1, take_arg(x))?;
     }
     Ok(coll.into_value())
 }
 
-fn into(args: &[Value]) -> Result<Value, RuntimeError> {
+fn into(args: &mut [Value]) -> Result<Value, RuntimeError> {
     match args.len() {
         0 => return Ok(vector_of(Vector::new())),
-        1 => {
-            Builder::of("into", args, 0)?;
-            return Ok(args[0].clone());
-        }
+        1 => return only_collection("into", args),
         _ => {}
     }
-    let mut coll = Builder::of("into", args, 0)?;
+    let mut coll = Builder::take("into", args, 0)?;
     match (&mut coll, &args[1]) {
         (Builder::Vector(to), Value::List(from) | Value::Vector(from)) => {
-            to.append((**from).clone());
+            Arc::make_mut(to).append((**from).clone());
         }
         (Builder::Map(to), Value::Map(from)) => {
+            let to = Arc::make_mut(to);
             for (k, v) in from.iter() {
                 to.insert(k.clone(), v.clone());
             }
         }
         (Builder::Set(to), Value::Set(from)) => {
-            to.extend(from.iter().cloned());
+            Arc::make_mut(to).extend(from.iter().cloned());
         }
         (coll, _) => {
             for x in items("into", args, 1)? {
@@ -164,98 +178,96 @@ fn list_star(args: &[Value]) -> Result<Value, RuntimeError> {
 }
 
 /// `(assoc coll k v)` for one key, `coll` being argument `pos` of `fname`.
-fn assoc1(
-    fname: &str,
-    pos: usize,
-    coll: &Value,
-    k: &Value,
-    v: Value,
-) -> Result<Value, RuntimeError> {
+/// A collection held only here is updated in place.
+fn assoc1(fname: &str, pos: usize, coll: Value, k: Value, v: Value) -> Result<Value, RuntimeError> {
     match coll {
         Value::Nil => {
             let mut map = Map::default();
-            map.insert(k.clone(), v);
+            map.insert(k, v);
             Ok(Value::Map(Arc::new(map)))
         }
-        Value::Map(m) => Ok(Value::Map(Arc::new(m.update(k.clone(), v)))),
-        Value::Vector(items) => {
+        Value::Map(mut m) => {
+            Arc::make_mut(&mut m).insert(k, v);
+            Ok(Value::Map(m))
+        }
+        Value::Vector(mut items) => {
             let Value::Int(index) = k else {
                 return Err(RuntimeError::wrong_type(
                     fname,
                     pos + 1,
                     "an integer index",
-                    k,
+                    &k,
                 ));
             };
             let len = items.len();
-            match usize::try_from(*index) {
-                Ok(i) if i < len => Ok(vector_of(items.update(i, v))),
-                Ok(i) if i == len => {
-                    let mut items = (**items).clone();
-                    items.push_back(v);
-                    Ok(vector_of(items))
+            match usize::try_from(index) {
+                Ok(i) if i < len => {
+                    Arc::make_mut(&mut items).set(i, v);
+                    Ok(Value::Vector(items))
                 }
-                _ => Err(out_of_bounds(fname, *index, len)),
+                Ok(i) if i == len => {
+                    Arc::make_mut(&mut items).push_back(v);
+                    Ok(Value::Vector(items))
+                }
+                _ => Err(out_of_bounds(fname, index, len)),
             }
         }
-        _ => Err(RuntimeError::wrong_type(
+        other => Err(RuntimeError::wrong_type(
             fname,
             pos,
             "a map, a vector or nil",
-            coll,
+            &other,
         )),
     }
 }
 
-fn assoc(args: &[Value]) -> Result<Value, RuntimeError> {
+fn assoc(args: &mut [Value]) -> Result<Value, RuntimeError> {
     if args.len().is_multiple_of(2) {
         return Err(illegal("assoc", "expects a value for every key"));
     }
-    if let (Value::Map(m), true) = (&args[0], args.len() > 3) {
-        let mut map = (**m).clone();
-        for kv in args[1..].chunks_exact(2) {
-            map.insert(kv[0].clone(), kv[1].clone());
-        }
-        return Ok(Value::Map(Arc::new(map)));
-    }
-    let mut coll = args[0].clone();
-    for kv in args[1..].chunks_exact(2) {
-        coll = assoc1("assoc", 1, &coll, &kv[0], kv[1].clone())?;
+    let (coll, pairs) = args
+        .split_first_mut()
+        .expect("assoc takes 3 or more arguments");
+    let mut coll = take_arg(coll);
+    for kv in pairs.chunks_exact_mut(2) {
+        coll = assoc1("assoc", 1, coll, take_arg(&mut kv[0]), take_arg(&mut kv[1]))?;
     }
     Ok(coll)
 }
 
-fn dissoc(args: &[Value]) -> Result<Value, RuntimeError> {
-    match &args[0] {
+fn dissoc(args: &mut [Value]) -> Result<Value, RuntimeError> {
+    match take_arg(&mut args[0]) {
         Value::Nil => Ok(Value::Nil),
-        Value::Map(m) => {
-            if args.len() == 1 {
-                return Ok(args[0].clone());
-            }
-            let mut map = (**m).clone();
+        Value::Map(mut m) => {
             for k in &args[1..] {
-                map.remove(k);
+                if m.contains_key(k) {
+                    Arc::make_mut(&mut m).remove(k);
+                }
             }
-            Ok(Value::Map(Arc::new(map)))
+            Ok(Value::Map(m))
         }
-        _ => Err(type_error("dissoc", args, 0, "a map or nil")),
+        other => {
+            args[0] = other;
+            Err(type_error("dissoc", args, 0, "a map or nil"))
+        }
     }
 }
 
-fn disj(args: &[Value]) -> Result<Value, RuntimeError> {
-    match &args[0] {
+fn disj(args: &mut [Value]) -> Result<Value, RuntimeError> {
+    match take_arg(&mut args[0]) {
         Value::Nil => Ok(Value::Nil),
-        Value::Set(s) => {
-            if args.len() == 1 {
-                return Ok(args[0].clone());
-            }
-            let mut set = (**s).clone();
+        Value::Set(mut set) => {
             for k in &args[1..] {
-                set.remove(k);
+                if set.contains(k) {
+                    Arc::make_mut(&mut set).remove(k);
+                }
             }
-            Ok(Value::Set(Arc::new(set)))
+            Ok(Value::Set(set))
         }
-        _ => Err(type_error("disj", args, 0, "a set or nil")),
+        other => {
+            args[0] = other;
+            Err(type_error("disj", args, 0, "a set or nil"))
+        }
     }
 }
 
@@ -306,8 +318,8 @@ fn assoc_in(args: &[Value]) -> Result<Value, RuntimeError> {
         containers.push(cur);
         cur = next;
     }
-    let mut value = assoc1("assoc-in", 1, &cur, &last, args[2].clone())?;
-    for (container, k) in containers.iter().zip(keys.iter()).rev() {
+    let mut value = assoc1("assoc-in", 1, cur, last, args[2].clone())?;
+    for (container, k) in containers.into_iter().zip(keys).rev() {
         value = assoc1("assoc-in", 1, container, k, value)?;
     }
     Ok(value)
@@ -988,7 +1000,7 @@ pure!(
     hash_set,
     "Returns a set of the arguments."
 );
-pure!(CONJ, "conj", Arity::at_least(0), conj, "Adds items to a collection where it adds them best: lists at the front, vectors at the end, maps take [key value] vectors or maps, nil gives a list.");
+consuming!(CONJ, "conj", Arity::at_least(0), conj, "Adds items to a collection where it adds them best: lists at the front, vectors at the end, maps take [key value] vectors or maps, nil gives a list.");
 pure!(
     CONS,
     "cons",
@@ -1003,21 +1015,21 @@ pure!(
     list_star,
     "Returns a list of the leading arguments followed by the items of the last one."
 );
-pure!(
+consuming!(
     ASSOC,
     "assoc",
     Arity::at_least(3),
     assoc,
     "Returns the map (or vector, by index) with each key set to its value; nil gives a map."
 );
-pure!(
+consuming!(
     DISSOC,
     "dissoc",
     Arity::at_least(1),
     dissoc,
     "Returns the map without the given keys."
 );
-pure!(
+consuming!(
     DISJ,
     "disj",
     Arity::at_least(1),
@@ -1169,7 +1181,7 @@ pure!(
     concat,
     "Returns a list of the items of every collection in turn."
 );
-pure!(
+consuming!(
     INTO,
     "into",
     Arity::between(0, 2),

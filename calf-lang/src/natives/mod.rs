@@ -22,6 +22,19 @@ macro_rules! pure {
     };
 }
 
+/// Defines a `static` pure native that may take its arguments (see
+/// [`crate::value::ConsumingFn`]), as [`pure!`] does a borrowing one.
+macro_rules! consuming {
+    ($id:ident, $name:literal, $arity:expr, $f:expr, $doc:literal) => {
+        pub static $id: $crate::value::Native = $crate::value::Native {
+            name: $name,
+            arity: $arity,
+            kind: $crate::value::NativeKind::Consuming($f),
+            doc: $doc,
+        };
+    };
+}
+
 /// Defines a `static` effect native, as [`pure!`] does a pure one.
 macro_rules! effect {
     ($id:ident, $name:literal, $arity:expr, $f:expr, $doc:literal) => {

@@ -22,6 +22,7 @@ pub fn call(name: &str, args: &[Value]) -> Result<Value, RuntimeError> {
     );
     match n.kind {
         NativeKind::Pure(f) => f(args),
+        NativeKind::Consuming(f) => f(&mut args.to_vec()),
         NativeKind::Effect(_) => panic!("{name} is an effect native"),
     }
 }
@@ -32,7 +33,7 @@ pub fn call_effect(name: &str, args: &[Value]) -> Result<Effect, RuntimeError> {
     assert!(n.arity.accepts(args.len()));
     match n.kind {
         NativeKind::Effect(f) => f(args),
-        NativeKind::Pure(_) => panic!("{name} is a pure native"),
+        NativeKind::Pure(_) | NativeKind::Consuming(_) => panic!("{name} is a pure native"),
     }
 }
 

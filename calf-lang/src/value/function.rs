@@ -89,9 +89,15 @@ impl Arity {
 
 pub type NativeFn = fn(&[Value]) -> Result<Value, RuntimeError>;
 
+/// A pure native that may take its arguments out of the slice (the caller
+/// discards them after the call): given the only reference to a
+/// collection, it updates that collection in place instead of copying.
+pub type ConsumingFn = fn(&mut [Value]) -> Result<Value, RuntimeError>;
+
 /// A pure native computes a value; an effect native asks the host to act.
 pub enum NativeKind {
     Pure(NativeFn),
+    Consuming(ConsumingFn),
     Effect(fn(&[Value]) -> Result<Effect, RuntimeError>),
 }
 

@@ -11,7 +11,7 @@ mod symbol;
 
 use std::sync::Arc;
 
-pub use function::{Arity, Closure, FnProto, Native, NativeFn, NativeKind};
+pub use function::{Arity, Closure, ConsumingFn, FnProto, Native, NativeFn, NativeKind};
 pub use symbol::{next_gensym_id, Sym};
 
 /// Deterministic hashing: the print order of maps and sets is the same on

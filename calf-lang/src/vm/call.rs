@@ -46,16 +46,21 @@ impl Vm {
                 if !native.arity.accepts(argc) {
                     return Err(arity_error(&self.stack[callee_at], argc));
                 }
-                let args = &self.stack[callee_at + 1..];
                 match native.kind {
                     NativeKind::Pure(f) => {
-                        let result = f(args)?;
+                        let result = f(&self.stack[callee_at + 1..])?;
+                        self.stack.truncate(callee_at);
+                        self.stack.push(result);
+                        Ok(Next::Continue)
+                    }
+                    NativeKind::Consuming(f) => {
+                        let result = f(&mut self.stack[callee_at + 1..])?;
                         self.stack.truncate(callee_at);
                         self.stack.push(result);
                         Ok(Next::Continue)
                     }
                     NativeKind::Effect(f) => {
-                        let effect = f(args)?;
+                        let effect = f(&self.stack[callee_at + 1..])?;
                         self.stack.truncate(callee_at);
                         Ok(Next::Effect(effect))
                     }
@@ -162,12 +167,6 @@ pub(super) fn spread_onto(coll: &Value, stack: &mut Vec<Value>) -> Result<usize,
                 .map(|(k, v)| Value::vector([k.clone(), v.clone()])),
         ),
         other => return Err(RuntimeError::wrong_type("apply", 2, "a collection", other)),
-    }
-    if stack.len() - before > u16::MAX as usize {
-        return Err(RuntimeError::new(
-            "calf/arity-error",
-            "apply: too many arguments to spread",
-        ));
     }
     Ok(stack.len() - before)
 }

@@ -279,6 +279,11 @@ impl Vm {
                         let v = self.stack[base + slot as usize].clone();
                         self.stack.push(v);
                     }
+                    Op::MoveLocal(slot) => {
+                        let v =
+                            std::mem::replace(&mut self.stack[base + slot as usize], Value::Nil);
+                        self.stack.push(v);
+                    }
                     Op::SetLocal(slot) => {
                         let v = self.pop();
                         self.stack[base + slot as usize] = v;
