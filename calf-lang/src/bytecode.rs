@@ -112,6 +112,15 @@ pub enum Op {
     Inc,
     Dec,
     Not,
+    // The same operators with a small integer literal as right operand.
+    AddInt(i32),
+    SubInt(i32),
+    LtInt(i32),
+    LeInt(i32),
+    GtInt(i32),
+    GeInt(i32),
+    NumEqInt(i32),
+    EqInt(i32),
 }
 
 /// Where a closure's capture comes from in the frame that makes it.

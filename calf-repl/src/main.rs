@@ -38,8 +38,8 @@ struct Cli {
     #[arg(long)]
     disasm: bool,
 
-    /// Instructions a process runs before it yields (1 yields after every
-    /// instruction: slower, same results).
+    /// Reductions (calls and loop rounds) a process runs before it yields
+    /// (1 yields at every call and loop round: slower, same results).
     #[arg(long, value_name = "N", default_value_t = Config::default().budget)]
     reductions: u32,
 

@@ -496,6 +496,15 @@ impl<'a> Compiler<'a> {
         }
         Some((|| {
             for (i, item) in items.iter().enumerate().skip(1) {
+                if i >= 2 {
+                    if let Some(fused) = with_immediate(op, item) {
+                        let span = self.spans.span_of(form);
+                        let saved = self.code().set_span(span);
+                        self.emit(fused);
+                        self.code().restore_span(saved);
+                        continue;
+                    }
+                }
                 let hint = self.spans.item_span(form, i);
                 self.compile(item, hint, Tail::No)?;
                 if i >= 2 && !matches!(op, Op::Apply(_)) {
@@ -559,4 +568,23 @@ fn is_constant(form: &Value) -> bool {
             .all(|(k, v)| is_constant(k) && is_constant(v)),
         _ => true,
     }
+}
+
+/// `(+ x 1)`, `(< n 2)`: an operator whose right operand is a small integer
+/// literal becomes one instruction carrying it, one push and pop fewer in
+/// the loops and recursions where such forms live.
+fn with_immediate(op: Op, operand: &Value) -> Option<Op> {
+    let Value::Int(n) = operand else { return None };
+    let n = i32::try_from(*n).ok()?;
+    Some(match op {
+        Op::Add => Op::AddInt(n),
+        Op::Sub => Op::SubInt(n),
+        Op::Lt => Op::LtInt(n),
+        Op::Le => Op::LeInt(n),
+        Op::Gt => Op::GtInt(n),
+        Op::Ge => Op::GeInt(n),
+        Op::NumEq => Op::NumEqInt(n),
+        Op::Eq => Op::EqInt(n),
+        _ => return None,
+    })
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{Effect, Vm};
+use crate::bytecode::Code;
 use crate::error::RuntimeError;
 use crate::natives::collections::lookup;
 use crate::value::{NativeKind, Value};
@@ -24,9 +25,14 @@ impl Vm {
         let callee_at = self.stack.len() - argc - 1;
         match &self.stack[callee_at] {
             Value::Fn(closure) => {
-                let Some(body) = closure.proto.body_for(argc).cloned() else {
+                let Some(body) = closure.proto.body_for(argc) else {
                     return Err(arity_error(&self.stack[callee_at], argc));
                 };
+                // The closure stays in the slot below the frame's base,
+                // keeping its code alive (see `Frame`).
+                let body: *const Code = &**body;
+                // SAFETY: as above; nothing below this line drops the closure.
+                let body = unsafe { &*body };
                 if self.frames.len() >= self.max_depth {
                     return Err(RuntimeError::new(
                         "calf/stack-overflow",
@@ -94,9 +100,14 @@ impl Vm {
         let Value::Fn(closure) = &self.stack[callee_at] else {
             return self.call_value(argc);
         };
-        let Some(body) = closure.proto.body_for(argc).cloned() else {
+        let Some(body) = closure.proto.body_for(argc) else {
             return Err(arity_error(&self.stack[callee_at], argc));
         };
+        let body: *const Code = &**body;
+        // SAFETY: the closure moves to the slot below `base` and stays there
+        // for the new frame's life (see `Frame`); the one it replaces is
+        // dropped together with the frame it kept.
+        let body = unsafe { &*body };
         let dest = base - 1;
         for i in 0..=argc {
             self.stack.swap(dest + i, callee_at + i);

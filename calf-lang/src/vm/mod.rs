@@ -2,8 +2,9 @@
 //!
 //! Everything a running process has is in [`Vm`]: the operand stack, the
 //! call frames and the exception handlers, all on the heap. `run(budget)`
-//! executes at most `budget` instructions and then returns: done, failed, an
-//! effect for the host, or out of budget. Nothing of a process is ever kept
+//! spends at most `budget` reductions (calls and backward jumps: every loop
+//! and recursion pays them) and then returns: done, failed, an effect for
+//! the host, or out of budget. Nothing of a process is ever kept
 //! on the Rust stack between two instructions, so a process can stop
 //! anywhere and be resumed later, or by another thread.
 
@@ -13,6 +14,7 @@ mod effect;
 mod pattern;
 mod unwind;
 
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 use crate::bytecode::{Code, Op};
@@ -41,11 +43,12 @@ pub enum Outcome {
 
 /// A top-level body that calls the value below its `argc` arguments and
 /// returns the result: how a spawned process starts. Shared by all.
-fn call_code(argc: usize) -> Arc<Code> {
+fn call_code(argc: usize) -> &'static Code {
     use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<Vec<Arc<Code>>>> = OnceLock::new();
-    let make = |argc: usize| {
-        Arc::new(Code {
+    static CACHE: OnceLock<Mutex<Vec<&'static Code>>> = OnceLock::new();
+    // Leaked on purpose: one body per argument count, for the whole program.
+    let make = |argc: usize| -> &'static Code {
+        Box::leak(Box::new(Code {
             name: None,
             params: 0,
             variadic: false,
@@ -55,7 +58,7 @@ fn call_code(argc: usize) -> Arc<Code> {
             vars: Box::new([]),
             protos: Box::new([]),
             spans: Box::new([]),
-        })
+        }))
     };
     if argc >= 16 {
         return make(argc);
@@ -68,13 +71,26 @@ fn call_code(argc: usize) -> Arc<Code> {
         let n = cache.len();
         cache.push(make(n));
     }
-    cache[argc].clone()
+    cache[argc]
+}
+
+/// What an operator on two integers gives, before it becomes a value.
+enum IntResult {
+    Int(i64),
+    Bool(bool),
 }
 
 /// One active call.
+///
+/// The frame borrows its code instead of holding an `Arc`: a call then
+/// costs no reference-count traffic. What keeps the code alive is the
+/// function value in the stack slot just below `base`, which nothing
+/// overwrites while the frame exists (a tail call replaces it only together
+/// with the frame); the first frame's code is kept by [`Vm::root`], and the
+/// shared `call_code` bodies live for the whole program.
 #[derive(Debug)]
 struct Frame {
-    code: Arc<Code>,
+    code: NonNull<Code>,
     /// The next instruction to run.
     pc: u32,
     /// Stack index of local slot 0; the running function sits just below.
@@ -90,8 +106,31 @@ struct Handler {
     catch_pc: u32,
 }
 
+// SAFETY: a frame only reads through its code pointer, and `Code` is
+// `Sync`; the pointer stays valid wherever the VM moves (see `Frame`).
+unsafe impl Send for Frame {}
+unsafe impl Sync for Frame {}
+
+impl Frame {
+    fn new(code: &Code, base: usize) -> Frame {
+        Frame {
+            code: NonNull::from(code),
+            pc: 0,
+            base: base as u32,
+        }
+    }
+
+    fn code(&self) -> &Code {
+        // SAFETY: see the invariant on `Frame`: the code outlives the frame.
+        unsafe { self.code.as_ref() }
+    }
+}
+
 /// A process's machine state.
 pub struct Vm {
+    /// The top-level body a VM made by [`Vm::new`] runs, kept alive for
+    /// its frame.
+    root: Option<Arc<Code>>,
     stack: Vec<Value>,
     frames: Vec<Frame>,
     handlers: Vec<Handler>,
@@ -105,7 +144,8 @@ impl Vm {
     pub fn new(code: Arc<Code>) -> Vm {
         let mut vm = Vm::empty();
         vm.stack.push(Value::Nil);
-        vm.enter(code, 1);
+        vm.enter(&code, 1);
+        vm.root = Some(code);
         vm
     }
 
@@ -116,16 +156,13 @@ impl Vm {
         vm.stack.reserve_exact(argc + 4);
         vm.stack.push(function);
         vm.stack.extend(args);
-        vm.frames.push(Frame {
-            code: call_code(argc),
-            pc: 0,
-            base: 1,
-        });
+        vm.frames.push(Frame::new(call_code(argc), 1));
         vm
     }
 
     fn empty() -> Vm {
         Vm {
+            root: None,
             stack: Vec::new(),
             frames: Vec::with_capacity(2),
             handlers: Vec::new(),
@@ -147,15 +184,15 @@ impl Vm {
     /// Gives the answer to the effect the VM returned: the value its call
     /// evaluates to.
     pub fn resume(&mut self, answer: Value) {
-        self.stack.push(answer);
+        self.push(answer);
     }
 
     /// Answers a `Receive` effect: the next message, or `None` when the
     /// timeout passed.
     pub fn resume_received(&mut self, message: Option<Value>) {
         let found = message.is_some();
-        self.stack.push(message.unwrap_or(Value::Nil));
-        self.stack.push(Value::Bool(found));
+        self.push(message.unwrap_or(Value::Nil));
+        self.push(Value::Bool(found));
     }
 
     /// Makes the call that asked for an effect throw `error` instead.
@@ -171,28 +208,29 @@ impl Vm {
             + self.handlers.capacity() * std::mem::size_of::<Handler>()
     }
 
-    fn enter(&mut self, code: Arc<Code>, base: usize) {
-        let locals = code.locals as usize;
-        self.stack.resize(base + locals, Value::Nil);
-        self.frames.push(Frame {
-            code,
-            pc: 0,
-            base: base as u32,
-        });
+    /// Starts running `code` with its arguments from stack index `base` on.
+    /// The caller guarantees the code outlives the frame (see [`Frame`]).
+    #[inline]
+    fn enter(&mut self, code: &Code, base: usize) {
+        let top = base + code.locals as usize;
+        // Parameters are already there; only `let` slots need filling.
+        while self.stack.len() < top {
+            self.push(Value::Nil);
+        }
+        self.frames.push(Frame::new(code, base));
     }
 
-    /// Runs at most `budget` instructions.
+    /// Runs until `budget` reductions (calls and backward jumps) are spent.
     pub fn run(&mut self, budget: u32) -> Outcome {
         let mut budget = budget;
         'frames: loop {
             let Some(frame) = self.frames.last() else {
                 return Outcome::Done(self.stack.pop().unwrap_or(Value::Nil));
             };
-            // SAFETY: the frame owns an `Arc<Code>` that lives until the
-            // frame is popped; every path that pops or replaces the frame
-            // leaves this loop iteration (`continue 'frames`) before `code`
-            // is used again.
-            let code: &Code = unsafe { &*Arc::as_ptr(&frame.code) };
+            // SAFETY: the code outlives the frame (see `Frame`); every path
+            // that pops or replaces the frame leaves this loop iteration
+            // (`continue 'frames`) before `code` is used again.
+            let code: &Code = unsafe { frame.code.as_ref() };
             let base = frame.base as usize;
             let mut pc = frame.pc as usize;
 
@@ -236,6 +274,41 @@ impl Vm {
                 }};
             }
 
+            // Two integers are computed here, without a call and without
+            // dropping anything; everything else goes to `arith`.
+            macro_rules! int_binary {
+                ($x:ident, $y:ident, $fast:expr, $slow:path) => {{
+                    let len = self.stack.len();
+                    if len >= 2 {
+                        if let (Value::Int($x), Value::Int($y)) =
+                            (&self.stack[len - 2], &self.stack[len - 1])
+                        {
+                            let ($x, $y) = (*$x, *$y);
+                            if let Some(result) = $fast {
+                                self.replace_top_two_ints(result);
+                                continue;
+                            }
+                        }
+                    }
+                    binary!($slow)
+                }};
+            }
+
+            // The same with the right operand in the instruction.
+            macro_rules! int_immediate {
+                ($x:ident, $k:ident, $fast:expr, $slow:path) => {{
+                    if let Some(Value::Int($x)) = self.stack.last() {
+                        let ($x, $k) = (*$x, $k as i64);
+                        if let Some(result) = $fast {
+                            self.replace_top_int(result);
+                            continue;
+                        }
+                    }
+                    self.push_int($k as i64);
+                    binary!($slow)
+                }};
+            }
+
             macro_rules! unary {
                 ($f:path) => {{
                     let result = match self.stack.last() {
@@ -256,12 +329,21 @@ impl Vm {
                 }};
             }
 
+            // A reduction is a call or a jump back: every loop and every
+            // recursion spends them, straight-line code needs no count.
+            macro_rules! spend_reduction {
+                () => {
+                    if budget == 0 {
+                        // Resume at this same instruction.
+                        pc -= 1;
+                        save_pc!();
+                        return Outcome::Yield;
+                    }
+                    budget -= 1;
+                };
+            }
+
             loop {
-                if budget == 0 {
-                    save_pc!();
-                    return Outcome::Yield;
-                }
-                budget -= 1;
                 let Some(&op) = code.ops.get(pc) else {
                     fail!(RuntimeError::new(
                         "calf/internal",
@@ -270,39 +352,39 @@ impl Vm {
                 };
                 pc += 1;
                 match op {
-                    Op::Nil => self.stack.push(Value::Nil),
-                    Op::True => self.stack.push(Value::Bool(true)),
-                    Op::False => self.stack.push(Value::Bool(false)),
-                    Op::Int(n) => self.stack.push(Value::Int(n as i64)),
-                    Op::Const(i) => self.stack.push(code.consts[i as usize].clone()),
+                    Op::Nil => self.push(Value::Nil),
+                    Op::True => self.push_bool(true),
+                    Op::False => self.push_bool(false),
+                    Op::Int(n) => self.push_int(n as i64),
+                    Op::Const(i) => self.push(code.consts[i as usize].clone()),
                     Op::Local(slot) => {
                         let v = self.stack[base + slot as usize].clone();
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::MoveLocal(slot) => {
                         let v =
                             std::mem::replace(&mut self.stack[base + slot as usize], Value::Nil);
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::SetLocal(slot) => {
                         let v = self.pop();
-                        self.stack[base + slot as usize] = v;
+                        std::mem::replace(&mut self.stack[base + slot as usize], v).drop_fast();
                     }
                     Op::Capture(i) => {
                         let v = match &self.stack[base - 1] {
                             Value::Fn(closure) => closure.captures[i as usize].clone(),
                             _ => Value::Nil,
                         };
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::SelfFn => {
                         let v = self.stack[base - 1].clone();
-                        self.stack.push(v);
+                        self.push(v);
                     }
                     Op::Global(i) => {
                         let var = &code.vars[i as usize];
                         match var.get() {
-                            Some(v) => self.stack.push(v),
+                            Some(v) => self.push(v),
                             None => fail!(RuntimeError::new(
                                 "calf/unbound",
                                 format!("{} is declared but has no value yet", var.name)
@@ -314,23 +396,29 @@ impl Vm {
                         let var = &code.vars[i as usize];
                         let v = self.pop();
                         var.set(v);
-                        self.stack.push(Value::Symbol(var.name));
+                        self.push(Value::Symbol(var.name));
                     }
                     Op::MarkMacro(i) => code.vars[i as usize].set_macro(true),
-                    Op::Pop => {
-                        self.stack.pop();
-                    }
+                    Op::Pop => self.pop().drop_fast(),
                     Op::Nip => {
                         let top = self.pop();
                         *self.stack.last_mut().expect("Nip below an operand") = top;
                     }
-                    Op::Jump(target) => pc = target as usize,
+                    Op::Jump(target) => {
+                        if (target as usize) < pc {
+                            spend_reduction!();
+                        }
+                        pc = target as usize;
+                    }
                     Op::JumpIfFalse(target) => {
-                        if !self.pop().is_truthy() {
+                        let test = self.pop();
+                        if !test.is_truthy() {
                             pc = target as usize;
                         }
+                        test.drop_fast();
                     }
                     Op::Call(argc) => {
+                        spend_reduction!();
                         save_pc!();
                         match self.call_value(argc as usize) {
                             Ok(call::Next::Continue) => {}
@@ -340,6 +428,7 @@ impl Vm {
                         }
                     }
                     Op::Apply(argc) => {
+                        spend_reduction!();
                         save_pc!();
                         let spread = self.pop();
                         let added = match call::spread_onto(&spread, &mut self.stack) {
@@ -354,6 +443,7 @@ impl Vm {
                         }
                     }
                     Op::TailCall(argc) => {
+                        spend_reduction!();
                         save_pc!();
                         // The compiler follows every TailCall with a Return,
                         // which hands on a native's (or an effect's) answer.
@@ -371,7 +461,7 @@ impl Vm {
                     Op::Closure(i) => {
                         let proto = &code.protos[i as usize];
                         let closure = self.make_closure(proto, base);
-                        self.stack.push(closure);
+                        self.push(closure);
                     }
                     Op::PushHandler(catch_pc) => self.handlers.push(Handler {
                         frames: self.frames.len() as u32,
@@ -404,15 +494,15 @@ impl Vm {
                     }
                     Op::MakeList(n) => {
                         let items = self.stack.split_off(self.stack.len() - n as usize);
-                        self.stack.push(Value::list(items));
+                        self.push(Value::list(items));
                     }
                     Op::MakeVector(n) => {
                         let items = self.stack.split_off(self.stack.len() - n as usize);
-                        self.stack.push(Value::vector(items));
+                        self.push(Value::vector(items));
                     }
                     Op::MakeSet(n) => {
                         let items = self.stack.split_off(self.stack.len() - n as usize);
-                        self.stack.push(Value::set(items));
+                        self.push(Value::set(items));
                     }
                     Op::MakeMap(n) => {
                         let items = self.stack.split_off(self.stack.len() - 2 * n as usize);
@@ -421,7 +511,7 @@ impl Vm {
                         while let (Some(k), Some(v)) = (items.next(), items.next()) {
                             map.insert(k, v);
                         }
-                        self.stack.push(Value::Map(Arc::new(map)));
+                        self.push(Value::Map(Arc::new(map)));
                     }
                     Op::TestSeq { len, at_least } => {
                         let v = self.pop();
@@ -430,25 +520,25 @@ impl Vm {
                     }
                     Op::TestMap => {
                         let v = self.pop();
-                        self.stack.push(Value::Bool(matches!(v, Value::Map(_))));
+                        self.push(Value::Bool(matches!(v, Value::Map(_))));
                     }
                     Op::ItemAt(i) => {
                         let v = self.pop();
-                        self.stack.push(pattern::item_at(&v, i));
+                        self.push(pattern::item_at(&v, i));
                     }
                     Op::ItemsFrom(i) => {
                         let v = self.pop();
-                        self.stack.push(pattern::items_from(&v, i));
+                        self.push(pattern::items_from(&v, i));
                     }
                     Op::HasKey => {
                         let key = self.pop();
                         let map = self.pop();
-                        self.stack.push(Value::Bool(pattern::has_key(&map, &key)));
+                        self.push(Value::Bool(pattern::has_key(&map, &key)));
                     }
                     Op::GetKey => {
                         let key = self.pop();
                         let map = self.pop();
-                        self.stack.push(pattern::get_key(&map, &key));
+                        self.push(pattern::get_key(&map, &key));
                     }
                     Op::NoMatch => {
                         let v = self.pop();
@@ -482,30 +572,135 @@ impl Vm {
                         save_pc!();
                         return Outcome::Effect(Effect::ReceiveAccept);
                     }
-                    Op::Add => binary!(arith::add),
-                    Op::Sub => binary!(arith::sub),
-                    Op::Mul => binary!(arith::mul),
+                    Op::Add => int_binary!(x, y, x.checked_add(y).map(IntResult::Int), arith::add),
+                    Op::Sub => int_binary!(x, y, x.checked_sub(y).map(IntResult::Int), arith::sub),
+                    Op::Mul => int_binary!(x, y, x.checked_mul(y).map(IntResult::Int), arith::mul),
                     Op::Div => binary!(arith::div),
-                    Op::Lt => binary!(arith::lt),
-                    Op::Le => binary!(arith::le),
-                    Op::Gt => binary!(arith::gt),
-                    Op::Ge => binary!(arith::ge),
-                    Op::NumEq => binary!(arith::num_eq),
-                    Op::Eq => binary!(arith::equal),
+                    Op::Lt => int_binary!(x, y, Some(IntResult::Bool(x < y)), arith::lt),
+                    Op::Le => int_binary!(x, y, Some(IntResult::Bool(x <= y)), arith::le),
+                    Op::Gt => int_binary!(x, y, Some(IntResult::Bool(x > y)), arith::gt),
+                    Op::Ge => int_binary!(x, y, Some(IntResult::Bool(x >= y)), arith::ge),
+                    Op::NumEq => int_binary!(x, y, Some(IntResult::Bool(x == y)), arith::num_eq),
+                    Op::Eq => int_binary!(x, y, Some(IntResult::Bool(x == y)), arith::equal),
+                    Op::AddInt(k) => {
+                        int_immediate!(x, k, x.checked_add(k).map(IntResult::Int), arith::add)
+                    }
+                    Op::SubInt(k) => {
+                        int_immediate!(x, k, x.checked_sub(k).map(IntResult::Int), arith::sub)
+                    }
+                    Op::LtInt(k) => int_immediate!(x, k, Some(IntResult::Bool(x < k)), arith::lt),
+                    Op::LeInt(k) => int_immediate!(x, k, Some(IntResult::Bool(x <= k)), arith::le),
+                    Op::GtInt(k) => int_immediate!(x, k, Some(IntResult::Bool(x > k)), arith::gt),
+                    Op::GeInt(k) => int_immediate!(x, k, Some(IntResult::Bool(x >= k)), arith::ge),
+                    Op::NumEqInt(k) => {
+                        int_immediate!(x, k, Some(IntResult::Bool(x == k)), arith::num_eq)
+                    }
+                    Op::EqInt(k) => {
+                        int_immediate!(x, k, Some(IntResult::Bool(x == k)), arith::equal)
+                    }
                     Op::Inc => unary!(arith::inc),
                     Op::Dec => unary!(arith::dec),
                     Op::Not => {
                         let a = self.pop();
-                        self.stack.push(Value::Bool(!a.is_truthy()));
+                        self.push(Value::Bool(!a.is_truthy()));
                     }
                 }
             }
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn pop(&mut self) -> Value {
         self.stack.pop().unwrap_or(Value::Nil)
+    }
+
+    /// `Vec::push`, written so that the value is stored straight into its
+    /// slot: built in a temporary first, a 16-byte value is copied back
+    /// with one wide load that cannot be forwarded from the two narrow
+    /// stores that made it, a stall on every push.
+    #[inline(always)]
+    fn push(&mut self, value: Value) {
+        let len = self.stack.len();
+        if len == self.stack.capacity() {
+            self.grow_stack();
+        }
+        // SAFETY: there is room for one more value (checked above), and the
+        // slot past `len` holds nothing that needs dropping.
+        unsafe {
+            self.stack.as_mut_ptr().add(len).write(value);
+            self.stack.set_len(len + 1);
+        }
+    }
+
+    /// Pushes `Value::Int(n)` with two plain stores (see
+    /// [`Value::write_int`]).
+    #[inline(always)]
+    fn push_int(&mut self, n: i64) {
+        let len = self.stack.len();
+        if len == self.stack.capacity() {
+            self.grow_stack();
+        }
+        // SAFETY: as in `push`.
+        unsafe {
+            Value::write_int(self.stack.as_mut_ptr().add(len), n);
+            self.stack.set_len(len + 1);
+        }
+    }
+
+    /// Pushes `Value::Bool(b)`, as `push_int` does a number.
+    #[inline(always)]
+    fn push_bool(&mut self, b: bool) {
+        let len = self.stack.len();
+        if len == self.stack.capacity() {
+            self.grow_stack();
+        }
+        // SAFETY: as in `push`.
+        unsafe {
+            Value::write_bool(self.stack.as_mut_ptr().add(len), b);
+            self.stack.set_len(len + 1);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_stack(&mut self) {
+        self.stack.reserve(self.stack.len().max(32));
+    }
+
+    /// Replaces the top operand, an integer, with `result`.
+    #[inline(always)]
+    fn replace_top_int(&mut self, result: IntResult) {
+        let len = self.stack.len();
+        debug_assert!(matches!(self.stack[len - 1], Value::Int(_)));
+        // SAFETY: the caller checked that the top operand exists and is an
+        // integer, which owns nothing.
+        unsafe {
+            let slot = self.stack.as_mut_ptr().add(len - 1);
+            match result {
+                IntResult::Int(n) => Value::write_int(slot, n),
+                IntResult::Bool(b) => Value::write_bool(slot, b),
+            }
+        }
+    }
+
+    /// Replaces the top two operands, both integers (so neither needs
+    /// dropping), with `result`.
+    #[inline(always)]
+    fn replace_top_two_ints(&mut self, result: IntResult) {
+        let len = self.stack.len();
+        debug_assert!(matches!(self.stack[len - 2], Value::Int(_)));
+        debug_assert!(matches!(self.stack[len - 1], Value::Int(_)));
+        // SAFETY: the caller checked that there are two operands and that
+        // both are integers, which own nothing; the lower slot is
+        // overwritten in place and the upper one forgotten.
+        unsafe {
+            self.stack.set_len(len - 1);
+            let slot = self.stack.as_mut_ptr().add(len - 2);
+            match result {
+                IntResult::Int(n) => Value::write_int(slot, n),
+                IntResult::Bool(b) => Value::write_bool(slot, b),
+            }
+        }
     }
 
     /// Pops the current frame, handing its top value to the caller. Returns
@@ -513,13 +708,16 @@ impl Vm {
     fn return_from_frame(&mut self) -> Option<Outcome> {
         let result = self.pop();
         let frame = self.frames.pop()?;
-        self.stack.truncate(frame.base as usize - 1);
+        let callee_at = frame.base as usize - 1;
+        while self.stack.len() > callee_at {
+            self.pop().drop_fast();
+        }
         if self.frames.is_empty() {
             self.stack.clear();
             self.handlers.clear();
             return Some(Outcome::Done(result));
         }
-        self.stack.push(result);
+        self.push(result);
         None
     }
 
@@ -548,8 +746,8 @@ impl Vm {
     pub fn trace(&self) -> Vec<TraceEntry> {
         let mut trace: Vec<TraceEntry> = Vec::new();
         for frame in self.frames.iter().rev() {
-            let function = frame.code.name;
-            let span = frame.code.span_at((frame.pc as usize).saturating_sub(1));
+            let function = frame.code().name;
+            let span = frame.code().span_at((frame.pc as usize).saturating_sub(1));
             match trace.last_mut() {
                 Some(last) if last.function == function && last.span == span => last.times += 1,
                 _ => trace.push(TraceEntry {
@@ -565,11 +763,11 @@ impl Vm {
     /// The span of the instruction the current frame is at.
     pub fn current_span(&self) -> Option<Span> {
         let f = self.frames.last()?;
-        f.code.span_at((f.pc as usize).saturating_sub(1))
+        f.code().span_at((f.pc as usize).saturating_sub(1))
     }
 
     /// The name of the function running now.
     pub fn current_function(&self) -> Option<Sym> {
-        self.frames.last().and_then(|f| f.code.name)
+        self.frames.last().and_then(|f| f.code().name)
     }
 }
