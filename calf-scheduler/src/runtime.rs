@@ -27,7 +27,8 @@ use crate::process::{Process, Program};
 /// How processes run.
 #[derive(Clone, Copy, Debug)]
 pub struct Config {
-    /// Instructions a process runs before it yields to the others.
+    /// Reductions (calls and loop rounds) a process runs before it yields
+    /// to the others.
     pub budget: u32,
     /// Nested calls allowed before a stack-overflow error.
     pub max_depth: usize,
