@@ -146,7 +146,8 @@ struct Frame {
 
 /// A `require` or `load-file` in progress.
 struct Loading {
-    /// The VM that called `require`, resumed when every lib is loaded.
+    /// The VM that called `require` (or `load-file`), resumed when every
+    /// lib (the file) is loaded.
     caller: Vm,
     /// The namespace the caller runs in: libs are referred there.
     caller_ns: Sym,
