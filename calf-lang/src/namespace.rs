@@ -146,6 +146,26 @@ impl Namespace {
             .copied()
     }
 
+    /// Every alias of this namespace, with the namespace it names.
+    pub fn aliases(&self) -> Vec<(Sym, Sym)> {
+        self.aliases
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(alias, target)| (*alias, *target))
+            .collect()
+    }
+
+    /// The names under which vars of other namespaces are referred here.
+    pub fn referred_names(&self) -> Vec<Sym> {
+        self.refers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect()
+    }
+
     pub fn refer(&self, name: Sym, var: Arc<Var>) {
         self.refers
             .write()

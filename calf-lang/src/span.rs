@@ -48,6 +48,29 @@ impl Span {
         let (line, col) = file.line_col(self.start as usize);
         format!("{}:{}:{}", file.name, line, col)
     }
+
+    /// The source text the span covers, as it would stand at the start of
+    /// a line: when only indentation comes before it on its first line,
+    /// that much indentation is taken off its other lines too.
+    pub fn text(self) -> String {
+        let file = source(self.file);
+        let (start, end) = (self.start as usize, self.end as usize);
+        let Some(text) = file.text.get(start..end) else {
+            return String::new();
+        };
+        let line_start = file.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let indent = &file.text[line_start..start];
+        if indent.is_empty() || !indent.chars().all(|c| c == ' ' || c == '\t') {
+            return text.to_string();
+        }
+        let mut lines = text.split('\n');
+        let mut out = lines.next().unwrap_or_default().to_string();
+        for line in lines {
+            out.push('\n');
+            out.push_str(line.strip_prefix(indent).unwrap_or(line));
+        }
+        out
+    }
 }
 
 /// A source text with its name (a path, `<eval>`, `<repl>`).
@@ -111,6 +134,21 @@ pub fn add_source(name: impl Into<String>, text: impl Into<String>) -> FileId {
 /// The source registered under `id`.
 pub fn source(id: FileId) -> Arc<SourceFile> {
     registry().read().unwrap_or_else(|e| e.into_inner())[id.0 as usize].clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_of_an_indented_form_loses_its_indentation() {
+        let text = "(do\n  (defn f []\n    1))\n";
+        let file = add_source("span-test.calf", text);
+        let start = text.find("(defn").expect("in the text");
+        let end = text.rfind(')').expect("in the text");
+        assert_eq!(Span::new(file, start, end).text(), "(defn f []\n  1)");
+        assert_eq!(Span::new(file, 0, text.len() - 1).text(), text.trim_end());
+    }
 }
 
 /// The span of a collection form and of each of its items.

@@ -7,7 +7,11 @@
 //! calf-scheduler's host and calf-lang's reader, and only decides how
 //! results and errors are shown.
 
+mod brackets;
+mod completion;
 pub mod diagnostic;
+mod line_editor;
+mod output;
 pub mod repl;
 
 use std::io::Write;

@@ -4,6 +4,9 @@
 //! The REPL's process is a Calf process like any other: `(self)` is its
 //! pid, what it spawns keeps running between lines, and messages sent to
 //! it wait in its mailbox until `(receive ...)` or `(flush)` takes them.
+//! What processes print while a line is typed appears above the prompt
+//! ([`crate::output`]); Tab completes names and the bracket matching the
+//! one at the cursor is highlighted ([`crate::line_editor`]).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,14 +20,19 @@ use calf_lang::{Sym, Value};
 use calf_scheduler::{Ending, Failure, Io};
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
-use rustyline::Editor;
+use rustyline::{CompletionType, Config, Editor};
 
+use crate::line_editor::LineHelper;
+use crate::output::{AbovePrompt, PromptShown};
 use crate::{render_failure, Options, Sink, ERROR_STATUS};
 
 const HELP: &str = "\
 Type a form and press Enter; an open bracket continues on the next line.
+  Tab        complete a name, a namespace, alias/name or a :keyword
   *1 *2 *3   the last three results      *e   the last error
   (self)     this REPL's process         (flush)  print and drop its messages
+  (doc name)     a var's docstring       (source name)  its definition
+  (load-file \"f.calf\")  evaluate a file's forms here, returning the last value
   Ctrl-C     interrupt the running line (at the prompt: clear the input)
   Ctrl-D or :quit  leave                 :help  this text
 ";
@@ -87,9 +95,32 @@ pub fn run(options: Options, mut stdout: Sink, mut stderr: Sink) -> i32 {
         ..
     } = options;
     let globals = crate::globals_with_args(&[]);
+    let config_editor = Config::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(false)
+        .build();
+    let mut editor: Editor<LineHelper, DefaultHistory> = match Editor::with_config(config_editor) {
+        Ok(editor) => editor,
+        Err(e) => {
+            let _ = writeln!(stderr, "error: cannot start the line editor: {e}");
+            return ERROR_STATUS;
+        }
+    };
+    editor.set_helper(Some(LineHelper::new(globals.clone(), Sym::new(USER))));
+    // Processes print above the prompt while a line is typed; without a
+    // terminal (input from a pipe) they print straight out.
+    let prompt_shown = PromptShown::default();
     let io = Io {
-        stdout: Box::new(stdout.clone()),
-        stderr: Box::new(stderr.clone()),
+        stdout: Box::new(AbovePrompt::new(
+            stdout.clone(),
+            prompt_shown.clone(),
+            editor.create_external_printer().ok(),
+        )),
+        stderr: Box::new(AbovePrompt::new(
+            stderr.clone(),
+            prompt_shown.clone(),
+            editor.create_external_printer().ok(),
+        )),
         render: render_failure,
         nats_url,
     };
@@ -114,13 +145,6 @@ pub fn run(options: Options, mut stdout: Sink, mut stderr: Sink) -> i32 {
         });
     }
 
-    let mut editor: Editor<(), DefaultHistory> = match Editor::new() {
-        Ok(editor) => editor,
-        Err(e) => {
-            let _ = writeln!(stderr, "error: cannot start the line editor: {e}");
-            return ERROR_STATUS;
-        }
-    };
     let history = history_path();
     if let Some(path) = &history {
         let _ = editor.load_history(path);
@@ -135,7 +159,13 @@ pub fn run(options: Options, mut stdout: Sink, mut stderr: Sink) -> i32 {
         } else {
             format!("{}#_=> ", " ".repeat(ns.len().saturating_sub(2)))
         };
-        let line = match editor.readline(&prompt) {
+        if let Some(helper) = editor.helper_mut() {
+            helper.ns = Sym::new(&ns);
+        }
+        prompt_shown.set(true);
+        let read = editor.readline(&prompt);
+        prompt_shown.set(false);
+        let line = match read {
             Ok(line) => line,
             Err(ReadlineError::Interrupted) => {
                 buffer.clear();

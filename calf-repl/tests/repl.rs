@@ -1,87 +1,280 @@
 //! The REPL driven through a pseudo-terminal, as a person would use it.
+//!
+//! What the REPL writes is fed to a terminal emulator (vt100), so the
+//! assertions are about the screen a person would see: the line being
+//! edited, what was printed above it, which bracket is highlighted (colours
+//! are on: the screen's text is the same with or without them).
 
+use std::io::ErrorKind;
+use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use expectrl::{Eof, Session};
 
-fn start() -> (Session, std::path::PathBuf) {
-    let data = std::env::temp_dir().join(format!("calf-repl-test-{}", std::process::id()));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_calf"));
-    command
-        .env("XDG_DATA_HOME", &data)
-        .env("NO_COLOR", "1")
-        .env("TERM", "dumb")
-        .env_remove("CALF_NATS_URL");
-    let mut repl = Session::spawn(command).expect("the calf binary starts in a pty");
-    repl.set_expect_timeout(Some(Duration::from_secs(20)));
-    (repl, data)
+/// Wide enough that no line of the session wraps, tall enough that none
+/// scrolls off: a row of the screen is a line of the session.
+const COLUMNS: u16 = 200;
+const ROWS: u16 = 1000;
+
+/// How long the REPL may take to show what a step waits for.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+struct Terminal {
+    repl: Session,
+    screen: vt100::Parser,
+    /// `XDG_DATA_HOME` of the session: where its history goes.
+    data: PathBuf,
 }
 
-/// Types `line`, waits for the next prompt, and returns what was printed
-/// before it (the pty does not echo what is typed).
-fn eval(repl: &mut Session, line: &str) -> String {
-    repl.send_line(line).expect("typing");
-    let found = repl
-        .expect("=> ")
-        .unwrap_or_else(|e| panic!("no prompt after {line:?}: {e}"));
-    String::from_utf8_lossy(found.before()).into_owned()
-}
+impl Terminal {
+    fn start() -> Terminal {
+        let data = std::env::temp_dir().join(format!("calf-repl-test-{}", std::process::id()));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_calf"));
+        command
+            .env("XDG_DATA_HOME", &data)
+            .env("TERM", "xterm")
+            .env_remove("NO_COLOR")
+            .env_remove("CALF_NATS_URL");
+        let mut repl = Session::spawn(command).expect("the calf binary starts in a pty");
+        repl.get_process_mut()
+            .set_window_size(COLUMNS, ROWS)
+            .expect("the pty takes a size");
+        repl.set_expect_timeout(Some(PATIENCE));
+        let mut terminal = Terminal {
+            repl,
+            screen: vt100::Parser::new(
+                ROWS.try_into().expect("rows"),
+                COLUMNS.try_into().expect("columns"),
+                0,
+            ),
+            data,
+        };
+        terminal.wait_until("the first prompt", |t| t.prompt_row().is_some());
+        terminal
+    }
 
-fn assert_prints(repl: &mut Session, line: &str, output: &str) {
-    let printed = eval(repl, line);
-    assert!(
-        printed.contains(output),
-        "after {line:?}, expected {output:?} in {printed:?}"
-    );
+    /// Reads what the REPL writes until `ready` holds; fails showing the
+    /// screen if it does not within [`PATIENCE`].
+    fn wait_until(&mut self, what: &str, ready: impl Fn(&Terminal) -> bool) {
+        let deadline = Instant::now() + PATIENCE;
+        let mut buffer = [0u8; 4096];
+        loop {
+            if ready(self) {
+                return;
+            }
+            match self.repl.try_read(&mut buffer) {
+                Ok(0) => panic!("the REPL ended waiting for {what}:\n{}", self.contents()),
+                Ok(n) => self.screen.process(&buffer[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    if Instant::now() > deadline {
+                        panic!("no {what} on the screen:\n{}", self.contents());
+                    }
+                    // Polling for output, not waiting for an event.
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => panic!(
+                    "reading the pty waiting for {what}: {e}\n{}",
+                    self.contents()
+                ),
+            }
+        }
+    }
+
+    fn row(&self, row: u16) -> String {
+        self.screen
+            .screen()
+            .rows(0, COLUMNS)
+            .nth(row as usize)
+            .unwrap_or_default()
+            .trim_end()
+            .to_string()
+    }
+
+    /// The screen's text down to the cursor's row.
+    fn contents(&self) -> String {
+        let (last, _) = self.screen.screen().cursor_position();
+        (0..=last)
+            .map(|r| self.row(r))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The cursor's row when it stands after an empty prompt (`ns=> ` or
+    /// the continuation `#_=> `).
+    fn prompt_row(&self) -> Option<u16> {
+        let (row, column) = self.screen.screen().cursor_position();
+        let text = self.row(row);
+        (text.ends_with("=>") && column as usize == text.chars().count() + 1).then_some(row)
+    }
+
+    fn cursor_row(&self) -> u16 {
+        self.screen.screen().cursor_position().0
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.repl.send(keys).expect("typing");
+    }
+
+    /// Types `line` and Enter at the prompt (after what is typed already);
+    /// returns the rows printed between it and the next prompt.
+    fn eval(&mut self, line: &str) -> String {
+        let start = self.cursor_row();
+        self.send(&format!("{line}\r"));
+        self.wait_until(&format!("a prompt after {line:?}"), |t| {
+            t.prompt_row().is_some_and(|row| row > start)
+        });
+        let prompt = self.cursor_row();
+        assert!(
+            self.row(start).ends_with(line),
+            "the line as typed: {:?}",
+            self.row(start)
+        );
+        (start + 1..prompt)
+            .map(|r| self.row(r))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn assert_prints(&mut self, line: &str, output: &str) {
+        let printed = self.eval(line);
+        assert!(
+            printed.contains(output),
+            "after {line:?}, expected {output:?} in {printed:?}"
+        );
+    }
 }
 
 #[test]
 fn a_session_at_the_repl() {
-    let (mut repl, data) = start();
-    repl.expect("user=> ").expect("the prompt");
+    let mut t = Terminal::start();
+    assert_eq!(t.row(t.cursor_row()), "user=>");
 
-    assert_eq!(eval(&mut repl, "(+ 1 2)"), "3\r\nuser");
+    assert_eq!(t.eval("(+ 1 2)"), "3");
 
     // An open bracket continues the input on the next line.
-    assert_eq!(eval(&mut repl, "(defn twice [x]"), "  #_");
-    assert_prints(&mut repl, "  (* 2 x))", "user/twice");
-    assert_prints(&mut repl, "(twice 21)", "42\r\n");
-    assert_prints(&mut repl, "(+ *1 1)", "43\r\n");
+    assert_eq!(t.eval("(defn twice [x]"), "");
+    assert_eq!(t.row(t.cursor_row()), "  #_=>");
+    assert_eq!(t.eval("  (* 2 x))"), "user/twice");
+    assert_eq!(t.eval("(twice 21)"), "42");
+    assert_eq!(t.eval("(+ *1 1)"), "43");
 
     // An error is a diagnostic pointing into the line; the session goes on.
-    let printed = eval(&mut repl, "(twice (/ 1 0))");
+    let printed = t.eval("(twice (/ 1 0))");
     assert!(printed.contains("divide by zero"), "{printed}");
     assert!(printed.contains("(twice (/ 1 0))"), "{printed}");
-    assert_eq!(eval(&mut repl, "(twice 5)"), "10\r\nuser");
-    assert_prints(&mut repl, "(:type (ex-data *e))", ":calf/divide-by-zero");
+    assert_eq!(t.eval("(twice 5)"), "10");
+    assert_eq!(t.eval("(:type (ex-data *e))"), ":calf/divide-by-zero");
 
     // The REPL is a process: a spawned process can send it a message.
-    assert_prints(
-        &mut repl,
+    t.assert_prints(
         "(let [me (self)] (spawn (fn [] (send me [:hello (twice 4)]))))",
         "#pid<",
     );
-    assert_eq!(eval(&mut repl, "(receive [:hello n] (+ n 1))"), "9\r\nuser");
-    assert_prints(&mut repl, "(do (send (self) :waiting) nil)", "nil");
-    assert_prints(&mut repl, "(flush)", ":waiting\r\nnil");
+    assert_eq!(t.eval("(receive [:hello n] (+ n 1))"), "9");
+    assert_eq!(t.eval("(do (send (self) :waiting) nil)"), "nil");
+    assert_eq!(t.eval("(flush)"), ":waiting\nnil");
+
+    // Tab completes a defined name, and a keyword read before.
+    t.send("(twi\t");
+    t.wait_until("twice completed", |t| {
+        t.row(t.cursor_row()) == "user=> (twice"
+    });
+    assert_eq!(t.eval(" 4)"), "8");
+    t.send("(= :hel\t");
+    t.wait_until(":hello completed", |t| {
+        t.row(t.cursor_row()) == "user=> (= :hello"
+    });
+    assert_eq!(t.eval(" :hello)"), "true");
+
+    // The bracket matching the one at the cursor stands out while the line
+    // is edited, and not once it is entered.
+    t.send("(+ 1 (* 2 3))");
+    let row = t.cursor_row();
+    t.wait_until("the line typed", |t| t.row(row) == "user=> (+ 1 (* 2 3))");
+    t.send("\x01"); // Ctrl-A: to the start of the line, on the first bracket.
+    let closing = "user=> (+ 1 (* 2 3)".len() as u16;
+    let highlighted = |t: &Terminal, column: u16| {
+        t.screen
+            .screen()
+            .cell(row, column)
+            .is_some_and(|cell| cell.bold() && cell.fgcolor() == vt100::Color::Idx(4))
+    };
+    t.wait_until("the closing bracket highlighted", |t| {
+        highlighted(t, closing)
+    });
+    assert!(
+        (0..COLUMNS).all(|column| column == closing || !highlighted(&t, column)),
+        "one bracket highlighted"
+    );
+    assert_eq!(t.eval(""), "7");
+    assert!(
+        (0..COLUMNS).all(|column| !highlighted(&t, column)),
+        "the entered line is drawn plain"
+    );
+
+    // (source f) shows the definition as it was typed.
+    assert_eq!(t.eval("(source twice)"), "(defn twice [x]\n  (* 2 x))\nnil");
+    assert_eq!(
+        t.eval("(source count)"),
+        "calf.core/count is a native function, written in Rust: it has no Calf source\nnil"
+    );
+
+    // What a process prints while a line is typed appears above the
+    // prompt, and the line being typed stays whole.
+    t.assert_prints(
+        "(spawn (fn [] (sleep 200) (println \"from a process\")))",
+        "#pid<",
+    );
+    let prompt = t.cursor_row();
+    t.send("(+ 1");
+    t.wait_until("the process's line above the prompt", |t| {
+        t.cursor_row() == prompt + 1
+            && t.row(prompt) == "from a process"
+            && t.row(prompt + 1) == "user=> (+ 1"
+    });
+    assert_eq!(t.eval(" 2)"), "3");
+
+    // (load-file ...) evaluates a file here and returns its last value; an
+    // error in it points into the file.
+    let dir = t.data.join("files");
+    std::fs::create_dir_all(&dir).expect("a temp directory");
+    let good = dir.join("scratch.calf");
+    std::fs::write(&good, "(defn from-file [] :loaded)\n\n(+ 40 2)\n").expect("a file");
+    assert_eq!(t.eval(&format!("(load-file {:?})", good.display())), "42");
+    assert_eq!(t.eval("(from-file)"), ":loaded");
+    assert_eq!(
+        t.eval("(source from-file)"),
+        "(defn from-file [] :loaded)\nnil"
+    );
+    let bad = dir.join("broken.calf");
+    std::fs::write(&bad, "(def ok 1)\n(+ ok :two)\n").expect("a file");
+    let printed = t.eval(&format!("(load-file {:?})", bad.display()));
+    let location = format!("{}:2:1", bad.display());
+    assert!(printed.contains(&location), "{location} in {printed}");
 
     // Ctrl-C stops a running line; definitions stay.
-    repl.send_line("(do (println \"spinning\") (loop [] (recur)))")
-        .expect("typing");
-    repl.expect("spinning").expect("the line runs");
-    repl.send([3u8]).expect("Ctrl-C");
-    let printed =
-        String::from_utf8_lossy(repl.expect("=> ").expect("a prompt").before()).into_owned();
-    assert!(printed.contains("interrupted"), "{printed}");
-    assert_eq!(eval(&mut repl, "(twice 100)"), "200\r\nuser");
+    t.send("(do (println \"spinning\") (loop [] (recur)))\r");
+    t.wait_until("the line running", |t| t.contents().contains("\nspinning"));
+    let start = t.cursor_row();
+    t.send("\x03");
+    t.wait_until("a prompt after Ctrl-C", |t| {
+        t.prompt_row().is_some_and(|row| row > start)
+    });
+    let printed: Vec<String> = (start..t.cursor_row()).map(|r| t.row(r)).collect();
+    assert!(
+        printed.iter().any(|r| r.contains("interrupted")),
+        "{printed:?}"
+    );
+    assert_eq!(t.eval("(twice 100)"), "200");
 
     // The prompt shows the current namespace.
-    assert!(eval(&mut repl, "(in-ns 'scratch)").ends_with("\r\nscratch"));
+    assert_eq!(t.eval("(in-ns 'scratch)"), "nil");
+    assert_eq!(t.row(t.cursor_row()), "scratch=>");
 
-    repl.send_line(":quit").expect("typing");
-    repl.expect(Eof).expect("the REPL ends");
-    let history = std::fs::read_to_string(data.join("calf/history")).unwrap_or_default();
+    t.send(":quit\r");
+    t.repl.expect(Eof).expect("the REPL ends");
+    let history = std::fs::read_to_string(t.data.join("calf/history")).unwrap_or_default();
     assert!(history.contains("(twice 21)"), "history: {history:?}");
-    let _ = std::fs::remove_dir_all(data);
+    let _ = std::fs::remove_dir_all(&t.data);
 }

@@ -1,5 +1,5 @@
 //! Loading namespaces from files: the load path, and carrying out a
-//! process's `require`.
+//! process's `require` (and finding the file of a `load-file`).
 //!
 //! The compiler and the VM read no files. `require` (and an `ns` form's
 //! `:require` clause, which compiles to it) returns `Effect::Require`; the
@@ -95,6 +95,24 @@ impl LoadPath {
             }
         }
         self
+    }
+
+    /// Where a `load-file` path is: a relative one starts from the first
+    /// directory (the script's). Returns the path to read and the name
+    /// spans will use.
+    pub fn file(&self, path: &str) -> (PathBuf, String) {
+        let given = Path::new(path);
+        match self.dirs.first() {
+            Some(dir) if given.is_relative() => {
+                let shown = if dir.shown == Path::new(".") {
+                    given.to_path_buf()
+                } else {
+                    dir.shown.join(given)
+                };
+                (dir.path.join(given), shown.display().to_string())
+            }
+            _ => (given.to_path_buf(), path.to_string()),
+        }
     }
 
     /// The directories, in the order they are searched (the bundled stdlib
@@ -200,6 +218,22 @@ pub(crate) fn locate(load_path: &LoadPath, ns: Sym) -> Result<(FileId, String), 
         )
         .with("namespace", Value::Symbol(ns))
         .with("file", Value::str(name))),
+    }
+}
+
+/// Reads and registers the file a `load-file` names.
+pub(crate) fn register_file(load_path: &LoadPath, path: &str) -> Result<FileId, RuntimeError> {
+    let (file, shown) = load_path.file(path);
+    match std::fs::read_to_string(&file) {
+        Ok(text) => Ok(add_source(shown, text)),
+        Err(e) => Err(RuntimeError::new(
+            UNREADABLE,
+            match e.kind() {
+                std::io::ErrorKind::NotFound => format!("load-file: there is no file {shown}"),
+                _ => format!("load-file: cannot read {shown}: {e}"),
+            },
+        )
+        .with("file", Value::str(shown))),
     }
 }
 

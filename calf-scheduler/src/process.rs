@@ -137,19 +137,23 @@ impl Program {
 }
 
 /// Forms being evaluated one by one: the main program, or a file loaded
-/// by `require` (then with the suspended requirer to go back to).
+/// by `require` or `load-file` (then with the suspended caller to go back
+/// to).
 struct Frame {
     program: Program,
     loading: Option<Box<Loading>>,
 }
 
-/// A `require` in progress.
+/// A `require` or `load-file` in progress.
 struct Loading {
-    /// The VM that called `require`, resumed when every lib is loaded.
+    /// The VM that called `require` (or `load-file`), resumed when every
+    /// lib (the file) is loaded.
     caller: Vm,
     /// The namespace the caller runs in: libs are referred there.
     caller_ns: Sym,
-    require: Require,
+    /// `None` for a `load-file`: its caller gets the value of the file's
+    /// last form.
+    require: Option<Require>,
     /// The lib whose file is being evaluated.
     lib: usize,
     /// The loaded file's name, for errors.
@@ -405,7 +409,10 @@ impl Process {
             self.shared.end(Ending::Returned(last));
             return Step::Exit((keyword("normal"), None));
         };
-        let lib = &loading.require.libs[loading.lib];
+        let Some(require) = &loading.require else {
+            return self.resume_caller(*loading, Ok(last));
+        };
+        let lib = &require.libs[loading.lib];
         if self.shared.globals.find_namespace(lib.ns).is_none() {
             let error = crate::load::undefined_error(&loading.file, lib.ns);
             return self.resume_caller(*loading, Err(plain(error)));
@@ -417,22 +424,25 @@ impl Process {
     /// Refers lib `from - 1` (just loaded) is done by the caller; loads the
     /// libs from `from` on, or resumes the caller when all are usable.
     fn continue_require(&mut self, mut loading: Loading, from: usize) -> Step {
+        let Some(require) = loading.require.clone() else {
+            return self.resume_caller(loading, Ok(Value::Nil));
+        };
         let globals = self.shared.globals.clone();
         if from > 0 {
-            let done = &loading.require.libs[from - 1];
+            let done = &require.libs[from - 1];
             if let Err(error) = refer(&globals, loading.caller_ns, done) {
                 return self.resume_caller(loading, Err(plain(error)));
             }
         }
-        for index in from..loading.require.libs.len() {
-            let lib = loading.require.libs[index].clone();
+        for index in from..require.libs.len() {
+            let lib = require.libs[index].clone();
             let chain = self.requirers(loading.caller_ns);
             if chain.contains(&lib.ns) {
                 let start = chain.iter().position(|n| *n == lib.ns).unwrap_or(0);
                 let error = crate::load::cycle_error(&chain[start..], lib.ns);
                 return self.resume_caller(loading, Err(plain(error)));
             }
-            if loading.require.reload || globals.find_namespace(lib.ns).is_none() {
+            if require.reload || globals.find_namespace(lib.ns).is_none() {
                 let (file, shown) = match crate::load::locate(&self.shared.load_path, lib.ns) {
                     Ok(found) => found,
                     Err(error) => return self.resume_caller(loading, Err(plain(error))),
@@ -455,7 +465,28 @@ impl Process {
                 return self.resume_caller(loading, Err(plain(error)));
             }
         }
-        self.resume_caller(loading, Ok(()))
+        self.resume_caller(loading, Ok(Value::Nil))
+    }
+
+    /// Starts evaluating the file at `path` for `load-file`, in the
+    /// caller's namespace.
+    fn load_file(&mut self, mut loading: Loading, path: &str) -> Step {
+        let file = match crate::load::register_file(&self.shared.load_path, path) {
+            Ok(file) => file,
+            Err(error) => return self.resume_caller(loading, Err(plain(error))),
+        };
+        let forms = match calf_lang::reader::read_file(file) {
+            Ok(forms) => forms,
+            Err(error) => return self.resume_caller(loading, Err(source_error_value(error))),
+        };
+        let mut program = Program::new(forms);
+        program.ns = loading.caller_ns;
+        loading.file = calf_lang::span::source(file).name.clone();
+        self.frames.push(Frame {
+            program,
+            loading: Some(Box::new(loading)),
+        });
+        Step::Next
     }
 
     /// The namespaces waiting on requires, outermost first, then `current`.
@@ -470,12 +501,13 @@ impl Process {
         chain
     }
 
-    /// Gives the VM back to the code that called `require`, with its answer.
-    fn resume_caller(&mut self, loading: Loading, result: Result<(), Thrown>) -> Step {
+    /// Gives the VM back to the code that called `require` or `load-file`,
+    /// with its answer.
+    fn resume_caller(&mut self, loading: Loading, result: Result<Value, Thrown>) -> Step {
         self.vm = loading.caller;
         match result {
-            Ok(()) => {
-                self.vm.resume(Value::Nil);
+            Ok(value) => {
+                self.vm.resume(value);
                 Step::Ran
             }
             Err(thrown) => match self.vm.resume_throw(thrown.value.clone()) {
@@ -865,28 +897,44 @@ impl Process {
                 self.vm.resume(Value::Nil);
             }
             Effect::Require(require) => {
-                let caller_ns = self
-                    .frames
-                    .last()
-                    .map_or(Sym::new(calf_lang::namespace::USER), |f| f.program.ns);
-                let caller = std::mem::replace(&mut self.vm, Vm::call(Value::Nil, Vec::new()));
-                let loading = Loading {
-                    caller,
-                    caller_ns,
-                    require,
-                    lib: 0,
-                    file: String::new(),
-                };
-                return match self.continue_require(loading, 0) {
-                    Step::Ran => None,
-                    Step::Next => self.advance(Value::Nil),
-                    Step::Exit(exit) => Some(exit),
-                    Step::Failed(failure) => self.fail(failure),
-                };
+                let loading = self.suspend_for_loading(Some(require));
+                let step = self.continue_require(loading, 0);
+                return self.after_loading_step(step);
+            }
+            Effect::LoadFile { path } => {
+                let loading = self.suspend_for_loading(None);
+                let step = self.load_file(loading, &path);
+                return self.after_loading_step(step);
             }
             Effect::Process { op, args } => return self.process_request(op, args),
         }
         None
+    }
+
+    /// Sets the VM that called `require` or `load-file` aside until the
+    /// loading is done.
+    fn suspend_for_loading(&mut self, require: Option<Require>) -> Loading {
+        let caller_ns = self
+            .frames
+            .last()
+            .map_or(Sym::new(calf_lang::namespace::USER), |f| f.program.ns);
+        let caller = std::mem::replace(&mut self.vm, Vm::call(Value::Nil, Vec::new()));
+        Loading {
+            caller,
+            caller_ns,
+            require,
+            lib: 0,
+            file: String::new(),
+        }
+    }
+
+    fn after_loading_step(&mut self, step: Step) -> Option<Exit> {
+        match step {
+            Step::Ran => None,
+            Step::Next => self.advance(Value::Nil),
+            Step::Exit(exit) => Some(exit),
+            Step::Failed(failure) => self.fail(failure),
+        }
     }
 
     /// Throws `error` at the effect's call site.

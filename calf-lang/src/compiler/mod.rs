@@ -17,6 +17,7 @@ mod vars;
 use std::sync::Arc;
 
 use builder::{Access, CodeBuilder};
+pub use special::SPECIAL_FORMS;
 
 use crate::bytecode::{Capture, Code, Op};
 use crate::error::{message_of, SourceError};
@@ -139,6 +140,11 @@ impl<'a> Compiler<'a> {
     /// Expands macros at the head of a top-level form; a `do` is split so its
     /// forms run one at a time.
     pub fn expand_toplevel(&mut self, form: &Value) -> Result<TopLevel> {
+        // A form of a top-level `do` has a span of its own: its expansion,
+        // which has none, is reported (and a `def` in it recorded) there.
+        if let Some(span) = self.spans.span_of(form) {
+            self.fallback = span;
+        }
         let mut form = form.clone();
         for _ in 0..MAX_NESTING {
             if let Some(items) = list_items(&form) {

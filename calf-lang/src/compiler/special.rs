@@ -8,7 +8,7 @@ use crate::bytecode::Op;
 use crate::value::{FnProto, Sym, Value};
 
 /// Names the compiler treats specially wherever they head a list.
-const SPECIAL_FORMS: &[&str] = &[
+pub const SPECIAL_FORMS: &[&str] = &[
     "def",
     "if",
     "do",
@@ -476,7 +476,13 @@ impl Compiler<'_> {
         let local = Sym::new(name.local_name());
         let (meta, rest) = DefMeta::split(&items[2..], is_macro);
         let var = self.globals.namespace(self.ns).intern(local);
-        let span = self.spans.span_of(form);
+        // A `def` made by a macro (`defn`) has no span: the form the macro
+        // was called with is the definition as written.
+        let span = Some(
+            self.spans
+                .span_of(form)
+                .unwrap_or_else(|| self.current_span()),
+        );
         if rest.is_empty() && !is_macro {
             // `(def name)` declares: what the var knows stays.
             var.update_meta(|m| m.defined_at = m.defined_at.or(span));

@@ -103,8 +103,11 @@ fn arglists(arities: &[Value]) -> Option<Value> {
 impl Compiler<'_> {
     /// `(var-meta name)`: the metadata of the var `name` resolves to, as a
     /// map with `:name` (qualified), `:ns`, `:doc`, `:arglists`, `:macro`
-    /// and `:private`, as it is when the form is compiled. For a special
-    /// form, `{:name name :special-form true}`. The `doc` macro uses it.
+    /// and `:private`, where it was defined (`:file`, `:line`, `:column`)
+    /// and the text of its definition (`:source`), and `:native` for a
+    /// function written in Rust; as it is when the form is compiled. For a
+    /// special form, `{:name name :special-form true}`. The `doc` and
+    /// `source` macros use it.
     pub(super) fn compile_var_meta(&mut self, form: &Value, items: &[Value]) -> Result<()> {
         self.expect_args(form, items, 1, 1, "(var-meta name)")?;
         let Value::Symbol(sym) = items[1] else {
@@ -133,6 +136,17 @@ impl Compiler<'_> {
         }
         if let Some(arglists) = meta.arglists {
             entries.push((kw("arglists"), arglists));
+        }
+        if let Some(span) = meta.defined_at {
+            let file = crate::span::source(span.file);
+            let (line, column) = file.line_col(span.start as usize);
+            entries.push((kw("file"), Value::str(file.name.as_str())));
+            entries.push((kw("line"), Value::Int(line as i64)));
+            entries.push((kw("column"), Value::Int(column as i64)));
+            entries.push((kw("source"), Value::str(span.text())));
+        }
+        if matches!(var.get(), Some(Value::Native(_))) {
+            entries.push((kw("native"), Value::Bool(true)));
         }
         self.compile_constant(Value::map(entries));
         Ok(())

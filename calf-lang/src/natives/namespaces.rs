@@ -1,8 +1,8 @@
-//! Natives about namespaces and vars: `require`, which asks the host to
-//! load namespaces, and `doc-text`, which renders a var's documentation for
-//! the `doc` macro.
+//! Natives about namespaces, vars and files: `require` and `load-file`,
+//! which ask the host to load code, and `doc-text` and `source-text`, which
+//! render what the `doc` and `source` macros print.
 
-use super::helpers::type_error;
+use super::helpers::{str_arg, type_error};
 use crate::error::RuntimeError;
 use crate::require::parse_require;
 use crate::value::print::pr_str;
@@ -49,6 +49,34 @@ fn doc_text(args: &[Value]) -> Result<Value, RuntimeError> {
     Ok(Value::str(out))
 }
 
+/// The text `source` prints for a var's metadata: the text of its
+/// definition, or why there is none.
+fn source_text(args: &[Value]) -> Result<Value, RuntimeError> {
+    let Value::Map(meta) = &args[0] else {
+        return Err(type_error("source-text", args, 0, "a map of var metadata"));
+    };
+    let get = |key: &str| meta.get(&Value::keyword(key)).filter(|v| v.is_truthy());
+    if let Some(Value::Str(source)) = get("source") {
+        return Ok(Value::str(format!("{source}\n")));
+    }
+    let name = get("name").map_or_else(|| "it".to_string(), pr_str);
+    let text = if get("special-form").is_some() {
+        format!("{name} is a special form: it has no Calf source\n")
+    } else if get("native").is_some() {
+        format!("{name} is a native function, written in Rust: it has no Calf source\n")
+    } else {
+        format!("no Calf source is recorded for {name}\n")
+    };
+    Ok(Value::str(text))
+}
+
+fn load_file(args: &[Value]) -> Result<Effect, RuntimeError> {
+    let path = str_arg("load-file", args, 0)?;
+    Ok(Effect::LoadFile {
+        path: path.to_string(),
+    })
+}
+
 effect!(
     REQUIRE,
     "require",
@@ -64,7 +92,22 @@ pure!(
     "The text doc prints for a map of var metadata, as (var-meta name) makes it."
 );
 
-pub static NATIVES: &[&Native] = &[&REQUIRE, &DOC_TEXT];
+pure!(
+    SOURCE_TEXT,
+    "source-text",
+    Arity::exactly(1),
+    source_text,
+    "The text source prints for a map of var metadata, as (var-meta name) makes it: the definition as written, or why there is none."
+);
+effect!(
+    LOAD_FILE,
+    "load-file",
+    Arity::exactly(1),
+    load_file,
+    "Evaluates the forms of the file at path in the current namespace and returns the value of the last: (load-file \"scratch.calf\"). A relative path starts from the script's directory (the current directory at the REPL and for -e)."
+);
+
+pub static NATIVES: &[&Native] = &[&REQUIRE, &DOC_TEXT, &SOURCE_TEXT, &LOAD_FILE];
 
 #[cfg(test)]
 mod tests {
@@ -98,5 +141,45 @@ mod tests {
             Value::str("-------------------------\napp.util/greet\n([name])\n  Greets.\n")
         );
         assert!(call("doc-text", &[Value::Int(1)]).is_err());
+    }
+
+    #[test]
+    fn source_text_is_the_definition_or_why_there_is_none() {
+        let meta = |entries: Vec<(&str, Value)>| {
+            Value::map(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| (Value::keyword(key), value)),
+            )
+        };
+        let defined = meta(vec![
+            ("name", Value::symbol("user/f")),
+            ("source", Value::str("(defn f [] 1)")),
+        ]);
+        assert_eq!(
+            call("source-text", &[defined]).expect("text"),
+            Value::str("(defn f [] 1)\n")
+        );
+        let native = meta(vec![
+            ("name", Value::symbol("calf.core/count")),
+            ("native", Value::Bool(true)),
+        ]);
+        assert_eq!(
+            call("source-text", &[native]).expect("text"),
+            Value::str(
+                "calf.core/count is a native function, written in Rust: it has no Calf source\n"
+            )
+        );
+        assert!(call("source-text", &[Value::Nil]).is_err());
+    }
+
+    #[test]
+    fn load_file_returns_its_effect() {
+        let effect = call_effect("load-file", &[Value::str("x.calf")]);
+        let Ok(Effect::LoadFile { path }) = effect else {
+            panic!("expected a load-file effect, got {effect:?}");
+        };
+        assert_eq!(path, "x.calf");
+        assert!(call_effect("load-file", &[Value::Int(3)]).is_err());
     }
 }

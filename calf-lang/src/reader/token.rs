@@ -68,7 +68,7 @@ fn keyword(token: &str, name: &str, span: Span) -> Result<Value, SourceError> {
         );
     }
     match name_problem(name, true) {
-        None => Ok(Value::Keyword(Sym::new(name))),
+        None => Ok(Value::Keyword(Sym::keyword(name))),
         Some(hint) => {
             Err(SourceError::new(format!("invalid keyword `{token}`"), span).with_hint(hint))
         }

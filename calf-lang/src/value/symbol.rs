@@ -19,6 +19,13 @@ struct Interner {
     names: Vec<(&'static str, u64)>,
 }
 
+/// The names the reader has read as keywords, for the REPL's completion.
+/// Kept apart from the interner: a symbol and a keyword share their name.
+fn keyword_names() -> &'static RwLock<rustc_hash::FxHashSet<Sym>> {
+    static KEYWORDS: OnceLock<RwLock<rustc_hash::FxHashSet<Sym>>> = OnceLock::new();
+    KEYWORDS.get_or_init(RwLock::default)
+}
+
 fn interner() -> &'static RwLock<Interner> {
     static INTERNER: OnceLock<RwLock<Interner>> = OnceLock::new();
     INTERNER.get_or_init(|| {
@@ -92,6 +99,35 @@ impl Sym {
     pub fn id(self) -> u32 {
         self.0
     }
+
+    /// Interns `name` as the name of a keyword read from source, so that
+    /// [`Sym::read_keywords`] lists it.
+    pub fn keyword(name: &str) -> Sym {
+        let sym = Sym::new(name);
+        let known = keyword_names()
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&sym);
+        if !known {
+            keyword_names()
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(sym);
+        }
+        sym
+    }
+
+    /// The names of every keyword read so far, sorted.
+    pub fn read_keywords() -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = keyword_names()
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|sym| sym.name())
+            .collect();
+        names.sort_unstable();
+        names
+    }
 }
 
 impl Hash for Sym {
@@ -132,5 +168,14 @@ mod tests {
         assert_eq!(a.local_name(), "run");
         assert_eq!(Sym::new("/").namespace(), None);
         assert_ne!(Sym::new("x"), Sym::new("y"));
+    }
+
+    #[test]
+    fn keywords_read_are_listed_and_plain_names_are_not() {
+        let read = Sym::keyword("symbol-test/read-kw");
+        Sym::new("symbol-test/plain-name");
+        let listed = Sym::read_keywords();
+        assert!(listed.contains(&read.name()));
+        assert!(!listed.contains(&"symbol-test/plain-name"));
     }
 }

@@ -68,6 +68,10 @@ pub enum Effect {
     /// reads their files), then make them usable from the caller's
     /// namespace with [`crate::require::refer`]; resume with `nil`.
     Require(Require),
+    /// Evaluate the forms of the file at `path` (the host reads it) in the
+    /// caller's namespace, one by one as a program's; resume with the value
+    /// of the last, or throw the error one of them threw.
+    LoadFile { path: String },
 }
 
 /// Which process request an [`Effect::Process`] is.
