@@ -95,8 +95,9 @@ pub struct Vm {
     stack: Vec<Value>,
     frames: Vec<Frame>,
     handlers: Vec<Handler>,
-    /// The trace of the throw being handled, for `Rethrow`.
-    caught: Option<Thrown>,
+    /// The trace of the throw being handled, for `Rethrow`. Boxed: few
+    /// processes catch anything, and every process carries a `Vm`.
+    caught: Option<Box<Thrown>>,
     max_depth: usize,
 }
 
