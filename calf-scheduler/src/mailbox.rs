@@ -13,16 +13,12 @@ use std::task::Waker;
 use calf_lang::value::Pid;
 use calf_lang::Value;
 
-/// Everything one process can say to another.
+/// Everything one process can say to another. Kept at 24 bytes (the
+/// rare large kinds are boxed): inboxes hold signals inline.
 #[derive(Debug)]
 pub enum Signal {
     Message(Value),
-    /// `from` exited (a link broke) or called `(exit pid reason)`.
-    Exit {
-        from: Pid,
-        reason: Value,
-        link_broken: bool,
-    },
+    Exit(Box<ExitSignal>),
     Link(Pid),
     Unlink(Pid),
     /// `watcher` monitors this process under `reference`.
@@ -37,15 +33,21 @@ pub enum Signal {
     /// to throw.
     CallDone {
         promise: u64,
-        result: Result<Value, Value>,
+        result: Box<Result<Value, Value>>,
     },
     /// The next line typed at the REPL, for an interactive main process.
-    /// Boxed: it is rare and large, and every queued signal is as big as
-    /// the largest kind.
     Input(Box<calf_lang::reader::Forms>),
     /// Ctrl-C at the REPL: the line being evaluated stops with
     /// `:calf/interrupted` (ignored between lines).
     Interrupt,
+}
+
+/// `from` exited (a link broke) or called `(exit pid reason)`.
+#[derive(Debug)]
+pub struct ExitSignal {
+    pub from: Pid,
+    pub reason: Value,
+    pub link_broken: bool,
 }
 
 /// A first-in first-out queue that holds a single item inline. Inboxes and
@@ -170,6 +172,10 @@ impl<T> Iterator for IntoIter<T> {
 pub struct ProcessHandle {
     pid: Pid,
     inbox: Mutex<Inbox>,
+    /// Set when the process has ended: later signals are refused. Changed
+    /// and read with the inbox locked; outside the lock only so that it
+    /// packs with `trap_exit`.
+    closed: AtomicBool,
     /// Whether exit signals become messages; read by a dying linked
     /// process to decide whether to report its crash.
     pub trap_exit: AtomicBool,
@@ -182,8 +188,6 @@ struct Inbox {
     /// it. A plain waker under the inbox's lock is all a process with a
     /// single consumer needs, and costs less than a `Notify`.
     waker: Option<Waker>,
-    /// Set when the process has ended: later signals are refused.
-    closed: bool,
 }
 
 impl ProcessHandle {
@@ -191,6 +195,7 @@ impl ProcessHandle {
         ProcessHandle {
             pid,
             inbox: Mutex::default(),
+            closed: AtomicBool::new(false),
             trap_exit: AtomicBool::new(false),
         }
     }
@@ -207,7 +212,7 @@ impl ProcessHandle {
     pub fn push(&self, signal: Signal) -> Result<(), Signal> {
         let waker = {
             let mut inbox = self.inbox();
-            if inbox.closed {
+            if self.closed.load(Ordering::Relaxed) {
                 return Err(signal);
             }
             inbox.signals.push_back(signal);
@@ -229,7 +234,7 @@ impl ProcessHandle {
     /// Refuses further signals; returns the ones still pending.
     pub fn close(&self) -> Queue<Signal> {
         let mut inbox = self.inbox();
-        inbox.closed = true;
+        self.closed.store(true, Ordering::Relaxed);
         // The waker holds the task: dropping it lets the task be freed.
         inbox.waker = None;
         std::mem::take(&mut inbox.signals)
