@@ -105,6 +105,7 @@ impl Vm {
     /// A VM that will run `code`, a top-level body of no parameters.
     pub fn new(code: Arc<Code>) -> Vm {
         let mut vm = Vm::empty();
+        vm.frames.reserve_exact(2);
         vm.stack.push(Value::Nil);
         vm.enter(code, 1);
         vm
@@ -115,6 +116,9 @@ impl Vm {
         let mut vm = Vm::empty();
         let argc = args.len();
         vm.stack.reserve_exact(argc + 4);
+        // One frame: the first call is a tail call, which replaces it. A
+        // process waiting in `receive` often never needs a second.
+        vm.frames.reserve_exact(1);
         vm.stack.push(function);
         vm.stack.extend(args);
         vm.frames.push(Frame {
@@ -128,7 +132,7 @@ impl Vm {
     fn empty() -> Vm {
         Vm {
             stack: Vec::new(),
-            frames: Vec::with_capacity(2),
+            frames: Vec::new(),
             handlers: Vec::new(),
             caught: None,
             max_depth: DEFAULT_MAX_DEPTH,
