@@ -6,10 +6,20 @@
 //! carries it out and resumes the VM with the answer; when it must wait (a
 //! `receive` with nothing to take, a `sleep`) it parks until a signal
 //! arrives or its timer fires, so a waiting process costs no CPU.
+//!
+//! A process is its own future, written by hand: tokio keeps a task's
+//! future inline in the task, and an `async fn` would hold the process and
+//! the state of every await point besides. What most processes never use
+//! (links, monitors, loading files, calls, timers) is in a box allocated on
+//! first use, so a process waiting in `receive` is a small task, its
+//! handle, and its VM's two short stacks.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use calf_lang::compiler::{Compiler, TopLevel};
@@ -22,7 +32,7 @@ use calf_lang::{RuntimeError, Sym, Value};
 use tokio::time::Instant;
 
 use crate::call::{self, Policy};
-use crate::mailbox::{ProcessHandle, Signal};
+use crate::mailbox::{ExitSignal, ProcessHandle, Queue, Signal};
 use crate::runtime::{Ending, Evaluated, Failure, Shared};
 use std::sync::mpsc::Sender;
 
@@ -160,16 +170,26 @@ struct Loading {
     file: String,
 }
 
+/// A process. Only what every process uses is here: a million of them
+/// must fit in memory (see `the_waiting_process_stays_small`).
 pub(crate) struct Process {
-    pid: Pid,
-    shared: Arc<Shared>,
+    /// Its inbox, shared with those who send to it; also its pid.
     handle: Arc<ProcessHandle>,
+    shared: Arc<Shared>,
     vm: Vm,
-    mailbox: VecDeque<Value>,
+    mailbox: Queue<Value>,
     /// The next mailbox position `receive` looks at.
-    cursor: usize,
-    /// When the current `receive` gives up.
-    deadline: Option<Instant>,
+    cursor: u32,
+    /// What the VM waits for before it can run again.
+    waiting: Option<Wait>,
+    /// The rest, allocated when first needed.
+    more: Option<Box<More>>,
+}
+
+/// What few processes use: most never link, monitor, load a file, call
+/// out, sleep, or time out a `receive`.
+#[derive(Default)]
+struct More {
     links: Vec<Pid>,
     /// Who monitors this process, by reference.
     watchers: Vec<(u64, Pid)>,
@@ -180,91 +200,103 @@ pub(crate) struct Process {
     frames: Vec<Frame>,
     /// Whether this is the program's main process.
     main: bool,
-    signals: VecDeque<Signal>,
-    /// What the VM waits for before it can run again.
-    waiting: Option<Wait>,
+    /// Signals taken from the inbox and not handled yet: those after the
+    /// one that ended the process, which must still be looked at.
+    signals: Queue<Signal>,
     /// Calls in flight, stopped if this process ends first.
     calls: Vec<(u64, tokio::task::AbortHandle)>,
     /// Finished calls not awaited yet: the reply, or the error to throw.
     replies: Vec<(u64, Result<Value, Value>)>,
+    /// When the current `receive` gives up.
+    receive_deadline: Option<Instant>,
+    /// When a `sleep` ends, or an awaited reply is given up on.
+    until: Option<Instant>,
+    /// The call whose reply `Wait::Reply` waits for.
+    promise: u64,
+    /// Wakes the task when a timed wait runs out. Boxed: a timer is big.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
-/// Why a process is not running.
-#[derive(Clone, Copy)]
+/// Why a process is not running. The times and the promise it waits on are
+/// in `More`, which keeps this one byte.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Wait {
-    /// A `receive` with no message to hand out yet.
+    /// The main program: its first form is still to compile.
+    Start,
+    /// A `receive` with no message to hand out yet (until
+    /// `receive_deadline`, if set).
     Message,
-    /// A `sleep`.
-    Until(Instant),
-    /// A `call`, or an `await` of a `call-async` promise.
-    Reply {
-        promise: u64,
-        deadline: Option<Instant>,
-    },
+    /// A `sleep`, until `until`.
+    Sleep,
+    /// A `call`, or an `await` of a `call-async` promise: the reply to
+    /// `promise`, until `until` if set.
+    Reply,
     /// An interactive main process between two lines.
     Input,
 }
+
+/// The frames of a process that evaluates no forms.
+const NO_FRAMES: &[Frame] = &[];
 
 fn keyword(name: &str) -> Value {
     Value::keyword(name)
 }
 
 impl Process {
-    pub fn new(pid: Pid, shared: Arc<Shared>, handle: Arc<ProcessHandle>, mut vm: Vm) -> Process {
+    pub fn new(shared: Arc<Shared>, handle: Arc<ProcessHandle>, mut vm: Vm) -> Process {
         vm.set_max_depth(shared.config.max_depth);
         Process {
-            pid,
-            shared,
             handle,
+            shared,
             vm,
-            mailbox: VecDeque::new(),
+            mailbox: Queue::default(),
             cursor: 0,
-            deadline: None,
-            links: Vec::new(),
-            watchers: Vec::new(),
-            watching: Vec::new(),
-            frames: Vec::new(),
-            main: false,
-            signals: VecDeque::new(),
             waiting: None,
-            calls: Vec::new(),
-            replies: Vec::new(),
+            more: None,
         }
+    }
+
+    fn pid(&self) -> Pid {
+        self.handle.pid()
+    }
+
+    /// The rarely used part, allocated now if it was not.
+    fn more(&mut self) -> &mut More {
+        self.more.get_or_insert_with(Box::default)
+    }
+
+    fn links(&self) -> &[Pid] {
+        self.more.as_ref().map_or(&[], |m| &m.links)
+    }
+
+    fn frames(&self) -> &[Frame] {
+        self.more.as_ref().map_or(NO_FRAMES, |m| &m.frames)
     }
 
     pub fn set_program(&mut self, program: Program) {
-        if program.repl.is_some() {
-            self.waiting = Some(Wait::Input);
-        }
-        self.frames.push(Frame {
+        self.waiting = Some(if program.repl.is_some() {
+            Wait::Input
+        } else {
+            Wait::Start
+        });
+        let more = self.more();
+        more.frames.push(Frame {
             program,
             loading: None,
         });
-        self.main = true;
+        more.main = true;
     }
 
     pub fn link_to(&mut self, pid: Pid) {
-        self.links.push(pid);
+        self.more().links.push(pid);
     }
 
     pub fn watched_by(&mut self, watcher: Pid, reference: u64) {
-        self.watchers.push((reference, watcher));
-    }
-
-    pub async fn run(mut self) {
-        loop {
-            let (reason, failure) = self.run_until_exit().await;
-            if self.is_interactive() && !self.shared.has_ended() {
-                self.line_failed(reason, failure);
-                continue;
-            }
-            self.finish(reason, failure);
-            return;
-        }
+        self.more().watchers.push((reference, watcher));
     }
 
     fn is_interactive(&self) -> bool {
-        self.frames
+        self.frames()
             .first()
             .is_some_and(|f| f.program.repl.is_some())
     }
@@ -282,41 +314,46 @@ impl Process {
                 trace: Vec::new(),
             })
         });
-        self.frames.truncate(1);
-        for (_, call) in self.calls.drain(..) {
-            call.abort();
-        }
         self.cursor = 0;
-        self.deadline = None;
         self.vm = Vm::call(Value::Nil, Vec::new());
         self.waiting = Some(Wait::Input);
-        let program = &mut self.frames[0].program;
+        let more = self.more();
+        more.frames.truncate(1);
+        for (_, call) in more.calls.drain(..) {
+            call.abort();
+        }
+        more.receive_deadline = None;
+        let program = &mut more.frames[0].program;
         program.forms.clear();
         program.answer(Err(failure));
     }
 
-    async fn run_until_exit(&mut self) -> Exit {
-        if !self.frames.is_empty() && self.waiting.is_none() {
-            if let Some(exit) = self.advance(Value::Nil) {
-                return exit;
-            }
-        }
+    /// Runs the process until it exits, or must wait (`Pending`, with the
+    /// task set to be woken when it can go on).
+    fn run_until_exit(&mut self, cx: &mut Context<'_>) -> Poll<Exit> {
         let budget = self.shared.config.budget;
         // A tiny budget stops the VM often, but the task yields to the
         // other processes only after a full default slice of instructions.
         let mut since_yield: u32 = 0;
         loop {
             if let Some(exit) = self.take_signals() {
-                return exit;
+                return Poll::Ready(exit);
             }
             if let Some(wait) = self.waiting {
                 match self.try_resume(wait) {
-                    Ok(None) => self.waiting = None,
-                    Ok(Some(exit)) => return exit,
-                    // The only place a process waits: its task holds no
-                    // other state across an await, which keeps it small.
+                    Ok(resumed) => {
+                        self.waiting = None;
+                        if let Some(more) = &mut self.more {
+                            more.timer = None;
+                        }
+                        if let Some(exit) = resumed {
+                            return Poll::Ready(exit);
+                        }
+                    }
                     Err(deadline) => {
-                        self.park(deadline).await;
+                        if self.park(cx, deadline) {
+                            return Poll::Pending;
+                        }
                         continue;
                     }
                 }
@@ -325,26 +362,28 @@ impl Process {
                 Outcome::Yield => {
                     since_yield += budget;
                     if since_yield >= YIELD_EVERY {
-                        since_yield = 0;
-                        tokio::task::yield_now().await;
+                        // A task that wakes itself before it returns
+                        // `Pending` goes to the back of tokio's queue.
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
                     }
                 }
                 Outcome::Done(value) => {
-                    if self.frames.is_empty() {
-                        return (keyword("normal"), None);
+                    if self.frames().is_empty() {
+                        return Poll::Ready((keyword("normal"), None));
                     }
                     if let Some(exit) = self.advance(value) {
-                        return exit;
+                        return Poll::Ready(exit);
                     }
                 }
                 Outcome::Error(thrown) => {
                     if let Some(exit) = self.fail(Failure::Thrown(thrown)) {
-                        return exit;
+                        return Poll::Ready(exit);
                     }
                 }
                 Outcome::Effect(effect) => {
                     if let Some(exit) = self.perform(effect) {
-                        return exit;
+                        return Poll::Ready(exit);
                     }
                 }
             }
@@ -356,7 +395,7 @@ impl Process {
     /// of its last form).
     fn advance(&mut self, mut last: Value) -> Option<Exit> {
         loop {
-            let frame = self.frames.last_mut()?;
+            let frame = self.more.as_mut()?.frames.last_mut()?;
             let Some((form, span)) = frame.program.forms.pop_front() else {
                 match self.finish_frame(last) {
                     Step::Ran => return None,
@@ -381,7 +420,7 @@ impl Process {
                     }
                 }
                 Ok(TopLevel::Code(code)) => {
-                    if self.shared.config.disassemble && self.frames.len() == 1 {
+                    if self.shared.config.disassemble && self.frames().len() == 1 {
                         let listing = format!(";; {}\n{}", span.location(), code.disassemble());
                         self.shared.write(&listing, false);
                     }
@@ -396,13 +435,13 @@ impl Process {
     /// Ends the innermost frame: the main program ends the program; a
     /// loaded file makes its namespace usable and the `require` goes on.
     fn finish_frame(&mut self, last: Value) -> Step {
-        let Some(frame) = self.frames.pop() else {
+        let Some(frame) = self.more.as_mut().and_then(|m| m.frames.pop()) else {
             return Step::Ran;
         };
         let Some(loading) = frame.loading else {
             if frame.program.repl.is_some() {
                 frame.program.answer(Ok(last));
-                self.frames.push(frame);
+                self.more().frames.push(frame);
                 self.waiting = Some(Wait::Input);
                 return Step::Ran;
             }
@@ -455,7 +494,7 @@ impl Process {
                 };
                 loading.lib = index;
                 loading.file = shown;
-                self.frames.push(Frame {
+                self.more().frames.push(Frame {
                     program: Program::new(forms),
                     loading: Some(Box::new(loading)),
                 });
@@ -482,7 +521,7 @@ impl Process {
         let mut program = Program::new(forms);
         program.ns = loading.caller_ns;
         loading.file = calf_lang::span::source(file).name.clone();
-        self.frames.push(Frame {
+        self.more().frames.push(Frame {
             program,
             loading: Some(Box::new(loading)),
         });
@@ -492,7 +531,7 @@ impl Process {
     /// The namespaces waiting on requires, outermost first, then `current`.
     fn requirers(&self, current: Sym) -> Vec<Sym> {
         let mut chain: Vec<Sym> = self
-            .frames
+            .frames()
             .iter()
             .filter_map(|f| f.loading.as_ref())
             .map(|l| l.caller_ns)
@@ -527,10 +566,11 @@ impl Process {
     /// `require`; otherwise the process ends with it.
     fn fail(&mut self, mut failure: Failure) -> Option<Exit> {
         loop {
-            let loading = match self.frames.last_mut() {
-                Some(frame) => frame.loading.take(),
-                None => None,
-            };
+            let loading = self
+                .more
+                .as_mut()
+                .and_then(|m| m.frames.last_mut())
+                .and_then(|frame| frame.loading.take());
             let Some(loading) = loading else {
                 let reason = match &failure {
                     Failure::Thrown(thrown) => exit_reason_of(&thrown.value),
@@ -538,7 +578,7 @@ impl Process {
                 };
                 return Some((reason, Some(failure)));
             };
-            self.frames.pop();
+            self.more().frames.pop();
             let thrown = match failure {
                 Failure::Thrown(thrown) => thrown,
                 Failure::Source(error) => source_error_value(error),
@@ -552,86 +592,117 @@ impl Process {
 
     /// Takes pending signals; returns the exit one of them causes.
     fn take_signals(&mut self) -> Option<Exit> {
-        self.handle.take_all(&mut self.signals);
-        while let Some(signal) = self.signals.pop_front() {
-            match signal {
-                Signal::Message(message) => {
-                    if self.mailbox.len() >= self.shared.config.max_mailbox {
-                        let error = RuntimeError::new(
-                            "calf/mailbox-overflow",
-                            format!(
-                                "the mailbox of #pid<{}> holds more than {} messages: is a receive missing a clause?",
-                                self.pid.0, self.shared.config.max_mailbox
-                            ),
-                        );
-                        let value = error.into_value();
-                        let failure = Failure::Thrown(calf_lang::vm::Thrown {
-                            value: value.clone(),
-                            trace: self.vm.trace(),
-                        });
-                        return Some((value, Some(failure)));
-                    }
-                    self.mailbox.push_back(message);
+        let mut signals = self.handle.take_all();
+        if let Some(more) = &mut self.more {
+            if !more.signals.is_empty() {
+                let mut earlier = std::mem::take(&mut more.signals);
+                earlier.append(signals);
+                signals = earlier;
+            }
+        }
+        while let Some(signal) = signals.pop_front() {
+            if let Some(exit) = self.take_signal(signal) {
+                if !signals.is_empty() {
+                    self.more().signals = signals;
                 }
-                Signal::Exit {
+                return Some(exit);
+            }
+        }
+        None
+    }
+
+    /// Handles one signal; returns the exit it causes.
+    fn take_signal(&mut self, signal: Signal) -> Option<Exit> {
+        match signal {
+            Signal::Message(message) => {
+                if self.mailbox.len() >= self.shared.config.max_mailbox {
+                    let error = RuntimeError::new(
+                        "calf/mailbox-overflow",
+                        format!(
+                            "the mailbox of #pid<{}> holds more than {} messages: is a receive missing a clause?",
+                            self.pid().0, self.shared.config.max_mailbox
+                        ),
+                    );
+                    let value = error.into_value();
+                    let failure = Failure::Thrown(calf_lang::vm::Thrown {
+                        value: value.clone(),
+                        trace: self.vm.trace(),
+                    });
+                    return Some((value, Some(failure)));
+                }
+                self.mailbox.push_back(message);
+            }
+            Signal::Exit(exit) => {
+                let ExitSignal {
                     from,
                     reason,
                     link_broken,
-                } => {
-                    if link_broken {
-                        // After an unlink the link has no effect, even if
-                        // the other end died before it took the unlink.
-                        if !self.links.contains(&from) {
-                            continue;
-                        }
-                        self.links.retain(|p| *p != from);
+                } = *exit;
+                if link_broken {
+                    // After an unlink the link has no effect, even if the
+                    // other end died before it took the unlink.
+                    if !self.links().contains(&from) {
+                        return None;
                     }
-                    let is = |name: &str| matches!(&reason, Value::Keyword(k) if k.name() == name);
-                    if !link_broken && is("kill") {
-                        return Some((keyword("killed"), None));
-                    }
-                    if self.handle.traps_exits() {
-                        self.mailbox.push_back(Value::vector([
-                            keyword("EXIT"),
-                            Value::Pid(from),
-                            reason,
-                        ]));
-                    } else if !is("normal") || (from == self.pid && !link_broken) {
-                        // `:normal` from a link is ignored; from itself it ends.
-                        return Some((reason, None));
-                    }
+                    self.more().links.retain(|p| *p != from);
                 }
-                Signal::Link(pid) => {
-                    if !self.links.contains(&pid) {
-                        self.links.push(pid);
-                    }
+                let is = |name: &str| matches!(&reason, Value::Keyword(k) if k.name() == name);
+                if !link_broken && is("kill") {
+                    return Some((keyword("killed"), None));
                 }
-                Signal::Unlink(pid) => self.links.retain(|p| *p != pid),
-                Signal::Monitor { watcher, reference } => self.watchers.push((reference, watcher)),
-                Signal::Demonitor { reference } => self.watchers.retain(|(r, _)| *r != reference),
-                Signal::CallDone { promise, result } => {
-                    self.calls.retain(|(p, _)| *p != promise);
-                    self.replies.push((promise, result));
+                if self.handle.traps_exits() {
+                    self.mailbox.push_back(Value::vector([
+                        keyword("EXIT"),
+                        Value::Pid(from),
+                        reason,
+                    ]));
+                } else if !is("normal") || (from == self.pid() && !link_broken) {
+                    // `:normal` from a link is ignored; from itself it ends.
+                    return Some((reason, None));
                 }
-                Signal::Input(forms) => {
-                    if let Some((_, lines)) = self
-                        .frames
-                        .first_mut()
-                        .and_then(|f| f.program.repl.as_mut())
-                    {
-                        lines.push_back(forms);
-                    }
+            }
+            Signal::Link(pid) => {
+                if !self.links().contains(&pid) {
+                    self.more().links.push(pid);
                 }
-                Signal::Interrupt => {
-                    if self.is_interactive() && !matches!(self.waiting, Some(Wait::Input)) {
-                        let error = RuntimeError::new("calf/interrupted", "interrupted (Ctrl-C)");
-                        let value = error.into_value();
-                        let failure = Failure::Thrown(Thrown {
-                            value: value.clone(),
-                            trace: self.vm.trace(),
-                        });
-                        return Some((value, Some(failure)));
-                    }
+            }
+            Signal::Unlink(pid) => {
+                if let Some(more) = &mut self.more {
+                    more.links.retain(|p| *p != pid);
+                }
+            }
+            Signal::Monitor { watcher, reference } => {
+                self.more().watchers.push((reference, watcher));
+            }
+            Signal::Demonitor { reference } => {
+                if let Some(more) = &mut self.more {
+                    more.watchers.retain(|(r, _)| *r != reference);
+                }
+            }
+            Signal::CallDone { promise, result } => {
+                let more = self.more();
+                more.calls.retain(|(p, _)| *p != promise);
+                more.replies.push((promise, *result));
+            }
+            Signal::Input(forms) => {
+                if let Some((_, lines)) = self
+                    .more
+                    .as_mut()
+                    .and_then(|m| m.frames.first_mut())
+                    .and_then(|f| f.program.repl.as_mut())
+                {
+                    lines.push_back(*forms);
+                }
+            }
+            Signal::Interrupt => {
+                if self.is_interactive() && self.waiting != Some(Wait::Input) {
+                    let error = RuntimeError::new("calf/interrupted", "interrupted (Ctrl-C)");
+                    let value = error.into_value();
+                    let failure = Failure::Thrown(Thrown {
+                        value: value.clone(),
+                        trace: self.vm.trace(),
+                    });
+                    return Some((value, Some(failure)));
                 }
             }
         }
@@ -641,29 +712,35 @@ impl Process {
     /// Resumes the VM if what it waits for is there; else says until when
     /// to park (`None`: until a signal arrives).
     fn try_resume(&mut self, wait: Wait) -> Result<Option<Exit>, Option<Instant>> {
+        let until = self.more.as_ref().and_then(|m| m.until);
         match wait {
+            Wait::Start => Ok(self.advance(Value::Nil)),
             Wait::Message => {
-                if let Some(message) = self.mailbox.get(self.cursor) {
+                let deadline = self.more.as_ref().and_then(|m| m.receive_deadline);
+                if let Some(message) = self.mailbox.get(self.cursor as usize) {
                     let message = message.clone();
                     self.cursor += 1;
                     self.vm.resume_received(Some(message));
                     Ok(None)
-                } else if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                } else if deadline.is_some_and(|d| Instant::now() >= d) {
                     self.vm.resume_received(None);
                     Ok(None)
                 } else {
-                    Err(self.deadline)
+                    Err(deadline)
                 }
             }
-            Wait::Until(at) if Instant::now() >= at => {
-                self.vm.resume(Value::Nil);
-                Ok(None)
-            }
-            Wait::Until(at) => Err(Some(at)),
+            Wait::Sleep => match until {
+                Some(at) if Instant::now() < at => Err(Some(at)),
+                _ => {
+                    self.vm.resume(Value::Nil);
+                    Ok(None)
+                }
+            },
             Wait::Input => loop {
                 if !self
-                    .frames
-                    .last_mut()
+                    .more
+                    .as_mut()
+                    .and_then(|m| m.frames.last_mut())
                     .is_some_and(|f| f.program.next_line())
                 {
                     return Err(None);
@@ -677,9 +754,11 @@ impl Process {
                     return Ok(None);
                 }
             },
-            Wait::Reply { promise, deadline } => {
-                if let Some(i) = self.replies.iter().position(|(p, _)| *p == promise) {
-                    let (_, result) = self.replies.swap_remove(i);
+            Wait::Reply => {
+                let more = self.more();
+                let promise = more.promise;
+                if let Some(i) = more.replies.iter().position(|(p, _)| *p == promise) {
+                    let (_, result) = more.replies.swap_remove(i);
                     return Ok(match result {
                         Ok(value) => {
                             self.vm.resume(value);
@@ -688,35 +767,52 @@ impl Process {
                         Err(error) => self.throw_value(error),
                     });
                 }
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+                if until.is_some_and(|d| Instant::now() >= d) {
                     let error = RuntimeError::new(
                         "calf/timeout",
                         "await: the promise was not fulfilled in time (the call goes on; await it again to wait longer)",
                     );
                     return Ok(self.throw(error));
                 }
-                Err(deadline)
+                Err(until)
             }
         }
     }
 
-    /// Parks until a signal may have arrived or `deadline` passes.
-    async fn park(&self, deadline: Option<Instant>) {
+    /// Sets the task to be woken when a signal arrives or `deadline`
+    /// passes. False when either already happened: then the process goes
+    /// on at once.
+    fn park(&mut self, cx: &mut Context<'_>, deadline: Option<Instant>) -> bool {
         // What the program printed shows before it waits (a no-op when
         // nothing is buffered).
         self.shared.flush_stdout();
         match deadline {
             Some(at) => {
-                // Boxed: a timer is big, and only timed waits need one, so
-                // it stays out of every waiting process's task.
-                let timer = Box::pin(tokio::time::sleep_until(at));
-                tokio::select! {
-                    _ = self.handle.woken() => {}
-                    _ = timer => {}
+                let timer = match &mut self.more().timer {
+                    Some(timer) => {
+                        if timer.deadline() != at {
+                            timer.as_mut().reset(at);
+                        }
+                        timer
+                    }
+                    slot => slot.insert(Box::pin(tokio::time::sleep_until(at))),
+                };
+                if timer.as_mut().poll(cx).is_ready() {
+                    return false;
                 }
             }
-            None => self.handle.woken().await,
+            None => {
+                if let Some(more) = &mut self.more {
+                    more.timer = None;
+                }
+            }
         }
+        if !self.handle.park(cx.waker()) {
+            return false;
+        }
+        // A burst of messages is over: its buffer is freed while waiting.
+        self.mailbox.release();
+        true
     }
 
     fn perform(&mut self, effect: Effect) -> Option<Exit> {
@@ -726,7 +822,8 @@ impl Process {
                 self.vm.resume(Value::Nil);
             }
             Effect::Sleep { ms } => {
-                self.waiting = Some(Wait::Until(Instant::now() + Duration::from_millis(ms)));
+                self.more().until = Some(Instant::now() + Duration::from_millis(ms));
+                self.waiting = Some(Wait::Sleep);
             }
             Effect::ExitProgram { status } => {
                 self.shared.end(Ending::Exit(status));
@@ -744,13 +841,16 @@ impl Process {
             } => {
                 if restart {
                     self.cursor = 0;
-                    self.deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
+                    let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
+                    if deadline.is_some() || self.more.is_some() {
+                        self.more().receive_deadline = deadline;
+                    }
                 }
                 self.waiting = Some(Wait::Message);
             }
             Effect::ReceiveAccept => {
                 if self.cursor > 0 {
-                    self.mailbox.remove(self.cursor - 1);
+                    self.mailbox.remove(self.cursor as usize - 1);
                 }
                 self.cursor = 0;
                 self.vm.resume(Value::Nil);
@@ -761,7 +861,7 @@ impl Process {
                 link,
                 monitor,
             } => {
-                let me = self.pid;
+                let me = self.pid();
                 let reference = monitor.then(|| self.shared.new_ref());
                 let pid = self.shared.spawn(Vm::call(function, args), |child| {
                     if link {
@@ -772,11 +872,11 @@ impl Process {
                     }
                 });
                 if link {
-                    self.links.push(pid);
+                    self.more().links.push(pid);
                 }
                 match reference {
                     Some(r) => {
-                        self.watching.push((r, pid));
+                        self.more().watching.push((r, pid));
                         self.vm
                             .resume(Value::vector([Value::Pid(pid), Value::Ref(r)]));
                     }
@@ -805,7 +905,7 @@ impl Process {
                 }
                 self.vm.resume(message);
             }
-            Effect::SelfPid => self.vm.resume(Value::Pid(self.pid)),
+            Effect::SelfPid => self.vm.resume(Value::Pid(self.pid())),
             Effect::Call {
                 subject,
                 payload,
@@ -825,14 +925,17 @@ impl Process {
                 let task = tokio::spawn(async move {
                     let result =
                         call::run(bus, subject, payload, policy, call::new_call_id()).await;
-                    let _ = me.push(Signal::CallDone { promise, result });
-                });
-                self.calls.push((promise, task.abort_handle()));
-                if wait {
-                    self.waiting = Some(Wait::Reply {
+                    let _ = me.push(Signal::CallDone {
                         promise,
-                        deadline: None,
+                        result: Box::new(result),
                     });
+                });
+                let more = self.more();
+                more.calls.push((promise, task.abort_handle()));
+                if wait {
+                    more.promise = promise;
+                    more.until = None;
+                    self.waiting = Some(Wait::Reply);
                 } else {
                     self.vm.resume(Value::Ref(promise));
                 }
@@ -841,20 +944,31 @@ impl Process {
                 promise,
                 timeout_ms,
             } => {
-                let known = self.calls.iter().any(|(p, _)| *p == promise)
-                    || self.replies.iter().any(|(p, _)| *p == promise);
+                let replied = |process: &Process| {
+                    process
+                        .more
+                        .as_ref()
+                        .is_some_and(|m| m.replies.iter().any(|(p, _)| *p == promise))
+                };
+                let known = replied(self)
+                    || self
+                        .more
+                        .as_ref()
+                        .is_some_and(|m| m.calls.iter().any(|(p, _)| *p == promise));
                 if !known {
                     self.take_signals();
                 }
-                let known = known || self.replies.iter().any(|(p, _)| *p == promise);
+                let known = known || replied(self);
                 if !known {
                     return self.throw(RuntimeError::new(
                         "calf/illegal-argument",
                         "await: not a pending promise of this process (a promise is awaited once, by the process that made it)",
                     ));
                 }
-                let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
-                self.waiting = Some(Wait::Reply { promise, deadline });
+                let more = self.more();
+                more.promise = promise;
+                more.until = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
+                self.waiting = Some(Wait::Reply);
             }
             Effect::Serve { subject, handler } => {
                 let loop_fn = self
@@ -884,13 +998,16 @@ impl Process {
                             Err(RuntimeError::new("calf/bus-unavailable", why).into_value())
                         }
                     };
-                    let _ = me.push(Signal::CallDone { promise, result });
+                    let _ = me.push(Signal::CallDone {
+                        promise,
+                        result: Box::new(result),
+                    });
                 });
-                self.calls.push((promise, task.abort_handle()));
-                self.waiting = Some(Wait::Reply {
-                    promise,
-                    deadline: None,
-                });
+                let more = self.more();
+                more.calls.push((promise, task.abort_handle()));
+                more.promise = promise;
+                more.until = None;
+                self.waiting = Some(Wait::Reply);
             }
             Effect::Reply { request, result } => {
                 self.shared.reply(request, &result);
@@ -915,7 +1032,7 @@ impl Process {
     /// loading is done.
     fn suspend_for_loading(&mut self, require: Option<Require>) -> Loading {
         let caller_ns = self
-            .frames
+            .frames()
             .last()
             .map_or(Sym::new(calf_lang::namespace::USER), |f| f.program.ns);
         let caller = std::mem::replace(&mut self.vm, Vm::call(Value::Nil, Vec::new()));
@@ -963,13 +1080,13 @@ impl Process {
         let answer = match op {
             ProcessOp::Link => {
                 let other = pid_at(0)?;
-                if other != self.pid && !self.links.contains(&other) {
+                if other != self.pid() && !self.links().contains(&other) {
                     let delivered = self
                         .shared
                         .handle(other)
-                        .map(|h| h.push(Signal::Link(self.pid)).is_ok());
+                        .map(|h| h.push(Signal::Link(self.pid())).is_ok());
                     if delivered == Some(true) {
-                        self.links.push(other);
+                        self.more().links.push(other);
                     } else if self.handle.traps_exits() {
                         self.mailbox.push_back(Value::vector([
                             keyword("EXIT"),
@@ -984,9 +1101,11 @@ impl Process {
             }
             ProcessOp::Unlink => {
                 let other = pid_at(0)?;
-                self.links.retain(|p| *p != other);
+                if let Some(more) = &mut self.more {
+                    more.links.retain(|p| *p != other);
+                }
                 if let Some(h) = self.shared.handle(other) {
-                    let _ = h.push(Signal::Unlink(self.pid));
+                    let _ = h.push(Signal::Unlink(self.pid()));
                 }
                 Value::Bool(true)
             }
@@ -1001,13 +1120,13 @@ impl Process {
                     .and_then(|pid| self.shared.handle(pid))
                     .is_some_and(|h| {
                         h.push(Signal::Monitor {
-                            watcher: self.pid,
+                            watcher: self.pid(),
                             reference,
                         })
                         .is_ok()
                     });
                 if delivered {
-                    self.watching.push((reference, target?));
+                    self.more().watching.push((reference, target?));
                 } else {
                     self.mailbox.push_back(Value::vector([
                         keyword("DOWN"),
@@ -1022,8 +1141,11 @@ impl Process {
                 let Value::Ref(reference) = args[0] else {
                     return None;
                 };
-                if let Some(i) = self.watching.iter().position(|(r, _)| *r == reference) {
-                    let (_, pid) = self.watching.remove(i);
+                let watching = self.more.as_mut().and_then(|m| {
+                    let i = m.watching.iter().position(|(r, _)| *r == reference)?;
+                    Some(m.watching.remove(i))
+                });
+                if let Some((_, pid)) = watching {
                     if let Some(h) = self.shared.handle(pid) {
                         let _ = h.push(Signal::Demonitor { reference });
                     }
@@ -1037,11 +1159,11 @@ impl Process {
             ProcessOp::Exit => {
                 let target = pid_at(0)?;
                 if let Some(h) = self.shared.handle(target) {
-                    let _ = h.push(Signal::Exit {
-                        from: self.pid,
+                    let _ = h.push(Signal::Exit(Box::new(ExitSignal {
+                        from: self.pid(),
                         reason: args[1].clone(),
                         link_broken: false,
-                    });
+                    })));
                 }
                 Value::Bool(true)
             }
@@ -1082,58 +1204,92 @@ impl Process {
     }
 
     /// Frees the process, reports a crash, and tells links and monitors.
-    fn finish(mut self, reason: Value, failure: Option<Failure>) {
-        self.shared.remove(self.pid);
-        self.shared.bus.unserve(self.pid);
-        for (_, call) in &self.calls {
-            call.abort();
+    fn finish(&mut self, reason: Value, failure: Option<Failure>) {
+        let pid = self.pid();
+        self.shared.remove(pid);
+        self.shared.bus.unserve(pid);
+        if let Some(more) = &self.more {
+            for (_, call) in &more.calls {
+                call.abort();
+            }
         }
         // Signals taken with the one that ended it, and those still in the
         // inbox: links and monitors among them must hear of the exit.
-        let mut pending = std::mem::take(&mut self.signals);
-        pending.append(&mut self.handle.close());
+        let mut pending = match &mut self.more {
+            Some(more) => std::mem::take(&mut more.signals),
+            None => Queue::default(),
+        };
+        pending.append(self.handle.close());
         for signal in pending {
             match signal {
-                Signal::Link(pid) if !self.links.contains(&pid) => self.links.push(pid),
-                Signal::Monitor { watcher, reference } => self.watchers.push((reference, watcher)),
+                Signal::Link(other) if !self.links().contains(&other) => {
+                    self.more().links.push(other);
+                }
+                Signal::Monitor { watcher, reference } => {
+                    self.more().watchers.push((reference, watcher));
+                }
                 _ => {}
             }
         }
+        let none = More::default();
+        let more = self.more.take();
+        let more = more.as_deref().unwrap_or(&none);
         // The crash report comes before the exit signals, so that whoever
         // hears of this exit finds the report already written.
-        if let (false, Some(failure)) = (self.main, &failure) {
-            let supervised = self
+        if let (false, Some(failure)) = (more.main, &failure) {
+            let supervised = more
                 .links
                 .iter()
                 .any(|pid| self.shared.handle(*pid).is_some_and(|h| h.traps_exits()));
             if !supervised {
-                self.shared.report_crash(self.pid, failure);
+                self.shared.report_crash(pid, failure);
             }
         }
-        for pid in &self.links {
-            if let Some(h) = self.shared.handle(*pid) {
-                let _ = h.push(Signal::Exit {
-                    from: self.pid,
+        for link in &more.links {
+            if let Some(h) = self.shared.handle(*link) {
+                let _ = h.push(Signal::Exit(Box::new(ExitSignal {
+                    from: pid,
                     reason: reason.clone(),
                     link_broken: true,
-                });
+                })));
             }
         }
-        for (reference, watcher) in &self.watchers {
+        for (reference, watcher) in &more.watchers {
             if let Some(h) = self.shared.handle(*watcher) {
                 let down = Value::vector([
                     keyword("DOWN"),
                     Value::Ref(*reference),
-                    Value::Pid(self.pid),
+                    Value::Pid(pid),
                     reason.clone(),
                 ]);
                 let _ = h.push(Signal::Message(down));
             }
         }
-        match (self.main, failure) {
+        match (more.main, failure) {
             (true, Some(failure)) => self.shared.end(Ending::Failed(failure)),
             (true, None) => self.shared.end(Ending::Returned(Value::Nil)),
             _ => {}
+        }
+    }
+}
+
+/// A process is the future of its task: each poll runs it until it must
+/// wait (with the task set to be woken) or has exited.
+impl Future for Process {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let process = self.get_mut();
+        loop {
+            let Poll::Ready((reason, failure)) = process.run_until_exit(cx) else {
+                return Poll::Pending;
+            };
+            if process.is_interactive() && !process.shared.has_ended() {
+                process.line_failed(reason, failure);
+                continue;
+            }
+            process.finish(reason, failure);
+            return Poll::Ready(());
         }
     }
 }
@@ -1145,5 +1301,40 @@ fn is_down_for(message: &Value, reference: u64) -> bool {
                 && items[1] == Value::Ref(reference)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::size_of;
+
+    /// A million waiting processes must fit in memory. tokio keeps a task's
+    /// future inline in a cell it allocates 128-byte aligned on x86-64 and
+    /// aarch64, with about 104 bytes of its own: a future of at most 152
+    /// bytes makes a 256-byte task, one byte more a 384-byte one.
+    #[test]
+    fn the_waiting_process_stays_small() {
+        assert!(
+            size_of::<Process>() <= 152,
+            "Process is {} bytes: move what few processes use into `More`",
+            size_of::<Process>()
+        );
+        assert!(
+            size_of::<Vm>() <= 88,
+            "Vm is {} bytes: every process holds one inline; box what few use",
+            size_of::<Vm>()
+        );
+        assert!(
+            size_of::<Signal>() <= 24,
+            "Signal is {} bytes: box a large, rare kind",
+            size_of::<Signal>()
+        );
+        // With the 16 bytes of its `Arc`, a 96-byte allocation.
+        assert!(
+            size_of::<ProcessHandle>() <= 72,
+            "ProcessHandle is {} bytes",
+            size_of::<ProcessHandle>()
+        );
     }
 }

@@ -177,14 +177,14 @@ impl Shared {
     /// before it runs.
     pub fn spawn(self: &Arc<Self>, vm: Vm, setup: impl FnOnce(&mut Process)) -> Pid {
         let pid = Pid(self.next_pid.fetch_add(1, Ordering::Relaxed));
-        let handle = Arc::new(ProcessHandle::default());
+        let handle = Arc::new(ProcessHandle::new(pid));
         self.processes
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(pid, handle.clone());
-        let mut process = Process::new(pid, self.clone(), handle, vm);
+        let mut process = Process::new(self.clone(), handle, vm);
         setup(&mut process);
-        tokio::spawn(process.run());
+        tokio::spawn(process);
         pid
     }
 
@@ -417,7 +417,7 @@ pub fn run_interactive(
     let main = started
         .shared
         .handle(started.main)
-        .unwrap_or_else(|| Arc::new(ProcessHandle::default()));
+        .unwrap_or_else(|| Arc::new(ProcessHandle::new(started.main)));
     Ok(Session {
         started: Some(started),
         main,
@@ -454,7 +454,7 @@ impl Session {
         while self.results.try_recv().is_ok() {}
         if self
             .main
-            .push(crate::mailbox::Signal::Input(forms))
+            .push(crate::mailbox::Signal::Input(Box::new(forms)))
             .is_err()
         {
             return Err(self.ending());

@@ -86,7 +86,7 @@ enum IntResult {
 /// costs no reference-count traffic. What keeps the code alive is the
 /// function value in the stack slot just below `base`, which nothing
 /// overwrites while the frame exists (a tail call replaces it only together
-/// with the frame); the first frame's code is kept by [`Vm::root`], and the
+/// with the frame); [`Vm::new`] puts a closure of its code there too, and the
 /// shared `call_code` bodies live for the whole program.
 #[derive(Debug)]
 struct Frame {
@@ -128,14 +128,12 @@ impl Frame {
 
 /// A process's machine state.
 pub struct Vm {
-    /// The top-level body a VM made by [`Vm::new`] runs, kept alive for
-    /// its frame.
-    root: Option<Arc<Code>>,
     stack: Vec<Value>,
     frames: Vec<Frame>,
     handlers: Vec<Handler>,
-    /// The trace of the throw being handled, for `Rethrow`.
-    caught: Option<Thrown>,
+    /// The trace of the throw being handled, for `Rethrow`. Boxed: few
+    /// processes catch anything, and every process carries a `Vm`.
+    caught: Option<Box<Thrown>>,
     max_depth: usize,
 }
 
@@ -143,9 +141,20 @@ impl Vm {
     /// A VM that will run `code`, a top-level body of no parameters.
     pub fn new(code: Arc<Code>) -> Vm {
         let mut vm = Vm::empty();
-        vm.stack.push(Value::Nil);
+        vm.frames.reserve_exact(2);
+        // The function slot below the frame holds the code, as a called
+        // closure's would (see `Frame`).
+        let holder = Value::Fn(Arc::new(Closure {
+            proto: Arc::new(FnProto {
+                name: code.name,
+                fixed: Box::new([code.clone()]),
+                variadic: None,
+                captures: Box::new([]),
+            }),
+            captures: Default::default(),
+        }));
+        vm.stack.push(holder);
         vm.enter(&code, 1);
-        vm.root = Some(code);
         vm
     }
 
@@ -154,6 +163,9 @@ impl Vm {
         let mut vm = Vm::empty();
         let argc = args.len();
         vm.stack.reserve_exact(argc + 4);
+        // One frame: the first call is a tail call, which replaces it. A
+        // process waiting in `receive` often never needs a second.
+        vm.frames.reserve_exact(1);
         vm.stack.push(function);
         vm.stack.extend(args);
         vm.frames.push(Frame::new(call_code(argc), 1));
@@ -162,9 +174,8 @@ impl Vm {
 
     fn empty() -> Vm {
         Vm {
-            root: None,
             stack: Vec::new(),
-            frames: Vec::with_capacity(2),
+            frames: Vec::new(),
             handlers: Vec::new(),
             caught: None,
             max_depth: DEFAULT_MAX_DEPTH,
