@@ -50,6 +50,11 @@ pub enum Op {
     Call(u16),
     /// Call, replacing the current frame: tail calls run in constant space.
     TailCall(u16),
+    /// A named `fn` calling itself: like `Call`, with `nil` in the
+    /// function slot; the running closure is the one called.
+    CallSelf(u16),
+    /// The same in tail position, like `TailCall`.
+    TailCallSelf(u16),
     /// `(apply f a ... coll)` with `n` arguments, `f` included: calls `f`
     /// with `a ...` and then the items of `coll`.
     Apply(u16),

@@ -457,7 +457,16 @@ impl<'a> Compiler<'a> {
         if items.len() > u16::MAX as usize {
             return Err(self.error_at(form, "too many arguments in one call"));
         }
+        // A named fn calling itself needs no function value on the stack.
+        let calls_itself = matches!(
+            &items[0],
+            Value::Symbol(head) if matches!(self.resolve_local(*head), Some(Access::SelfFn))
+        );
         for (i, item) in items.iter().enumerate() {
+            if i == 0 && calls_itself {
+                self.emit(Op::Nil);
+                continue;
+            }
             let hint = self.spans.item_span(form, i);
             self.compile(item, hint, Tail::No)?;
         }
@@ -465,11 +474,21 @@ impl<'a> Compiler<'a> {
         // Errors inside the call point at the whole call form.
         let span = self.spans.span_of(form);
         let saved = self.code().set_span(span);
-        if tail == Tail::Fn {
-            self.emit(Op::TailCall(argc));
-            self.emit(Op::Return);
-        } else {
-            self.emit(Op::Call(argc));
+        match (tail == Tail::Fn, calls_itself) {
+            (true, false) => {
+                self.emit(Op::TailCall(argc));
+                self.emit(Op::Return);
+            }
+            (true, true) => {
+                self.emit(Op::TailCallSelf(argc));
+                self.emit(Op::Return);
+            }
+            (false, false) => {
+                self.emit(Op::Call(argc));
+            }
+            (false, true) => {
+                self.emit(Op::CallSelf(argc));
+            }
         }
         self.code().restore_span(saved);
         Ok(())

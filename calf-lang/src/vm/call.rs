@@ -7,7 +7,7 @@ use super::{Effect, Vm};
 use crate::bytecode::Code;
 use crate::error::RuntimeError;
 use crate::natives::collections::lookup;
-use crate::value::{NativeKind, Value};
+use crate::value::{Closure, NativeKind, Value};
 
 /// What the dispatch loop does after a call.
 pub(super) enum Next {
@@ -29,23 +29,18 @@ impl Vm {
                     return Err(arity_error(&self.stack[callee_at], argc));
                 };
                 // The closure stays in the slot below the frame's base,
-                // keeping its code alive (see `Frame`).
+                // keeping itself and its code alive (see `Frame`).
                 let body: *const Code = &**body;
+                let closure: *const Closure = &**closure;
                 // SAFETY: as above; nothing below this line drops the closure.
-                let body = unsafe { &*body };
+                let (body, closure) = unsafe { (&*body, &*closure) };
                 if self.frames.len() >= self.max_depth {
-                    return Err(RuntimeError::new(
-                        "calf/stack-overflow",
-                        format!(
-                            "stack overflow: more than {} nested calls (is a recursion missing its base case, or could it be a loop/recur?)",
-                            self.max_depth
-                        ),
-                    ));
+                    return Err(stack_overflow(self.max_depth));
                 }
                 if body.variadic {
                     self.pack_rest(callee_at + 1, body.params as usize);
                 }
-                self.enter(body, callee_at + 1);
+                self.enter(body, callee_at + 1, Some(closure));
                 Ok(Next::Enter)
             }
             Value::Native(native) => {
@@ -104,10 +99,11 @@ impl Vm {
             return Err(arity_error(&self.stack[callee_at], argc));
         };
         let body: *const Code = &**body;
+        let closure: *const Closure = &**closure;
         // SAFETY: the closure moves to the slot below `base` and stays there
         // for the new frame's life (see `Frame`); the one it replaces is
         // dropped together with the frame it kept.
-        let body = unsafe { &*body };
+        let (body, closure) = unsafe { (&*body, &*closure) };
         let dest = base - 1;
         for i in 0..=argc {
             self.stack.swap(dest + i, callee_at + i);
@@ -117,8 +113,77 @@ impl Vm {
         if body.variadic {
             self.pack_rest(base, body.params as usize);
         }
-        self.enter(body, base);
+        self.enter(body, base, Some(closure));
         Ok(Next::Enter)
+    }
+
+    /// A function calling itself by name: the function slot below the
+    /// arguments holds `nil`, and the new frame runs the caller's closure
+    /// (which the caller's frame keeps alive), so the call costs no
+    /// reference counting.
+    pub(super) fn call_self(
+        &mut self,
+        argc: usize,
+        running: Option<&Closure>,
+    ) -> Result<(), RuntimeError> {
+        let Some(closure) = running else {
+            return Err(RuntimeError::new(
+                "calf/internal",
+                "a self call outside a function",
+            ));
+        };
+        let callee_at = self.stack.len() - argc - 1;
+        let Some(body) = closure.proto.body_for(argc) else {
+            return Err(arity_error(&Value::Fn(share(closure)), argc));
+        };
+        if self.frames.len() >= self.max_depth {
+            return Err(stack_overflow(self.max_depth));
+        }
+        let body: *const Code = &**body;
+        let closure: *const Closure = closure;
+        // SAFETY: the caller's frame, below the new one, keeps the closure
+        // and so its code alive (see `Frame`).
+        let (body, closure) = unsafe { (&*body, &*closure) };
+        if body.variadic {
+            self.pack_rest(callee_at + 1, body.params as usize);
+        }
+        self.enter(body, callee_at + 1, Some(closure));
+        Ok(())
+    }
+
+    /// A function calling itself by name in tail position: the arguments
+    /// replace the frame's own; the function slot is left as it is.
+    pub(super) fn tail_call_self(
+        &mut self,
+        argc: usize,
+        base: usize,
+        running: Option<&Closure>,
+    ) -> Result<(), RuntimeError> {
+        let Some(closure) = running else {
+            return Err(RuntimeError::new(
+                "calf/internal",
+                "a self call outside a function",
+            ));
+        };
+        let Some(body) = closure.proto.body_for(argc) else {
+            return Err(arity_error(&Value::Fn(share(closure)), argc));
+        };
+        let body: *const Code = &**body;
+        let closure: *const Closure = closure;
+        // SAFETY: the frame being replaced got its closure from its own
+        // function slot or from a caller frame; both stay (see `Frame`).
+        let (body, closure) = unsafe { (&*body, &*closure) };
+        let first_arg = self.stack.len() - argc;
+        for i in 0..argc {
+            self.stack.swap(base + i, first_arg + i);
+        }
+        self.stack.truncate(base + argc);
+        self.frames.pop();
+        if body.variadic {
+            self.pack_rest(base, body.params as usize);
+        }
+        self.enter(body, base, Some(closure));
+        Ok(())
     }
 
     /// Replaces the arguments past the fixed ones with one list (or `nil`).
@@ -180,6 +245,23 @@ pub(super) fn spread_onto(coll: &Value, stack: &mut Vec<Value>) -> Result<usize,
         other => return Err(RuntimeError::wrong_type("apply", 2, "a collection", other)),
     }
     Ok(stack.len() - before)
+}
+
+fn stack_overflow(max_depth: usize) -> RuntimeError {
+    RuntimeError::new(
+        "calf/stack-overflow",
+        format!(
+            "stack overflow: more than {max_depth} nested calls (is a recursion missing its base case, or could it be a loop/recur?)"
+        ),
+    )
+}
+
+/// An owning reference to a closure a frame runs, for error messages.
+fn share(closure: &Closure) -> Arc<Closure> {
+    match super::share_closure(closure) {
+        Value::Fn(c) => c,
+        _ => unreachable!("share_closure makes a function"),
+    }
 }
 
 fn arity_error(callee: &Value, argc: usize) -> RuntimeError {

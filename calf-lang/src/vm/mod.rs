@@ -74,6 +74,18 @@ fn call_code(argc: usize) -> &'static Code {
     cache[argc]
 }
 
+/// A new owning reference to the closure a frame runs.
+fn share_closure(closure: &Closure) -> Value {
+    let ptr: *const Closure = closure;
+    // SAFETY: every frame's closure lives in an `Arc` (see `Frame`), so the
+    // pointer came from `Arc::as_ptr`; taking one more strong count first
+    // makes the new `Arc` an owner of its own.
+    unsafe {
+        Arc::increment_strong_count(ptr);
+        Value::Fn(Arc::from_raw(ptr))
+    }
+}
+
 /// What an operator on two integers gives, before it becomes a value.
 enum IntResult {
     Int(i64),
@@ -91,6 +103,11 @@ enum IntResult {
 #[derive(Debug)]
 struct Frame {
     code: NonNull<Code>,
+    /// The closure being run (none for the host's helper bodies), kept
+    /// alive like the code: by the function slot, or, for a call of a
+    /// function to itself (`CallSelf`, which leaves that slot `nil`), by
+    /// the caller's frame, which runs the same closure and outlives this one.
+    closure: Option<NonNull<Closure>>,
     /// The next instruction to run.
     pc: u32,
     /// Stack index of local slot 0; the running function sits just below.
@@ -112,9 +129,10 @@ unsafe impl Send for Frame {}
 unsafe impl Sync for Frame {}
 
 impl Frame {
-    fn new(code: &Code, base: usize) -> Frame {
+    fn new(code: &Code, base: usize, closure: Option<&Closure>) -> Frame {
         Frame {
             code: NonNull::from(code),
+            closure: closure.map(NonNull::from),
             pc: 0,
             base: base as u32,
         }
@@ -144,7 +162,7 @@ impl Vm {
         vm.frames.reserve_exact(2);
         // The function slot below the frame holds the code, as a called
         // closure's would (see `Frame`).
-        let holder = Value::Fn(Arc::new(Closure {
+        let holder = Arc::new(Closure {
             proto: Arc::new(FnProto {
                 name: code.name,
                 fixed: Box::new([code.clone()]),
@@ -152,9 +170,9 @@ impl Vm {
                 captures: Box::new([]),
             }),
             captures: Default::default(),
-        }));
-        vm.stack.push(holder);
-        vm.enter(&code, 1);
+        });
+        vm.stack.push(Value::Fn(holder.clone()));
+        vm.enter(&code, 1, Some(&holder));
         vm
     }
 
@@ -168,7 +186,7 @@ impl Vm {
         vm.frames.reserve_exact(1);
         vm.stack.push(function);
         vm.stack.extend(args);
-        vm.frames.push(Frame::new(call_code(argc), 1));
+        vm.frames.push(Frame::new(call_code(argc), 1, None));
         vm
     }
 
@@ -222,13 +240,13 @@ impl Vm {
     /// Starts running `code` with its arguments from stack index `base` on.
     /// The caller guarantees the code outlives the frame (see [`Frame`]).
     #[inline]
-    fn enter(&mut self, code: &Code, base: usize) {
+    fn enter(&mut self, code: &Code, base: usize, closure: Option<&Closure>) {
         let top = base + code.locals as usize;
         // Parameters are already there; only `let` slots need filling.
         while self.stack.len() < top {
             self.push(Value::Nil);
         }
-        self.frames.push(Frame::new(code, base));
+        self.frames.push(Frame::new(code, base, closure));
     }
 
     /// Runs until `budget` reductions (calls and backward jumps) are spent.
@@ -242,6 +260,8 @@ impl Vm {
             // that pops or replaces the frame leaves this loop iteration
             // (`continue 'frames`) before `code` is used again.
             let code: &Code = unsafe { frame.code.as_ref() };
+            // SAFETY: as for `code`.
+            let closure: Option<&Closure> = frame.closure.map(|c| unsafe { &*c.as_ptr() });
             let base = frame.base as usize;
             let mut pc = frame.pc as usize;
 
@@ -382,14 +402,11 @@ impl Vm {
                         std::mem::replace(&mut self.stack[base + slot as usize], v).drop_fast();
                     }
                     Op::Capture(i) => {
-                        let v = match &self.stack[base - 1] {
-                            Value::Fn(closure) => closure.captures[i as usize].clone(),
-                            _ => Value::Nil,
-                        };
+                        let v = closure.map_or(Value::Nil, |c| c.captures[i as usize].clone());
                         self.push(v);
                     }
                     Op::SelfFn => {
-                        let v = self.stack[base - 1].clone();
+                        let v = closure.map_or(Value::Nil, share_closure);
                         self.push(v);
                     }
                     Op::Global(i) => {
@@ -453,6 +470,22 @@ impl Vm {
                             Err(e) => fail!(e),
                         }
                     }
+                    Op::CallSelf(argc) => {
+                        spend_reduction!();
+                        save_pc!();
+                        match self.call_self(argc as usize, closure) {
+                            Ok(()) => continue 'frames,
+                            Err(e) => fail!(e),
+                        }
+                    }
+                    Op::TailCallSelf(argc) => {
+                        spend_reduction!();
+                        save_pc!();
+                        match self.tail_call_self(argc as usize, base, closure) {
+                            Ok(()) => continue 'frames,
+                            Err(e) => fail!(e),
+                        }
+                    }
                     Op::TailCall(argc) => {
                         spend_reduction!();
                         save_pc!();
@@ -471,8 +504,8 @@ impl Vm {
                     },
                     Op::Closure(i) => {
                         let proto = &code.protos[i as usize];
-                        let closure = self.make_closure(proto, base);
-                        self.push(closure);
+                        let made = self.make_closure(proto, base, closure);
+                        self.push(made);
                     }
                     Op::PushHandler(catch_pc) => self.handlers.push(Handler {
                         frames: self.frames.len() as u32,
@@ -732,18 +765,17 @@ impl Vm {
         None
     }
 
-    fn make_closure(&self, proto: &Arc<FnProto>, base: usize) -> Value {
+    fn make_closure(&self, proto: &Arc<FnProto>, base: usize, running: Option<&Closure>) -> Value {
         use crate::bytecode::Capture;
         let captures = proto
             .captures
             .iter()
             .map(|c| match *c {
                 Capture::Local(slot) => self.stack[base + slot as usize].clone(),
-                Capture::Capture(i) => match &self.stack[base - 1] {
-                    Value::Fn(closure) => closure.captures[i as usize].clone(),
-                    _ => Value::Nil,
-                },
-                Capture::SelfFn => self.stack[base - 1].clone(),
+                Capture::Capture(i) => {
+                    running.map_or(Value::Nil, |c| c.captures[i as usize].clone())
+                }
+                Capture::SelfFn => running.map_or(Value::Nil, share_closure),
             })
             .collect();
         Value::Fn(Arc::new(Closure {
