@@ -47,6 +47,12 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = Config::default().max_depth)]
     max_depth: usize,
 
+    /// Scheduler threads that run processes (default: one per core). One
+    /// thread suits programs that mostly pass messages: no wake-ups
+    /// across threads.
+    #[arg(long, value_name = "N", env = "CALF_THREADS")]
+    threads: Option<usize>,
+
     /// The script to run (none, and no -e: the REPL).
     file: Option<String>,
 
@@ -70,6 +76,7 @@ fn run() -> ExitCode {
         budget: cli.reductions.max(1),
         max_depth: cli.max_depth,
         disassemble: cli.disasm,
+        threads: cli.threads.unwrap_or(Config::default().threads).max(1),
         ..Config::default()
     };
     let mut stderr = std::io::stderr();
