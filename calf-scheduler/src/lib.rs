@@ -15,7 +15,9 @@
 pub mod bus;
 mod call;
 pub mod load;
-mod mailbox;
+// Public for the micro-benchmarks (benches/); not an API.
+#[doc(hidden)]
+pub mod mailbox;
 mod process;
 pub mod runtime;
 pub mod wire;

@@ -54,7 +54,7 @@ pub struct ExitSignal {
 /// mailboxes mostly hold nothing or one item (a process waiting in
 /// `receive`, a message on its way to it): then no buffer is allocated.
 #[derive(Debug, Default)]
-pub(crate) enum Queue<T> {
+pub enum Queue<T> {
     #[default]
     Empty,
     One(T),
@@ -156,7 +156,7 @@ impl<T> IntoIterator for Queue<T> {
 }
 
 /// The items of a [`Queue`], first in first out.
-pub(crate) struct IntoIter<T>(Queue<T>);
+pub struct IntoIter<T>(Queue<T>);
 
 impl<T> Iterator for IntoIter<T> {
     type Item = T;

@@ -1,0 +1,141 @@
+//! Every Calf program of `bench/programs/` runs at a tiny size and prints
+//! the answer its peers print, so `bench/run` never finds a broken program
+//! first. The call programs go to a real nats-server and the Python example
+//! worker (which answers `math.add` as the Rust one does).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+mod support {
+    pub mod nats;
+}
+use support::nats::NatsServer;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// A program's arguments at a tiny size and the answer it must print.
+fn cases() -> Vec<(&'static str, Vec<&'static str>, String)> {
+    let item_list = (0..100)
+        .map(|i| format!("item-{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let tail = &item_list[item_list.len() - 12..];
+    vec![
+        ("fib", vec!["15"], "610".into()),
+        ("sum", vec!["1000"], "500500".into()),
+        ("tak", vec!["2"], "14".into()),
+        ("vector", vec!["1000"], "1000 499500".into()),
+        ("map", vec!["1000"], "1000 999000".into()),
+        (
+            "strbuild",
+            vec!["100"],
+            format!("{} {tail}", item_list.len()),
+        ),
+        // Three batches: 1000, 1000, 500.
+        ("spawn_wait", vec!["2500"], "2500".into()),
+        ("ring", vec!["10", "5"], "50".into()),
+        ("ping_pong", vec!["100"], "4950".into()),
+        // The sum of i + 1 for i below n.
+        ("calls_seq", vec!["20"], "210".into()),
+        ("calls_par", vec!["40", "4"], "820".into()),
+    ]
+}
+
+/// The Python example worker, stopped on drop.
+struct Worker(Child);
+
+impl Worker {
+    fn start(url: &str) -> Worker {
+        let python = root().join(".venv/bin/python");
+        assert!(
+            python.is_file(),
+            "run `bash scripts/setup-test-env` first: no .venv/bin/python"
+        );
+        let mut child = Command::new(python)
+            .arg(root().join("examples/workers/python/worker.py"))
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the worker runs");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .expect("the worker says it serves");
+        assert!(
+            line.starts_with("serving"),
+            "unexpected worker output: {line}"
+        );
+        Worker(child)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs one program; its output without the `elapsed-ms` line.
+fn run(name: &str, args: &[&str], nats: Option<&str>) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_calf"));
+    if let Some(url) = nats {
+        command.arg("--nats").arg(url);
+    }
+    let output = command
+        .arg(root().join("bench/programs").join(format!("{name}.calf")))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("calf runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{name} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut lines: Vec<&str> = stdout.lines().collect();
+    let elapsed = lines.pop().unwrap_or_default();
+    assert!(
+        elapsed
+            .strip_prefix("elapsed-ms ")
+            .is_some_and(|ms| ms.parse::<u64>().is_ok()),
+        "{name} must end with `elapsed-ms N`, not {elapsed:?}"
+    );
+    lines.join("\n")
+}
+
+#[test]
+fn every_calf_bench_program_prints_the_expected_answer() {
+    let cases = cases();
+    let mut programs: Vec<String> = std::fs::read_dir(root().join("bench/programs"))
+        .expect("bench/programs")
+        .filter_map(|entry| {
+            let path = entry.expect("readable").path();
+            (path.extension()? == "calf").then(|| path.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    programs.sort();
+    let mut known: Vec<String> = cases.iter().map(|(name, _, _)| name.to_string()).collect();
+    known.sort();
+    assert_eq!(
+        programs, known,
+        "every program has a case here, and only they"
+    );
+
+    let server = NatsServer::start();
+    let _worker = Worker::start(&server.url());
+    let url = server.url();
+    for (name, args, expected) in &cases {
+        let nats = name.starts_with("calls_").then_some(url.as_str());
+        assert_eq!(run(name, args, nats), *expected, "{name} {args:?}");
+    }
+}
