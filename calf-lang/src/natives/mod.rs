@@ -56,6 +56,7 @@ pub mod numbers;
 pub mod output;
 pub mod predicates;
 pub mod process;
+pub mod reducing;
 pub mod strings;
 
 #[cfg(test)]
@@ -79,6 +80,7 @@ pub fn core_natives() -> impl Iterator<Item = &'static Native> {
         calls::NATIVES,
         misc::NATIVES,
         namespaces::NATIVES,
+        reducing::NATIVES,
     ]
     .into_iter()
     .flatten()

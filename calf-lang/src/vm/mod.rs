@@ -708,7 +708,9 @@ impl Vm {
     #[cold]
     #[inline(never)]
     fn grow_stack(&mut self) {
-        self.stack.reserve(self.stack.len().max(32));
+        // Doubling from a small start: a million waiting processes each
+        // keep their stack, and most need only a few slots.
+        self.stack.reserve(self.stack.len().max(4));
     }
 
     /// Replaces the top operand, an integer, with `result`.
