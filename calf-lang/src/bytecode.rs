@@ -46,6 +46,14 @@ pub enum Op {
     Jump(u32),
     /// Pop; jump if `nil` or `false`.
     JumpIfFalse(u32),
+    /// A comparison and the `JumpIfFalse` after it, in one: pop two
+    /// operands, jump unless the comparison holds.
+    JumpUnlessLt(u32),
+    JumpUnlessLe(u32),
+    JumpUnlessGt(u32),
+    JumpUnlessGe(u32),
+    JumpUnlessNumEq(u32),
+    JumpUnlessEq(u32),
     /// Call the function below the top `n` values with them as arguments.
     Call(u16),
     /// Call, replacing the current frame: tail calls run in constant space.
@@ -153,6 +161,36 @@ pub struct Code {
     /// The source span of the form each instruction came from, as
     /// `(first pc, span)` runs sorted by pc.
     pub spans: Box<[(u32, Span)]>,
+}
+
+impl Op {
+    /// Where a conditional jump goes when it jumps.
+    pub fn branch_target(self) -> Option<u32> {
+        match self {
+            Op::JumpIfFalse(t)
+            | Op::JumpUnlessLt(t)
+            | Op::JumpUnlessLe(t)
+            | Op::JumpUnlessGt(t)
+            | Op::JumpUnlessGe(t)
+            | Op::JumpUnlessNumEq(t)
+            | Op::JumpUnlessEq(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// This conditional jump, going to `target` instead.
+    pub fn with_branch_target(self, target: u32) -> Op {
+        match self {
+            Op::JumpIfFalse(_) => Op::JumpIfFalse(target),
+            Op::JumpUnlessLt(_) => Op::JumpUnlessLt(target),
+            Op::JumpUnlessLe(_) => Op::JumpUnlessLe(target),
+            Op::JumpUnlessGt(_) => Op::JumpUnlessGt(target),
+            Op::JumpUnlessGe(_) => Op::JumpUnlessGe(target),
+            Op::JumpUnlessNumEq(_) => Op::JumpUnlessNumEq(target),
+            Op::JumpUnlessEq(_) => Op::JumpUnlessEq(target),
+            other => other,
+        }
+    }
 }
 
 impl Code {

@@ -15,12 +15,23 @@ pub(super) struct CodeBuilder {
     protos: Vec<Arc<FnProto>>,
     spans: Vec<(u32, Span)>,
     span: Option<Span>,
+    /// The last address handed out by `here`: a jump may land there.
+    label: Option<usize>,
 }
 
 impl CodeBuilder {
-    /// Appends `op` and returns its address.
+    /// Appends `op` and returns its address. A `JumpIfFalse` right after a
+    /// comparison joins it (unless a jump may land between the two).
     pub fn emit(&mut self, op: Op) -> usize {
         let pc = self.ops.len();
+        if let (Op::JumpIfFalse(target), Some(&last)) = (op, self.ops.last()) {
+            if self.label != Some(pc) {
+                if let Some(fused) = branch_unless(last, target) {
+                    self.ops[pc - 1] = fused;
+                    return pc - 1;
+                }
+            }
+        }
         if let Some(span) = self.span {
             if self.spans.last().is_none_or(|(_, s)| *s != span) {
                 self.spans.push((pc as u32, span));
@@ -31,7 +42,8 @@ impl CodeBuilder {
     }
 
     /// The address the next instruction will have.
-    pub fn here(&self) -> usize {
+    pub fn here(&mut self) -> usize {
+        self.label = Some(self.ops.len());
         self.ops.len()
     }
 
@@ -40,9 +52,8 @@ impl CodeBuilder {
         let target = target as u32;
         self.ops[at] = match self.ops[at] {
             Op::Jump(_) => Op::Jump(target),
-            Op::JumpIfFalse(_) => Op::JumpIfFalse(target),
             Op::PushHandler(_) => Op::PushHandler(target),
-            other => other,
+            other => other.with_branch_target(target),
         };
     }
 
@@ -107,6 +118,19 @@ impl CodeBuilder {
             spans: self.spans.into_boxed_slice(),
         }
     }
+}
+
+/// The comparison `op` and a `JumpIfFalse(target)` as one instruction.
+fn branch_unless(op: Op, target: u32) -> Option<Op> {
+    Some(match op {
+        Op::Lt => Op::JumpUnlessLt(target),
+        Op::Le => Op::JumpUnlessLe(target),
+        Op::Gt => Op::JumpUnlessGt(target),
+        Op::Ge => Op::JumpUnlessGe(target),
+        Op::NumEq => Op::JumpUnlessNumEq(target),
+        Op::Eq => Op::JumpUnlessEq(target),
+        _ => return None,
+    })
 }
 
 /// Where a name is found from inside a body.

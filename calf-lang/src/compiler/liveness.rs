@@ -104,12 +104,13 @@ impl<'a> Graph<'a> {
         };
         match self.ops[pc] {
             Op::Jump(target) => go(target as usize),
-            Op::JumpIfFalse(target) => {
-                go(pc + 1);
-                go(target as usize);
-            }
             Op::Return | Op::Throw | Op::Rethrow | Op::NoMatch => {}
-            _ => go(pc + 1),
+            op => {
+                go(pc + 1);
+                if let Some(target) = op.branch_target() {
+                    go(target as usize);
+                }
+            }
         }
         for &(first, last, catch) in &self.handlers {
             if (first..=last).contains(&pc) {

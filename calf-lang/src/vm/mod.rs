@@ -340,6 +340,37 @@ impl Vm {
                 }};
             }
 
+            // A comparison and a conditional jump: two integers compare
+            // here; anything else through `arith`, as `binary!` would.
+            macro_rules! branch_unless {
+                ($target:ident, $cmp:tt, $slow:path) => {{
+                    let len = self.stack.len();
+                    let ints = match self.stack.get(len.wrapping_sub(2)..) {
+                        Some([Value::Int(x), Value::Int(y)]) => Some(*x $cmp *y),
+                        _ => None,
+                    };
+                    let holds = match ints {
+                        Some(holds) => {
+                            // SAFETY: the top two operands are integers,
+                            // which own nothing.
+                            unsafe { self.stack.set_len(len - 2) };
+                            holds
+                        }
+                        None => {
+                            let b = self.pop();
+                            let a = self.pop();
+                            match $slow(&a, &b) {
+                                Ok(v) => v.is_truthy(),
+                                Err(e) => fail!(e),
+                            }
+                        }
+                    };
+                    if !holds {
+                        pc = $target as usize;
+                    }
+                }};
+            }
+
             macro_rules! unary {
                 ($f:path) => {{
                     let result = match self.stack.last() {
@@ -438,6 +469,12 @@ impl Vm {
                         }
                         pc = target as usize;
                     }
+                    Op::JumpUnlessLt(target) => branch_unless!(target, <, arith::lt),
+                    Op::JumpUnlessLe(target) => branch_unless!(target, <=, arith::le),
+                    Op::JumpUnlessGt(target) => branch_unless!(target, >, arith::gt),
+                    Op::JumpUnlessGe(target) => branch_unless!(target, >=, arith::ge),
+                    Op::JumpUnlessNumEq(target) => branch_unless!(target, ==, arith::num_eq),
+                    Op::JumpUnlessEq(target) => branch_unless!(target, ==, arith::equal),
                     Op::JumpIfFalse(target) => {
                         let test = self.pop();
                         if !test.is_truthy() {
