@@ -75,6 +75,12 @@ impl Clone for Value {
     /// all others are copied bit for bit, with no per-variant code.
     #[inline(always)]
     fn clone(&self) -> Value {
+        if self.owns_nothing() {
+            // SAFETY: such a value holds only `Copy` data (numbers,
+            // booleans, interned symbols, a `&'static` native, ids), so a
+            // bitwise copy is a complete, independent value.
+            return unsafe { std::ptr::read(self) };
+        }
         match self {
             Value::Str(s) => Value::Str(s.clone()),
             Value::List(items) => Value::List(items.clone()),
@@ -82,19 +88,7 @@ impl Clone for Value {
             Value::Map(m) => Value::Map(m.clone()),
             Value::Set(s) => Value::Set(s.clone()),
             Value::Fn(f) => Value::Fn(f.clone()),
-            // SAFETY: these hold only `Copy` data (numbers, booleans,
-            // interned symbols, a `&'static` native, ids), so a bitwise copy
-            // is a complete, independent value. No `_` arm: a new variant
-            // must be placed on one side or the other.
-            Value::Nil
-            | Value::Bool(_)
-            | Value::Int(_)
-            | Value::Float(_)
-            | Value::Symbol(_)
-            | Value::Keyword(_)
-            | Value::Native(_)
-            | Value::Pid(_)
-            | Value::Ref(_) => unsafe { std::ptr::read(self) },
+            _ => unreachable!("owns_nothing covers every other variant"),
         }
     }
 }
@@ -131,6 +125,18 @@ impl Value {
     /// something: most values a VM throws away are numbers and booleans.
     #[inline(always)]
     pub fn drop_fast(self) {
+        if self.owns_nothing() {
+            std::mem::forget(self)
+        } else {
+            drop(self)
+        }
+    }
+
+    /// True for the values that hold no reference to shared data. No `_`
+    /// arm: a new variant must be placed on one side or the other, which
+    /// `clone` and `drop_fast` rely on.
+    #[inline(always)]
+    pub fn owns_nothing(&self) -> bool {
         match self {
             Value::Nil
             | Value::Bool(_)
@@ -140,8 +146,13 @@ impl Value {
             | Value::Keyword(_)
             | Value::Native(_)
             | Value::Pid(_)
-            | Value::Ref(_) => std::mem::forget(self),
-            _ => drop(self),
+            | Value::Ref(_) => true,
+            Value::Str(_)
+            | Value::List(_)
+            | Value::Vector(_)
+            | Value::Map(_)
+            | Value::Set(_)
+            | Value::Fn(_) => false,
         }
     }
 

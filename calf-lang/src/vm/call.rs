@@ -126,24 +126,11 @@ impl Vm {
         argc: usize,
         running: Option<&Closure>,
     ) -> Result<(), RuntimeError> {
-        let Some(closure) = running else {
-            return Err(RuntimeError::new(
-                "calf/internal",
-                "a self call outside a function",
-            ));
-        };
+        let (body, closure) = self_body(running, argc)?;
         let callee_at = self.stack.len() - argc - 1;
-        let Some(body) = closure.proto.body_for(argc) else {
-            return Err(arity_error(&Value::Fn(share(closure)), argc));
-        };
         if self.frames.len() >= self.max_depth {
             return Err(stack_overflow(self.max_depth));
         }
-        let body: *const Code = &**body;
-        let closure: *const Closure = closure;
-        // SAFETY: the caller's frame, below the new one, keeps the closure
-        // and so its code alive (see `Frame`).
-        let (body, closure) = unsafe { (&*body, &*closure) };
         if body.variadic {
             self.pack_rest(callee_at + 1, body.params as usize);
         }
@@ -159,20 +146,7 @@ impl Vm {
         base: usize,
         running: Option<&Closure>,
     ) -> Result<(), RuntimeError> {
-        let Some(closure) = running else {
-            return Err(RuntimeError::new(
-                "calf/internal",
-                "a self call outside a function",
-            ));
-        };
-        let Some(body) = closure.proto.body_for(argc) else {
-            return Err(arity_error(&Value::Fn(share(closure)), argc));
-        };
-        let body: *const Code = &**body;
-        let closure: *const Closure = closure;
-        // SAFETY: the frame being replaced got its closure from its own
-        // function slot or from a caller frame; both stay (see `Frame`).
-        let (body, closure) = unsafe { (&*body, &*closure) };
+        let (body, closure) = self_body(running, argc)?;
         let first_arg = self.stack.len() - argc;
         for i in 0..argc {
             self.stack.swap(base + i, first_arg + i);
@@ -254,6 +228,29 @@ fn stack_overflow(max_depth: usize) -> RuntimeError {
             "stack overflow: more than {max_depth} nested calls (is a recursion missing its base case, or could it be a loop/recur?)"
         ),
     )
+}
+
+/// The body a self call runs, and the closure running it. Neither is
+/// borrowed from the VM: the frame making the call (or one below it) keeps
+/// the closure, and so its code, alive for as long as the new frame lives
+/// (see `Frame`).
+fn self_body<'a>(
+    running: Option<&Closure>,
+    argc: usize,
+) -> Result<(&'a Code, &'a Closure), RuntimeError> {
+    let Some(closure) = running else {
+        return Err(RuntimeError::new(
+            "calf/internal",
+            "a self call outside a function",
+        ));
+    };
+    let Some(body) = closure.proto.body_for(argc) else {
+        return Err(arity_error(&Value::Fn(share(closure)), argc));
+    };
+    let body: *const Code = &**body;
+    let closure: *const Closure = closure;
+    // SAFETY: as said above; the VM keeps both alive past this frame.
+    Ok(unsafe { (&*body, &*closure) })
 }
 
 /// An owning reference to a closure a frame runs, for error messages.
