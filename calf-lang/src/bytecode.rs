@@ -44,6 +44,14 @@ pub enum Op {
     Nip,
     /// Absolute jump.
     Jump(u32),
+    /// `recur`: pop `count` values into the consecutive local slots from
+    /// `first` on (the last value into the last slot), then jump back to
+    /// `target`.
+    Recur {
+        first: u16,
+        count: u8,
+        target: u32,
+    },
     /// Pop; jump if `nil` or `false`.
     JumpIfFalse(u32),
     /// A comparison and the `JumpIfFalse` after it, in one: pop two

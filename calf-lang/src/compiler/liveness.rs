@@ -37,8 +37,14 @@ pub(super) fn move_last_uses(ops: &mut [Op], protos: &[Arc<FnProto>], locals: u1
                     *bits |= more;
                 }
             });
-            if let Op::SetLocal(slot) = ops[pc] {
-                clear(&mut live, slot);
+            match ops[pc] {
+                Op::SetLocal(slot) => clear(&mut live, slot),
+                Op::Recur { first, count, .. } => {
+                    for slot in first..first + count as u16 {
+                        clear(&mut live, slot);
+                    }
+                }
+                _ => {}
             }
             for_each_read(ops[pc], protos, |slot| set(&mut live, slot));
             let at = &mut live_in[pc * words..(pc + 1) * words];
@@ -103,7 +109,7 @@ impl<'a> Graph<'a> {
             }
         };
         match self.ops[pc] {
-            Op::Jump(target) => go(target as usize),
+            Op::Jump(target) | Op::Recur { target, .. } => go(target as usize),
             Op::Return | Op::Throw | Op::Rethrow | Op::NoMatch => {}
             op => {
                 go(pc + 1);
@@ -170,6 +176,30 @@ mod tests {
             1,
         );
         assert_eq!(ops[0], Op::MoveLocal(0));
+    }
+
+    #[test]
+    fn recur_writes_its_slots() {
+        // loop [i 0 v []] (recur (inc i) (conj v i)): both last reads move,
+        // the first read of i stays a copy.
+        let ops = moved(
+            vec![
+                Op::Local(0), // 0
+                Op::Inc,      // 1
+                Op::Local(1), // 2
+                Op::Local(0), // 3
+                Op::Add,      // 4
+                Op::Recur {
+                    first: 0,
+                    count: 2,
+                    target: 0,
+                }, // 5
+            ],
+            2,
+        );
+        assert_eq!(ops[0], Op::Local(0));
+        assert_eq!(ops[2], Op::MoveLocal(1));
+        assert_eq!(ops[3], Op::MoveLocal(0));
     }
 
     #[test]

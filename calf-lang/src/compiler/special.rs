@@ -268,10 +268,27 @@ impl Compiler<'_> {
         for (i, arg) in items.iter().enumerate().skip(1) {
             self.compile(arg, self.spans.item_span(form, i), Tail::No)?;
         }
-        for slot in target.slots.iter().rev() {
-            self.emit(Op::SetLocal(*slot));
+        let first = target.slots.first().copied().unwrap_or(0);
+        let consecutive = target
+            .slots
+            .iter()
+            .enumerate()
+            .all(|(i, slot)| *slot as usize == first as usize + i);
+        match u8::try_from(argc) {
+            Ok(count) if count > 0 && consecutive => {
+                self.emit(Op::Recur {
+                    first,
+                    count,
+                    target: target.start as u32,
+                });
+            }
+            _ => {
+                for slot in target.slots.iter().rev() {
+                    self.emit(Op::SetLocal(*slot));
+                }
+                self.emit(Op::Jump(target.start as u32));
+            }
         }
-        self.emit(Op::Jump(target.start as u32));
         Ok(())
     }
 

@@ -463,6 +463,19 @@ impl Vm {
                         let top = self.pop();
                         *self.stack.last_mut().expect("Nip below an operand") = top;
                     }
+                    Op::Recur {
+                        first,
+                        count,
+                        target,
+                    } => {
+                        spend_reduction!();
+                        let first = base + first as usize;
+                        for slot in (first..first + count as usize).rev() {
+                            let v = self.pop();
+                            std::mem::replace(&mut self.stack[slot], v).drop_fast();
+                        }
+                        pc = target as usize;
+                    }
                     Op::Jump(target) => {
                         if (target as usize) < pc {
                             spend_reduction!();
@@ -679,8 +692,24 @@ impl Vm {
                     Op::EqInt(k) => {
                         int_immediate!(x, k, Some(IntResult::Bool(x == k)), arith::equal)
                     }
-                    Op::Inc => unary!(arith::inc),
-                    Op::Dec => unary!(arith::dec),
+                    Op::Inc => {
+                        if let Some(&Value::Int(x)) = self.stack.last() {
+                            if let Some(n) = x.checked_add(1) {
+                                self.replace_top_int(IntResult::Int(n));
+                                continue;
+                            }
+                        }
+                        unary!(arith::inc)
+                    }
+                    Op::Dec => {
+                        if let Some(&Value::Int(x)) = self.stack.last() {
+                            if let Some(n) = x.checked_sub(1) {
+                                self.replace_top_int(IntResult::Int(n));
+                                continue;
+                            }
+                        }
+                        unary!(arith::dec)
+                    }
                     Op::Not => {
                         let a = self.pop();
                         self.push(Value::Bool(!a.is_truthy()));
