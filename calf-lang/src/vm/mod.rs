@@ -123,8 +123,9 @@ struct Handler {
     catch_pc: u32,
 }
 
-// SAFETY: a frame only reads through its code pointer, and `Code` is
-// `Sync`; the pointer stays valid wherever the VM moves (see `Frame`).
+// SAFETY: a frame only reads through its pointers, and `Code` and
+// `Closure` are `Sync`; the pointers stay valid wherever the VM moves
+// (see `Frame`).
 unsafe impl Send for Frame {}
 unsafe impl Sync for Frame {}
 
