@@ -202,6 +202,40 @@ impl Op {
 }
 
 impl Code {
+    /// Checks what the VM relies on to fetch instructions without a bounds
+    /// check: every jump lands inside the code, and the last instruction
+    /// never falls through past the end. A failure is a compiler bug.
+    pub fn assert_well_formed(&self) {
+        let len = self.ops.len();
+        for (pc, op) in self.ops.iter().enumerate() {
+            let target = match *op {
+                Op::Jump(t) | Op::PushHandler(t) | Op::Recur { target: t, .. } => Some(t),
+                other => other.branch_target(),
+            };
+            if let Some(t) = target {
+                assert!(
+                    (t as usize) < len,
+                    "compiler bug: instruction {pc} ({op:?}) jumps to {t}, past the end ({len})"
+                );
+            }
+        }
+        assert!(
+            matches!(
+                self.ops.last(),
+                Some(
+                    Op::Return
+                        | Op::Jump(_)
+                        | Op::Recur { .. }
+                        | Op::Throw
+                        | Op::Rethrow
+                        | Op::NoMatch
+                )
+            ),
+            "compiler bug: the code can run past its last instruction: {:?}",
+            self.ops.last()
+        );
+    }
+
     /// The span of the form that emitted the instruction at `pc`.
     pub fn span_at(&self, pc: usize) -> Option<Span> {
         let i = self
@@ -249,8 +283,41 @@ impl Code {
 
 #[cfg(test)]
 mod tests {
+    use super::{Code, Op};
+
     #[test]
     fn an_instruction_is_eight_bytes() {
         assert_eq!(std::mem::size_of::<super::Op>(), 8);
+    }
+
+    fn code(ops: Vec<Op>) -> Code {
+        Code {
+            name: None,
+            params: 0,
+            variadic: false,
+            locals: 0,
+            ops: ops.into_boxed_slice(),
+            consts: Box::new([]),
+            vars: Box::new([]),
+            protos: Box::new([]),
+            spans: Box::new([]),
+        }
+    }
+
+    #[test]
+    fn well_formed_code_passes_the_check() {
+        code(vec![Op::Nil, Op::JumpIfFalse(3), Op::Nil, Op::Return]).assert_well_formed();
+    }
+
+    #[test]
+    #[should_panic(expected = "past the end")]
+    fn a_jump_past_the_end_is_caught() {
+        code(vec![Op::Nil, Op::JumpUnlessLt(9), Op::Return]).assert_well_formed();
+    }
+
+    #[test]
+    #[should_panic(expected = "run past its last instruction")]
+    fn code_that_falls_off_its_end_is_caught() {
+        code(vec![Op::Nil, Op::Pop]).assert_well_formed();
     }
 }

@@ -106,7 +106,7 @@ impl CodeBuilder {
 
     pub fn finish(mut self, name: Option<Sym>, params: u16, variadic: bool, locals: u16) -> Code {
         super::liveness::move_last_uses(&mut self.ops, &self.protos, locals);
-        Code {
+        let code = Code {
             name,
             params,
             variadic,
@@ -116,7 +116,9 @@ impl CodeBuilder {
             vars: self.vars.into_boxed_slice(),
             protos: self.protos.into_boxed_slice(),
             spans: self.spans.into_boxed_slice(),
-        }
+        };
+        code.assert_well_formed();
+        code
     }
 }
 

@@ -407,12 +407,13 @@ impl Vm {
             }
 
             loop {
-                let Some(&op) = code.ops.get(pc) else {
-                    fail!(RuntimeError::new(
-                        "calf/internal",
-                        "jumped outside the function's code"
-                    ))
-                };
+                debug_assert!(pc < code.ops.len());
+                // SAFETY: `pc` starts at 0, becomes a jump target (checked to
+                // be inside the code when the code was built, see
+                // `Code::assert_well_formed`) or grows by one past an
+                // instruction that is not the last (the last never falls
+                // through); effects resume past their instruction the same way.
+                let op = unsafe { *code.ops.get_unchecked(pc) };
                 pc += 1;
                 match op {
                     Op::Nil => self.push(Value::Nil),
