@@ -3,14 +3,14 @@
 //! must be exactly that block. Every example must exit with status 0.
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-const TIME_LIMIT: Duration = Duration::from_secs(60);
+mod support {
+    pub mod script;
+}
+use support::script::run_script;
 
 /// One example of the page.
 struct Example {
@@ -82,53 +82,13 @@ fn examples(text: &str) -> Vec<Example> {
     found
 }
 
-/// Runs `script`; returns its exit status, stdout and stderr, or why it
-/// could not.
-fn run(script: &Path) -> Result<(i32, String, String), String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_calf"))
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start calf: {e}"))?;
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() > TIME_LIMIT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("still running after {TIME_LIMIT:?}"));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => return Err(format!("cannot wait for calf: {e}")),
-        }
-    };
-    let out = out.join().unwrap_or_default();
-    let err = err.join().unwrap_or_default();
-    Ok((status.code().unwrap_or(-1), out, err))
-}
-
 /// Why an example fails, or `None` when it passes.
 fn check(dir: &Path, index: usize, example: &Example) -> Option<String> {
     let script = dir.join(format!("example_{index}.calf"));
     if let Err(e) = fs::write(&script, &example.source) {
         return Some(format!("cannot write {}: {e}", script.display()));
     }
-    let (status, out, err) = match run(&script) {
+    let (status, out, err) = match run_script(&script) {
         Ok(result) => result,
         Err(why) => return Some(why),
     };

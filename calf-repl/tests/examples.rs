@@ -2,10 +2,12 @@
 //! within a time limit, exits with status 0 and prints its key line.
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+
+mod support {
+    pub mod script;
+}
+use support::script::run_script;
 
 /// A line each example must print; an example missing here fails the test.
 const KEY_LINES: &[(&str, &str)] = &[
@@ -15,54 +17,11 @@ const KEY_LINES: &[(&str, &str)] = &[
     ("crash_restart.calf", "supervisor restarted it as #pid<"),
 ];
 
-const TIME_LIMIT: Duration = Duration::from_secs(60);
-
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root")
         .join("examples")
-}
-
-/// Runs `script`; returns its exit status and output, or why it failed.
-fn run(script: &Path) -> Result<(i32, String, String), String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_calf"))
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start calf: {e}"))?;
-    // Read the pipes on their own threads so that a chatty script never
-    // blocks on a full pipe while it is being waited for.
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() > TIME_LIMIT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("still running after {TIME_LIMIT:?}"));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(format!("cannot wait for calf: {e}")),
-        }
-    };
-    let out = out.join().expect("stdout reader");
-    let err = err.join().expect("stderr reader");
-    Ok((status.code().unwrap_or(-1), out, err))
 }
 
 #[test]
@@ -86,7 +45,7 @@ fn examples_run_and_end() {
             failures.push(format!("{name}: no key line in KEY_LINES"));
             continue;
         };
-        match run(script) {
+        match run_script(script) {
             Err(why) => failures.push(format!("{name}: {why}")),
             Ok((status, out, err)) => {
                 if status != 0 {
