@@ -92,6 +92,23 @@ enum IntResult {
     Bool(bool),
 }
 
+impl IntResult {
+    /// Stores the value into `slot` in one store.
+    ///
+    /// # Safety
+    /// `slot` is valid for writes and holds nothing that needs dropping.
+    #[inline(always)]
+    unsafe fn write_to(self, slot: *mut Value) {
+        // SAFETY: the caller vouches for `slot`.
+        unsafe {
+            match self {
+                IntResult::Int(n) => Value::write_int(slot, n),
+                IntResult::Bool(b) => Value::write_bool(slot, b),
+            }
+        }
+    }
+}
+
 /// One active call.
 ///
 /// The frame borrows its code instead of holding an `Arc`: a call then
@@ -336,7 +353,7 @@ impl Vm {
                             continue;
                         }
                     }
-                    self.push_int($k as i64);
+                    self.push_unboxed(IntResult::Int($k as i64));
                     binary!($slow)
                 }};
             }
@@ -369,6 +386,19 @@ impl Vm {
                     if !holds {
                         pc = $target as usize;
                     }
+                }};
+            }
+
+            // `inc` and `dec` of an integer here, anything else by `arith`.
+            macro_rules! int_unary {
+                ($checked:ident, $slow:path) => {{
+                    if let Some(&Value::Int(x)) = self.stack.last() {
+                        if let Some(n) = x.$checked(1) {
+                            self.replace_top_int(IntResult::Int(n));
+                            continue;
+                        }
+                    }
+                    unary!($slow)
                 }};
             }
 
@@ -417,9 +447,9 @@ impl Vm {
                 pc += 1;
                 match op {
                     Op::Nil => self.push(Value::Nil),
-                    Op::True => self.push_bool(true),
-                    Op::False => self.push_bool(false),
-                    Op::Int(n) => self.push_int(n as i64),
+                    Op::True => self.push_unboxed(IntResult::Bool(true)),
+                    Op::False => self.push_unboxed(IntResult::Bool(false)),
+                    Op::Int(n) => self.push_unboxed(IntResult::Int(n as i64)),
                     Op::Const(i) => self.push(code.consts[i as usize].clone()),
                     Op::Local(slot) => {
                         let v = self.stack[base + slot as usize].clone();
@@ -694,24 +724,8 @@ impl Vm {
                     Op::EqInt(k) => {
                         int_immediate!(x, k, Some(IntResult::Bool(x == k)), arith::equal)
                     }
-                    Op::Inc => {
-                        if let Some(&Value::Int(x)) = self.stack.last() {
-                            if let Some(n) = x.checked_add(1) {
-                                self.replace_top_int(IntResult::Int(n));
-                                continue;
-                            }
-                        }
-                        unary!(arith::inc)
-                    }
-                    Op::Dec => {
-                        if let Some(&Value::Int(x)) = self.stack.last() {
-                            if let Some(n) = x.checked_sub(1) {
-                                self.replace_top_int(IntResult::Int(n));
-                                continue;
-                            }
-                        }
-                        unary!(arith::dec)
-                    }
+                    Op::Inc => int_unary!(checked_add, arith::inc),
+                    Op::Dec => int_unary!(checked_sub, arith::dec),
                     Op::Not => {
                         let a = self.pop();
                         self.push(Value::Bool(!a.is_truthy()));
@@ -744,31 +758,17 @@ impl Vm {
         }
     }
 
-    /// Pushes `Value::Int(n)` with two plain stores (see
+    /// Pushes a number or boolean with one wide store (see
     /// [`Value::write_int`]).
     #[inline(always)]
-    fn push_int(&mut self, n: i64) {
+    fn push_unboxed(&mut self, value: IntResult) {
         let len = self.stack.len();
         if len == self.stack.capacity() {
             self.grow_stack();
         }
         // SAFETY: as in `push`.
         unsafe {
-            Value::write_int(self.stack.as_mut_ptr().add(len), n);
-            self.stack.set_len(len + 1);
-        }
-    }
-
-    /// Pushes `Value::Bool(b)`, as `push_int` does a number.
-    #[inline(always)]
-    fn push_bool(&mut self, b: bool) {
-        let len = self.stack.len();
-        if len == self.stack.capacity() {
-            self.grow_stack();
-        }
-        // SAFETY: as in `push`.
-        unsafe {
-            Value::write_bool(self.stack.as_mut_ptr().add(len), b);
+            value.write_to(self.stack.as_mut_ptr().add(len));
             self.stack.set_len(len + 1);
         }
     }
@@ -788,13 +788,7 @@ impl Vm {
         debug_assert!(matches!(self.stack[len - 1], Value::Int(_)));
         // SAFETY: the caller checked that the top operand exists and is an
         // integer, which owns nothing.
-        unsafe {
-            let slot = self.stack.as_mut_ptr().add(len - 1);
-            match result {
-                IntResult::Int(n) => Value::write_int(slot, n),
-                IntResult::Bool(b) => Value::write_bool(slot, b),
-            }
-        }
+        unsafe { result.write_to(self.stack.as_mut_ptr().add(len - 1)) }
     }
 
     /// Replaces the top two operands, both integers (so neither needs
@@ -809,11 +803,7 @@ impl Vm {
         // overwritten in place and the upper one forgotten.
         unsafe {
             self.stack.set_len(len - 1);
-            let slot = self.stack.as_mut_ptr().add(len - 2);
-            match result {
-                IntResult::Int(n) => Value::write_int(slot, n),
-                IntResult::Bool(b) => Value::write_bool(slot, b),
-            }
+            result.write_to(self.stack.as_mut_ptr().add(len - 2));
         }
     }
 
