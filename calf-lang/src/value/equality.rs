@@ -43,10 +43,9 @@ impl Hash for Value {
                 state.write_u8(1);
                 b.hash(state)
             }
-            Int(n) => {
-                state.write_u8(2);
-                n.hash(state)
-            }
+            // A lone write_i64, so that KeyHasher can keep integer keys near
+            // their neighbours; an integer never equals another kind of value.
+            Int(n) => state.write_i64(*n),
             Float(x) => {
                 state.write_u8(3);
                 // 0.0 and -0.0 are equal, so they must hash alike.
