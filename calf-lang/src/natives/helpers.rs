@@ -105,7 +105,7 @@ type Ptr = imbl::shared_ptr::DefaultSharedPtr;
 pub enum Items<'a> {
     Empty,
     Seq(imbl::vector::Iter<'a, Value, Ptr>),
-    Map(imbl::hashmap::Iter<'a, Value, Value, Ptr>),
+    Map(crate::value::MapIter<'a>),
     Set(imbl::hashset::Iter<'a, Value, Ptr>),
     Chars(std::str::Chars<'a>),
 }

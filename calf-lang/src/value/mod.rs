@@ -7,6 +7,7 @@
 mod equality;
 mod function;
 mod hashing;
+mod map;
 pub mod print;
 mod symbol;
 
@@ -20,9 +21,8 @@ pub use symbol::{next_gensym_id, Sym};
 pub type Hasher = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
 pub type Vector = imbl::Vector<Value>;
 pub use hashing::{KeyHashBuilder, KeyHasher};
-pub type Map =
-    imbl::GenericHashMap<Value, Value, KeyHashBuilder, imbl::shared_ptr::DefaultSharedPtr>;
-pub type Set = imbl::GenericHashSet<Value, KeyHashBuilder, imbl::shared_ptr::DefaultSharedPtr>;
+pub use map::{Iter as MapIter, PersistentMap as Map};
+pub type Set = imbl::GenericHashSet<Value, Hasher, imbl::shared_ptr::DefaultSharedPtr>;
 
 /// A process identifier: which node-local process a message goes to.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
