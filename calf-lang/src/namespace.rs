@@ -54,6 +54,19 @@ impl Var {
         self.value.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Calls `f` with the current value, if any, without copying it out
+    /// first (the VM clones it straight onto its stack); false if unset.
+    #[inline]
+    pub fn with_value(&self, f: impl FnOnce(&Value)) -> bool {
+        match &*self.value.read().unwrap_or_else(|e| e.into_inner()) {
+            Some(value) => {
+                f(value);
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn set(&self, value: Value) {
         *self.value.write().unwrap_or_else(|e| e.into_inner()) = Some(value);
     }

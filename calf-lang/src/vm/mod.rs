@@ -474,13 +474,12 @@ impl Vm {
                     }
                     Op::Global(i) => {
                         let var = &code.vars[i as usize];
-                        match var.get() {
-                            Some(v) => self.push(v),
-                            None => fail!(RuntimeError::new(
+                        if !var.with_value(|v| self.push(v.clone())) {
+                            fail!(RuntimeError::new(
                                 "calf/unbound",
                                 format!("{} is declared but has no value yet", var.name)
                             )
-                            .with("var", Value::Symbol(var.name))),
+                            .with("var", Value::Symbol(var.name)))
                         }
                     }
                     Op::Def(i) => {
