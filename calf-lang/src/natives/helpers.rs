@@ -106,7 +106,7 @@ pub enum Items<'a> {
     Empty,
     Seq(imbl::vector::Iter<'a, Value, Ptr>),
     Map(crate::value::MapIter<'a>),
-    Set(imbl::hashset::Iter<'a, Value, Ptr>),
+    Set(crate::value::SetIter<'a>),
     Chars(std::str::Chars<'a>),
 }
 

@@ -331,7 +331,7 @@ impl<'a> Parser<'a> {
     ) -> Result<Value, SourceError> {
         let mut set = Set::default();
         for (item, span) in items.drain(..).zip(spans) {
-            if set.insert(item.clone()).is_some() {
+            if !set.insert(item.clone()) {
                 return Err(duplicate("item", "set", &item, *span));
             }
         }

@@ -1,15 +1,18 @@
 //! The one value model: immutable, `Send + Sync`, 16 bytes.
 //!
-//! Scalars are stored inline; every collection is an `imbl` persistent
-//! structure behind an `Arc`, so cloning a value (sending a message, reading a
-//! collection) is at most one reference-count increment.
+//! Scalars are stored inline; every collection is a persistent structure
+//! behind an `Arc` (lists and vectors: `imbl`'s RRB vector; maps and sets:
+//! our hash trie in `trie.rs`), so cloning a value (sending a message,
+//! reading a collection) is at most one reference-count increment.
 
 mod equality;
 mod function;
 mod hashing;
 mod map;
 pub mod print;
+mod set;
 mod symbol;
+mod trie;
 
 use std::sync::Arc;
 
@@ -22,7 +25,7 @@ pub type Hasher = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
 pub type Vector = imbl::Vector<Value>;
 pub use hashing::{KeyHashBuilder, KeyHasher};
 pub use map::{Iter as MapIter, PersistentMap as Map};
-pub type Set = imbl::GenericHashSet<Value, Hasher, imbl::shared_ptr::DefaultSharedPtr>;
+pub use set::{Iter as SetIter, PersistentSet as Set};
 
 /// A process identifier: which node-local process a message goes to.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
