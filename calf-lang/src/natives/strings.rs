@@ -24,7 +24,16 @@ fn str_native(args: &[Value]) -> Result<Value, RuntimeError> {
     if let [Value::Str(_)] = args {
         return Ok(args[0].clone());
     }
-    let mut out = String::new();
+    // Sized up front: growing a small string by doubling reallocates it
+    // once or twice per call.
+    let room: usize = args
+        .iter()
+        .map(|v| match v {
+            Value::Str(s) => s.len(),
+            _ => 20,
+        })
+        .sum();
+    let mut out = String::with_capacity(room);
     for v in args {
         write_str(&mut out, v);
     }
