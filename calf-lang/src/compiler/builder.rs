@@ -105,8 +105,9 @@ impl CodeBuilder {
     }
 
     pub fn finish(mut self, name: Option<Sym>, params: u16, variadic: bool, locals: u16) -> Code {
+        return_without_jumping(&mut self.ops);
         super::liveness::move_last_uses(&mut self.ops, &self.protos, locals);
-        let code = Code {
+        Code {
             name,
             params,
             variadic,
@@ -116,15 +117,52 @@ impl CodeBuilder {
             vars: self.vars.into_boxed_slice(),
             protos: self.protos.into_boxed_slice(),
             spans: self.spans.into_boxed_slice(),
-        };
-        code.assert_well_formed();
-        code
+            max_stack: 0,
+        }
+        .checked(0)
+    }
+}
+
+/// A jump to a `Return` becomes the `Return`: the end of an `if` branch
+/// in tail position, one instruction less.
+fn return_without_jumping(ops: &mut [Op]) {
+    for i in 0..ops.len() {
+        if let Op::Jump(target) = ops[i] {
+            if ops.get(target as usize) == Some(&Op::Return) {
+                ops[i] = Op::Return;
+            }
+        }
     }
 }
 
 /// The comparison `op` and a `JumpIfFalse(target)` as one instruction.
 fn branch_unless(op: Op, target: u32) -> Option<Op> {
+    let small = |k: i32| i16::try_from(k).ok();
     Some(match op {
+        Op::LtInt(k) => Op::JumpUnlessLtInt {
+            k: small(k)?,
+            target,
+        },
+        Op::LeInt(k) => Op::JumpUnlessLeInt {
+            k: small(k)?,
+            target,
+        },
+        Op::GtInt(k) => Op::JumpUnlessGtInt {
+            k: small(k)?,
+            target,
+        },
+        Op::GeInt(k) => Op::JumpUnlessGeInt {
+            k: small(k)?,
+            target,
+        },
+        Op::NumEqInt(k) => Op::JumpUnlessNumEqInt {
+            k: small(k)?,
+            target,
+        },
+        Op::EqInt(k) => Op::JumpUnlessEqInt {
+            k: small(k)?,
+            target,
+        },
         Op::Lt => Op::JumpUnlessLt(target),
         Op::Le => Op::JumpUnlessLe(target),
         Op::Gt => Op::JumpUnlessGt(target),

@@ -111,6 +111,45 @@ impl Value {
         unsafe { write_words(slot, 2, n as u64) }
     }
 
+    /// Writes `Value::Nil` into `slot`, as [`Value::write_int`] does.
+    ///
+    /// # Safety
+    /// As for [`Value::write_int`].
+    #[inline(always)]
+    pub unsafe fn write_nil(slot: *mut Value) {
+        // SAFETY: `Nil`'s tag is 0, and it has no payload.
+        unsafe { write_words(slot, 0, 0) }
+    }
+
+    /// Clones the value straight into `slot`. One that owns nothing is
+    /// copied with one 16-byte load and store: built in a temporary first,
+    /// it is copied piecewise, and the next 16-byte load of the slot stalls
+    /// (see [`Value::write_int`]).
+    ///
+    /// # Safety
+    /// `slot` is valid for writes and holds nothing that needs dropping.
+    #[inline(always)]
+    pub unsafe fn clone_to(&self, slot: *mut Value) {
+        if self.owns_nothing() {
+            // SAFETY: such a value is plain data (see `clone`); the caller
+            // vouches for `slot`, and both are 16 bytes.
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                use std::arch::x86_64::{_mm_loadu_si128, _mm_storeu_si128};
+                let from: *const Value = self;
+                _mm_storeu_si128(slot.cast(), _mm_loadu_si128(from.cast()));
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            // SAFETY: as above.
+            unsafe {
+                std::ptr::copy_nonoverlapping(self, slot, 1)
+            }
+        } else {
+            // SAFETY: the caller vouches for `slot`.
+            unsafe { slot.write(self.clone()) }
+        }
+    }
+
     /// Writes `Value::Bool(b)` into `slot`, as [`Value::write_int`] does.
     ///
     /// # Safety
