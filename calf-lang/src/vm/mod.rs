@@ -610,6 +610,14 @@ impl Vm {
                     Op::SelfFn => push!(closure.map_or(Value::Nil, share_closure)),
                     Op::Global(i) => {
                         let var = &code.vars[i as usize];
+                        if let Some(native) = var.get_native() {
+                            // SAFETY: as for `push!`.
+                            unsafe {
+                                Value::write_native(sp, native);
+                                sp = sp.add(1);
+                            }
+                            continue;
+                        }
                         match var.get() {
                             Some(v) => push!(v),
                             None => fail!(RuntimeError::new(
