@@ -40,7 +40,11 @@ impl Op {
             | Op::Throw
             | Op::Rethrow
             | Op::NoMatch => (1, 0),
-            Op::MarkMacro(_) | Op::Jump(_) | Op::PushHandler(_) | Op::PopHandler => (0, 0),
+            Op::MarkMacro(_)
+            | Op::Jump(_)
+            | Op::PushHandler(_)
+            | Op::PopHandler
+            | Op::JumpUnlessLocals { .. } => (0, 0),
             Op::Def(_)
             | Op::TestSeq { .. }
             | Op::TestMap
@@ -90,15 +94,17 @@ impl Op {
         }
     }
 
-    /// The local slots the instruction reads or writes, as a range.
-    fn slots(self) -> Option<(usize, usize)> {
+    /// The local slots the instruction reads or writes: one past the
+    /// highest.
+    fn slots_end(self) -> usize {
         match self {
-            Op::Local(s) | Op::MoveLocal(s) | Op::SetLocal(s) => Some((s as usize, 1)),
-            Op::Recur { first, count, .. } => Some((first as usize, count as usize)),
+            Op::Local(s) | Op::MoveLocal(s) | Op::SetLocal(s) => s as usize + 1,
+            Op::Recur { first, count, .. } => first as usize + count as usize,
             Op::Receive { timeout_slot, .. } if timeout_slot != u16::MAX => {
-                Some((timeout_slot as usize, 1))
+                timeout_slot as usize + 1
             }
-            _ => None,
+            Op::JumpUnlessLocals { a, b, .. } => a.max(b) as usize + 1,
+            _ => 0,
         }
     }
 }
@@ -139,9 +145,9 @@ pub(super) fn max_depth(code: &Code, entry: usize) -> usize {
             pops <= depth,
             "compiler bug: instruction {pc} ({op:?}) pops {pops} operands of {depth}"
         );
-        if let Some((first, count)) = op.slots() {
+        {
             assert!(
-                first + count <= code.locals as usize,
+                op.slots_end() <= code.locals as usize,
                 "compiler bug: instruction {pc} ({op:?}) names a slot past the {} locals",
                 code.locals
             );
@@ -151,6 +157,11 @@ pub(super) fn max_depth(code: &Code, entry: usize) -> usize {
         match op {
             Op::Jump(t) | Op::Recur { target: t, .. } => reach(t as usize, after, pc, &mut todo),
             Op::Return | Op::Throw | Op::Rethrow | Op::NoMatch => {}
+            // Past the two reads it stands for.
+            Op::JumpUnlessLocals { target, .. } => {
+                reach(pc + 3, after, pc, &mut todo);
+                reach(target as usize, after, pc, &mut todo);
+            }
             Op::PushHandler(catch) => {
                 reach(pc + 1, after, pc, &mut todo);
                 // A throw cuts the stack back to here and pushes the value.

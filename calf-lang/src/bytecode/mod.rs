@@ -64,6 +64,15 @@ pub enum Op {
     JumpUnlessGe(u32),
     JumpUnlessNumEq(u32),
     JumpUnlessEq(u32),
+    /// `Local(a) Local(b) JumpUnless<cmp>(target)`, the test of most loops,
+    /// in one: compare two locals, jump unless the comparison holds, else
+    /// go on past the two reads, which stay in place unused.
+    JumpUnlessLocals {
+        cmp: Cmp,
+        a: u8,
+        b: u8,
+        target: u32,
+    },
     /// The same with a small integer literal as the right operand: pop one
     /// operand, jump unless it compares so with `k`.
     JumpUnlessLtInt {
@@ -172,6 +181,17 @@ pub enum Op {
     EqInt(i32),
 }
 
+/// The comparison of a [`Op::JumpUnlessLocals`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    NumEq,
+    Eq,
+}
+
 /// Where a closure's capture comes from in the frame that makes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Capture {
@@ -220,8 +240,18 @@ impl Op {
             | Op::JumpUnlessGtInt { target: t, .. }
             | Op::JumpUnlessGeInt { target: t, .. }
             | Op::JumpUnlessNumEqInt { target: t, .. }
-            | Op::JumpUnlessEqInt { target: t, .. } => Some(t),
+            | Op::JumpUnlessEqInt { target: t, .. }
+            | Op::JumpUnlessLocals { target: t, .. } => Some(t),
             _ => None,
+        }
+    }
+
+    /// Where the instruction may go other than the next one: a jump's or
+    /// `recur`'s target, a conditional jump's, a handler's catch.
+    pub fn jump_target(self) -> Option<u32> {
+        match self {
+            Op::Jump(t) | Op::PushHandler(t) | Op::Recur { target: t, .. } => Some(t),
+            other => other.branch_target(),
         }
     }
 
@@ -241,6 +271,7 @@ impl Op {
             Op::JumpUnlessGeInt { k, .. } => Op::JumpUnlessGeInt { k, target },
             Op::JumpUnlessNumEqInt { k, .. } => Op::JumpUnlessNumEqInt { k, target },
             Op::JumpUnlessEqInt { k, .. } => Op::JumpUnlessEqInt { k, target },
+            Op::JumpUnlessLocals { cmp, a, b, .. } => Op::JumpUnlessLocals { cmp, a, b, target },
             other => other,
         }
     }
@@ -264,11 +295,7 @@ impl Code {
     pub fn assert_well_formed(&self) {
         let len = self.ops.len();
         for (pc, op) in self.ops.iter().enumerate() {
-            let target = match *op {
-                Op::Jump(t) | Op::PushHandler(t) | Op::Recur { target: t, .. } => Some(t),
-                other => other.branch_target(),
-            };
-            if let Some(t) = target {
+            if let Some(t) = op.jump_target() {
                 assert!(
                     (t as usize) < len,
                     "compiler bug: instruction {pc} ({op:?}) jumps to {t}, past the end ({len})"

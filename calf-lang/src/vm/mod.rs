@@ -17,7 +17,7 @@ mod unwind;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::bytecode::{Code, Op};
+use crate::bytecode::{Cmp, Code, Op};
 use crate::error::RuntimeError;
 use crate::span::Span;
 use crate::value::{Closure, FnProto, NativeKind, Sym, Value};
@@ -564,6 +564,8 @@ impl Vm {
                 // `Code::assert_well_formed`) or grows by one past an
                 // instruction that is not the last (the last never falls
                 // through); effects resume past their instruction the same way.
+                // A `JumpUnlessLocals` goes on three further, which the depth
+                // check (`Code::checked`) found inside the code.
                 let op = unsafe { *code.ops.get_unchecked(pc) };
                 pc += 1;
                 match op {
@@ -674,6 +676,41 @@ impl Vm {
                     }
                     Op::JumpUnlessEqInt { k, target } => {
                         branch_unless_int!(k, target, ==, arith::equal)
+                    }
+                    Op::JumpUnlessLocals { cmp, a, b, target } => {
+                        // SAFETY: as for `local!`; shared borrows, as `a`
+                        // may be `b`.
+                        let (x, y) = unsafe { (&*bp.add(a as usize), &*bp.add(b as usize)) };
+                        // Past the two reads and the jump the instruction
+                        // stands for (a failure points at the comparison).
+                        pc += 2;
+                        let holds = match (x, y) {
+                            (Value::Int(x), Value::Int(y)) => match cmp {
+                                Cmp::Lt => x < y,
+                                Cmp::Le => x <= y,
+                                Cmp::Gt => x > y,
+                                Cmp::Ge => x >= y,
+                                Cmp::NumEq | Cmp::Eq => x == y,
+                            },
+                            _ => {
+                                let slow: fn(&Value, &Value) -> Result<Value, RuntimeError> =
+                                    match cmp {
+                                        Cmp::Lt => arith::lt,
+                                        Cmp::Le => arith::le,
+                                        Cmp::Gt => arith::gt,
+                                        Cmp::Ge => arith::ge,
+                                        Cmp::NumEq => arith::num_eq,
+                                        Cmp::Eq => arith::equal,
+                                    };
+                                match slow(x, y) {
+                                    Ok(v) => v.is_truthy(),
+                                    Err(e) => fail!(e),
+                                }
+                            }
+                        };
+                        if !holds {
+                            pc = target as usize;
+                        }
                     }
                     Op::JumpIfFalse(target) => {
                         let test = pop!();
