@@ -4,13 +4,13 @@
 //! process sees the newest value. Compiled code holds the `Arc<Var>` itself,
 //! so reading a global is no hash lookup.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::{Arc, RwLock};
 
 use rustc_hash::FxHashMap;
 
 use crate::span::Span;
-use crate::value::{Sym, Value};
+use crate::value::{Native, Sym, Value};
 
 /// The namespace of the core library.
 pub const CORE: &str = "calf.core";
@@ -34,6 +34,10 @@ pub struct Var {
     /// The qualified name, `ns/name`.
     pub name: Sym,
     value: RwLock<Option<Value>>,
+    /// The value again when it is a native (null otherwise), readable
+    /// without the lock: most globals a loop reads are `conj`, `str`,
+    /// `+` ..., and a read lock costs two atomic read-modify-writes.
+    native: AtomicPtr<Native>,
     is_macro: AtomicBool,
     meta: RwLock<VarMeta>,
 }
@@ -43,6 +47,7 @@ impl Var {
         Var {
             name,
             value: RwLock::new(None),
+            native: AtomicPtr::new(std::ptr::null_mut()),
             is_macro: AtomicBool::new(false),
             meta: RwLock::new(VarMeta::default()),
         }
@@ -67,8 +72,24 @@ impl Var {
         }
     }
 
+    /// The current value when it is a native, without taking the lock.
+    #[inline]
+    pub fn get_native(&self) -> Option<&'static Native> {
+        let native = self.native.load(Ordering::Acquire);
+        // SAFETY: the pointer is null or came from a `&'static Native` in
+        // `set`.
+        unsafe { native.cast_const().as_ref() }
+    }
+
     pub fn set(&self, value: Value) {
-        *self.value.write().unwrap_or_else(|e| e.into_inner()) = Some(value);
+        let native = match value {
+            Value::Native(n) => std::ptr::from_ref(n).cast_mut(),
+            _ => std::ptr::null_mut(),
+        };
+        let mut slot = self.value.write().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(value);
+        // Under the lock: two `set`s cannot leave the two copies disagreeing.
+        self.native.store(native, Ordering::Release);
     }
 
     pub fn is_bound(&self) -> bool {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::bytecode::{Capture, Code, Op};
+use crate::bytecode::{Capture, Cmp, Code, Op};
 use crate::namespace::Var;
 use crate::span::Span;
 use crate::value::{FnProto, Sym, Value};
@@ -105,8 +105,11 @@ impl CodeBuilder {
     }
 
     pub fn finish(mut self, name: Option<Sym>, params: u16, variadic: bool, locals: u16) -> Code {
+        return_without_jumping(&mut self.ops);
         super::liveness::move_last_uses(&mut self.ops, &self.protos, locals);
-        let code = Code {
+        // After the liveness pass, which does not know the joined reads.
+        compare_locals(&mut self.ops);
+        Code {
             name,
             params,
             variadic,
@@ -116,15 +119,87 @@ impl CodeBuilder {
             vars: self.vars.into_boxed_slice(),
             protos: self.protos.into_boxed_slice(),
             spans: self.spans.into_boxed_slice(),
+            max_stack: 0,
+        }
+        .checked(0)
+    }
+}
+
+/// A jump to a `Return` becomes the `Return`: the end of an `if` branch
+/// in tail position, one instruction less.
+fn return_without_jumping(ops: &mut [Op]) {
+    for i in 0..ops.len() {
+        if let Op::Jump(target) = ops[i] {
+            if ops.get(target as usize) == Some(&Op::Return) {
+                ops[i] = Op::Return;
+            }
+        }
+    }
+}
+
+/// `Local(a) Local(b) JumpUnless<cmp>(t)` as one `JumpUnlessLocals`, which
+/// goes on past the two reads (left in place, so that no address moves);
+/// not where a jump lands on one of them.
+fn compare_locals(ops: &mut [Op]) {
+    let mut landing = vec![false; ops.len() + 1];
+    for op in ops.iter() {
+        if let Some(t) = op.jump_target() {
+            if let Some(l) = landing.get_mut(t as usize) {
+                *l = true;
+            }
+        }
+    }
+    for pc in 0..ops.len().saturating_sub(2) {
+        let (Op::Local(a), Op::Local(b)) = (ops[pc], ops[pc + 1]) else {
+            continue;
         };
-        code.assert_well_formed();
-        code
+        let (cmp, target) = match ops[pc + 2] {
+            Op::JumpUnlessLt(t) => (Cmp::Lt, t),
+            Op::JumpUnlessLe(t) => (Cmp::Le, t),
+            Op::JumpUnlessGt(t) => (Cmp::Gt, t),
+            Op::JumpUnlessGe(t) => (Cmp::Ge, t),
+            Op::JumpUnlessNumEq(t) => (Cmp::NumEq, t),
+            Op::JumpUnlessEq(t) => (Cmp::Eq, t),
+            _ => continue,
+        };
+        let (Ok(a), Ok(b)) = (u8::try_from(a), u8::try_from(b)) else {
+            continue;
+        };
+        if landing[pc + 1] || landing[pc + 2] {
+            continue;
+        }
+        ops[pc] = Op::JumpUnlessLocals { cmp, a, b, target };
     }
 }
 
 /// The comparison `op` and a `JumpIfFalse(target)` as one instruction.
 fn branch_unless(op: Op, target: u32) -> Option<Op> {
+    let small = |k: i32| i16::try_from(k).ok();
     Some(match op {
+        Op::LtInt(k) => Op::JumpUnlessLtInt {
+            k: small(k)?,
+            target,
+        },
+        Op::LeInt(k) => Op::JumpUnlessLeInt {
+            k: small(k)?,
+            target,
+        },
+        Op::GtInt(k) => Op::JumpUnlessGtInt {
+            k: small(k)?,
+            target,
+        },
+        Op::GeInt(k) => Op::JumpUnlessGeInt {
+            k: small(k)?,
+            target,
+        },
+        Op::NumEqInt(k) => Op::JumpUnlessNumEqInt {
+            k: small(k)?,
+            target,
+        },
+        Op::EqInt(k) => Op::JumpUnlessEqInt {
+            k: small(k)?,
+            target,
+        },
         Op::Lt => Op::JumpUnlessLt(target),
         Op::Le => Op::JumpUnlessLe(target),
         Op::Gt => Op::JumpUnlessGt(target),

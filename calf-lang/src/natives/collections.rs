@@ -126,6 +126,11 @@ fn conj(args: &mut [Value]) -> Result<Value, RuntimeError> {
         1 => return only_collection("conj", args),
         _ => {}
     }
+    // The loop's common case, one item onto a vector, without the builder.
+    if let [Value::Vector(v), x] = args {
+        Arc::make_mut(v).push_back(take_arg(x));
+        return Ok(take_arg(&mut args[0]));
+    }
     let mut coll = Builder::take("conj", args, 0)?;
     for (i, x) in args.iter_mut().enumerate().skip(1) {
         coll.conj("conj", i + 1, take_arg(x))?;

@@ -29,8 +29,9 @@ fn reduce_chunk(args: &mut [Value]) -> Result<Value, RuntimeError> {
     let Value::Native(native) = &args[0] else {
         return Err(type_error("-reduce-chunk", args, 0, "a native function"));
     };
-    let Value::Vector(items) = &args[2] else {
-        return Err(type_error("-reduce-chunk", args, 2, "a vector"));
+    let items = match &args[2] {
+        Value::Vector(items) => items.clone(),
+        _ => return Err(type_error("-reduce-chunk", args, 2, "a vector")),
     };
     let from = count_arg("-reduce-chunk", args, 3)?;
     let to = count_arg("-reduce-chunk", args, 4)?.min(items.len());
@@ -46,26 +47,31 @@ fn reduce_chunk(args: &mut [Value]) -> Result<Value, RuntimeError> {
         .with("given", Value::Int(2)));
     }
     let native = *native;
-    let chunk = if from < to {
-        items.as_ref().clone().slice(from..to)
-    } else {
-        Default::default()
-    };
+    if let NativeKind::Effect(_) = native.kind {
+        return Err(type_error("-reduce-chunk", args, 0, "a pure native"));
+    }
     let mut acc = std::mem::replace(&mut args[1], Value::Nil);
-    for item in chunk.iter() {
-        if is_reduced(&acc) {
-            break;
-        }
-        let mut step = [acc, item.clone()];
-        acc = match native.kind {
-            NativeKind::Pure(f) => f(&step)?,
-            // The accumulator is handed over: a collection built by the
-            // reduction has one owner and grows in place.
-            NativeKind::Consuming(f) => f(&mut step)?,
-            NativeKind::Effect(_) => {
-                return Err(type_error("-reduce-chunk", args, 0, "a pure native"))
+    // The vector's leaves are walked in place: slicing a copy of the vector
+    // would rebuild its tree for every chunk.
+    let mut focus = items.focus();
+    let mut at = from;
+    while at < to {
+        let (leaf, leaf_items) = focus.chunk_at(at);
+        let end = leaf.end.min(to);
+        for item in &leaf_items[at - leaf.start..end - leaf.start] {
+            if is_reduced(&acc) {
+                return Ok(acc);
             }
-        };
+            let mut step = [acc, item.clone()];
+            acc = match native.kind {
+                NativeKind::Pure(f) => f(&step)?,
+                // The accumulator is handed over: a collection built by the
+                // reduction has one owner and grows in place.
+                NativeKind::Consuming(f) => f(&mut step)?,
+                NativeKind::Effect(_) => unreachable!("refused above"),
+            };
+        }
+        at = end;
     }
     Ok(acc)
 }

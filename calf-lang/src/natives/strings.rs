@@ -24,7 +24,16 @@ fn str_native(args: &[Value]) -> Result<Value, RuntimeError> {
     if let [Value::Str(_)] = args {
         return Ok(args[0].clone());
     }
-    let mut out = String::new();
+    // Sized up front: growing a small string by doubling reallocates it
+    // once or twice per call.
+    let room: usize = args
+        .iter()
+        .map(|v| match v {
+            Value::Str(s) => s.len(),
+            _ => 20,
+        })
+        .sum();
+    let mut out = String::with_capacity(room);
     for v in args {
         write_str(&mut out, v);
     }
@@ -415,6 +424,25 @@ fn join(args: &[Value]) -> Result<Value, RuntimeError> {
     let mut sep_text = String::new();
     if let Some(sep) = sep {
         write_str(&mut sep_text, sep);
+    }
+    // A list or vector is read in place and the result sized up front:
+    // no reference counting per item, no copying as the string grows.
+    if let Value::List(parts) | Value::Vector(parts) = &args[coll] {
+        let room: usize = parts
+            .iter()
+            .map(|v| match v {
+                Value::Str(s) => s.len() + sep_text.len(),
+                _ => 20 + sep_text.len(),
+            })
+            .sum();
+        let mut out = String::with_capacity(room);
+        for (i, v) in parts.iter().enumerate() {
+            if i > 0 {
+                out.push_str(&sep_text);
+            }
+            write_str(&mut out, v);
+        }
+        return Ok(Value::str(out));
     }
     let mut out = String::new();
     for (i, v) in items("string/join", args, coll)?.enumerate() {

@@ -70,7 +70,7 @@ pub enum Value {
     Map(Arc<Map>),
     Set(Arc<Set>),
     Fn(Arc<Closure>),
-    Native(&'static Native),
+    Native(&'static Native) = 12,
     Pid(Pid),
     /// A unique reference, as made by `monitor` or `make-ref`.
     Ref(u64),
@@ -115,6 +115,71 @@ impl Value {
         // SAFETY: `repr(u8)` puts `Int`'s tag (2) in byte 0 and the i64 at
         // offset 8; the caller vouches for `slot`.
         unsafe { write_words(slot, 2, n as u64) }
+    }
+
+    /// `Value::Int(n)`, built with one 16-byte store: a native's answer
+    /// built field by field stalls the first 16-byte copy of it (see
+    /// [`Value::write_int`]).
+    #[inline(always)]
+    pub fn int(n: i64) -> Value {
+        let mut v = std::mem::MaybeUninit::<Value>::uninit();
+        // SAFETY: the slot is valid and empty, and `write_int` makes it a
+        // whole value.
+        unsafe {
+            Value::write_int(v.as_mut_ptr(), n);
+            v.assume_init()
+        }
+    }
+
+    /// Writes `Value::Native(native)` into `slot`, as [`Value::write_int`]
+    /// does.
+    ///
+    /// # Safety
+    /// As for [`Value::write_int`].
+    #[inline(always)]
+    pub unsafe fn write_native(slot: *mut Value, native: &'static Native) {
+        // SAFETY: `Native`'s tag (12) is byte 0 and the reference is at
+        // offset 8.
+        unsafe { write_words(slot, 12, std::ptr::from_ref(native) as u64) }
+    }
+
+    /// Writes `Value::Nil` into `slot`, as [`Value::write_int`] does.
+    ///
+    /// # Safety
+    /// As for [`Value::write_int`].
+    #[inline(always)]
+    pub unsafe fn write_nil(slot: *mut Value) {
+        // SAFETY: `Nil`'s tag is 0, and it has no payload.
+        unsafe { write_words(slot, 0, 0) }
+    }
+
+    /// Clones the value straight into `slot`. One that owns nothing is
+    /// copied with one 16-byte load and store: built in a temporary first,
+    /// it is copied piecewise, and the next 16-byte load of the slot stalls
+    /// (see [`Value::write_int`]).
+    ///
+    /// # Safety
+    /// `slot` is valid for writes and holds nothing that needs dropping.
+    #[inline(always)]
+    pub unsafe fn clone_to(&self, slot: *mut Value) {
+        if self.owns_nothing() {
+            // SAFETY: such a value is plain data (see `clone`); the caller
+            // vouches for `slot`, and both are 16 bytes.
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                use std::arch::x86_64::{_mm_loadu_si128, _mm_storeu_si128};
+                let from: *const Value = self;
+                _mm_storeu_si128(slot.cast(), _mm_loadu_si128(from.cast()));
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            // SAFETY: as above.
+            unsafe {
+                std::ptr::copy_nonoverlapping(self, slot, 1)
+            }
+        } else {
+            // SAFETY: the caller vouches for `slot`.
+            unsafe { slot.write(self.clone()) }
+        }
     }
 
     /// Writes `Value::Bool(b)` into `slot`, as [`Value::write_int`] does.
@@ -313,5 +378,23 @@ mod tests {
         }
         fn shareable<T: Send + Sync>() {}
         shareable::<Value>();
+    }
+
+    #[test]
+    fn nil_natives_and_clones_written_whole_are_values() {
+        let mut slot = std::mem::MaybeUninit::<Value>::uninit();
+        // SAFETY: the slot is valid and holds nothing to drop.
+        unsafe { Value::write_nil(slot.as_mut_ptr()) };
+        assert!(matches!(unsafe { slot.assume_init_read() }, Value::Nil));
+        let native = crate::natives::core_natives().next().expect("a native");
+        // SAFETY: as above.
+        unsafe { Value::write_native(slot.as_mut_ptr(), native) };
+        let v = unsafe { slot.assume_init_read() };
+        assert!(matches!(v, Value::Native(n) if std::ptr::eq(n, native)));
+        for v in [Value::Int(7), Value::str("shared"), Value::keyword("k")] {
+            // SAFETY: as above; the clone is read back and dropped once.
+            unsafe { v.clone_to(slot.as_mut_ptr()) };
+            assert_eq!(unsafe { slot.assume_init_read() }, v);
+        }
     }
 }

@@ -19,13 +19,34 @@ pub fn print_str(value: &Value) -> String {
 }
 
 /// Appends the rendering of `value` to `out`.
+/// Appends the decimal digits of `n`: `str` of a number is common enough
+/// that going through `fmt` (a formatter and padding checks) shows.
+fn write_int(out: &mut String, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.reserve(digits.len() - at + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for &d in &digits[at..] {
+        out.push(d as char);
+    }
+}
+
 pub fn write_value(out: &mut String, value: &Value, readable: bool) {
     match value {
         Value::Nil => out.push_str("nil"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(n) => {
-            let _ = write!(out, "{n}");
-        }
+        Value::Int(n) => write_int(out, *n),
         Value::Float(x) => write_float(out, *x),
         Value::Str(s) if readable => write_quoted(out, s),
         Value::Str(s) => out.push_str(s),

@@ -221,7 +221,7 @@ pub(super) fn spread_onto(coll: &Value, stack: &mut Vec<Value>) -> Result<usize,
     Ok(stack.len() - before)
 }
 
-fn stack_overflow(max_depth: usize) -> RuntimeError {
+pub(super) fn stack_overflow(max_depth: usize) -> RuntimeError {
     RuntimeError::new(
         "calf/stack-overflow",
         format!(

@@ -17,10 +17,10 @@ mod unwind;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::bytecode::{Code, Op};
+use crate::bytecode::{Cmp, Code, Op};
 use crate::error::RuntimeError;
 use crate::span::Span;
-use crate::value::{Closure, FnProto, Sym, Value};
+use crate::value::{Closure, FnProto, NativeKind, Sym, Value};
 
 pub use effect::{Effect, ProcessOp};
 pub use unwind::{Thrown, TraceEntry};
@@ -48,17 +48,22 @@ fn call_code(argc: usize) -> &'static Code {
     static CACHE: OnceLock<Mutex<Vec<&'static Code>>> = OnceLock::new();
     // Leaked on purpose: one body per argument count, for the whole program.
     let make = |argc: usize| -> &'static Code {
-        Box::leak(Box::new(Code {
-            name: None,
-            params: 0,
-            variadic: false,
-            locals: 0,
-            ops: vec![Op::TailCall(argc as u16), Op::Return].into_boxed_slice(),
-            consts: Box::new([]),
-            vars: Box::new([]),
-            protos: Box::new([]),
-            spans: Box::new([]),
-        }))
+        Box::leak(Box::new(
+            Code {
+                name: None,
+                params: 0,
+                variadic: false,
+                locals: 0,
+                ops: vec![Op::TailCall(argc as u16), Op::Return].into_boxed_slice(),
+                consts: Box::new([]),
+                vars: Box::new([]),
+                protos: Box::new([]),
+                spans: Box::new([]),
+                max_stack: 0,
+            }
+            // The function and its arguments are already on the stack.
+            .checked(argc as u16 + 1),
+        ))
     };
     if argc >= 16 {
         return make(argc);
@@ -198,13 +203,15 @@ impl Vm {
     pub fn call(function: Value, args: Vec<Value>) -> Vm {
         let mut vm = Vm::empty();
         let argc = args.len();
-        vm.stack.reserve_exact(argc + 4);
+        let code = call_code(argc);
+        // The function slot, then the body's operands (see `run`).
+        vm.stack.reserve_exact(1 + code.max_stack as usize);
         // One frame: the first call is a tail call, which replaces it. A
         // process waiting in `receive` often never needs a second.
         vm.frames.reserve_exact(1);
         vm.stack.push(function);
         vm.stack.extend(args);
-        vm.frames.push(Frame::new(call_code(argc), 1, None));
+        vm.frames.push(Frame::new(code, 1, None));
         vm
     }
 
@@ -260,6 +267,9 @@ impl Vm {
     #[inline]
     fn enter(&mut self, code: &Code, base: usize, closure: Option<&Closure>) {
         let top = base + code.locals as usize;
+        // The room `run` relies on (see there).
+        let room = top + code.max_stack as usize;
+        self.stack.reserve(room.saturating_sub(self.stack.len()));
         // Parameters are already there; only `let` slots need filling.
         while self.stack.len() < top {
             self.push(Value::Nil);
@@ -268,21 +278,93 @@ impl Vm {
     }
 
     /// Runs until `budget` reductions (calls and backward jumps) are spent.
+    ///
+    /// The common instructions work on the operand stack through two raw
+    /// pointers kept in locals, `sp` (one past the top operand) and `bp`
+    /// (local slot 0), so that the stack's length is not loaded and stored
+    /// through memory on every push and pop. While they do, the vector's
+    /// length is 0: the values above it belong to this loop (a panic would
+    /// leak them, not drop them twice). `sync!` hands them back to the
+    /// vector, for everything that works on it (the rarer instructions,
+    /// calls that are not simple, throws, returning to the host), and
+    /// `reload!` takes them again.
+    ///
+    /// Why the raw accesses stay inside the stack: every body went through
+    /// `Code::checked`, which proves that each reachable instruction finds
+    /// the operands it pops and names only slots below `locals`, and bounds
+    /// the operands by `max_stack`; entering a body reserves room for
+    /// `base + locals + max_stack` values, and capacity never shrinks while
+    /// the frame lives.
     pub fn run(&mut self, budget: u32) -> Outcome {
         let mut budget = budget;
         'frames: loop {
             let Some(frame) = self.frames.last() else {
                 return Outcome::Done(self.stack.pop().unwrap_or(Value::Nil));
             };
-            // SAFETY: the code outlives the frame (see `Frame`); every path
-            // that pops or replaces the frame leaves this loop iteration
-            // (`continue 'frames`) before `code` is used again.
-            let code: &Code = unsafe { frame.code.as_ref() };
+            // SAFETY: the code outlives the frame (see `Frame`), and `code`
+            // is switched together with the frame whenever one is pushed or
+            // popped.
+            let mut code: &Code = unsafe { frame.code.as_ref() };
             // SAFETY: as for `code`.
-            let closure: Option<&Closure> = frame.closure.map(|c| unsafe { &*c.as_ptr() });
-            let base = frame.base as usize;
+            let mut closure: Option<&Closure> = frame.closure.map(|c| unsafe { &*c.as_ptr() });
+            let mut base = frame.base as usize;
             let mut pc = frame.pc as usize;
+            let mut sp: *mut Value;
+            let mut bp: *mut Value;
 
+            macro_rules! reload {
+                () => {{
+                    let len = self.stack.len();
+                    let start = self.stack.as_mut_ptr();
+                    // SAFETY: a frame's base is never past the stack's
+                    // length; the values are only hidden from the vector
+                    // (see above), not moved.
+                    unsafe {
+                        sp = start.add(len);
+                        bp = start.add(base);
+                        self.stack.set_len(0);
+                    }
+                }};
+            }
+            macro_rules! sync {
+                () => {{
+                    let start = self.stack.as_mut_ptr();
+                    // SAFETY: `sp` points into the vector's buffer (reserved
+                    // as said above), and every slot below it holds a value.
+                    unsafe { self.stack.set_len(sp.offset_from(start) as usize) };
+                }};
+            }
+            reload!();
+
+            // SAFETY (push!, pop!, top!, local!): the bounds proved by
+            // `Code::checked` and reserved on entry, as explained above.
+            macro_rules! push {
+                ($value:expr) => {{
+                    let value: Value = $value;
+                    unsafe {
+                        sp.write(value);
+                        sp = sp.add(1);
+                    }
+                }};
+            }
+            macro_rules! pop {
+                () => {
+                    unsafe {
+                        sp = sp.sub(1);
+                        sp.read()
+                    }
+                };
+            }
+            macro_rules! top {
+                () => {
+                    unsafe { &mut *sp.sub(1) }
+                };
+            }
+            macro_rules! local {
+                ($slot:expr) => {
+                    unsafe { &mut *bp.add($slot as usize) }
+                };
+            }
             macro_rules! save_pc {
                 () => {
                     if let Some(f) = self.frames.last_mut() {
@@ -290,7 +372,8 @@ impl Vm {
                     }
                 };
             }
-            macro_rules! fail {
+            // Throws, with the operands already handed back to the vector.
+            macro_rules! throw_synced {
                 ($err:expr) => {{
                     save_pc!();
                     let err: RuntimeError = $err;
@@ -301,127 +384,13 @@ impl Vm {
                     }
                 }};
             }
-            macro_rules! binary {
-                ($f:path) => {{
-                    // The result replaces the first operand in place.
-                    let b = self.pop();
-                    let result = match self.stack.last() {
-                        Some(a) => $f(a, &b),
-                        None => fail!(RuntimeError::new(
-                            "calf/internal",
-                            "operand stack underflow"
-                        )),
-                    };
-                    match result {
-                        Ok(v) => {
-                            if let Some(a) = self.stack.last_mut() {
-                                *a = v;
-                            }
-                        }
-                        Err(e) => fail!(e),
-                    }
+            macro_rules! fail {
+                ($err:expr) => {{
+                    let err: RuntimeError = $err;
+                    sync!();
+                    throw_synced!(err)
                 }};
             }
-
-            // Two integers are computed here, without a call and without
-            // dropping anything; everything else goes to `arith`.
-            macro_rules! int_binary {
-                ($x:ident, $y:ident, $fast:expr, $slow:path) => {{
-                    let len = self.stack.len();
-                    if len >= 2 {
-                        if let (Value::Int($x), Value::Int($y)) =
-                            (&self.stack[len - 2], &self.stack[len - 1])
-                        {
-                            let ($x, $y) = (*$x, *$y);
-                            if let Some(result) = $fast {
-                                self.replace_top_two_ints(result);
-                                continue;
-                            }
-                        }
-                    }
-                    binary!($slow)
-                }};
-            }
-
-            // The same with the right operand in the instruction.
-            macro_rules! int_immediate {
-                ($x:ident, $k:ident, $fast:expr, $slow:path) => {{
-                    if let Some(Value::Int($x)) = self.stack.last() {
-                        let ($x, $k) = (*$x, $k as i64);
-                        if let Some(result) = $fast {
-                            self.replace_top_int(result);
-                            continue;
-                        }
-                    }
-                    self.push_unboxed(IntResult::Int($k as i64));
-                    binary!($slow)
-                }};
-            }
-
-            // A comparison and a conditional jump: two integers compare
-            // here; anything else through `arith`, as `binary!` would.
-            macro_rules! branch_unless {
-                ($target:ident, $cmp:tt, $slow:path) => {{
-                    let len = self.stack.len();
-                    let ints = match self.stack.get(len.wrapping_sub(2)..) {
-                        Some([Value::Int(x), Value::Int(y)]) => Some(*x $cmp *y),
-                        _ => None,
-                    };
-                    let holds = match ints {
-                        Some(holds) => {
-                            // SAFETY: the top two operands are integers,
-                            // which own nothing.
-                            unsafe { self.stack.set_len(len - 2) };
-                            holds
-                        }
-                        None => {
-                            let b = self.pop();
-                            let a = self.pop();
-                            match $slow(&a, &b) {
-                                Ok(v) => v.is_truthy(),
-                                Err(e) => fail!(e),
-                            }
-                        }
-                    };
-                    if !holds {
-                        pc = $target as usize;
-                    }
-                }};
-            }
-
-            // `inc` and `dec` of an integer here, anything else by `arith`.
-            macro_rules! int_unary {
-                ($checked:ident, $slow:path) => {{
-                    if let Some(&Value::Int(x)) = self.stack.last() {
-                        if let Some(n) = x.$checked(1) {
-                            self.replace_top_int(IntResult::Int(n));
-                            continue;
-                        }
-                    }
-                    unary!($slow)
-                }};
-            }
-
-            macro_rules! unary {
-                ($f:path) => {{
-                    let result = match self.stack.last() {
-                        Some(a) => $f(a),
-                        None => fail!(RuntimeError::new(
-                            "calf/internal",
-                            "operand stack underflow"
-                        )),
-                    };
-                    match result {
-                        Ok(v) => {
-                            if let Some(a) = self.stack.last_mut() {
-                                *a = v;
-                            }
-                        }
-                        Err(e) => fail!(e),
-                    }
-                }};
-            }
-
             // A reduction is a call or a jump back: every loop and every
             // recursion spends them, straight-line code needs no count.
             macro_rules! spend_reduction {
@@ -429,11 +398,163 @@ impl Vm {
                     if budget == 0 {
                         // Resume at this same instruction.
                         pc -= 1;
+                        sync!();
                         save_pc!();
                         return Outcome::Yield;
                     }
                     budget -= 1;
                 };
+            }
+            // Enters `body`, run by `clo`, whose `argc` arguments are the top
+            // operands: the common calls, without leaving this loop.
+            macro_rules! enter {
+                ($body:expr, $clo:expr, $argc:expr) => {{
+                    let body: &Code = $body;
+                    let clo: Option<&Closure> = $clo;
+                    if self.frames.len() >= self.max_depth {
+                        fail!(call::stack_overflow(self.max_depth))
+                    }
+                    save_pc!();
+                    sync!();
+                    let new_base = self.stack.len() - $argc;
+                    let locals_end = new_base + body.locals as usize;
+                    self.stack
+                        .reserve(locals_end + body.max_stack as usize - self.stack.len());
+                    let start = self.stack.as_mut_ptr();
+                    // SAFETY: room was reserved just above; the slots past
+                    // the arguments are filled before they are counted.
+                    unsafe {
+                        sp = start.add(self.stack.len());
+                        bp = start.add(new_base);
+                        self.stack.set_len(0);
+                        // Parameters are already there; only `let` slots
+                        // need filling.
+                        let end = start.add(locals_end);
+                        while sp < end {
+                            sp.write(Value::Nil);
+                            sp = sp.add(1);
+                        }
+                    }
+                    self.frames.push(Frame::new(body, new_base, clo));
+                    code = body;
+                    closure = clo;
+                    base = new_base;
+                    pc = 0;
+                }};
+            }
+            macro_rules! binary {
+                ($f:path) => {{
+                    // The result replaces the first operand in place.
+                    let b = pop!();
+                    match $f(top!(), &b) {
+                        Ok(v) => *top!() = v,
+                        Err(e) => fail!(e),
+                    }
+                }};
+            }
+            macro_rules! unary {
+                ($f:path) => {{
+                    match $f(top!()) {
+                        Ok(v) => *top!() = v,
+                        Err(e) => fail!(e),
+                    }
+                }};
+            }
+            // Two integers are computed here, without a call and without
+            // dropping anything; everything else goes to `arith`.
+            macro_rules! int_binary {
+                ($x:ident, $y:ident, $fast:expr, $slow:path) => {{
+                    // SAFETY: two operands, as for `pop!`.
+                    let (a, b) = unsafe { (&*sp.sub(2), &*sp.sub(1)) };
+                    if let (Value::Int($x), Value::Int($y)) = (a, b) {
+                        let ($x, $y) = (*$x, *$y);
+                        if let Some(result) = $fast {
+                            // SAFETY: both operands are integers, which own
+                            // nothing: the lower slot is overwritten, the
+                            // upper one forgotten.
+                            unsafe {
+                                sp = sp.sub(1);
+                                IntResult::write_to(result, sp.sub(1));
+                            }
+                            continue;
+                        }
+                    }
+                    binary!($slow)
+                }};
+            }
+            // The same with the right operand in the instruction.
+            macro_rules! int_immediate {
+                ($x:ident, $k:ident, $fast:expr, $slow:path) => {{
+                    if let Value::Int($x) = *top!() {
+                        let $k = $k as i64;
+                        if let Some(result) = $fast {
+                            // SAFETY: the operand is an integer, which owns
+                            // nothing.
+                            unsafe { IntResult::write_to(result, sp.sub(1)) };
+                            continue;
+                        }
+                    }
+                    match $slow(top!(), &Value::Int($k as i64)) {
+                        Ok(v) => *top!() = v,
+                        Err(e) => fail!(e),
+                    }
+                }};
+            }
+            // A comparison and a conditional jump: two integers compare
+            // here; anything else through `arith`, as `binary!` would.
+            macro_rules! branch_unless {
+                ($target:ident, $cmp:tt, $slow:path) => {{
+                    // SAFETY: two operands, as for `pop!`.
+                    let (a, b) = unsafe { (&*sp.sub(2), &*sp.sub(1)) };
+                    let holds = if let (Value::Int(x), Value::Int(y)) = (a, b) {
+                        let holds = *x $cmp *y;
+                        // SAFETY: integers own nothing; they are forgotten.
+                        unsafe { sp = sp.sub(2) };
+                        holds
+                    } else {
+                        let b = pop!();
+                        let a = pop!();
+                        match $slow(&a, &b) {
+                            Ok(v) => v.is_truthy(),
+                            Err(e) => fail!(e),
+                        }
+                    };
+                    if !holds {
+                        pc = $target as usize;
+                    }
+                }};
+            }
+            // The same with the right operand in the instruction.
+            macro_rules! branch_unless_int {
+                ($k:ident, $target:ident, $cmp:tt, $slow:path) => {{
+                    let holds = if let Value::Int(x) = *top!() {
+                        // SAFETY: an integer owns nothing; it is forgotten.
+                        unsafe { sp = sp.sub(1) };
+                        x $cmp $k as i64
+                    } else {
+                        let a = pop!();
+                        match $slow(&a, &Value::Int($k as i64)) {
+                            Ok(v) => v.is_truthy(),
+                            Err(e) => fail!(e),
+                        }
+                    };
+                    if !holds {
+                        pc = $target as usize;
+                    }
+                }};
+            }
+            // `inc` and `dec` of an integer here, anything else by `arith`.
+            macro_rules! int_unary {
+                ($checked:ident, $slow:path) => {{
+                    if let Value::Int(x) = *top!() {
+                        if let Some(n) = x.$checked(1) {
+                            // SAFETY: the operand is an integer.
+                            unsafe { Value::write_int(sp.sub(1), n) };
+                            continue;
+                        }
+                    }
+                    unary!($slow)
+                }};
             }
 
             loop {
@@ -443,38 +564,71 @@ impl Vm {
                 // `Code::assert_well_formed`) or grows by one past an
                 // instruction that is not the last (the last never falls
                 // through); effects resume past their instruction the same way.
+                // A `JumpUnlessLocals` goes on three further, which the depth
+                // check (`Code::checked`) found inside the code.
                 let op = unsafe { *code.ops.get_unchecked(pc) };
                 pc += 1;
                 match op {
-                    Op::Nil => self.push(Value::Nil),
-                    Op::True => self.push_unboxed(IntResult::Bool(true)),
-                    Op::False => self.push_unboxed(IntResult::Bool(false)),
-                    Op::Int(n) => self.push_unboxed(IntResult::Int(n as i64)),
-                    Op::Const(i) => self.push(code.consts[i as usize].clone()),
-                    Op::Local(slot) => {
-                        let v = self.stack[base + slot as usize].clone();
-                        self.push(v);
-                    }
-                    Op::MoveLocal(slot) => {
-                        let v =
-                            std::mem::replace(&mut self.stack[base + slot as usize], Value::Nil);
-                        self.push(v);
-                    }
+                    // SAFETY (nil, integers, booleans): as for `push!`.
+                    Op::Nil => unsafe {
+                        Value::write_nil(sp);
+                        sp = sp.add(1);
+                    },
+                    Op::True => unsafe {
+                        Value::write_bool(sp, true);
+                        sp = sp.add(1);
+                    },
+                    Op::False => unsafe {
+                        Value::write_bool(sp, false);
+                        sp = sp.add(1);
+                    },
+                    Op::Int(n) => unsafe {
+                        Value::write_int(sp, n as i64);
+                        sp = sp.add(1);
+                    },
+                    // SAFETY (constants, locals): as for `push!` and `local!`;
+                    // a moved value leaves `nil` behind, so it has one owner.
+                    Op::Const(i) => unsafe {
+                        code.consts[i as usize].clone_to(sp);
+                        sp = sp.add(1);
+                    },
+                    Op::Local(slot) => unsafe {
+                        (*bp.add(slot as usize)).clone_to(sp);
+                        sp = sp.add(1);
+                    },
+                    Op::MoveLocal(slot) => unsafe {
+                        let from = bp.add(slot as usize);
+                        std::ptr::copy_nonoverlapping(from, sp, 1);
+                        Value::write_nil(from);
+                        sp = sp.add(1);
+                    },
                     Op::SetLocal(slot) => {
-                        let v = self.pop();
-                        std::mem::replace(&mut self.stack[base + slot as usize], v).drop_fast();
+                        let v = pop!();
+                        std::mem::replace(local!(slot), v).drop_fast();
                     }
                     Op::Capture(i) => {
-                        let v = closure.map_or(Value::Nil, |c| c.captures[i as usize].clone());
-                        self.push(v);
+                        push!(closure.map_or(Value::Nil, |c| c.captures[i as usize].clone()))
                     }
-                    Op::SelfFn => {
-                        let v = closure.map_or(Value::Nil, share_closure);
-                        self.push(v);
-                    }
+                    Op::SelfFn => push!(closure.map_or(Value::Nil, share_closure)),
                     Op::Global(i) => {
                         let var = &code.vars[i as usize];
-                        if !var.with_value(|v| self.push(v.clone())) {
+                        if let Some(native) = var.get_native() {
+                            // SAFETY: as for `push!`.
+                            unsafe {
+                                Value::write_native(sp, native);
+                                sp = sp.add(1);
+                            }
+                            continue;
+                        }
+                        // Cloned straight onto the stack: an `Option<Value>`
+                        // returned and then copied stalled on store-to-load
+                        // forwarding.
+                        // SAFETY: as for `push!`.
+                        let bound = var.with_value(|v| unsafe {
+                            v.clone_to(sp);
+                            sp = sp.add(1);
+                        });
+                        if !bound {
                             fail!(RuntimeError::new(
                                 "calf/unbound",
                                 format!("{} is declared but has no value yet", var.name)
@@ -482,17 +636,10 @@ impl Vm {
                             .with("var", Value::Symbol(var.name)))
                         }
                     }
-                    Op::Def(i) => {
-                        let var = &code.vars[i as usize];
-                        let v = self.pop();
-                        var.set(v);
-                        self.push(Value::Symbol(var.name));
-                    }
-                    Op::MarkMacro(i) => code.vars[i as usize].set_macro(true),
-                    Op::Pop => self.pop().drop_fast(),
+                    Op::Pop => pop!().drop_fast(),
                     Op::Nip => {
-                        let top = self.pop();
-                        *self.stack.last_mut().expect("Nip below an operand") = top;
+                        let top = pop!();
+                        *top!() = top;
                     }
                     Op::Recur {
                         first,
@@ -500,10 +647,10 @@ impl Vm {
                         target,
                     } => {
                         spend_reduction!();
-                        let first = base + first as usize;
+                        let first = first as usize;
                         for slot in (first..first + count as usize).rev() {
-                            let v = self.pop();
-                            std::mem::replace(&mut self.stack[slot], v).drop_fast();
+                            let v = pop!();
+                            std::mem::replace(local!(slot), v).drop_fast();
                         }
                         pc = target as usize;
                     }
@@ -519,8 +666,61 @@ impl Vm {
                     Op::JumpUnlessGe(target) => branch_unless!(target, >=, arith::ge),
                     Op::JumpUnlessNumEq(target) => branch_unless!(target, ==, arith::num_eq),
                     Op::JumpUnlessEq(target) => branch_unless!(target, ==, arith::equal),
+                    Op::JumpUnlessLtInt { k, target } => {
+                        branch_unless_int!(k, target, <, arith::lt)
+                    }
+                    Op::JumpUnlessLeInt { k, target } => {
+                        branch_unless_int!(k, target, <=, arith::le)
+                    }
+                    Op::JumpUnlessGtInt { k, target } => {
+                        branch_unless_int!(k, target, >, arith::gt)
+                    }
+                    Op::JumpUnlessGeInt { k, target } => {
+                        branch_unless_int!(k, target, >=, arith::ge)
+                    }
+                    Op::JumpUnlessNumEqInt { k, target } => {
+                        branch_unless_int!(k, target, ==, arith::num_eq)
+                    }
+                    Op::JumpUnlessEqInt { k, target } => {
+                        branch_unless_int!(k, target, ==, arith::equal)
+                    }
+                    Op::JumpUnlessLocals { cmp, a, b, target } => {
+                        // SAFETY: as for `local!`; shared borrows, as `a`
+                        // may be `b`.
+                        let (x, y) = unsafe { (&*bp.add(a as usize), &*bp.add(b as usize)) };
+                        // Past the two reads and the jump the instruction
+                        // stands for (a failure points at the comparison).
+                        pc += 2;
+                        let holds = match (x, y) {
+                            (Value::Int(x), Value::Int(y)) => match cmp {
+                                Cmp::Lt => x < y,
+                                Cmp::Le => x <= y,
+                                Cmp::Gt => x > y,
+                                Cmp::Ge => x >= y,
+                                Cmp::NumEq | Cmp::Eq => x == y,
+                            },
+                            _ => {
+                                let slow: fn(&Value, &Value) -> Result<Value, RuntimeError> =
+                                    match cmp {
+                                        Cmp::Lt => arith::lt,
+                                        Cmp::Le => arith::le,
+                                        Cmp::Gt => arith::gt,
+                                        Cmp::Ge => arith::ge,
+                                        Cmp::NumEq => arith::num_eq,
+                                        Cmp::Eq => arith::equal,
+                                    };
+                                match slow(x, y) {
+                                    Ok(v) => v.is_truthy(),
+                                    Err(e) => fail!(e),
+                                }
+                            }
+                        };
+                        if !holds {
+                            pc = target as usize;
+                        }
+                    }
                     Op::JumpIfFalse(target) => {
-                        let test = self.pop();
+                        let test = pop!();
                         if !test.is_truthy() {
                             pc = target as usize;
                         }
@@ -528,174 +728,147 @@ impl Vm {
                     }
                     Op::Call(argc) => {
                         spend_reduction!();
-                        save_pc!();
-                        match self.call_value(argc as usize) {
-                            Ok(call::Next::Continue) => {}
-                            Ok(call::Next::Enter) => continue 'frames,
-                            Ok(call::Next::Effect(effect)) => return Outcome::Effect(effect),
-                            Err(e) => fail!(e),
+                        let argc = argc as usize;
+                        // SAFETY: the function is below the arguments (the
+                        // depth check counts it).
+                        let callee = unsafe { &*sp.sub(argc + 1) };
+                        match callee {
+                            Value::Fn(f) => {
+                                if let Some(body) = f.proto.body_for(argc).filter(|b| !b.variadic) {
+                                    // SAFETY: the closure stays in the slot
+                                    // below the new frame's base, keeping
+                                    // itself and its code alive (see `Frame`).
+                                    let (body, clo) = unsafe {
+                                        (&*(&**body as *const Code), &*(&**f as *const Closure))
+                                    };
+                                    enter!(body, Some(clo), argc);
+                                    continue;
+                                }
+                            }
+                            Value::Native(native) if native.arity.accepts(argc) => {
+                                // SAFETY: the arguments are the top `argc`
+                                // operands, borrowed only for the call.
+                                let result = match native.kind {
+                                    NativeKind::Pure(f) => Some(f(unsafe {
+                                        std::slice::from_raw_parts(sp.sub(argc), argc)
+                                    })),
+                                    NativeKind::Consuming(f) => Some(f(unsafe {
+                                        std::slice::from_raw_parts_mut(sp.sub(argc), argc)
+                                    })),
+                                    NativeKind::Effect(_) => None,
+                                };
+                                match result {
+                                    Some(Ok(v)) => {
+                                        // SAFETY: the function and its
+                                        // arguments are dropped, and the
+                                        // answer takes the function's slot.
+                                        unsafe {
+                                            let callee_at = sp.sub(argc + 1);
+                                            while sp > callee_at {
+                                                sp = sp.sub(1);
+                                                sp.read().drop_fast();
+                                            }
+                                        }
+                                        push!(v);
+                                        continue;
+                                    }
+                                    Some(Err(e)) => fail!(e),
+                                    None => {}
+                                }
+                            }
+                            _ => {}
                         }
-                    }
-                    Op::Apply(argc) => {
-                        spend_reduction!();
+                        sync!();
                         save_pc!();
-                        let spread = self.pop();
-                        let added = match call::spread_onto(&spread, &mut self.stack) {
-                            Ok(n) => n,
-                            Err(e) => fail!(e),
-                        };
-                        match self.call_value(argc as usize - 2 + added) {
-                            Ok(call::Next::Continue) => {}
+                        match self.call_value(argc) {
+                            Ok(call::Next::Continue) => reload!(),
                             Ok(call::Next::Enter) => continue 'frames,
                             Ok(call::Next::Effect(effect)) => return Outcome::Effect(effect),
-                            Err(e) => fail!(e),
+                            Err(e) => throw_synced!(e),
                         }
                     }
                     Op::CallSelf(argc) => {
                         spend_reduction!();
-                        save_pc!();
-                        match self.call_self(argc as usize, closure) {
-                            Ok(()) => continue 'frames,
-                            Err(e) => fail!(e),
+                        let argc = argc as usize;
+                        match closure {
+                            // The running body is the one of this arity.
+                            Some(running) if code.params as usize == argc && !code.variadic => {
+                                enter!(code, Some(running), argc)
+                            }
+                            _ => {
+                                sync!();
+                                save_pc!();
+                                match self.call_self(argc, closure) {
+                                    Ok(()) => continue 'frames,
+                                    Err(e) => throw_synced!(e),
+                                }
+                            }
                         }
                     }
                     Op::TailCallSelf(argc) => {
                         spend_reduction!();
-                        save_pc!();
-                        match self.tail_call_self(argc as usize, base, closure) {
-                            Ok(()) => continue 'frames,
-                            Err(e) => fail!(e),
-                        }
-                    }
-                    Op::TailCall(argc) => {
-                        spend_reduction!();
-                        save_pc!();
-                        // The compiler follows every TailCall with a Return,
-                        // which hands on a native's (or an effect's) answer.
-                        match self.tail_call(argc as usize, base) {
-                            Ok(call::Next::Continue) => {}
-                            Ok(call::Next::Enter) => continue 'frames,
-                            Ok(call::Next::Effect(effect)) => return Outcome::Effect(effect),
-                            Err(e) => fail!(e),
-                        }
-                    }
-                    Op::Return => match self.return_from_frame() {
-                        Some(outcome) => return outcome,
-                        None => continue 'frames,
-                    },
-                    Op::Closure(i) => {
-                        let proto = &code.protos[i as usize];
-                        let made = self.make_closure(proto, base, closure);
-                        self.push(made);
-                    }
-                    Op::PushHandler(catch_pc) => self.handlers.push(Handler {
-                        frames: self.frames.len() as u32,
-                        stack: self.stack.len() as u32,
-                        catch_pc,
-                    }),
-                    Op::PopHandler => {
-                        self.handlers.pop();
-                    }
-                    Op::Throw => {
-                        save_pc!();
-                        let v = self.pop();
-                        let trace = self.trace();
-                        match self.throw(v, trace) {
-                            Ok(()) => continue 'frames,
-                            Err(outcome) => return outcome,
-                        }
-                    }
-                    Op::Rethrow => {
-                        save_pc!();
-                        let v = self.pop();
-                        let trace = match self.caught.take() {
-                            Some(t) if t.value == v => t.trace,
-                            _ => self.trace(),
-                        };
-                        match self.throw(v, trace) {
-                            Ok(()) => continue 'frames,
-                            Err(outcome) => return outcome,
-                        }
-                    }
-                    Op::MakeList(n) => {
-                        let items = self.stack.split_off(self.stack.len() - n as usize);
-                        self.push(Value::list(items));
-                    }
-                    Op::MakeVector(n) => {
-                        let items = self.stack.split_off(self.stack.len() - n as usize);
-                        self.push(Value::vector(items));
-                    }
-                    Op::MakeSet(n) => {
-                        let items = self.stack.split_off(self.stack.len() - n as usize);
-                        self.push(Value::set(items));
-                    }
-                    Op::MakeMap(n) => {
-                        let items = self.stack.split_off(self.stack.len() - 2 * n as usize);
-                        let mut map = crate::value::Map::default();
-                        let mut items = items.into_iter();
-                        while let (Some(k), Some(v)) = (items.next(), items.next()) {
-                            map.insert(k, v);
-                        }
-                        self.push(Value::Map(Arc::new(map)));
-                    }
-                    Op::TestSeq { len, at_least } => {
-                        let v = self.pop();
-                        self.stack
-                            .push(Value::Bool(pattern::is_seq_of(&v, len, at_least)));
-                    }
-                    Op::TestMap => {
-                        let v = self.pop();
-                        self.push(Value::Bool(matches!(v, Value::Map(_))));
-                    }
-                    Op::ItemAt(i) => {
-                        let v = self.pop();
-                        self.push(pattern::item_at(&v, i));
-                    }
-                    Op::ItemsFrom(i) => {
-                        let v = self.pop();
-                        self.push(pattern::items_from(&v, i));
-                    }
-                    Op::HasKey => {
-                        let key = self.pop();
-                        let map = self.pop();
-                        self.push(Value::Bool(pattern::has_key(&map, &key)));
-                    }
-                    Op::GetKey => {
-                        let key = self.pop();
-                        let map = self.pop();
-                        self.push(pattern::get_key(&map, &key));
-                    }
-                    Op::NoMatch => {
-                        let v = self.pop();
-                        fail!(pattern::no_match(&v))
-                    }
-                    Op::Receive {
-                        restart,
-                        timeout_slot,
-                    } => {
-                        let timeout_ms = if timeout_slot == u16::MAX {
-                            None
-                        } else {
-                            match &self.stack[base + timeout_slot as usize] {
-                                Value::Int(ms) => Some((*ms).max(0) as u64),
-                                Value::Float(ms) if ms.is_finite() => Some(ms.max(0.0) as u64),
-                                other => fail!(RuntimeError::wrong_type(
-                                    "after",
-                                    1,
-                                    "a number of milliseconds",
-                                    other
-                                )),
+                        let argc = argc as usize;
+                        if closure.is_some() && code.params as usize == argc && !code.variadic {
+                            // The arguments replace the frame's slots and
+                            // operands; the function slot and the frame stay.
+                            // SAFETY: the arguments are the top operands,
+                            // above the locals; every slot from `bp` up is
+                            // dropped once, and the arguments are moved
+                            // (not copied) down to slot 0.
+                            unsafe {
+                                let args = sp.sub(argc);
+                                let mut slot = bp;
+                                while slot < args {
+                                    slot.read().drop_fast();
+                                    slot = slot.add(1);
+                                }
+                                std::ptr::copy(args, bp, argc);
+                                sp = bp.add(argc);
+                                let end = bp.add(code.locals as usize);
+                                while sp < end {
+                                    sp.write(Value::Nil);
+                                    sp = sp.add(1);
+                                }
                             }
-                        };
-                        save_pc!();
-                        return Outcome::Effect(Effect::Receive {
-                            restart,
-                            timeout_ms,
-                        });
+                            pc = 0;
+                        } else {
+                            sync!();
+                            save_pc!();
+                            match self.tail_call_self(argc, base, closure) {
+                                Ok(()) => continue 'frames,
+                                Err(e) => throw_synced!(e),
+                            }
+                        }
                     }
-                    Op::ReceiveAccept => {
-                        save_pc!();
-                        return Outcome::Effect(Effect::ReceiveAccept);
+                    Op::Return => {
+                        let result = pop!();
+                        self.frames.pop();
+                        // SAFETY: the frame's function slot (just below
+                        // `bp`) and everything above it are dropped; the
+                        // caller's slots are below.
+                        let start = unsafe {
+                            let callee_at = bp.sub(1);
+                            while sp > callee_at {
+                                sp = sp.sub(1);
+                                sp.read().drop_fast();
+                            }
+                            bp.sub(base)
+                        };
+                        let Some(caller) = self.frames.last() else {
+                            sync!();
+                            self.stack.clear();
+                            self.handlers.clear();
+                            return Outcome::Done(result);
+                        };
+                        // The answer takes the function's slot.
+                        push!(result);
+                        // SAFETY: as when the frame was first taken above.
+                        code = unsafe { caller.code.as_ref() };
+                        closure = caller.closure.map(|c| unsafe { &*c.as_ptr() });
+                        base = caller.base as usize;
+                        pc = caller.pc as usize;
+                        // SAFETY: the caller's base is inside the stack.
+                        bp = unsafe { start.add(base) };
                     }
                     Op::Add => int_binary!(x, y, x.checked_add(y).map(IntResult::Int), arith::add),
                     Op::Sub => int_binary!(x, y, x.checked_sub(y).map(IntResult::Int), arith::sub),
@@ -726,8 +899,187 @@ impl Vm {
                     Op::Inc => int_unary!(checked_add, arith::inc),
                     Op::Dec => int_unary!(checked_sub, arith::dec),
                     Op::Not => {
-                        let a = self.pop();
-                        self.push(Value::Bool(!a.is_truthy()));
+                        let a = pop!();
+                        push!(Value::Bool(!a.is_truthy()));
+                    }
+                    // The rarer instructions work on the vector.
+                    cold => {
+                        sync!();
+                        // Versions of the macros for operands that the vector
+                        // holds.
+                        macro_rules! fail {
+                            ($err:expr) => {
+                                throw_synced!($err)
+                            };
+                        }
+                        macro_rules! spend_reduction {
+                            () => {
+                                if budget == 0 {
+                                    pc -= 1;
+                                    save_pc!();
+                                    return Outcome::Yield;
+                                }
+                                budget -= 1;
+                            };
+                        }
+                        match cold {
+                            Op::Def(i) => {
+                                let var = &code.vars[i as usize];
+                                let v = self.pop();
+                                var.set(v);
+                                self.push(Value::Symbol(var.name));
+                            }
+                            Op::MarkMacro(i) => code.vars[i as usize].set_macro(true),
+                            Op::Apply(argc) => {
+                                spend_reduction!();
+                                save_pc!();
+                                let spread = self.pop();
+                                let added = match call::spread_onto(&spread, &mut self.stack) {
+                                    Ok(n) => n,
+                                    Err(e) => fail!(e),
+                                };
+                                match self.call_value(argc as usize - 2 + added) {
+                                    Ok(call::Next::Continue) => {}
+                                    Ok(call::Next::Enter) => continue 'frames,
+                                    Ok(call::Next::Effect(effect)) => {
+                                        return Outcome::Effect(effect)
+                                    }
+                                    Err(e) => fail!(e),
+                                }
+                            }
+                            Op::TailCall(argc) => {
+                                spend_reduction!();
+                                save_pc!();
+                                // The compiler follows every TailCall with a Return,
+                                // which hands on a native's (or an effect's) answer.
+                                match self.tail_call(argc as usize, base) {
+                                    Ok(call::Next::Continue) => {}
+                                    Ok(call::Next::Enter) => continue 'frames,
+                                    Ok(call::Next::Effect(effect)) => {
+                                        return Outcome::Effect(effect)
+                                    }
+                                    Err(e) => fail!(e),
+                                }
+                            }
+                            Op::Closure(i) => {
+                                let proto = &code.protos[i as usize];
+                                let made = self.make_closure(proto, base, closure);
+                                self.push(made);
+                            }
+                            Op::PushHandler(catch_pc) => self.handlers.push(Handler {
+                                frames: self.frames.len() as u32,
+                                stack: self.stack.len() as u32,
+                                catch_pc,
+                            }),
+                            Op::PopHandler => {
+                                self.handlers.pop();
+                            }
+                            Op::Throw => {
+                                save_pc!();
+                                let v = self.pop();
+                                let trace = self.trace();
+                                match self.throw(v, trace) {
+                                    Ok(()) => continue 'frames,
+                                    Err(outcome) => return outcome,
+                                }
+                            }
+                            Op::Rethrow => {
+                                save_pc!();
+                                let v = self.pop();
+                                let trace = match self.caught.take() {
+                                    Some(t) if t.value == v => t.trace,
+                                    _ => self.trace(),
+                                };
+                                match self.throw(v, trace) {
+                                    Ok(()) => continue 'frames,
+                                    Err(outcome) => return outcome,
+                                }
+                            }
+                            Op::MakeList(n) => {
+                                let items = self.stack.split_off(self.stack.len() - n as usize);
+                                self.push(Value::list(items));
+                            }
+                            Op::MakeVector(n) => {
+                                let items = self.stack.split_off(self.stack.len() - n as usize);
+                                self.push(Value::vector(items));
+                            }
+                            Op::MakeSet(n) => {
+                                let items = self.stack.split_off(self.stack.len() - n as usize);
+                                self.push(Value::set(items));
+                            }
+                            Op::MakeMap(n) => {
+                                let items = self.stack.split_off(self.stack.len() - 2 * n as usize);
+                                let mut map = crate::value::Map::default();
+                                let mut items = items.into_iter();
+                                while let (Some(k), Some(v)) = (items.next(), items.next()) {
+                                    map.insert(k, v);
+                                }
+                                self.push(Value::Map(Arc::new(map)));
+                            }
+                            Op::TestSeq { len, at_least } => {
+                                let v = self.pop();
+                                self.stack
+                                    .push(Value::Bool(pattern::is_seq_of(&v, len, at_least)));
+                            }
+                            Op::TestMap => {
+                                let v = self.pop();
+                                self.push(Value::Bool(matches!(v, Value::Map(_))));
+                            }
+                            Op::ItemAt(i) => {
+                                let v = self.pop();
+                                self.push(pattern::item_at(&v, i));
+                            }
+                            Op::ItemsFrom(i) => {
+                                let v = self.pop();
+                                self.push(pattern::items_from(&v, i));
+                            }
+                            Op::HasKey => {
+                                let key = self.pop();
+                                let map = self.pop();
+                                self.push(Value::Bool(pattern::has_key(&map, &key)));
+                            }
+                            Op::GetKey => {
+                                let key = self.pop();
+                                let map = self.pop();
+                                self.push(pattern::get_key(&map, &key));
+                            }
+                            Op::NoMatch => {
+                                let v = self.pop();
+                                fail!(pattern::no_match(&v))
+                            }
+                            Op::Receive {
+                                restart,
+                                timeout_slot,
+                            } => {
+                                let timeout_ms = if timeout_slot == u16::MAX {
+                                    None
+                                } else {
+                                    match &self.stack[base + timeout_slot as usize] {
+                                        Value::Int(ms) => Some((*ms).max(0) as u64),
+                                        Value::Float(ms) if ms.is_finite() => {
+                                            Some(ms.max(0.0) as u64)
+                                        }
+                                        other => fail!(RuntimeError::wrong_type(
+                                            "after",
+                                            1,
+                                            "a number of milliseconds",
+                                            other
+                                        )),
+                                    }
+                                };
+                                save_pc!();
+                                return Outcome::Effect(Effect::Receive {
+                                    restart,
+                                    timeout_ms,
+                                });
+                            }
+                            Op::ReceiveAccept => {
+                                save_pc!();
+                                return Outcome::Effect(Effect::ReceiveAccept);
+                            }
+                            _ => unreachable!("{cold:?} runs above"),
+                        }
+                        reload!();
                     }
                 }
             }
@@ -757,71 +1109,12 @@ impl Vm {
         }
     }
 
-    /// Pushes a number or boolean with one wide store (see
-    /// [`Value::write_int`]).
-    #[inline(always)]
-    fn push_unboxed(&mut self, value: IntResult) {
-        let len = self.stack.len();
-        if len == self.stack.capacity() {
-            self.grow_stack();
-        }
-        // SAFETY: as in `push`.
-        unsafe {
-            value.write_to(self.stack.as_mut_ptr().add(len));
-            self.stack.set_len(len + 1);
-        }
-    }
-
     #[cold]
     #[inline(never)]
     fn grow_stack(&mut self) {
         // Doubling from a small start: a million waiting processes each
         // keep their stack, and most need only a few slots.
         self.stack.reserve(self.stack.len().max(4));
-    }
-
-    /// Replaces the top operand, an integer, with `result`.
-    #[inline(always)]
-    fn replace_top_int(&mut self, result: IntResult) {
-        let len = self.stack.len();
-        debug_assert!(matches!(self.stack[len - 1], Value::Int(_)));
-        // SAFETY: the caller checked that the top operand exists and is an
-        // integer, which owns nothing.
-        unsafe { result.write_to(self.stack.as_mut_ptr().add(len - 1)) }
-    }
-
-    /// Replaces the top two operands, both integers (so neither needs
-    /// dropping), with `result`.
-    #[inline(always)]
-    fn replace_top_two_ints(&mut self, result: IntResult) {
-        let len = self.stack.len();
-        debug_assert!(matches!(self.stack[len - 2], Value::Int(_)));
-        debug_assert!(matches!(self.stack[len - 1], Value::Int(_)));
-        // SAFETY: the caller checked that there are two operands and that
-        // both are integers, which own nothing; the lower slot is
-        // overwritten in place and the upper one forgotten.
-        unsafe {
-            self.stack.set_len(len - 1);
-            result.write_to(self.stack.as_mut_ptr().add(len - 2));
-        }
-    }
-
-    /// Pops the current frame, handing its top value to the caller. Returns
-    /// the outcome when the last frame returned.
-    fn return_from_frame(&mut self) -> Option<Outcome> {
-        let result = self.pop();
-        let frame = self.frames.pop()?;
-        let callee_at = frame.base as usize - 1;
-        while self.stack.len() > callee_at {
-            self.pop().drop_fast();
-        }
-        if self.frames.is_empty() {
-            self.stack.clear();
-            self.handlers.clear();
-            return Some(Outcome::Done(result));
-        }
-        self.push(result);
-        None
     }
 
     fn make_closure(&self, proto: &Arc<FnProto>, base: usize, running: Option<&Closure>) -> Value {

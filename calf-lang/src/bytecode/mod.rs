@@ -6,6 +6,8 @@
 //! operand stack proper grows above them. The function being run sits just
 //! below slot 0, so captures are read from it.
 
+mod depth;
+
 use std::sync::Arc;
 
 use crate::namespace::Var;
@@ -62,6 +64,41 @@ pub enum Op {
     JumpUnlessGe(u32),
     JumpUnlessNumEq(u32),
     JumpUnlessEq(u32),
+    /// `Local(a) Local(b) JumpUnless<cmp>(target)`, the test of most loops,
+    /// in one: compare two locals, jump unless the comparison holds, else
+    /// go on past the two reads, which stay in place unused.
+    JumpUnlessLocals {
+        cmp: Cmp,
+        a: u8,
+        b: u8,
+        target: u32,
+    },
+    /// The same with a small integer literal as the right operand: pop one
+    /// operand, jump unless it compares so with `k`.
+    JumpUnlessLtInt {
+        k: i16,
+        target: u32,
+    },
+    JumpUnlessLeInt {
+        k: i16,
+        target: u32,
+    },
+    JumpUnlessGtInt {
+        k: i16,
+        target: u32,
+    },
+    JumpUnlessGeInt {
+        k: i16,
+        target: u32,
+    },
+    JumpUnlessNumEqInt {
+        k: i16,
+        target: u32,
+    },
+    JumpUnlessEqInt {
+        k: i16,
+        target: u32,
+    },
     /// Call the function below the top `n` values with them as arguments.
     Call(u16),
     /// Call, replacing the current frame: tail calls run in constant space.
@@ -144,6 +181,17 @@ pub enum Op {
     EqInt(i32),
 }
 
+/// The comparison of a [`Op::JumpUnlessLocals`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    NumEq,
+    Eq,
+}
+
 /// Where a closure's capture comes from in the frame that makes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Capture {
@@ -169,6 +217,11 @@ pub struct Code {
     /// The source span of the form each instruction came from, as
     /// `(first pc, span)` runs sorted by pc.
     pub spans: Box<[(u32, Span)]>,
+    /// The most operands the body holds above its locals. Set by
+    /// [`Code::checked`], which every body goes through before it runs: the
+    /// VM reserves this much room when it enters the body, and then pushes
+    /// and pops without checking.
+    pub max_stack: u16,
 }
 
 impl Op {
@@ -181,8 +234,24 @@ impl Op {
             | Op::JumpUnlessGt(t)
             | Op::JumpUnlessGe(t)
             | Op::JumpUnlessNumEq(t)
-            | Op::JumpUnlessEq(t) => Some(t),
+            | Op::JumpUnlessEq(t)
+            | Op::JumpUnlessLtInt { target: t, .. }
+            | Op::JumpUnlessLeInt { target: t, .. }
+            | Op::JumpUnlessGtInt { target: t, .. }
+            | Op::JumpUnlessGeInt { target: t, .. }
+            | Op::JumpUnlessNumEqInt { target: t, .. }
+            | Op::JumpUnlessEqInt { target: t, .. }
+            | Op::JumpUnlessLocals { target: t, .. } => Some(t),
             _ => None,
+        }
+    }
+
+    /// Where the instruction may go other than the next one: a jump's or
+    /// `recur`'s target, a conditional jump's, a handler's catch.
+    pub fn jump_target(self) -> Option<u32> {
+        match self {
+            Op::Jump(t) | Op::PushHandler(t) | Op::Recur { target: t, .. } => Some(t),
+            other => other.branch_target(),
         }
     }
 
@@ -196,23 +265,37 @@ impl Op {
             Op::JumpUnlessGe(_) => Op::JumpUnlessGe(target),
             Op::JumpUnlessNumEq(_) => Op::JumpUnlessNumEq(target),
             Op::JumpUnlessEq(_) => Op::JumpUnlessEq(target),
+            Op::JumpUnlessLtInt { k, .. } => Op::JumpUnlessLtInt { k, target },
+            Op::JumpUnlessLeInt { k, .. } => Op::JumpUnlessLeInt { k, target },
+            Op::JumpUnlessGtInt { k, .. } => Op::JumpUnlessGtInt { k, target },
+            Op::JumpUnlessGeInt { k, .. } => Op::JumpUnlessGeInt { k, target },
+            Op::JumpUnlessNumEqInt { k, .. } => Op::JumpUnlessNumEqInt { k, target },
+            Op::JumpUnlessEqInt { k, .. } => Op::JumpUnlessEqInt { k, target },
+            Op::JumpUnlessLocals { cmp, a, b, .. } => Op::JumpUnlessLocals { cmp, a, b, target },
             other => other,
         }
     }
 }
 
 impl Code {
+    /// The body, checked (see [`Code::assert_well_formed`]), with
+    /// `max_stack` set, when it starts with `entry` operands above its
+    /// locals (0 for any body the compiler makes). A failure is a compiler bug.
+    pub fn checked(mut self, entry: u16) -> Code {
+        self.assert_well_formed();
+        let max = depth::max_depth(&self, entry as usize);
+        self.max_stack =
+            u16::try_from(max).expect("compiler bug: a body needs over 65535 operands");
+        self
+    }
+
     /// Checks what the VM relies on to fetch instructions without a bounds
     /// check: every jump lands inside the code, and the last instruction
     /// never falls through past the end. A failure is a compiler bug.
     pub fn assert_well_formed(&self) {
         let len = self.ops.len();
         for (pc, op) in self.ops.iter().enumerate() {
-            let target = match *op {
-                Op::Jump(t) | Op::PushHandler(t) | Op::Recur { target: t, .. } => Some(t),
-                other => other.branch_target(),
-            };
-            if let Some(t) = target {
+            if let Some(t) = op.jump_target() {
                 assert!(
                     (t as usize) < len,
                     "compiler bug: instruction {pc} ({op:?}) jumps to {t}, past the end ({len})"
@@ -301,23 +384,51 @@ mod tests {
             vars: Box::new([]),
             protos: Box::new([]),
             spans: Box::new([]),
+            max_stack: 0,
         }
+        .checked(0)
     }
 
     #[test]
     fn well_formed_code_passes_the_check() {
-        code(vec![Op::Nil, Op::JumpIfFalse(3), Op::Nil, Op::Return]).assert_well_formed();
+        let ops = vec![Op::Nil, Op::JumpIfFalse(4), Op::Int(1), Op::Return];
+        let code = code([ops, vec![Op::Int(2), Op::Int(3), Op::Add, Op::Return]].concat());
+        assert_eq!(code.max_stack, 2);
+    }
+
+    #[test]
+    #[should_panic(expected = "pops 2 operands of 1")]
+    fn popping_an_operand_that_is_not_there_is_caught() {
+        code(vec![Op::Nil, Op::Add, Op::Return]);
+    }
+
+    #[test]
+    #[should_panic(expected = "is reached with 0 and with 1 operands")]
+    fn paths_that_disagree_on_the_depth_are_caught() {
+        code(vec![
+            Op::Nil,
+            Op::JumpIfFalse(3),
+            Op::Nil,
+            Op::Nil,
+            Op::Return,
+        ]);
+    }
+
+    #[test]
+    #[should_panic(expected = "past the 0 locals")]
+    fn a_slot_past_the_locals_is_caught() {
+        code(vec![Op::Local(0), Op::Return]);
     }
 
     #[test]
     #[should_panic(expected = "past the end")]
     fn a_jump_past_the_end_is_caught() {
-        code(vec![Op::Nil, Op::JumpUnlessLt(9), Op::Return]).assert_well_formed();
+        code(vec![Op::Nil, Op::JumpUnlessLt(9), Op::Return]);
     }
 
     #[test]
     #[should_panic(expected = "run past its last instruction")]
     fn code_that_falls_off_its_end_is_caught() {
-        code(vec![Op::Nil, Op::Pop]).assert_well_formed();
+        code(vec![Op::Nil, Op::Pop]);
     }
 }

@@ -1,0 +1,180 @@
+//! How deep a body's operand stack grows, found once when the body is built.
+//!
+//! The VM pushes and pops through a raw stack pointer, without checking the
+//! stack's length or capacity per instruction. What makes that sound is
+//! checked here: every reachable instruction finds the operands it pops and
+//! the local slots it names, all paths reach an instruction with the same
+//! depth, and the deepest the stack gets above the locals is known (the VM
+//! reserves that much when it enters the body).
+
+use super::{Code, Op};
+
+impl Op {
+    /// The operands the instruction pops and then pushes. A call, or an
+    /// effect answered by the host, counts once its answer is pushed.
+    pub fn stack_effect(self) -> (usize, usize) {
+        match self {
+            Op::Nil
+            | Op::True
+            | Op::False
+            | Op::Int(_)
+            | Op::Const(_)
+            | Op::Local(_)
+            | Op::MoveLocal(_)
+            | Op::Capture(_)
+            | Op::SelfFn
+            | Op::Global(_)
+            | Op::Closure(_)
+            // Resumed with `nil`.
+            | Op::ReceiveAccept => (0, 1),
+            Op::SetLocal(_)
+            | Op::Pop
+            | Op::JumpIfFalse(_)
+            | Op::JumpUnlessLtInt { .. }
+            | Op::JumpUnlessLeInt { .. }
+            | Op::JumpUnlessGtInt { .. }
+            | Op::JumpUnlessGeInt { .. }
+            | Op::JumpUnlessNumEqInt { .. }
+            | Op::JumpUnlessEqInt { .. }
+            | Op::Return
+            | Op::Throw
+            | Op::Rethrow
+            | Op::NoMatch => (1, 0),
+            Op::MarkMacro(_)
+            | Op::Jump(_)
+            | Op::PushHandler(_)
+            | Op::PopHandler
+            | Op::JumpUnlessLocals { .. } => (0, 0),
+            Op::Def(_)
+            | Op::TestSeq { .. }
+            | Op::TestMap
+            | Op::ItemAt(_)
+            | Op::ItemsFrom(_)
+            | Op::Inc
+            | Op::Dec
+            | Op::Not
+            | Op::AddInt(_)
+            | Op::SubInt(_)
+            | Op::LtInt(_)
+            | Op::LeInt(_)
+            | Op::GtInt(_)
+            | Op::GeInt(_)
+            | Op::NumEqInt(_)
+            | Op::EqInt(_) => (1, 1),
+            Op::Nip
+            | Op::HasKey
+            | Op::GetKey
+            | Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Lt
+            | Op::Le
+            | Op::Gt
+            | Op::Ge
+            | Op::NumEq
+            | Op::Eq => (2, 1),
+            Op::JumpUnlessLt(_)
+            | Op::JumpUnlessLe(_)
+            | Op::JumpUnlessGt(_)
+            | Op::JumpUnlessGe(_)
+            | Op::JumpUnlessNumEq(_)
+            | Op::JumpUnlessEq(_) => (2, 0),
+            Op::Recur { count, .. } => (count as usize, 0),
+            // The function below the arguments, then the answer.
+            Op::Call(n) | Op::TailCall(n) | Op::CallSelf(n) | Op::TailCallSelf(n) => {
+                (n as usize + 1, 1)
+            }
+            // `n` counts the function too.
+            Op::Apply(n) => (n as usize, 1),
+            Op::MakeList(n) | Op::MakeVector(n) | Op::MakeSet(n) => (n as usize, 1),
+            Op::MakeMap(n) => (2 * n as usize, 1),
+            // The message (or nil) and whether one came.
+            Op::Receive { .. } => (0, 2),
+        }
+    }
+
+    /// The local slots the instruction reads or writes: one past the
+    /// highest.
+    fn slots_end(self) -> usize {
+        match self {
+            Op::Local(s) | Op::MoveLocal(s) | Op::SetLocal(s) => s as usize + 1,
+            Op::Recur { first, count, .. } => first as usize + count as usize,
+            Op::Receive { timeout_slot, .. } if timeout_slot != u16::MAX => {
+                timeout_slot as usize + 1
+            }
+            Op::JumpUnlessLocals { a, b, .. } => a.max(b) as usize + 1,
+            _ => 0,
+        }
+    }
+}
+
+/// The most operands `code` holds above its locals, when it starts with
+/// `entry` of them. Panics (a compiler bug) when an instruction could pop
+/// an operand that is not there, name a slot past the locals, jump outside
+/// the code or run past its end, or when two paths disagree on the depth.
+pub(super) fn max_depth(code: &Code, entry: usize) -> usize {
+    let len = code.ops.len();
+    let mut depth_at: Vec<Option<usize>> = vec![None; len];
+    if len > 0 {
+        depth_at[0] = Some(entry);
+    }
+    let mut todo = vec![(0usize, entry)];
+    let mut max = entry;
+    let mut reach = |pc: usize, depth: usize, from: usize, todo: &mut Vec<(usize, usize)>| {
+        assert!(
+            pc < len,
+            "compiler bug: instruction {from} ({:?}) goes on to {pc}, past the end ({len})",
+            code.ops[from]
+        );
+        match depth_at[pc] {
+            None => {
+                depth_at[pc] = Some(depth);
+                todo.push((pc, depth));
+            }
+            Some(known) => assert_eq!(
+                known, depth,
+                "compiler bug: instruction {pc} is reached with {known} and with {depth} operands"
+            ),
+        }
+    };
+    while let Some((pc, depth)) = todo.pop() {
+        let op = code.ops[pc];
+        let (pops, pushes) = op.stack_effect();
+        assert!(
+            pops <= depth,
+            "compiler bug: instruction {pc} ({op:?}) pops {pops} operands of {depth}"
+        );
+        {
+            assert!(
+                op.slots_end() <= code.locals as usize,
+                "compiler bug: instruction {pc} ({op:?}) names a slot past the {} locals",
+                code.locals
+            );
+        }
+        let after = depth - pops + pushes;
+        max = max.max(after);
+        match op {
+            Op::Jump(t) | Op::Recur { target: t, .. } => reach(t as usize, after, pc, &mut todo),
+            Op::Return | Op::Throw | Op::Rethrow | Op::NoMatch => {}
+            // Past the two reads it stands for.
+            Op::JumpUnlessLocals { target, .. } => {
+                reach(pc + 3, after, pc, &mut todo);
+                reach(target as usize, after, pc, &mut todo);
+            }
+            Op::PushHandler(catch) => {
+                reach(pc + 1, after, pc, &mut todo);
+                // A throw cuts the stack back to here and pushes the value.
+                reach(catch as usize, after + 1, pc, &mut todo);
+                max = max.max(after + 1);
+            }
+            other => {
+                reach(pc + 1, after, pc, &mut todo);
+                if let Some(t) = other.branch_target() {
+                    reach(t as usize, after, pc, &mut todo);
+                }
+            }
+        }
+    }
+    max
+}
