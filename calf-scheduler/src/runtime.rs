@@ -1,13 +1,14 @@
 //! One runtime: its processes, their names, the output streams, and how the
 //! program ends.
 //!
-//! Every process is a tokio task that runs its VM for one reduction budget
-//! at a time (see `process.rs`). The program ends when its main process
+//! Every process is a job of the runtime's pool of threads
+//! (`executor.rs`) that runs its VM for one reduction budget at a time (see
+//! `process.rs`); timers, foreign calls and I/O run on tokio. The program ends when its main process
 //! returns, fails, or calls `exit-program`; the processes still running then
 //! are stopped with it.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use calf_lang::error::SourceError;
@@ -20,6 +21,7 @@ use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 
 use crate::bus::{Bus, Reply};
+use crate::executor::Pool;
 use crate::load::LoadPath;
 use crate::mailbox::ProcessHandle;
 use crate::process::{Process, Program};
@@ -99,10 +101,15 @@ pub(crate) struct Shared {
     /// Where `require` finds namespaces' files.
     pub load_path: LoadPath,
     processes: RwLock<FxHashMap<Pid, Arc<ProcessHandle>>>,
+    /// The threads running the processes.
+    pool: Pool<Process>,
     names: Mutex<FxHashMap<Sym, Pid>>,
     next_pid: AtomicU64,
     next_ref: AtomicU64,
     stdout: Mutex<Box<dyn Write + Send>>,
+    /// Whether `stdout` holds output not flushed yet: every process about
+    /// to wait flushes it, and most have printed nothing.
+    stdout_unflushed: AtomicBool,
     stderr: Mutex<Box<dyn Write + Send>>,
     render: fn(&Failure) -> String,
     ending: Mutex<Option<oneshot::Sender<Ending>>>,
@@ -184,7 +191,7 @@ impl Shared {
             .insert(pid, handle.clone());
         let mut process = Process::new(self.clone(), handle, vm);
         setup(&mut process);
-        tokio::spawn(process);
+        self.pool.spawn(process);
         pid
     }
 
@@ -241,10 +248,15 @@ impl Shared {
         let _ = out.write_all(text.as_bytes());
         if to_stderr {
             let _ = out.flush();
+        } else {
+            self.stdout_unflushed.store(true, Ordering::Release);
         }
     }
 
     pub fn flush_stdout(&self) {
+        if !self.stdout_unflushed.swap(false, Ordering::AcqRel) {
+            return;
+        }
         let _ = self
             .stdout
             .lock()
@@ -288,6 +300,19 @@ impl Shared {
             .is_none()
     }
 
+    /// Stops every process: the pool's threads end after the slice each is
+    /// running, and the processes still waiting are dropped.
+    fn stop(&self) {
+        self.pool.shutdown();
+        let processes =
+            std::mem::take(&mut *self.processes.write().unwrap_or_else(|e| e.into_inner()));
+        // An inbox holds the waker of its parked process, which holds the
+        // process, which holds its inbox: closing breaks the cycle.
+        for handle in processes.into_values() {
+            handle.close();
+        }
+    }
+
     /// Ends the program (the first call wins).
     pub fn end(&self, ending: Ending) {
         if let Some(tx) = self.ending.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -321,6 +346,7 @@ pub fn run_program(
     } = started;
     let ending = ending.blocking_recv().unwrap_or(Ending::Exit(0));
     shared.flush();
+    shared.stop();
     tokio.shutdown_background();
     ending
 }
@@ -341,8 +367,10 @@ fn start(
     io: Io,
     program: Program,
 ) -> Result<Started, Ending> {
+    // Processes run on the pool; tokio's one thread has the timers, the
+    // calls in flight and the bus's I/O.
     let tokio = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.threads.max(1))
+        .worker_threads(1)
         .thread_stack_size(64 << 20)
         .enable_all()
         .build()
@@ -353,6 +381,16 @@ fn start(
                 "calf/internal",
                 format!("cannot start the scheduler: {e}"),
             ))
+        }
+    };
+    let pool = match Pool::new(config.threads, tokio.handle().clone()) {
+        Ok(pool) => pool,
+        Err(e) => {
+            tokio.shutdown_background();
+            return Err(failed(
+                "calf/internal",
+                format!("cannot start the threads running processes: {e}"),
+            ));
         }
     };
     let (tx, rx) = oneshot::channel();
@@ -369,10 +407,12 @@ fn start(
             config,
             load_path,
             processes: RwLock::default(),
+            pool,
             names: Mutex::default(),
             next_pid: AtomicU64::new(1),
             next_ref: AtomicU64::new(1),
             stdout: Mutex::new(io.stdout),
+            stdout_unflushed: AtomicBool::new(false),
             stderr: Mutex::new(io.stderr),
             render: io.render,
             ending: Mutex::new(Some(tx)),
@@ -503,6 +543,7 @@ impl Drop for Session {
     fn drop(&mut self) {
         if let Some(started) = self.started.take() {
             started.shared.flush();
+            started.shared.stop();
             started.tokio.shutdown_background();
         }
     }
