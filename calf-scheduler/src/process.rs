@@ -338,10 +338,18 @@ impl Process {
         // A tiny budget stops the VM often, but the task yields to the
         // other processes only after a full default slice of instructions.
         let mut since_yield: u32 = 0;
+        // Signals are taken before a wait is resumed, between slices, and
+        // after effects that may have signalled this very process (an exit
+        // to itself): not after a send or the acceptance of a received
+        // message, the two effects of every message passed on.
+        let mut take = true;
         loop {
-            if let Some(exit) = self.take_signals() {
-                return Poll::Ready(exit);
+            if take || self.waiting.is_some() {
+                if let Some(exit) = self.take_signals() {
+                    return Poll::Ready(exit);
+                }
             }
+            take = true;
             if let Some(wait) = self.waiting {
                 match self.try_resume(wait) {
                     Ok(resumed) => {
@@ -385,6 +393,7 @@ impl Process {
                     }
                 }
                 Outcome::Effect(effect) => {
+                    take = !matches!(effect, Effect::Send { .. } | Effect::ReceiveAccept);
                     if let Some(exit) = self.perform(effect) {
                         return Poll::Ready(exit);
                     }

@@ -254,7 +254,11 @@ impl Shared {
     }
 
     pub fn flush_stdout(&self) {
-        if !self.stdout_unflushed.swap(false, Ordering::AcqRel) {
+        // Read before it is swapped: the flag is shared by every thread,
+        // and most waits find it clear.
+        if !self.stdout_unflushed.load(Ordering::Acquire)
+            || !self.stdout_unflushed.swap(false, Ordering::AcqRel)
+        {
             return;
         }
         let _ = self
