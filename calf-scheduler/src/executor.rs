@@ -1,17 +1,20 @@
-//! The threads that run processes, and their run queues.
+//! The run queues of processes, and the runners that poll them.
 //!
 //! Processes could be plain tokio tasks, but tokio hands a task woken from
 //! inside a worker to an idle worker once its LIFO slot has served a few
 //! tasks in a row: two processes passing messages back and forth then wake
 //! a sleeping thread (a futex or eventfd write and a context switch) every
-//! few messages, and bounce between threads. Here a process woken by
-//! another goes to the back of the waking thread's own queue, and a
-//! sleeping thread is woken only when a thread has more runnable processes
-//! than the one it runs: a chain of messages stays on one thread, busy
-//! processes spread over all of them.
+//! few messages, and bounce between threads. Here each of a few *runners*
+//! (tokio tasks, one per thread) polls processes from a queue of its own: a
+//! process woken by another goes to the back of the waking runner's queue,
+//! and a sleeping runner is woken only when a runner has more runnable
+//! processes than the one it is about to run. A chain of messages stays in
+//! one runner; busy processes spread over all of them.
 //!
-//! Timers, foreign calls and I/O stay on tokio: the pool's threads enter
-//! its runtime, so a process may start timers and tokio tasks.
+//! The runners are tokio tasks rather than threads of their own so that
+//! the calls, timers and I/O a process starts run on the same threads: a
+//! call's reply then wakes its process without a hop between threads.
+//! A runner yields to tokio after a bounded number of polls.
 
 use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
@@ -19,24 +22,23 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{fence, AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{JoinHandle, Thread};
+use std::time::Duration;
 
 /// A future the pool runs to completion: a process.
 pub(crate) trait Job: Future<Output = ()> + Send + Unpin + 'static {}
 
 impl<F: Future<Output = ()> + Send + Unpin + 'static> Job for F {}
 
-/// Threads running jobs, each with its own queue; idle ones take work from
+/// Runners polling jobs, each with its own queue; idle ones take work from
 /// the others.
 pub(crate) struct Pool<F> {
     inner: Arc<Inner<F>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 // SAFETY: a pool only ever holds jobs that are `Send` (`spawn` takes a
-// `Job`), and shares them between its threads only through `Task`, whose
+// `Job`), and shares them between threads only through `Task`, whose
 // job one thread at a time touches. Said without naming the job's own
 // traits because a process holds the runtime, which holds the pool: the
 // compiler cannot conclude `Send` for such a cycle.
@@ -44,19 +46,21 @@ unsafe impl<F> Send for Pool<F> {}
 unsafe impl<F> Sync for Pool<F> {}
 
 struct Inner<F> {
-    /// Jobs woken or spawned from outside the pool's threads.
+    /// Jobs woken or spawned outside the runners.
     injector: RunQueue<F>,
-    /// Each thread's runnable jobs; other threads steal from the front.
+    /// Each runner's runnable jobs; other runners steal from the front.
     locals: Box<[RunQueue<F>]>,
-    /// The threads parked for want of work, by index.
-    sleepers: Mutex<Vec<usize>>,
+    /// The runners waiting for work: their indices and wakers.
+    sleepers: Mutex<Vec<(usize, Waker)>>,
     /// How many are in `sleepers`: read without its lock.
     sleeping: AtomicUsize,
-    /// Threads woken and not yet running a job: while one is, waking
+    /// Runners woken and not yet running a job: while one is, waking
     /// another would only make both look for the same work.
     searching: AtomicUsize,
-    parked: OnceLock<Box<[Thread]>>,
     stopped: AtomicBool,
+    /// Runners not finished yet; `shutdown` waits for none.
+    running: Mutex<usize>,
+    finished: Condvar,
 }
 
 /// Runnable tasks, first in first out, with a length that a thread looking
@@ -152,61 +156,81 @@ const NOTIFIED: u8 = 3;
 /// Finished: wake-ups are ignored.
 const DONE: u8 = 4;
 
-/// Polls a job thread spins looking for work before it parks: a message
-/// to a process on another thread usually lands within that time.
-const SPINS: u32 = 64;
+/// Jobs a runner polls before it yields to the other tasks of its thread
+/// (calls, timers, I/O).
+const POLLS_PER_TURN: u32 = 128;
+
+/// Every this many jobs a runner looks at the injector first, so that
+/// jobs woken from outside are not left behind a chain of messages.
+const INJECTOR_EVERY: u32 = 61;
+
+/// How long `shutdown` waits for runners to finish the job each is
+/// polling.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 
 thread_local! {
-    /// The pool this thread works for (as an address) and its index there.
+    /// The pool whose runner this thread is polling (as an address), and
+    /// the runner's index.
     static WORKER: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
 }
 
+/// The thread polls a runner until this is dropped.
+struct Polling((usize, usize));
+
+impl Polling {
+    fn enter(pool: usize, index: usize) -> Polling {
+        Polling(WORKER.with(|w| w.replace((pool, index))))
+    }
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        WORKER.with(|w| w.set(self.0));
+    }
+}
+
+/// A tokio task that polls the jobs of one queue.
+struct Runner<F> {
+    inner: Arc<Inner<F>>,
+    index: usize,
+    /// Whether it waits in `sleepers` (as it last knew).
+    asleep: bool,
+    /// Whether it was woken to look for work and has found none yet.
+    searching: bool,
+    /// Jobs polled, for `INJECTOR_EVERY`.
+    ticks: u32,
+}
+
 impl<F: Job> Pool<F> {
-    /// Starts `threads` threads, each inside the tokio runtime of `tokio`.
-    pub fn new(threads: usize, tokio: tokio::runtime::Handle) -> std::io::Result<Pool<F>> {
-        let threads = threads.max(1);
+    /// Starts `runners` runners on the tokio runtime of `tokio` (one per
+    /// thread of it suits best).
+    pub fn new(runners: usize, tokio: &tokio::runtime::Handle) -> Pool<F> {
+        let runners = runners.max(1);
         let inner = Arc::new(Inner {
             injector: RunQueue::new(),
-            locals: (0..threads).map(|_| RunQueue::new()).collect(),
+            locals: (0..runners).map(|_| RunQueue::new()).collect(),
             sleepers: Mutex::default(),
             sleeping: AtomicUsize::new(0),
             searching: AtomicUsize::new(0),
-            parked: OnceLock::new(),
             stopped: AtomicBool::new(false),
+            running: Mutex::new(runners),
+            finished: Condvar::new(),
         });
-        let mut handles = Vec::with_capacity(threads);
-        for index in 0..threads {
-            let worker = inner.clone();
-            let tokio = tokio.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("calf-process-{index}"))
-                .stack_size(64 << 20)
-                .spawn(move || {
-                    let _entered = tokio.enter();
-                    worker.work(index);
-                });
-            match spawned {
-                Ok(handle) => handles.push(handle),
-                Err(e) => {
-                    inner.stopped.store(true, Ordering::SeqCst);
-                    for handle in &handles {
-                        handle.thread().unpark();
-                    }
-                    return Err(e);
-                }
-            }
+        for index in 0..runners {
+            // The runner yields by its own count; tokio's budget would
+            // stop the timers and channels its jobs poll instead.
+            tokio.spawn(tokio::task::unconstrained(Runner {
+                inner: inner.clone(),
+                index,
+                asleep: false,
+                searching: false,
+                ticks: 0,
+            }));
         }
-        let parked = handles.iter().map(|h| h.thread().clone()).collect();
-        let _ = inner.parked.set(parked);
-        // A thread that parked before `parked` was set missed no work:
-        // there was none yet.
-        Ok(Pool {
-            inner,
-            threads: Mutex::new(handles),
-        })
+        Pool { inner }
     }
 
-    /// Runs `job` on one of the pool's threads.
+    /// Runs `job` in one of the pool's runners.
     pub fn spawn(&self, job: F) {
         let task = Arc::new(Task {
             state: AtomicU8::new(SCHEDULED),
@@ -218,21 +242,22 @@ impl<F: Job> Pool<F> {
 }
 
 impl<F> Pool<F> {
-    /// Stops the threads, after the job each is running yields, and drops
-    /// the queued jobs. Jobs parked elsewhere (their wakers held by
-    /// inboxes or timers) are dropped when their wakers are.
+    /// Stops the runners, after the job each is polling returns, and
+    /// drops the queued jobs. Jobs parked elsewhere (their wakers held by
+    /// inboxes or timers) are dropped when their wakers are. The tokio
+    /// runtime must still run.
     pub fn shutdown(&self) {
         self.inner.stopped.store(true, Ordering::SeqCst);
-        if let Some(parked) = self.inner.parked.get() {
-            for thread in parked.iter() {
-                thread.unpark();
-            }
+        let sleepers = std::mem::take(&mut *lock(&self.inner.sleepers));
+        for (_, waker) in sleepers {
+            waker.wake();
         }
-        let handles = std::mem::take(&mut *lock(&self.threads));
         if self.inner.on_worker().is_none() {
-            for handle in handles {
-                let _ = handle.join();
-            }
+            let running = lock(&self.inner.running);
+            let _ = self
+                .inner
+                .finished
+                .wait_timeout_while(running, SHUTDOWN_WAIT, |n| *n > 0);
         }
         self.inner.drain();
     }
@@ -253,7 +278,8 @@ impl<F> Inner<F> {
         self as *const Inner<F> as usize
     }
 
-    /// The index of the current thread, if it is one of this pool's.
+    /// The index of the runner the current thread is polling, if it is
+    /// one of this pool's.
     fn on_worker(&self) -> Option<usize> {
         let (pool, index) = WORKER.with(Cell::get);
         (pool == self.id()).then_some(index)
@@ -298,8 +324,8 @@ impl<F: Job> Inner<F> {
         }
     }
 
-    /// Wakes a parked thread to look for work, unless one is already
-    /// looking or none is parked.
+    /// Wakes a sleeping runner to look for work, unless one is already
+    /// looking or none sleeps.
     fn wake_one(&self) {
         fence(Ordering::SeqCst);
         if self.sleeping.load(Ordering::SeqCst) == 0 || self.searching.load(Ordering::SeqCst) > 0 {
@@ -314,57 +340,8 @@ impl<F: Job> Inner<F> {
             }
             woken
         };
-        if let (Some(index), Some(parked)) = (woken, self.parked.get()) {
-            parked[index].unpark();
-        }
-    }
-
-    /// The loop of thread `index`.
-    fn work(&self, index: usize) {
-        WORKER.with(|w| w.set((self.id(), index)));
-        let mut searching = false;
-        while !self.stopped.load(Ordering::Acquire) {
-            if let Some(task) = self.find(index) {
-                if searching {
-                    searching = false;
-                    self.searching.fetch_sub(1, Ordering::SeqCst);
-                }
-                self.run(index, task);
-                continue;
-            }
-            if (0..SPINS).any(|_| {
-                std::hint::spin_loop();
-                self.has_work()
-            }) {
-                continue;
-            }
-            {
-                let mut sleepers = lock(&self.sleepers);
-                sleepers.push(index);
-                self.sleeping.fetch_add(1, Ordering::SeqCst);
-            }
-            if searching {
-                searching = false;
-                self.searching.fetch_sub(1, Ordering::SeqCst);
-            }
-            fence(Ordering::SeqCst);
-            if !self.has_work() && !self.stopped.load(Ordering::SeqCst) {
-                std::thread::park();
-            }
-            // Woken by `wake_one` (which took this thread off `sleepers`
-            // and counted it as searching), or by a late look at the
-            // queues, a shutdown, or spuriously (still on `sleepers`).
-            let mut sleepers = lock(&self.sleepers);
-            match sleepers.iter().position(|i| *i == index) {
-                Some(at) => {
-                    sleepers.swap_remove(at);
-                    self.sleeping.fetch_sub(1, Ordering::SeqCst);
-                }
-                None => searching = true,
-            }
-        }
-        if searching {
-            self.searching.fetch_sub(1, Ordering::SeqCst);
+        if let Some((_, waker)) = woken {
+            waker.wake();
         }
     }
 
@@ -372,9 +349,15 @@ impl<F: Job> Inner<F> {
         !self.injector.is_empty() || self.locals.iter().any(|l| !l.is_empty())
     }
 
-    /// The next task for thread `index`: its own, then the injector's, then
-    /// half of another thread's queue.
-    fn find(&self, index: usize) -> Option<Arc<Task<F>>> {
+    /// The next task for runner `index`: its own, then the injector's,
+    /// then half of another runner's queue. The injector's come first at
+    /// every `INJECTOR_EVERY`th `tick`.
+    fn find(&self, index: usize, tick: u32) -> Option<Arc<Task<F>>> {
+        if tick % INJECTOR_EVERY == 0 {
+            if let Some(task) = self.injector.pop() {
+                return Some(task);
+            }
+        }
         if let Some(task) = self.locals[index].pop() {
             return Some(task);
         }
@@ -394,7 +377,7 @@ impl<F: Job> Inner<F> {
         None
     }
 
-    /// Polls `task` once on thread `index`.
+    /// Polls `task` once in runner `index`.
     fn run(&self, index: usize, task: Arc<Task<F>>) {
         task.state.store(RUNNING, Ordering::Release);
         // Jobs left waiting while this one runs are work for another
@@ -427,6 +410,95 @@ impl<F: Job> Inner<F> {
             task.state.store(SCHEDULED, Ordering::Release);
             self.schedule(task);
         }
+    }
+}
+
+impl<F> Runner<F> {
+    /// Counts this runner as no longer looking for work.
+    fn found_work(&mut self) {
+        if self.searching {
+            self.searching = false;
+            self.inner.searching.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Back from `sleep`: woken by `wake_one` (which took it off
+    /// `sleepers` and counted it as searching), or polled for another
+    /// reason (still on `sleepers`).
+    fn wake_up(&mut self) {
+        if !self.asleep {
+            return;
+        }
+        self.asleep = false;
+        let mut sleepers = lock(&self.inner.sleepers);
+        match sleepers.iter().position(|(i, _)| *i == self.index) {
+            Some(at) => {
+                sleepers.swap_remove(at);
+                self.inner.sleeping.fetch_sub(1, Ordering::SeqCst);
+            }
+            None => self.searching = true,
+        }
+    }
+}
+
+impl<F> Drop for Runner<F> {
+    /// Finished, or dropped by a tokio runtime shutting down.
+    fn drop(&mut self) {
+        self.wake_up();
+        self.found_work();
+        let mut running = lock(&self.inner.running);
+        *running -= 1;
+        self.inner.finished.notify_all();
+    }
+}
+
+impl<F: Job> Runner<F> {
+    /// Waits in `sleepers`; false (and not waiting) when work came in
+    /// meanwhile or the pool stopped.
+    fn sleep(&mut self, waker: &Waker) -> bool {
+        {
+            let mut sleepers = lock(&self.inner.sleepers);
+            sleepers.push((self.index, waker.clone()));
+            self.inner.sleeping.fetch_add(1, Ordering::SeqCst);
+        }
+        self.asleep = true;
+        self.found_work();
+        fence(Ordering::SeqCst);
+        if self.inner.has_work() || self.inner.stopped.load(Ordering::SeqCst) {
+            self.wake_up();
+            return false;
+        }
+        true
+    }
+}
+
+impl<F: Job> Future for Runner<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let runner = self.get_mut();
+        let _polling = Polling::enter(runner.inner.id(), runner.index);
+        runner.wake_up();
+        for _ in 0..POLLS_PER_TURN {
+            if runner.inner.stopped.load(Ordering::Acquire) {
+                return Poll::Ready(());
+            }
+            runner.ticks = runner.ticks.wrapping_add(1);
+            match runner.inner.find(runner.index, runner.ticks) {
+                Some(task) => {
+                    runner.found_work();
+                    runner.inner.run(runner.index, task);
+                }
+                None => {
+                    if runner.sleep(cx.waker()) {
+                        return Poll::Pending;
+                    }
+                }
+            }
+        }
+        // Its turn is over: the thread's other tasks run, then it goes on.
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 
@@ -489,16 +561,17 @@ mod tests {
     }
 
     fn tokio() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
             .build()
             .expect("a runtime")
     }
 
     #[test]
-    fn every_spawned_job_runs_to_the_end_on_any_number_of_threads() {
+    fn every_spawned_job_runs_to_the_end_with_any_number_of_runners() {
         let rt = tokio();
-        for threads in [1, 2, 3] {
-            let pool = Pool::new(threads, rt.handle().clone()).expect("threads");
+        for runners in [1, 2, 3] {
+            let pool = Pool::new(runners, rt.handle());
             let (tx, rx) = mpsc::channel();
             for id in 0..100 {
                 pool.spawn(Countdown {
@@ -540,7 +613,7 @@ mod tests {
     #[test]
     fn a_parked_job_runs_again_when_woken_from_another_thread() {
         let rt = tokio();
-        let pool = Pool::new(2, rt.handle().clone()).expect("threads");
+        let pool = Pool::new(2, rt.handle());
         let waker = Arc::new(Mutex::new(None));
         let (tx, rx) = mpsc::channel();
         pool.spawn(Parked {
@@ -563,7 +636,7 @@ mod tests {
     #[test]
     fn a_job_queued_when_the_pool_stops_is_dropped() {
         let rt = tokio();
-        let pool = Pool::new(1, rt.handle().clone()).expect("threads");
+        let pool = Pool::new(1, rt.handle());
         let (tx, rx) = mpsc::channel();
         pool.shutdown();
         pool.spawn(Countdown {

@@ -1,9 +1,9 @@
 //! One runtime: its processes, their names, the output streams, and how the
 //! program ends.
 //!
-//! Every process is a job of the runtime's pool of threads
-//! (`executor.rs`) that runs its VM for one reduction budget at a time (see
-//! `process.rs`); timers, foreign calls and I/O run on tokio. The program ends when its main process
+//! Every process is a job of the runtime's pool (`executor.rs`), polled by
+//! its runners on tokio's threads, and runs its VM for one reduction budget
+//! at a time (see `process.rs`). The program ends when its main process
 //! returns, fails, or calls `exit-program`; the processes still running then
 //! are stopped with it.
 
@@ -101,7 +101,7 @@ pub(crate) struct Shared {
     /// Where `require` finds namespaces' files.
     pub load_path: LoadPath,
     processes: RwLock<FxHashMap<Pid, Arc<ProcessHandle>>>,
-    /// The threads running the processes.
+    /// The runners polling the processes.
     pool: Pool<Process>,
     names: Mutex<FxHashMap<Sym, Pid>>,
     next_pid: AtomicU64,
@@ -304,7 +304,7 @@ impl Shared {
             .is_none()
     }
 
-    /// Stops every process: the pool's threads end after the slice each is
+    /// Stops every process: the pool's runners end after the slice each is
     /// running, and the processes still waiting are dropped.
     fn stop(&self) {
         self.pool.shutdown();
@@ -371,10 +371,8 @@ fn start(
     io: Io,
     program: Program,
 ) -> Result<Started, Ending> {
-    // Processes run on the pool; tokio's one thread has the timers, the
-    // calls in flight and the bus's I/O.
     let tokio = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(config.threads.max(1))
         .thread_stack_size(64 << 20)
         .enable_all()
         .build()
@@ -387,16 +385,8 @@ fn start(
             ))
         }
     };
-    let pool = match Pool::new(config.threads, tokio.handle().clone()) {
-        Ok(pool) => pool,
-        Err(e) => {
-            tokio.shutdown_background();
-            return Err(failed(
-                "calf/internal",
-                format!("cannot start the threads running processes: {e}"),
-            ));
-        }
-    };
+    // One runner of processes per thread.
+    let pool = Pool::new(config.threads, tokio.handle());
     let (tx, rx) = oneshot::channel();
     let started = tokio.block_on(async {
         let bus: Arc<dyn Bus> = match &io.nats_url {
