@@ -353,7 +353,7 @@ impl<F: Job> Inner<F> {
     /// then half of another runner's queue. The injector's come first at
     /// every `INJECTOR_EVERY`th `tick`.
     fn find(&self, index: usize, tick: u32) -> Option<Arc<Task<F>>> {
-        if tick % INJECTOR_EVERY == 0 {
+        if tick.is_multiple_of(INJECTOR_EVERY) {
             if let Some(task) = self.injector.pop() {
                 return Some(task);
             }

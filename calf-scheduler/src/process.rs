@@ -1,5 +1,5 @@
-//! A process: a VM, its mailbox, its links and monitors, run as a tokio
-//! task one reduction budget at a time.
+//! A process: a VM, its mailbox, its links and monitors, run as a task of
+//! the runtime's pool (`executor.rs`) one reduction budget at a time.
 //!
 //! Between two slices the process takes its signals (messages, exit
 //! signals, links, monitors). When its VM returns an effect, the process
@@ -7,7 +7,7 @@
 //! `receive` with nothing to take, a `sleep`) it parks until a signal
 //! arrives or its timer fires, so a waiting process costs no CPU.
 //!
-//! A process is its own future, written by hand: tokio keeps a task's
+//! A process is its own future, written by hand: the pool keeps a task's
 //! future inline in the task, and an `async fn` would hold the process and
 //! the state of every await point besides. What most processes never use
 //! (links, monitors, loading files, calls, timers) is in a box allocated on
@@ -374,7 +374,7 @@ impl Process {
                     since_yield += budget;
                     if since_yield >= YIELD_EVERY {
                         // A task that wakes itself before it returns
-                        // `Pending` goes to the back of tokio's queue.
+                        // `Pending` goes to the back of its runner's queue.
                         cx.waker().wake_by_ref();
                         return Poll::Pending;
                     }
