@@ -47,9 +47,7 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = Config::default().max_depth)]
     max_depth: usize,
 
-    /// Scheduler threads that run processes (default: one per core). One
-    /// thread suits programs that mostly pass messages: no wake-ups
-    /// across threads.
+    /// Scheduler threads that run processes (default: one per core).
     #[arg(long, value_name = "N", env = "CALF_THREADS")]
     threads: Option<usize>,
 

@@ -1,6 +1,7 @@
 //! # calf-scheduler: the runtime around the VM
 //!
-//! Owns processes: each is a tokio task that runs its VM for a reduction
+//! Owns processes: each is a job of its own pool, polled on tokio's threads,
+//! that runs its VM for a reduction
 //! budget and carries out the effects the VM returns (printing, sleeping,
 //! spawning, messages, links and monitors, loading namespaces' files;
 //! foreign calls next). Also the
@@ -14,6 +15,7 @@
 
 pub mod bus;
 mod call;
+mod executor;
 pub mod load;
 // Public for the micro-benchmarks (benches/); not an API.
 #[doc(hidden)]

@@ -1,13 +1,14 @@
 //! One runtime: its processes, their names, the output streams, and how the
 //! program ends.
 //!
-//! Every process is a tokio task that runs its VM for one reduction budget
+//! Every process is a job of the runtime's pool (`executor.rs`), polled by
+//! its runners on tokio's threads, and runs its VM for one reduction budget
 //! at a time (see `process.rs`). The program ends when its main process
 //! returns, fails, or calls `exit-program`; the processes still running then
 //! are stopped with it.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use calf_lang::error::SourceError;
@@ -20,6 +21,7 @@ use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 
 use crate::bus::{Bus, Reply};
+use crate::executor::Pool;
 use crate::load::LoadPath;
 use crate::mailbox::ProcessHandle;
 use crate::process::{Process, Program};
@@ -99,10 +101,15 @@ pub(crate) struct Shared {
     /// Where `require` finds namespaces' files.
     pub load_path: LoadPath,
     processes: RwLock<FxHashMap<Pid, Arc<ProcessHandle>>>,
+    /// The runners polling the processes.
+    pool: Pool<Process>,
     names: Mutex<FxHashMap<Sym, Pid>>,
     next_pid: AtomicU64,
     next_ref: AtomicU64,
     stdout: Mutex<Box<dyn Write + Send>>,
+    /// Whether `stdout` holds output not flushed yet: every process about
+    /// to wait flushes it, and most have printed nothing.
+    stdout_unflushed: AtomicBool,
     stderr: Mutex<Box<dyn Write + Send>>,
     render: fn(&Failure) -> String,
     ending: Mutex<Option<oneshot::Sender<Ending>>>,
@@ -184,7 +191,7 @@ impl Shared {
             .insert(pid, handle.clone());
         let mut process = Process::new(self.clone(), handle, vm);
         setup(&mut process);
-        tokio::spawn(process);
+        self.pool.spawn(process);
         pid
     }
 
@@ -241,10 +248,19 @@ impl Shared {
         let _ = out.write_all(text.as_bytes());
         if to_stderr {
             let _ = out.flush();
+        } else {
+            self.stdout_unflushed.store(true, Ordering::Release);
         }
     }
 
     pub fn flush_stdout(&self) {
+        // Read before it is swapped: the flag is shared by every thread,
+        // and most waits find it clear.
+        if !self.stdout_unflushed.load(Ordering::Acquire)
+            || !self.stdout_unflushed.swap(false, Ordering::AcqRel)
+        {
+            return;
+        }
         let _ = self
             .stdout
             .lock()
@@ -288,6 +304,19 @@ impl Shared {
             .is_none()
     }
 
+    /// Stops every process: the pool's runners end after the slice each is
+    /// running, and the processes still waiting are dropped.
+    fn stop(&self) {
+        self.pool.shutdown();
+        let processes =
+            std::mem::take(&mut *self.processes.write().unwrap_or_else(|e| e.into_inner()));
+        // An inbox holds the waker of its parked process, which holds the
+        // process, which holds its inbox: closing breaks the cycle.
+        for handle in processes.into_values() {
+            handle.close();
+        }
+    }
+
     /// Ends the program (the first call wins).
     pub fn end(&self, ending: Ending) {
         if let Some(tx) = self.ending.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -321,6 +350,7 @@ pub fn run_program(
     } = started;
     let ending = ending.blocking_recv().unwrap_or(Ending::Exit(0));
     shared.flush();
+    shared.stop();
     tokio.shutdown_background();
     ending
 }
@@ -355,6 +385,8 @@ fn start(
             ))
         }
     };
+    // One runner of processes per thread.
+    let pool = Pool::new(config.threads, tokio.handle());
     let (tx, rx) = oneshot::channel();
     let started = tokio.block_on(async {
         let bus: Arc<dyn Bus> = match &io.nats_url {
@@ -369,10 +401,12 @@ fn start(
             config,
             load_path,
             processes: RwLock::default(),
+            pool,
             names: Mutex::default(),
             next_pid: AtomicU64::new(1),
             next_ref: AtomicU64::new(1),
             stdout: Mutex::new(io.stdout),
+            stdout_unflushed: AtomicBool::new(false),
             stderr: Mutex::new(io.stderr),
             render: io.render,
             ending: Mutex::new(Some(tx)),
@@ -503,6 +537,7 @@ impl Drop for Session {
     fn drop(&mut self) {
         if let Some(started) = self.started.take() {
             started.shared.flush();
+            started.shared.stop();
             started.tokio.shutdown_background();
         }
     }

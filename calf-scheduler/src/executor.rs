@@ -1,0 +1,652 @@
+//! The run queues of processes, and the runners that poll them.
+//!
+//! Processes could be plain tokio tasks, but tokio hands a task woken from
+//! inside a worker to an idle worker once its LIFO slot has served a few
+//! tasks in a row: two processes passing messages back and forth then wake
+//! a sleeping thread (a futex or eventfd write and a context switch) every
+//! few messages, and bounce between threads. Here each of a few *runners*
+//! (tokio tasks, one per thread) polls processes from a queue of its own: a
+//! process woken by another goes to the back of the waking runner's queue,
+//! and a sleeping runner is woken only when a runner has more runnable
+//! processes than the one it is about to run. A chain of messages stays in
+//! one runner; busy processes spread over all of them.
+//!
+//! The runners are tokio tasks rather than threads of their own so that
+//! the calls, timers and I/O a process starts run on the same threads: a
+//! call's reply then wakes its process without a hop between threads.
+//! A runner yields to tokio after a bounded number of polls.
+
+use std::cell::{Cell, UnsafeCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{fence, AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+/// A future the pool runs to completion: a process.
+pub(crate) trait Job: Future<Output = ()> + Send + Unpin + 'static {}
+
+impl<F: Future<Output = ()> + Send + Unpin + 'static> Job for F {}
+
+/// Runners polling jobs, each with its own queue; idle ones take work from
+/// the others.
+pub(crate) struct Pool<F> {
+    inner: Arc<Inner<F>>,
+}
+
+// SAFETY: a pool only ever holds jobs that are `Send` (`spawn` takes a
+// `Job`), and shares them between threads only through `Task`, whose
+// job one thread at a time touches. Said without naming the job's own
+// traits because a process holds the runtime, which holds the pool: the
+// compiler cannot conclude `Send` for such a cycle.
+unsafe impl<F> Send for Pool<F> {}
+unsafe impl<F> Sync for Pool<F> {}
+
+struct Inner<F> {
+    /// Jobs woken or spawned outside the runners.
+    injector: RunQueue<F>,
+    /// Each runner's runnable jobs; other runners steal from the front.
+    locals: Box<[RunQueue<F>]>,
+    /// The runners waiting for work: their indices and wakers.
+    sleepers: Mutex<Vec<(usize, Waker)>>,
+    /// How many are in `sleepers`: read without its lock.
+    sleeping: AtomicUsize,
+    /// Runners woken and not yet running a job: while one is, waking
+    /// another would only make both look for the same work.
+    searching: AtomicUsize,
+    stopped: AtomicBool,
+    /// Runners not finished yet; `shutdown` waits for none.
+    running: Mutex<usize>,
+    finished: Condvar,
+}
+
+/// Runnable tasks, first in first out, with a length that a thread looking
+/// for work reads without taking the lock.
+struct RunQueue<F> {
+    tasks: Mutex<VecDeque<Arc<Task<F>>>>,
+    len: AtomicUsize,
+}
+
+impl<F> RunQueue<F> {
+    fn new() -> RunQueue<F> {
+        RunQueue {
+            tasks: Mutex::default(),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// Queues `task`; returns how many are queued now.
+    fn push(&self, task: Arc<Task<F>>) -> usize {
+        let mut tasks = lock(&self.tasks);
+        tasks.push_back(task);
+        self.len.store(tasks.len(), Ordering::Release);
+        tasks.len()
+    }
+
+    fn pop(&self) -> Option<Arc<Task<F>>> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut tasks = lock(&self.tasks);
+        let task = tasks.pop_front();
+        self.len.store(tasks.len(), Ordering::Release);
+        task
+    }
+
+    /// Takes the older half of the tasks.
+    fn steal_half(&self) -> VecDeque<Arc<Task<F>>> {
+        if self.is_empty() {
+            return VecDeque::new();
+        }
+        let mut tasks = lock(&self.tasks);
+        let half = tasks.len().div_ceil(2);
+        let stolen = tasks.drain(..half).collect();
+        self.len.store(tasks.len(), Ordering::Release);
+        stolen
+    }
+
+    fn append(&self, more: &mut VecDeque<Arc<Task<F>>>) {
+        let mut tasks = lock(&self.tasks);
+        tasks.append(more);
+        self.len.store(tasks.len(), Ordering::Release);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len.load(Ordering::SeqCst) == 0
+    }
+
+    fn drain(&self) -> Vec<Arc<Task<F>>> {
+        let mut tasks = lock(&self.tasks);
+        self.len.store(0, Ordering::Release);
+        tasks.drain(..).collect()
+    }
+}
+
+/// One job and its scheduling state.
+struct Task<F> {
+    state: AtomicU8,
+    pool: Arc<Inner<F>>,
+    /// Touched only by the thread that moved `state` to `RUNNING`, or that
+    /// took the task out of a queue after the pool stopped.
+    job: UnsafeCell<Option<F>>,
+}
+
+// SAFETY: `job` is reached by one thread at a time (see its comment), and
+// the job itself is `Send`.
+unsafe impl<F: Job> Sync for Task<F> {}
+
+/// The bytes a task running `F` allocates: its `Arc`'s two counts, then
+/// the task.
+#[cfg(test)]
+pub(crate) const fn task_bytes<F>() -> usize {
+    2 * std::mem::size_of::<usize>() + std::mem::size_of::<Task<F>>()
+}
+
+/// Waiting for a wake-up; in no queue.
+const IDLE: u8 = 0;
+/// In a run queue.
+const SCHEDULED: u8 = 1;
+/// Being polled.
+const RUNNING: u8 = 2;
+/// Being polled, and woken meanwhile: queued again after the poll.
+const NOTIFIED: u8 = 3;
+/// Finished: wake-ups are ignored.
+const DONE: u8 = 4;
+
+/// Jobs a runner polls before it yields to the other tasks of its thread
+/// (calls, timers, I/O).
+const POLLS_PER_TURN: u32 = 128;
+
+/// Every this many jobs a runner looks at the injector first, so that
+/// jobs woken from outside are not left behind a chain of messages.
+const INJECTOR_EVERY: u32 = 61;
+
+/// How long `shutdown` waits for runners to finish the job each is
+/// polling.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
+
+thread_local! {
+    /// The pool whose runner this thread is polling (as an address), and
+    /// the runner's index.
+    static WORKER: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// The thread polls a runner until this is dropped.
+struct Polling((usize, usize));
+
+impl Polling {
+    fn enter(pool: usize, index: usize) -> Polling {
+        Polling(WORKER.with(|w| w.replace((pool, index))))
+    }
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        WORKER.with(|w| w.set(self.0));
+    }
+}
+
+/// A tokio task that polls the jobs of one queue.
+struct Runner<F> {
+    inner: Arc<Inner<F>>,
+    index: usize,
+    /// Whether it waits in `sleepers` (as it last knew).
+    asleep: bool,
+    /// Whether it was woken to look for work and has found none yet.
+    searching: bool,
+    /// Jobs polled, for `INJECTOR_EVERY`.
+    ticks: u32,
+}
+
+impl<F: Job> Pool<F> {
+    /// Starts `runners` runners on the tokio runtime of `tokio` (one per
+    /// thread of it suits best).
+    pub fn new(runners: usize, tokio: &tokio::runtime::Handle) -> Pool<F> {
+        let runners = runners.max(1);
+        let inner = Arc::new(Inner {
+            injector: RunQueue::new(),
+            locals: (0..runners).map(|_| RunQueue::new()).collect(),
+            sleepers: Mutex::default(),
+            sleeping: AtomicUsize::new(0),
+            searching: AtomicUsize::new(0),
+            stopped: AtomicBool::new(false),
+            running: Mutex::new(runners),
+            finished: Condvar::new(),
+        });
+        for index in 0..runners {
+            // The runner yields by its own count; tokio's budget would
+            // stop the timers and channels its jobs poll instead.
+            tokio.spawn(tokio::task::unconstrained(Runner {
+                inner: inner.clone(),
+                index,
+                asleep: false,
+                searching: false,
+                ticks: 0,
+            }));
+        }
+        Pool { inner }
+    }
+
+    /// Runs `job` in one of the pool's runners.
+    pub fn spawn(&self, job: F) {
+        let task = Arc::new(Task {
+            state: AtomicU8::new(SCHEDULED),
+            pool: self.inner.clone(),
+            job: UnsafeCell::new(Some(job)),
+        });
+        self.inner.schedule(task);
+    }
+}
+
+impl<F> Pool<F> {
+    /// Stops the runners, after the job each is polling returns, and
+    /// drops the queued jobs. Jobs parked elsewhere (their wakers held by
+    /// inboxes or timers) are dropped when their wakers are. The tokio
+    /// runtime must still run.
+    pub fn shutdown(&self) {
+        self.inner.stopped.store(true, Ordering::SeqCst);
+        let sleepers = std::mem::take(&mut *lock(&self.inner.sleepers));
+        for (_, waker) in sleepers {
+            waker.wake();
+        }
+        if self.inner.on_worker().is_none() {
+            let running = lock(&self.inner.running);
+            let _ = self
+                .inner
+                .finished
+                .wait_timeout_while(running, SHUTDOWN_WAIT, |n| *n > 0);
+        }
+        self.inner.drain();
+    }
+}
+
+impl<F> Drop for Pool<F> {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<F> Inner<F> {
+    fn id(&self) -> usize {
+        self as *const Inner<F> as usize
+    }
+
+    /// The index of the runner the current thread is polling, if it is
+    /// one of this pool's.
+    fn on_worker(&self) -> Option<usize> {
+        let (pool, index) = WORKER.with(Cell::get);
+        (pool == self.id()).then_some(index)
+    }
+
+    /// Drops every queued job (the pool has stopped).
+    fn drain(&self) {
+        let mut queued = self.injector.drain();
+        for local in self.locals.iter() {
+            queued.extend(local.drain());
+        }
+        for task in queued {
+            // SAFETY: a queued task is `SCHEDULED`: whoever dequeues it
+            // owns its job, and the threads have stopped.
+            drop(unsafe { (*task.job.get()).take() });
+        }
+    }
+}
+
+impl<F: Job> Inner<F> {
+    /// Queues a task whose state was just set to `SCHEDULED`.
+    fn schedule(&self, task: Arc<Task<F>>) {
+        if self.stopped.load(Ordering::Acquire) {
+            // SAFETY: the task is `SCHEDULED` and in no queue: this thread
+            // owns its job.
+            drop(unsafe { (*task.job.get()).take() });
+            return;
+        }
+        match self.on_worker() {
+            Some(index) => {
+                let queued = self.locals[index].push(task);
+                // The thread runs one of its queued jobs next; a second
+                // one is work for another thread.
+                if queued > 1 {
+                    self.wake_one();
+                }
+            }
+            None => {
+                self.injector.push(task);
+                self.wake_one();
+            }
+        }
+    }
+
+    /// Wakes a sleeping runner to look for work, unless one is already
+    /// looking or none sleeps.
+    fn wake_one(&self) {
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::SeqCst) == 0 || self.searching.load(Ordering::SeqCst) > 0 {
+            return;
+        }
+        let woken = {
+            let mut sleepers = lock(&self.sleepers);
+            let woken = sleepers.pop();
+            if woken.is_some() {
+                self.searching.fetch_add(1, Ordering::SeqCst);
+                self.sleeping.fetch_sub(1, Ordering::SeqCst);
+            }
+            woken
+        };
+        if let Some((_, waker)) = woken {
+            waker.wake();
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.locals.iter().any(|l| !l.is_empty())
+    }
+
+    /// The next task for runner `index`: its own, then the injector's,
+    /// then half of another runner's queue. The injector's come first at
+    /// every `INJECTOR_EVERY`th `tick`.
+    fn find(&self, index: usize, tick: u32) -> Option<Arc<Task<F>>> {
+        if tick.is_multiple_of(INJECTOR_EVERY) {
+            if let Some(task) = self.injector.pop() {
+                return Some(task);
+            }
+        }
+        if let Some(task) = self.locals[index].pop() {
+            return Some(task);
+        }
+        if let Some(task) = self.injector.pop() {
+            return Some(task);
+        }
+        let count = self.locals.len();
+        for other in (1..count).map(|k| (index + k) % count) {
+            let mut stolen = self.locals[other].steal_half();
+            if let Some(task) = stolen.pop_front() {
+                if !stolen.is_empty() {
+                    self.locals[index].append(&mut stolen);
+                }
+                return Some(task);
+            }
+        }
+        None
+    }
+
+    /// Polls `task` once in runner `index`.
+    fn run(&self, index: usize, task: Arc<Task<F>>) {
+        task.state.store(RUNNING, Ordering::Release);
+        // Jobs left waiting while this one runs are work for another
+        // thread.
+        if !self.locals[index].is_empty() {
+            self.wake_one();
+        }
+        let waker = Waker::from(task.clone());
+        let mut cx = Context::from_waker(&waker);
+        // SAFETY: this thread set `RUNNING`; no other touches the job
+        // until the state leaves it.
+        let job = unsafe { &mut *task.job.get() };
+        let poll = match job {
+            Some(future) => catch_unwind(AssertUnwindSafe(|| Pin::new(future).poll(&mut cx)))
+                .unwrap_or(Poll::Ready(())),
+            None => Poll::Ready(()),
+        };
+        drop(waker);
+        if poll.is_ready() {
+            *job = None;
+            task.state.store(DONE, Ordering::Release);
+            return;
+        }
+        if task
+            .state
+            .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Woken while it ran (or it yielded): to the back of the queue.
+            task.state.store(SCHEDULED, Ordering::Release);
+            self.schedule(task);
+        }
+    }
+}
+
+impl<F> Runner<F> {
+    /// Counts this runner as no longer looking for work.
+    fn found_work(&mut self) {
+        if self.searching {
+            self.searching = false;
+            self.inner.searching.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Back from `sleep`: woken by `wake_one` (which took it off
+    /// `sleepers` and counted it as searching), or polled for another
+    /// reason (still on `sleepers`).
+    fn wake_up(&mut self) {
+        if !self.asleep {
+            return;
+        }
+        self.asleep = false;
+        let mut sleepers = lock(&self.inner.sleepers);
+        match sleepers.iter().position(|(i, _)| *i == self.index) {
+            Some(at) => {
+                sleepers.swap_remove(at);
+                self.inner.sleeping.fetch_sub(1, Ordering::SeqCst);
+            }
+            None => self.searching = true,
+        }
+    }
+}
+
+impl<F> Drop for Runner<F> {
+    /// Finished, or dropped by a tokio runtime shutting down.
+    fn drop(&mut self) {
+        self.wake_up();
+        self.found_work();
+        let mut running = lock(&self.inner.running);
+        *running -= 1;
+        self.inner.finished.notify_all();
+    }
+}
+
+impl<F: Job> Runner<F> {
+    /// Waits in `sleepers`; false (and not waiting) when work came in
+    /// meanwhile or the pool stopped.
+    fn sleep(&mut self, waker: &Waker) -> bool {
+        {
+            let mut sleepers = lock(&self.inner.sleepers);
+            sleepers.push((self.index, waker.clone()));
+            self.inner.sleeping.fetch_add(1, Ordering::SeqCst);
+        }
+        self.asleep = true;
+        self.found_work();
+        fence(Ordering::SeqCst);
+        if self.inner.has_work() || self.inner.stopped.load(Ordering::SeqCst) {
+            self.wake_up();
+            return false;
+        }
+        true
+    }
+}
+
+impl<F: Job> Future for Runner<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let runner = self.get_mut();
+        let _polling = Polling::enter(runner.inner.id(), runner.index);
+        runner.wake_up();
+        for _ in 0..POLLS_PER_TURN {
+            if runner.inner.stopped.load(Ordering::Acquire) {
+                return Poll::Ready(());
+            }
+            runner.ticks = runner.ticks.wrapping_add(1);
+            match runner.inner.find(runner.index, runner.ticks) {
+                Some(task) => {
+                    runner.found_work();
+                    runner.inner.run(runner.index, task);
+                }
+                None => {
+                    if runner.sleep(cx.waker()) {
+                        return Poll::Pending;
+                    }
+                }
+            }
+        }
+        // Its turn is over: the thread's other tasks run, then it goes on.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl<F: Job> Wake for Task<F> {
+    fn wake(self: Arc<Self>) {
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            let next = match state {
+                IDLE => SCHEDULED,
+                RUNNING => NOTIFIED,
+                _ => return,
+            };
+            match self
+                .state
+                .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) if next == SCHEDULED => {
+                    let pool = self.pool.clone();
+                    pool.schedule(self);
+                    return;
+                }
+                Ok(_) => return,
+                Err(now) => state = now,
+            }
+        }
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.clone().wake();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// Counts down, yielding to the pool at each step; reports when done.
+    struct Countdown {
+        left: u32,
+        done: Option<mpsc::Sender<u32>>,
+        id: u32,
+    }
+
+    impl Future for Countdown {
+        type Output = ();
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.left == 0 {
+                if let Some(done) = self.done.take() {
+                    let _ = done.send(self.id);
+                }
+                return Poll::Ready(());
+            }
+            self.left -= 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    fn tokio() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .expect("a runtime")
+    }
+
+    #[test]
+    fn every_spawned_job_runs_to_the_end_with_any_number_of_runners() {
+        let rt = tokio();
+        for runners in [1, 2, 3] {
+            let pool = Pool::new(runners, rt.handle());
+            let (tx, rx) = mpsc::channel();
+            for id in 0..100 {
+                pool.spawn(Countdown {
+                    left: id % 7 * 10,
+                    done: Some(tx.clone()),
+                    id,
+                });
+            }
+            let mut finished: Vec<u32> = (0..100)
+                .map(|_| rx.recv_timeout(Duration::from_secs(10)).expect("finished"))
+                .collect();
+            finished.sort_unstable();
+            assert_eq!(finished, (0..100).collect::<Vec<_>>());
+            pool.shutdown();
+        }
+    }
+
+    /// Parks until woken from outside, then finishes.
+    struct Parked {
+        waker: Arc<Mutex<Option<Waker>>>,
+        woken: bool,
+        done: mpsc::Sender<()>,
+    }
+
+    impl Future for Parked {
+        type Output = ();
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.woken {
+                let _ = self.done.send(());
+                return Poll::Ready(());
+            }
+            self.woken = true;
+            *lock(&self.waker) = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn a_parked_job_runs_again_when_woken_from_another_thread() {
+        let rt = tokio();
+        let pool = Pool::new(2, rt.handle());
+        let waker = Arc::new(Mutex::new(None));
+        let (tx, rx) = mpsc::channel();
+        pool.spawn(Parked {
+            waker: waker.clone(),
+            woken: false,
+            done: tx,
+        });
+        let parked = loop {
+            if let Some(w) = lock(&waker).take() {
+                break w;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        assert!(rx.try_recv().is_err(), "not finished before the wake-up");
+        parked.wake();
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("ran again after the wake-up");
+    }
+
+    #[test]
+    fn a_job_queued_when_the_pool_stops_is_dropped() {
+        let rt = tokio();
+        let pool = Pool::new(1, rt.handle());
+        let (tx, rx) = mpsc::channel();
+        pool.shutdown();
+        pool.spawn(Countdown {
+            left: 1,
+            done: Some(tx),
+            id: 0,
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_secs(1)).is_err(),
+            "dropped: its sender went away without sending"
+        );
+    }
+}
