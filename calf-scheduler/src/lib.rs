@@ -14,6 +14,7 @@
 
 pub mod bus;
 mod call;
+mod call_sender;
 pub mod load;
 // Public for the micro-benchmarks (benches/); not an API.
 #[doc(hidden)]
