@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use calf_lang::error::ex_info;
 use calf_lang::{RuntimeError, Value};
 
@@ -181,9 +182,9 @@ fn code_text(code: &Value) -> String {
     }
 }
 
-/// 64 random bits: the standard library's randomly keyed hasher over the
-/// clock and a counter (no cryptographic strength is needed here).
-fn random_u64() -> u64 {
+/// A seed: the standard library's randomly keyed hasher over the clock
+/// and a counter (no cryptographic strength is needed here).
+fn seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -197,13 +198,46 @@ fn random_u64() -> u64 {
     h.finish()
 }
 
-fn random_unit() -> f64 {
-    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
+/// Two streams of SplitMix64 per thread, seeded once (seeding for every
+/// number cost more than the rest of making a call id). Two streams with
+/// their own seeds and steps: a 128-bit id from them repeats another
+/// thread's only if both seeds line up.
+fn random_pair() -> (u64, u64) {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<(u64, u64)> = Cell::new((seed(), seed()));
+    }
+    fn mix(mut z: u64) -> u64 {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    STATE.with(|state| {
+        let (a, b) = state.get();
+        let next = (
+            a.wrapping_add(0x9e37_79b9_7f4a_7c15),
+            b.wrapping_add(0xd1b5_4a32_d192_ed03),
+        );
+        state.set(next);
+        (mix(next.0), mix(next.1))
+    })
 }
 
-/// A fresh call id: 128 random bits in hex.
+fn random_unit() -> f64 {
+    (random_pair().0 >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A fresh call id: 128 random bits in hex. Written digit by digit: the
+/// formatting machinery cost more than the rest of making a request.
 pub fn new_call_id() -> String {
-    format!("{:016x}{:016x}", random_u64(), random_u64())
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let (high, low) = random_pair();
+    let bits = (u128::from(high) << 64) | u128::from(low);
+    let digits: Vec<u8> = (0..32)
+        .rev()
+        .map(|i| HEX[((bits >> (4 * i)) & 0xf) as usize])
+        .collect();
+    String::from_utf8(digits).expect("hex digits are ASCII")
 }
 
 fn now_ms() -> i64 {
@@ -217,6 +251,7 @@ pub async fn run(
     bus: Arc<dyn Bus>,
     subject: String,
     payload: Value,
+    body: Bytes,
     policy: Policy,
     call_id: String,
 ) -> Result<Value, Value> {
@@ -230,6 +265,7 @@ pub async fn run(
         let request = Request {
             subject: subject.clone(),
             payload: payload.clone(),
+            body: body.clone(),
             call_id: call_id.clone(),
             attempt,
             deadline_ms,

@@ -15,6 +15,7 @@
 
 pub mod bus;
 mod call;
+mod call_sender;
 mod executor;
 pub mod load;
 // Public for the micro-benchmarks (benches/); not an API.

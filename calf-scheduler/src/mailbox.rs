@@ -29,6 +29,8 @@ pub enum Signal {
     Demonitor {
         reference: u64,
     },
+    /// A `call` this process made, sent: the process polls it from now on.
+    CallSent(Box<crate::call_sender::SentCall>),
     /// A call this process made has finished: the reply, or the error value
     /// to throw.
     CallDone {
@@ -253,6 +255,11 @@ impl ProcessHandle {
             slot => *slot = Some(waker.clone()),
         }
         true
+    }
+
+    /// Whether the process has ended.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
     }
 
     pub fn traps_exits(&self) -> bool {

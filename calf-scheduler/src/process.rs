@@ -205,8 +205,13 @@ struct More {
     /// Signals taken from the inbox and not handled yet: those after the
     /// one that ended the process, which must still be looked at.
     signals: Queue<Signal>,
-    /// Calls in flight, stopped if this process ends first.
+    /// `call-async` calls in flight, stopped if this process ends first.
     calls: Vec<(u64, tokio::task::AbortHandle)>,
+    /// The `call` this process waits for, once sent (`call_sender.rs`):
+    /// polled by the process itself, as a task of its own would cost a
+    /// spawn and a second wake-up per reply. Dropping it (when the process
+    /// ends) stops the call.
+    call: Option<crate::call_sender::Call>,
     /// Finished calls not awaited yet: the reply, or the error to throw.
     replies: Vec<(u64, Result<Value, Value>)>,
     /// When the current `receive` gives up.
@@ -231,7 +236,8 @@ enum Wait {
     /// A `sleep`, until `until`.
     Sleep,
     /// A `call`, or an `await` of a `call-async` promise: the reply to
-    /// `promise`, until `until` if set.
+    /// `promise` (a `call` is polled in `More::call` once sent), until
+    /// `until` if set.
     Reply,
     /// An interactive main process between two lines.
     Input,
@@ -325,6 +331,7 @@ impl Process {
         for (_, call) in more.calls.drain(..) {
             call.abort();
         }
+        more.call = None;
         more.receive_deadline = None;
         let program = &mut more.frames[0].program;
         program.forms.clear();
@@ -351,7 +358,7 @@ impl Process {
             }
             take = true;
             if let Some(wait) = self.waiting {
-                match self.try_resume(wait) {
+                match self.try_resume(wait, cx) {
                     Ok(resumed) => {
                         self.waiting = None;
                         if let Some(more) = &mut self.more {
@@ -691,6 +698,15 @@ impl Process {
                     more.watchers.retain(|(r, _)| *r != reference);
                 }
             }
+            Signal::CallSent(sent) => {
+                // A call given back after the process stopped waiting for
+                // it (a REPL line interrupted) is dropped, which stops it.
+                let waiting = self.waiting == Some(Wait::Reply);
+                let more = self.more();
+                if waiting && more.promise == sent.promise {
+                    more.call = Some(sent.call);
+                }
+            }
             Signal::CallDone { promise, result } => {
                 let more = self.more();
                 more.calls.retain(|(p, _)| *p != promise);
@@ -723,7 +739,11 @@ impl Process {
 
     /// Resumes the VM if what it waits for is there; else says until when
     /// to park (`None`: until a signal arrives).
-    fn try_resume(&mut self, wait: Wait) -> Result<Option<Exit>, Option<Instant>> {
+    fn try_resume(
+        &mut self,
+        wait: Wait,
+        cx: &mut Context<'_>,
+    ) -> Result<Option<Exit>, Option<Instant>> {
         let until = self.more.as_ref().and_then(|m| m.until);
         match wait {
             Wait::Start => Ok(self.advance(Value::Nil)),
@@ -769,8 +789,21 @@ impl Process {
             Wait::Reply => {
                 let more = self.more();
                 let promise = more.promise;
-                if let Some(i) = more.replies.iter().position(|(p, _)| *p == promise) {
-                    let (_, result) = more.replies.swap_remove(i);
+                let polled = match &mut more.call {
+                    Some(call) => match call.as_mut().poll(cx) {
+                        Poll::Ready(result) => {
+                            more.call = None;
+                            Some(result)
+                        }
+                        Poll::Pending => None,
+                    },
+                    None => None,
+                };
+                let replied = || {
+                    let i = more.replies.iter().position(|(p, _)| *p == promise)?;
+                    Some(more.replies.swap_remove(i).1)
+                };
+                if let Some(result) = polled.or_else(replied) {
                     return Ok(match result {
                         Ok(value) => {
                             self.vm.resume(value);
@@ -927,29 +960,33 @@ impl Process {
                     Ok(policy) => policy,
                     Err(error) => return self.throw(error),
                 };
-                if let Err(error) = crate::bus::check_sendable(&payload) {
-                    return self.throw(error);
-                }
-                let promise = self.shared.new_ref();
+                let body = match crate::bus::encode_payload(&payload) {
+                    Ok(body) => body,
+                    Err(error) => return self.throw(error),
+                };
                 let bus = self.shared.bus.clone();
+                let call = call::run(bus, subject, payload, body, policy, call::new_call_id());
+                let promise = self.shared.new_ref();
+                if wait {
+                    self.shared
+                        .call_sender
+                        .send(self.handle.clone(), promise, Box::pin(call));
+                    let more = self.more();
+                    more.promise = promise;
+                    more.until = None;
+                    self.waiting = Some(Wait::Reply);
+                    return None;
+                }
                 let me = self.handle.clone();
                 let task = tokio::spawn(async move {
-                    let result =
-                        call::run(bus, subject, payload, policy, call::new_call_id()).await;
+                    let result = call.await;
                     let _ = me.push(Signal::CallDone {
                         promise,
                         result: Box::new(result),
                     });
                 });
-                let more = self.more();
-                more.calls.push((promise, task.abort_handle()));
-                if wait {
-                    more.promise = promise;
-                    more.until = None;
-                    self.waiting = Some(Wait::Reply);
-                } else {
-                    self.vm.resume(Value::Ref(promise));
-                }
+                self.more().calls.push((promise, task.abort_handle()));
+                self.vm.resume(Value::Ref(promise));
             }
             Effect::Await {
                 promise,

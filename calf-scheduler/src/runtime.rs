@@ -115,6 +115,8 @@ pub(crate) struct Shared {
     ending: Mutex<Option<oneshot::Sender<Ending>>>,
     /// Where foreign calls go.
     pub bus: Arc<dyn Bus>,
+    /// Sends the first attempt of `call`s, in batches.
+    pub call_sender: crate::call_sender::CallSender,
     /// Requests a serving process has yet to answer, by reference.
     requests: Mutex<FxHashMap<u64, oneshot::Sender<Reply>>>,
 }
@@ -411,6 +413,7 @@ fn start(
             render: io.render,
             ending: Mutex::new(Some(tx)),
             bus,
+            call_sender: crate::call_sender::CallSender::start(),
             requests: Mutex::default(),
         });
         let main = shared.spawn(Vm::call(Value::Nil, Vec::new()), |main| {

@@ -17,9 +17,8 @@ pub const EXT_REF: i8 = 5;
 /// Encodes `value`; fails for what cannot cross the bus (functions, a map
 /// whose keys would collide on the wire).
 pub fn encode(value: &Value) -> Result<Vec<u8>, String> {
-    let mp = to_mp(value, false)?;
-    let mut out = Vec::new();
-    rmpv::encode::write_value(&mut out, &mp).map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(16);
+    write(&mut out, value, false)?;
     Ok(out)
 }
 
@@ -40,62 +39,75 @@ pub fn decode(bytes: &[u8]) -> Result<Value, String> {
     from_mp(&rmpv::ValueRef::to_owned(&mp), false)
 }
 
-fn to_mp(value: &Value, as_key: bool) -> Result<Mp, String> {
-    Ok(match value {
-        Value::Nil => Mp::Nil,
-        Value::Bool(b) => Mp::Boolean(*b),
-        Value::Int(n) => Mp::from(*n),
-        Value::Float(x) => Mp::F64(*x),
-        Value::Str(s) => Mp::from(s.as_str()),
-        Value::Keyword(k) if as_key => Mp::from(k.name()),
-        Value::Keyword(k) => Mp::Ext(EXT_KEYWORD, k.name().as_bytes().to_vec()),
-        Value::Symbol(s) => Mp::Ext(EXT_SYMBOL, s.name().as_bytes().to_vec()),
-        Value::List(items) | Value::Vector(items) => Mp::Array(
-            items
-                .iter()
-                .map(|v| to_mp(v, false))
-                .collect::<Result<_, _>>()?,
-        ),
+/// Writes `value` straight into `out` (building `rmpv` values first cost
+/// an allocation per collection, then a second walk).
+fn write(out: &mut Vec<u8>, value: &Value, as_key: bool) -> Result<(), String> {
+    use rmp::encode as mp;
+    match value {
+        Value::Nil => mp::write_nil(out).map_err(failed)?,
+        Value::Bool(b) => mp::write_bool(out, *b).map_err(failed)?,
+        // The most compact form, as rmpv writes an integer.
+        Value::Int(n) if *n >= 0 => drop(mp::write_uint(out, *n as u64).map_err(failed)?),
+        Value::Int(n) => drop(mp::write_sint(out, *n).map_err(failed)?),
+        Value::Float(x) => mp::write_f64(out, *x).map_err(failed)?,
+        Value::Str(s) => mp::write_str(out, s.as_str()).map_err(failed)?,
+        Value::Keyword(k) if as_key => mp::write_str(out, k.name()).map_err(failed)?,
+        Value::Keyword(k) => write_ext(out, EXT_KEYWORD, k.name().as_bytes())?,
+        Value::Symbol(s) => write_ext(out, EXT_SYMBOL, s.name().as_bytes())?,
+        Value::List(items) | Value::Vector(items) => {
+            mp::write_array_len(out, items.len() as u32).map_err(failed)?;
+            for item in items.iter() {
+                write(out, item, false)?;
+            }
+        }
         Value::Set(items) => {
-            let array = Mp::Array(
-                items
-                    .iter()
-                    .map(|v| to_mp(v, false))
-                    .collect::<Result<_, _>>()?,
-            );
             let mut data = Vec::new();
-            rmpv::encode::write_value(&mut data, &array).map_err(|e| e.to_string())?;
-            Mp::Ext(EXT_SET, data)
+            mp::write_array_len(&mut data, items.len() as u32).map_err(failed)?;
+            for item in items.iter() {
+                write(&mut data, item, false)?;
+            }
+            write_ext(out, EXT_SET, &data)?;
         }
         Value::Map(entries) => {
-            let mut pairs = Vec::with_capacity(entries.len());
+            mp::write_map_len(out, entries.len() as u32).map_err(failed)?;
             let mut names = std::collections::HashSet::new();
             for (k, v) in entries.iter() {
                 let text = match k {
-                    Value::Keyword(name) => Some(name.name().to_string()),
-                    Value::Str(s) => Some(s.to_string()),
+                    Value::Keyword(name) => Some(name.name()),
+                    Value::Str(s) => Some(s.as_str()),
                     _ => None,
                 };
                 if let Some(text) = text {
-                    if !names.insert(text.clone()) {
+                    if !names.insert(text) {
                         return Err(format!(
                             "the map has both :{text} and \"{text}\" as keys, which are the same key on the wire"
                         ));
                     }
                 }
-                pairs.push((to_mp(k, true)?, to_mp(v, false)?));
+                write(out, k, true)?;
+                write(out, v, false)?;
             }
-            Mp::Map(pairs)
         }
-        Value::Pid(pid) => Mp::Ext(EXT_PID, pid.0.to_be_bytes().to_vec()),
-        Value::Ref(r) => Mp::Ext(EXT_REF, r.to_be_bytes().to_vec()),
+        Value::Pid(pid) => write_ext(out, EXT_PID, &pid.0.to_be_bytes())?,
+        Value::Ref(r) => write_ext(out, EXT_REF, &r.to_be_bytes())?,
         Value::Fn(_) | Value::Native(_) => {
             return Err(format!(
                 "{} cannot be sent: functions do not cross the bus",
                 calf_lang::value::print::pr_str(value)
             ))
         }
-    })
+    }
+    Ok(())
+}
+
+fn write_ext(out: &mut Vec<u8>, kind: i8, data: &[u8]) -> Result<(), String> {
+    rmp::encode::write_ext_meta(out, data.len() as u32, kind).map_err(failed)?;
+    out.extend_from_slice(data);
+    Ok(())
+}
+
+fn failed(e: impl std::fmt::Display) -> String {
+    format!("cannot write MessagePack: {e}")
 }
 
 fn from_mp(mp: &Mp, as_key: bool) -> Result<Value, String> {
@@ -185,6 +197,25 @@ mod tests {
             r#"nil true false 0 -1 9223372036854775807 -9223372036854775808 1.5 "" "héllo" :k :ns/k x ns/y"#,
         );
         round_trip(r#"[1 [2 "x"] {:a 1}] {:a {:b [nil]}} #{1 :two "three"} {1 2, [1 2] 3}"#);
+    }
+
+    #[test]
+    fn values_are_written_as_rmpv_writes_them() {
+        let forms = calf_lang::reader::read_str(
+            "<wire>",
+            r#"[0 1 -1 127 128 -32 -33 255 256 -129 65536 -40000 4294967296 -9223372036854775808 1.5 "é" :k x] {"a" [nil true]} #{1}"#,
+        )
+        .expect("reads");
+        for value in forms.forms {
+            let bytes = encode(&value).expect("encodes");
+            let mp = rmpv::decode::read_value(&mut bytes.as_slice()).expect("msgpack");
+            let mut again = Vec::new();
+            rmpv::encode::write_value(&mut again, &mp).expect("writes");
+            assert_eq!(bytes, again, "{value}");
+        }
+        assert_eq!(encode(&Value::Int(1)).expect("encodes"), [0x01]);
+        assert_eq!(encode(&Value::Int(-1)).expect("encodes"), [0xff]);
+        assert_eq!(encode(&Value::Int(200)).expect("encodes"), [0xcc, 200]);
     }
 
     #[test]

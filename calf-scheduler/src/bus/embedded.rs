@@ -103,6 +103,7 @@ mod tests {
         Request {
             subject: subject.to_string(),
             payload: Value::Nil,
+            body: bytes::Bytes::new(),
             call_id: "id".to_string(),
             attempt: 1,
             deadline_ms: 0,

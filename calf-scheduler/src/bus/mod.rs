@@ -10,13 +10,14 @@ pub mod embedded;
 pub mod nats;
 mod process_service;
 
-pub use process_service::{check_sendable, reply_of as process_service_reply, ProcessService};
+pub use process_service::{encode_payload, reply_of as process_service_reply, ProcessService};
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use calf_lang::value::Pid;
 use calf_lang::Value;
 
@@ -27,6 +28,9 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 pub struct Request {
     pub subject: String,
     pub payload: Value,
+    /// `payload` as MessagePack (`wire::encode`): encoded once per call,
+    /// when the call is made, and shared by its attempts.
+    pub body: Bytes,
     /// The idempotency key: the same for every attempt of one call.
     pub call_id: String,
     /// 1 for the first attempt.

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use async_nats::header::HeaderMap;
+use async_nats::header::{HeaderMap, HeaderName, HeaderValue};
 use calf_lang::value::Pid;
 use calf_lang::Value;
 use futures_util::StreamExt;
@@ -16,6 +16,13 @@ use crate::wire;
 
 /// The queue group Calf's own services join.
 pub const QUEUE_GROUP: &str = "calf";
+
+// The headers of a request (docs/protocol.md). Static names are not copied
+// for each request, as names given as `&str` are.
+const CALL_ID: HeaderName = HeaderName::from_static("Calf-Call-Id");
+const ATTEMPT: HeaderName = HeaderName::from_static("Calf-Attempt");
+const DEADLINE: HeaderName = HeaderName::from_static("Calf-Deadline");
+const TENANT: HeaderName = HeaderName::from_static("Calf-Tenant");
 
 pub struct NatsBus {
     client: async_nats::Client,
@@ -79,16 +86,15 @@ impl Bus for NatsBus {
     fn request(&self, request: Request) -> BoxFuture<Result<Reply, BusError>> {
         let client = self.client.clone();
         Box::pin(async move {
-            let body = wire::encode(&request.payload).map_err(BusError::BadReply)?;
             let mut headers = HeaderMap::new();
-            headers.insert("Calf-Call-Id", request.call_id.as_str());
-            headers.insert("Calf-Attempt", request.attempt.to_string().as_str());
-            headers.insert("Calf-Deadline", request.deadline_ms.to_string().as_str());
-            if let Some(tenant) = &request.tenant {
-                headers.insert("Calf-Tenant", tenant.as_str());
+            headers.insert(CALL_ID, HeaderValue::from(request.call_id));
+            headers.insert(ATTEMPT, HeaderValue::from(request.attempt));
+            headers.insert(DEADLINE, HeaderValue::from(request.deadline_ms));
+            if let Some(tenant) = request.tenant {
+                headers.insert(TENANT, HeaderValue::from(tenant));
             }
             let nats_request = async_nats::Request::new()
-                .payload(body.into())
+                .payload(request.body)
                 .headers(headers)
                 .timeout(Some(request.timeout));
             match client.send_request(request.subject, nats_request).await {
@@ -186,6 +192,7 @@ async fn answer(
     let request = Request {
         subject: message.subject.to_string(),
         payload,
+        body: message.payload.clone(),
         call_id: header(headers, "Calf-Call-Id").unwrap_or("").to_string(),
         attempt: header(headers, "Calf-Attempt")
             .and_then(|a| a.parse().ok())

@@ -79,17 +79,19 @@ impl Service for ProcessService {
     }
 }
 
-/// Refuses, before anything is sent, a payload that cannot cross the bus
-/// (a function, a map with both `:a` and `"a"` as keys): the same check on
-/// every bus, so a program stubbed on the embedded bus fails as it would
-/// on NATS.
-pub fn check_sendable(value: &Value) -> Result<(), RuntimeError> {
-    crate::wire::encode(value).map(|_| ()).map_err(|why| {
-        RuntimeError::new(
-            "calf/bad-request",
-            format!("the payload cannot be sent: {why}"),
-        )
-    })
+/// Encodes a call's payload, refusing before anything is sent a payload
+/// that cannot cross the bus (a function, a map with both `:a` and `"a"`
+/// as keys): the same check on every bus, so a program stubbed on the
+/// embedded bus fails as it would on NATS.
+pub fn encode_payload(value: &Value) -> Result<bytes::Bytes, RuntimeError> {
+    crate::wire::encode(value)
+        .map(bytes::Bytes::from)
+        .map_err(|why| {
+            RuntimeError::new(
+                "calf/bad-request",
+                format!("the payload cannot be sent: {why}"),
+            )
+        })
 }
 
 /// What a serving process's `[:ok value]` or `[:error thrown]` means on the
