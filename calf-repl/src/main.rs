@@ -9,6 +9,12 @@ use clap::Parser;
 use calf_lang::span::add_source;
 use calf_scheduler::{Config, LoadPath};
 
+/// Every value is an allocation of a few dozen bytes, made and freed from
+/// many threads: mimalloc's per-thread free lists serve that pattern with
+/// fewer instructions and page faults than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Calf: a Lisp for programs that coordinate work across many machines.
 #[derive(Parser, Debug)]
 #[command(
