@@ -1004,7 +1004,9 @@ impl Process {
                         .as_ref()
                         .is_some_and(|m| m.calls.iter().any(|(p, _)| *p == promise));
                 if !known {
-                    self.take_signals();
+                    if let Some(exit) = self.take_signals() {
+                        return Some(exit);
+                    }
                 }
                 let known = known || replied(self);
                 if !known {
@@ -1198,8 +1200,12 @@ impl Process {
                         let _ = h.push(Signal::Demonitor { reference });
                     }
                 }
-                // A DOWN that already arrived is dropped too.
-                self.take_signals();
+                // A DOWN that already arrived is dropped too. Taking the
+                // signals may bring an exit (a link that broke): it ends
+                // this process here, as it would at the next slice.
+                if let Some(exit) = self.take_signals() {
+                    return Some(exit);
+                }
                 self.mailbox.retain(|m| !is_down_for(m, reference));
                 Value::Bool(true)
             }
