@@ -3,21 +3,14 @@
 //! first. The call programs go to a real nats-server and the Python example
 //! worker (which answers `math.add` as the Rust one does).
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 mod support {
     pub mod nats;
+    pub mod worker;
 }
 use support::nats::NatsServer;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+use support::worker::{root, Worker};
 
 /// A program's arguments at a tiny size and the answer it must print.
 fn cases() -> Vec<(&'static str, Vec<&'static str>, String)> {
@@ -45,43 +38,6 @@ fn cases() -> Vec<(&'static str, Vec<&'static str>, String)> {
         ("calls_seq", vec!["20"], "210".into()),
         ("calls_par", vec!["40", "4"], "820".into()),
     ]
-}
-
-/// The Python example worker, stopped on drop.
-struct Worker(Child);
-
-impl Worker {
-    fn start(url: &str) -> Worker {
-        let python = root().join(".venv/bin/python");
-        assert!(
-            python.is_file(),
-            "run `bash scripts/setup-test-env` first: no .venv/bin/python"
-        );
-        let mut child = Command::new(python)
-            .arg(root().join("examples/workers/python/worker.py"))
-            .arg(url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the worker runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped"))
-            .read_line(&mut line)
-            .expect("the worker says it serves");
-        assert!(
-            line.starts_with("serving"),
-            "unexpected worker output: {line}"
-        );
-        Worker(child)
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Runs one program; its output without the `elapsed-ms` line.

@@ -4,65 +4,15 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod support {
     pub mod nats;
+    pub mod worker;
 }
 use support::nats::NatsServer;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn python() -> PathBuf {
-    let venv = root().join(".venv/bin/python");
-    assert!(
-        venv.is_file(),
-        "run `bash scripts/setup-test-env` first: no .venv/bin/python"
-    );
-    venv
-}
-
-/// A running Python worker, stopped on drop.
-struct Worker(Child);
-
-impl Worker {
-    /// Starts a worker and waits until it serves.
-    fn start(url: &str) -> Worker {
-        Worker::start_script(&root().join("examples/workers/python/worker.py"), url)
-    }
-
-    fn start_script(script: &Path, url: &str) -> Worker {
-        let mut command = Command::new(python());
-        command.arg(script).arg(url);
-        Worker::spawn(command)
-    }
-
-    /// Runs `command` and waits for its first line, which says it serves.
-    fn spawn(mut command: Command) -> Worker {
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the worker runs");
-        let stdout = child.stdout.take().expect("piped");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the worker says it serves");
-        assert!(
-            line.starts_with("serving"),
-            "unexpected worker output: {line}"
-        );
-        Worker(child)
-    }
-}
+use support::worker::{root, Worker};
 
 /// The Calf worker (examples/workers/calf), waited for until it serves.
 fn calf_worker(url: &str) -> Worker {
@@ -72,13 +22,6 @@ fn calf_worker(url: &str) -> Worker {
         .arg(url)
         .arg(root().join("examples/workers/calf/worker.calf"));
     Worker::spawn(command)
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn script(text: &str) -> PathBuf {
