@@ -60,25 +60,9 @@ impl PersistentMap {
         self.trie.insert((key, value)).map(|(_, old)| old)
     }
 
-    /// A new map with `key` set to `value`.
-    #[must_use]
-    pub fn update(&self, key: Value, value: Value) -> Self {
-        let mut map = self.clone();
-        map.insert(key, value);
-        map
-    }
-
     /// Removes `key` in place; returns its value if it was there.
     pub fn remove(&mut self, key: &Value) -> Option<Value> {
         self.trie.remove(key).map(|(_, v)| v)
-    }
-
-    /// A new map without `key`.
-    #[must_use]
-    pub fn without(&self, key: &Value) -> Self {
-        let mut map = self.clone();
-        map.remove(key);
-        map
     }
 
     /// Entries in an order that depends only on the keys: non-negative
@@ -172,9 +156,9 @@ mod tests {
     #[test]
     fn an_update_leaves_the_original_unchanged() {
         let original: PersistentMap = (0..1000).map(|i| (Value::Int(i), Value::Int(i))).collect();
-        let changed = original
-            .update(Value::Int(5), Value::Int(-5))
-            .without(&Value::Int(6));
+        let mut changed = original.clone();
+        changed.insert(Value::Int(5), Value::Int(-5));
+        changed.remove(&Value::Int(6));
         assert_eq!(original.get(&Value::Int(5)), Some(&Value::Int(5)));
         assert_eq!(original.get(&Value::Int(6)), Some(&Value::Int(6)));
         assert_eq!(changed.get(&Value::Int(5)), Some(&Value::Int(-5)));
