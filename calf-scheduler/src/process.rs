@@ -610,6 +610,7 @@ impl Process {
     }
 
     /// Takes pending signals; returns the exit one of them causes.
+    #[must_use = "a signal taken may have ended this process"]
     fn take_signals(&mut self) -> Option<Exit> {
         let mut signals = self.handle.take_all();
         if let Some(more) = &mut self.more {
