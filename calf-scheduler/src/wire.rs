@@ -2,8 +2,6 @@
 //! writes it down: natural values for workers (a Python worker sees dicts,
 //! lists, ints, floats, strings), ext types for what only Calf has.
 
-use std::sync::Arc;
-
 use calf_lang::value::{Map, Pid, Set, Sym};
 use calf_lang::Value;
 use rmpv::Value as Mp;
@@ -134,18 +132,18 @@ fn from_mp(mp: &Mp, as_key: bool) -> Result<Value, String> {
                 )
             }
         },
-        Mp::Array(items) => Value::Vector(Arc::new(
+        Mp::Array(items) => Value::vector(
             items
                 .iter()
                 .map(|i| from_mp(i, false))
-                .collect::<Result<_, _>>()?,
-        )),
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
         Mp::Map(pairs) => {
             let mut map = Map::default();
             for (k, v) in pairs {
                 map.insert(from_mp(k, true)?, from_mp(v, false)?);
             }
-            Value::Map(Arc::new(map))
+            Value::from(map)
         }
         Mp::Ext(kind, data) => match *kind {
             EXT_KEYWORD => Value::Keyword(Sym::new(utf8(data)?)),
@@ -161,7 +159,7 @@ fn from_mp(mp: &Mp, as_key: bool) -> Result<Value, String> {
                 for item in &items {
                     set.insert(from_mp(item, false)?);
                 }
-                Value::Set(Arc::new(set))
+                Value::from(set)
             }
             EXT_PID => Value::Pid(Pid(u64::from_be_bytes(eight(data)?))),
             EXT_REF => Value::Ref(u64::from_be_bytes(eight(data)?)),

@@ -7,7 +7,7 @@
 //! instead of copying.
 
 use std::cmp::Ordering;
-use std::sync::Arc;
+use triomphe::Arc;
 
 use super::helpers::{
     count_arg, count_of, entry, illegal, int_arg, items, list_of, out_of_bounds, seq_vector,

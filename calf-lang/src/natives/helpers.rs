@@ -1,6 +1,6 @@
 //! Argument checking and small building blocks shared by the natives.
 
-use std::sync::Arc;
+use triomphe::Arc;
 
 use crate::error::RuntimeError;
 use crate::value::{Value, Vector};

@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use triomphe::Arc;
 
 use super::helpers::{
     count_of, illegal, int_arg, out_of_bounds, overflow, seq_vector, str_arg, type_error, vector_of,

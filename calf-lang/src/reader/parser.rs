@@ -5,7 +5,7 @@
 //! Nesting is still capped at [`MAX_DEPTH`] because everything that later
 //! walks a form (printing, equality, the compiler, dropping it) recurses.
 
-use std::sync::Arc;
+use triomphe::Arc;
 
 use crate::error::SourceError;
 use crate::span::{FileId, SourceFile, Span, SpanTable};

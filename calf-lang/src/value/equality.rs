@@ -5,7 +5,7 @@
 //! equal only to themselves.
 
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use triomphe::Arc;
 
 use super::Value;
 

@@ -14,7 +14,7 @@ mod set;
 mod symbol;
 mod trie;
 
-use std::sync::Arc;
+use triomphe::Arc;
 
 pub use function::{Arity, Closure, ConsumingFn, FnProto, Native, NativeFn, NativeKind};
 pub use symbol::{next_gensym_id, Sym};
@@ -348,6 +348,18 @@ impl From<bool> for Value {
 impl From<&str> for Value {
     fn from(s: &str) -> Value {
         Value::str(s)
+    }
+}
+
+impl From<Map> for Value {
+    fn from(m: Map) -> Value {
+        Value::Map(Arc::new(m))
+    }
+}
+
+impl From<Set> for Value {
+    fn from(s: Set) -> Value {
+        Value::Set(Arc::new(s))
     }
 }
 

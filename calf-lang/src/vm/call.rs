@@ -1,7 +1,7 @@
 //! Calling a value: closures enter a new frame, natives answer at once or
 //! return an effect, and keywords, maps, sets and vectors look themselves up.
 
-use std::sync::Arc;
+use triomphe::Arc;
 
 use super::{Effect, Vm};
 use crate::bytecode::Code;

@@ -83,12 +83,10 @@ fn call_code(argc: usize) -> &'static Code {
 fn share_closure(closure: &Closure) -> Value {
     let ptr: *const Closure = closure;
     // SAFETY: every frame's closure lives in an `Arc` (see `Frame`), so the
-    // pointer came from `Arc::as_ptr`; taking one more strong count first
-    // makes the new `Arc` an owner of its own.
-    unsafe {
-        Arc::increment_strong_count(ptr);
-        Value::Fn(Arc::from_raw(ptr))
-    }
+    // pointer came from `Arc::as_ptr`; the borrowed `Arc` is never dropped,
+    // and its clone is an owner of its own.
+    let borrowed = std::mem::ManuallyDrop::new(unsafe { triomphe::Arc::from_raw(ptr) });
+    Value::Fn(triomphe::Arc::clone(&borrowed))
 }
 
 /// What an operator on two integers gives, before it becomes a value.
@@ -185,7 +183,7 @@ impl Vm {
         vm.frames.reserve_exact(2);
         // The function slot below the frame holds the code, as a called
         // closure's would (see `Frame`).
-        let holder = Arc::new(Closure {
+        let holder = triomphe::Arc::new(Closure {
             proto: Arc::new(FnProto {
                 name: code.name,
                 fixed: Box::new([code.clone()]),
@@ -1014,7 +1012,7 @@ impl Vm {
                                 while let (Some(k), Some(v)) = (items.next(), items.next()) {
                                     map.insert(k, v);
                                 }
-                                self.push(Value::Map(Arc::new(map)));
+                                self.push(Value::Map(triomphe::Arc::new(map)));
                             }
                             Op::TestSeq { len, at_least } => {
                                 let v = self.pop();
@@ -1130,7 +1128,7 @@ impl Vm {
                 Capture::SelfFn => running.map_or(Value::Nil, share_closure),
             })
             .collect();
-        Value::Fn(Arc::new(Closure {
+        Value::Fn(triomphe::Arc::new(Closure {
             proto: proto.clone(),
             captures,
         }))

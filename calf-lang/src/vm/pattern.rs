@@ -1,6 +1,6 @@
 //! The pattern-matching instructions shared by `match` and `receive`.
 
-use std::sync::Arc;
+use triomphe::Arc;
 
 use crate::error::RuntimeError;
 use crate::value::{print::pr_str, Value};
