@@ -89,7 +89,7 @@ impl Hasher for KeyHasher {
 
 /// The low 32 bits (all a map uses) are the integer's low 32 bits, with its
 /// high half folded in so that `n` and `n + 2^32` differ, rotated left by 12.
-fn int_key_hash(n: i64) -> u64 {
+pub(super) fn int_key_hash(n: i64) -> u64 {
     let bits = n as u64;
     let low = bits as u32;
     let high = (bits >> 32) as u32;
@@ -118,6 +118,14 @@ mod tests {
         let zero = hash(crate::value::Value::Int(0)) as u32;
         for n in [-1i64, -2, 1 << 32, i64::MIN, i64::MAX] {
             assert_ne!(hash(crate::value::Value::Int(n)) as u32, zero, "{n}");
+        }
+    }
+
+    #[test]
+    fn the_tries_shortcut_for_integer_keys_agrees_with_the_hasher() {
+        for n in [0, 1, -1, 1 << 20, 1 << 32, i64::MIN, i64::MAX] {
+            let key = crate::value::Value::Int(n);
+            assert_eq!(crate::value::trie::hash_of(&key), hash(&key) as u32, "{n}");
         }
     }
 

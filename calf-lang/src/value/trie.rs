@@ -81,7 +81,11 @@ impl<E> Default for Node<E> {
 }
 
 pub(super) fn hash_of(key: &Value) -> u32 {
-    KeyHashBuilder::default().hash_one(key) as u32
+    match key {
+        // What the hasher gives for a lone integer, without its state machine.
+        Value::Int(n) => super::hashing::int_key_hash(*n) as u32,
+        _ => KeyHashBuilder::default().hash_one(key) as u32,
+    }
 }
 
 /// The position bit of `hash` in a node `shift` bits down: the next five
