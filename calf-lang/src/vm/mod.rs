@@ -358,11 +358,6 @@ impl Vm {
                     unsafe { &mut *sp.sub(1) }
                 };
             }
-            macro_rules! local {
-                ($slot:expr) => {
-                    unsafe { &mut *bp.add($slot as usize) }
-                };
-            }
             macro_rules! save_pc {
                 () => {
                     if let Some(f) = self.frames.last_mut() {
@@ -600,10 +595,14 @@ impl Vm {
                         Value::write_nil(from);
                         sp = sp.add(1);
                     },
-                    Op::SetLocal(slot) => {
-                        let v = pop!();
-                        std::mem::replace(local!(slot), v).drop_fast();
-                    }
+                    // SAFETY: the top operand moves into the slot, whose
+                    // old value is dropped first, in place.
+                    Op::SetLocal(slot) => unsafe {
+                        sp = sp.sub(1);
+                        let local = bp.add(slot as usize);
+                        Value::drop_in_slot(local);
+                        std::ptr::copy_nonoverlapping(sp, local, 1);
+                    },
                     Op::Capture(i) => {
                         push!(closure.map_or(Value::Nil, |c| c.captures[i as usize].clone()))
                     }
@@ -646,9 +645,14 @@ impl Vm {
                     } => {
                         spend_reduction!();
                         let first = first as usize;
+                        // SAFETY: as for `SetLocal`, once per new value.
                         for slot in (first..first + count as usize).rev() {
-                            let v = pop!();
-                            std::mem::replace(local!(slot), v).drop_fast();
+                            unsafe {
+                                sp = sp.sub(1);
+                                let local = bp.add(slot);
+                                Value::drop_in_slot(local);
+                                std::ptr::copy_nonoverlapping(sp, local, 1);
+                            }
                         }
                         pc = target as usize;
                     }
@@ -764,7 +768,7 @@ impl Vm {
                                             let callee_at = sp.sub(argc + 1);
                                             while sp > callee_at {
                                                 sp = sp.sub(1);
-                                                sp.read().drop_fast();
+                                                Value::drop_in_slot(sp);
                                             }
                                         }
                                         push!(v);
@@ -817,7 +821,7 @@ impl Vm {
                                 let args = sp.sub(argc);
                                 let mut slot = bp;
                                 while slot < args {
-                                    slot.read().drop_fast();
+                                    Value::drop_in_slot(slot);
                                     slot = slot.add(1);
                                 }
                                 std::ptr::copy(args, bp, argc);
@@ -848,7 +852,7 @@ impl Vm {
                             let callee_at = bp.sub(1);
                             while sp > callee_at {
                                 sp = sp.sub(1);
-                                sp.read().drop_fast();
+                                Value::drop_in_slot(sp);
                             }
                             bp.sub(base)
                         };
