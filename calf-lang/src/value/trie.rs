@@ -96,6 +96,23 @@ fn position(hash: u32, shift: u32) -> u32 {
     1 << (hash.rotate_left(shift + BITS_PER_LEVEL) & 31)
 }
 
+/// The node for changing in place: `Arc::make_mut`, with the check that
+/// it is not shared (nearly always true in a loop that owns its map) inlined
+/// and the copy kept out of line.
+#[inline(always)]
+fn unique<E: Entry>(node: &mut Arc<Node<E>>) -> &mut Node<E> {
+    if !node.is_unique() {
+        copy_shared(node);
+    }
+    Arc::get_mut(node).expect("the node was just made unique")
+}
+
+#[cold]
+#[inline(never)]
+fn copy_shared<E: Entry>(node: &mut Arc<Node<E>>) {
+    *node = Arc::new(Node::clone(node));
+}
+
 /// Where the item at `bit` is (or goes) among those marked in `bitmap`.
 #[inline]
 fn index(bitmap: u32, bit: u32) -> usize {
@@ -107,6 +124,23 @@ fn is_collision_level(shift: u32) -> bool {
 }
 
 impl<E: Entry> Node<E> {
+    /// `get` compiled for processors with `popcnt`. Calf is built for the
+    /// x86-64 baseline, which lacks it, and `count_ones` there is a dozen
+    /// instructions, one or two per level of every lookup and insert.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn get_with_popcnt(&self, hash: u32, key: &Value) -> Option<&E> {
+        self.get(hash, 0, key)
+    }
+
+    /// `insert` compiled for processors with `popcnt` (see `get_with_popcnt`).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn insert_with_popcnt(&mut self, hash: u32, entry: E) -> Option<E> {
+        self.insert(hash, entry)
+    }
+
+    #[inline(always)]
     fn get(&self, hash: u32, mut shift: u32, key: &Value) -> Option<&E> {
         let mut node = self;
         loop {
@@ -128,6 +162,7 @@ impl<E: Entry> Node<E> {
 
     /// Inserts or replaces; returns the entry replaced. A loop, not
     /// recursion: this is the inner loop of every `assoc` and `conj`.
+    #[inline(always)]
     fn insert(&mut self, hash: u32, entry: E) -> Option<E> {
         let mut node = self;
         let mut shift = 0;
@@ -144,7 +179,7 @@ impl<E: Entry> Node<E> {
             let bit = position(hash, shift);
             if node.node_map & bit != 0 {
                 let at = index(node.node_map, bit);
-                node = Arc::make_mut(&mut node.children[at]);
+                node = unique(&mut node.children[at]);
                 shift += BITS_PER_LEVEL;
                 continue;
             }
@@ -230,15 +265,30 @@ impl<E: Entry> Trie<E> {
     }
 
     pub fn get(&self, key: &Value) -> Option<&E> {
-        self.root.as_ref()?.get(hash_of(key), 0, key)
+        let root = self.root.as_ref()?;
+        let hash = hash_of(key);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the processor has the instruction.
+            return unsafe { root.get_with_popcnt(hash, key) };
+        }
+        root.get(hash, 0, key)
     }
 
     /// Adds `entry` in place (copying only nodes another trie shares),
     /// replacing the one with the same key; returns the one replaced.
     pub fn insert(&mut self, entry: E) -> Option<E> {
         let hash = hash_of(entry.key());
-        let root = self.root.get_or_insert_with(Default::default);
-        let replaced = Arc::make_mut(root).insert(hash, entry);
+        let root = unique(self.root.get_or_insert_with(Default::default));
+        #[cfg(target_arch = "x86_64")]
+        let replaced = if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the processor has the instruction.
+            unsafe { root.insert_with_popcnt(hash, entry) }
+        } else {
+            root.insert(hash, entry)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let replaced = root.insert(hash, entry);
         if replaced.is_none() {
             self.len += 1;
         }
