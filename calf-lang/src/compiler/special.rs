@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::vars::DefMeta;
 use super::{destructure, list_items, syntax_quote, Compiler, Level, RecurTarget, Result, Tail};
 use crate::bytecode::Op;
-use crate::value::{FnProto, Sym, Value};
+use crate::value::{Closure, FnProto, Sym, Value};
 
 /// Names the compiler treats specially wherever they head a list.
 pub const SPECIAL_FORMS: &[&str] = &[
@@ -398,8 +398,21 @@ impl Compiler<'_> {
             variadic,
             captures: captures.iter().map(|(_, c)| *c).collect(),
         };
-        let index = self.code().proto(Arc::new(proto));
-        self.emit(Op::Closure(index));
+        let proto = Arc::new(proto);
+        // Listed with the code's protos either way, so `--disasm` shows it.
+        let index = self.code().proto(proto.clone());
+        if proto.captures.is_empty() {
+            // Nothing to capture: every evaluation would make the same
+            // closure, so it is made once, here, and shared.
+            let closure = Value::Fn(triomphe::Arc::new(Closure {
+                proto,
+                captures: Box::new([]),
+            }));
+            let constant = self.code().constant(closure);
+            self.emit(Op::Const(constant));
+        } else {
+            self.emit(Op::Closure(index));
+        }
         Ok(())
     }
 
