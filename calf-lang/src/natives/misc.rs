@@ -33,7 +33,7 @@ fn identical(args: &[Value]) -> Result<Value, RuntimeError> {
         (Bool(a), Bool(b)) => a == b,
         (Int(a), Int(b)) => a == b,
         (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
-        (Str(a), Str(b)) => Arc::ptr_eq(a, b),
+        (Str(a), Str(b)) => a.identical(b),
         (Symbol(a), Symbol(b)) | (Keyword(a), Keyword(b)) => a == b,
         (List(a), List(b)) | (Vector(a), Vector(b)) => Arc::ptr_eq(a, b),
         (Map(a), Map(b)) => Arc::ptr_eq(a, b),
