@@ -1,8 +1,6 @@
 //! Printing values: readable (`pr`, `prn`, the REPL) and human (`print`).
 
-use std::fmt::Write;
-
-use super::Value;
+use super::{Text, Value};
 
 /// Renders `value` as `pr-str` does: strings quoted, readable back.
 pub fn pr_str(value: &Value) -> String {
@@ -18,10 +16,9 @@ pub fn print_str(value: &Value) -> String {
     out
 }
 
-/// Appends the rendering of `value` to `out`.
 /// Appends the decimal digits of `n`: `str` of a number is common enough
 /// that going through `fmt` (a formatter and padding checks) shows.
-fn write_int(out: &mut String, n: i64) {
+fn write_int(out: &mut impl Text, n: i64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = n.unsigned_abs();
@@ -33,16 +30,25 @@ fn write_int(out: &mut String, n: i64) {
             break;
         }
     }
-    out.reserve(digits.len() - at + 1);
     if n < 0 {
-        out.push('-');
+        at -= 1;
+        digits[at] = b'-';
     }
-    for &d in &digits[at..] {
-        out.push(d as char);
-    }
+    // SAFETY: ASCII digits and a minus sign.
+    out.push_str(unsafe { std::str::from_utf8_unchecked(&digits[at..]) });
 }
 
-pub fn write_value(out: &mut String, value: &Value, readable: bool) {
+/// The number of bytes `n` prints as.
+pub fn int_len(n: i64) -> usize {
+    let digits = n
+        .unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |d| d as usize + 1);
+    digits + usize::from(n < 0)
+}
+
+/// Appends the rendering of `value` to `out`.
+pub fn write_value(out: &mut impl Text, value: &Value, readable: bool) {
     match value {
         Value::Nil => out.push_str("nil"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -89,7 +95,7 @@ pub fn write_value(out: &mut String, value: &Value, readable: bool) {
 }
 
 fn write_items<'a>(
-    out: &mut String,
+    out: &mut impl Text,
     open: &str,
     items: impl Iterator<Item = &'a Value>,
     close: &str,
@@ -105,7 +111,7 @@ fn write_items<'a>(
     out.push_str(close);
 }
 
-fn write_float(out: &mut String, x: f64) {
+fn write_float(out: &mut impl Text, x: f64) {
     if x.is_nan() {
         out.push_str("##NaN");
     } else if x.is_infinite() {
@@ -117,7 +123,7 @@ fn write_float(out: &mut String, x: f64) {
     }
 }
 
-fn write_quoted(out: &mut String, s: &str) {
+fn write_quoted(out: &mut impl Text, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -133,4 +139,19 @@ fn write_quoted(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_print_in_as_many_bytes_as_int_len_says() {
+        for n in [0, 7, -7, 9, 10, -10, 99, 100, 123_456, i64::MAX, i64::MIN] {
+            let mut out = String::new();
+            write_int(&mut out, n);
+            assert_eq!(out, n.to_string());
+            assert_eq!(int_len(n), out.len(), "{n}");
+        }
+    }
 }
