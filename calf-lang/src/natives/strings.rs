@@ -10,13 +10,15 @@ use super::helpers::{
     vector_of,
 };
 use crate::error::RuntimeError;
-use crate::value::print::{int_len, write_value};
+use crate::value::print::write_value;
 use crate::value::{Arity, Native, StrBuf, Sym, Text, Value};
 
 /// Appends `value` as `str` renders it: nil as nothing, strings raw.
 fn write_str(out: &mut impl Text, value: &Value) {
-    if !matches!(value, Value::Nil) {
-        write_value(out, value, false);
+    match value {
+        Value::Nil => {}
+        Value::Str(s) => out.push_str(s),
+        _ => write_value(out, value, false),
     }
 }
 
@@ -25,13 +27,12 @@ fn str_native(args: &[Value]) -> Result<Value, RuntimeError> {
         return Ok(args[0].clone());
     }
     // Sized up front: growing a string by doubling reallocates it once or
-    // twice per call. Exactly, where that is cheap: text that fits inline
-    // then needs no allocation at all.
+    // twice per call. Text that turns out to fit inline needs no
+    // allocation at all.
     let room: usize = args
         .iter()
         .map(|v| match v {
             Value::Str(s) => s.len(),
-            Value::Int(n) => int_len(*n),
             Value::Nil => 0,
             _ => 20,
         })

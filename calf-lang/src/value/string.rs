@@ -115,7 +115,8 @@ impl Str {
     fn inline(text: &[u8]) -> Str {
         debug_assert!(text.len() <= INLINE_CAPACITY);
         let mut inline = [0; INLINE_CAPACITY];
-        inline[..text.len()].copy_from_slice(text);
+        // SAFETY: the text fits in the array.
+        unsafe { copy_text(text.as_ptr(), inline.as_mut_ptr(), text.len()) };
         Str {
             tag: text.len() as u8,
             payload: Payload { inline },
@@ -180,9 +181,21 @@ impl Str {
     /// bytes as they are stored.
     #[inline(always)]
     pub fn identical(&self, other: &Str) -> bool {
-        // SAFETY: all 14 bytes of either form are initialized; a pointer's
-        // bytes are read as its address.
-        unsafe { (self.tag, self.payload.inline) == (other.tag, other.payload.inline) }
+        self.words() == other.words()
+    }
+
+    /// The 15 bytes as two overlapping words, for comparing them whole.
+    #[inline(always)]
+    fn words(&self) -> (u64, u64) {
+        let at: *const u8 = std::ptr::from_ref(self).cast();
+        // SAFETY: both reads are inside the 15 bytes, all initialized in
+        // either form; a pointer's bytes are read as its address.
+        unsafe {
+            (
+                std::ptr::read_unaligned(at.cast::<u64>()),
+                std::ptr::read_unaligned(at.add(7).cast::<u64>()),
+            )
+        }
     }
 }
 
@@ -192,9 +205,12 @@ impl Default for Str {
     }
 }
 
-impl Clone for Str {
-    #[inline]
-    fn clone(&self) -> Str {
+impl Str {
+    /// Counts one more reference for a bitwise copy of this string that
+    /// the caller is about to make (as `Value::clone` does, copying the
+    /// whole value at once). Without that copy, the text leaks.
+    #[inline(always)]
+    pub(crate) fn count_copy(&self) {
         if !self.is_inline() {
             // SAFETY: the allocation lives while `self` holds its count.
             let count = unsafe { &(*self.header().as_ptr()).count };
@@ -204,6 +220,13 @@ impl Clone for Str {
                 std::process::abort();
             }
         }
+    }
+}
+
+impl Clone for Str {
+    #[inline]
+    fn clone(&self) -> Str {
+        self.count_copy();
         Str {
             tag: self.tag,
             payload: self.payload,
@@ -220,19 +243,29 @@ impl Drop for Str {
         let header = self.header();
         // SAFETY: the allocation lives until the last count is released.
         let count = unsafe { &(*header.as_ptr()).count };
-        // Release, then Acquire before freeing, as in `Arc::drop`: every
-        // use of the text through another reference happens before the
-        // free.
-        if count.fetch_sub(1, atomic::Ordering::Release) != 1 {
-            return;
+        // Release, then Acquire before freeing (in `free`), as in
+        // `Arc::drop`: every use of the text through another reference
+        // happens before the free.
+        if count.fetch_sub(1, atomic::Ordering::Release) == 1 {
+            // SAFETY: that was the last reference.
+            unsafe { free(header) }
         }
-        atomic::fence(atomic::Ordering::Acquire);
-        // SAFETY: this was the last reference; the allocation was made by
-        // `allocate` (or shrunk by `StrBuf`) for exactly `len` bytes.
-        unsafe {
-            let len = (*header.as_ptr()).len;
-            alloc::dealloc(header.as_ptr().cast(), layout_for(len));
-        }
+    }
+}
+
+/// Frees a heap string's allocation, out of line as `Arc`'s `drop_slow`
+/// is: code that drops values (the VM) stays small.
+///
+/// # Safety
+/// No reference to the allocation remains.
+#[inline(never)]
+unsafe fn free(header: NonNull<Header>) {
+    atomic::fence(atomic::Ordering::Acquire);
+    // SAFETY: the allocation was made by `allocate` (or shrunk by
+    // `StrBuf`) for exactly `len` bytes, and nothing refers to it.
+    unsafe {
+        let len = (*header.as_ptr()).len;
+        alloc::dealloc(header.as_ptr().cast(), layout_for(len));
     }
 }
 
@@ -299,11 +332,18 @@ impl PartialEq for Str {
     #[inline]
     fn eq(&self, other: &Str) -> bool {
         self.identical(other)
-            || (!self.is_inline() && !other.is_inline() && self.as_str() == other.as_str())
+            || (!self.is_inline() && !other.is_inline() && heap_text_eq(self, other))
     }
 }
 
 impl Eq for Str {}
+
+/// Whether two heap strings hold the same text; kept out of line, as most
+/// comparisons are decided by [`Str::identical`].
+#[inline(never)]
+fn heap_text_eq(a: &Str, b: &Str) -> bool {
+    a.as_str() == b.as_str()
+}
 
 impl PartialEq<str> for Str {
     fn eq(&self, other: &str) -> bool {
@@ -379,17 +419,15 @@ impl Text for String {
 /// over (shrunk to fit) instead of copying the text.
 pub struct StrBuf {
     len: usize,
-    room: Room,
-}
-
-enum Room {
-    Inline([u8; INLINE_CAPACITY]),
-    /// An allocation with room for `capacity` bytes after its header
-    /// (which is written when the buffer is finished).
-    Heap {
-        header: NonNull<Header>,
-        capacity: usize,
-    },
+    /// Room for text: [`INLINE_CAPACITY`] while inline.
+    capacity: usize,
+    /// The room to allocate when the text outgrows the inline bytes.
+    wanted: usize,
+    /// The allocation, once there is one; its header is written when the
+    /// buffer is finished.
+    heap: Option<NonNull<Header>>,
+    /// The text while it fits, then zeros, as a `Str` keeps them.
+    inline: [u8; INLINE_CAPACITY],
 }
 
 // SAFETY: the buffer owns its allocation alone.
@@ -397,18 +435,22 @@ unsafe impl Send for StrBuf {}
 
 impl StrBuf {
     pub fn new() -> StrBuf {
-        StrBuf {
-            len: 0,
-            room: Room::Inline([0; INLINE_CAPACITY]),
-        }
+        StrBuf::with_capacity(0)
     }
 
-    /// A buffer with room for `capacity` bytes: text that will be longer
-    /// than [`INLINE_CAPACITY`] goes straight to its allocation.
+    /// A buffer that will hold about `capacity` bytes. Nothing is
+    /// allocated until the text outgrows the inline bytes, so text that
+    /// turns out short needs no allocation; then room for `capacity` bytes
+    /// is allocated at once.
+    #[inline]
     pub fn with_capacity(capacity: usize) -> StrBuf {
-        let mut buf = StrBuf::new();
-        buf.reserve(capacity);
-        buf
+        StrBuf {
+            len: 0,
+            capacity: INLINE_CAPACITY,
+            wanted: capacity,
+            heap: None,
+            inline: [0; INLINE_CAPACITY],
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -419,99 +461,101 @@ impl StrBuf {
         self.len == 0
     }
 
-    fn capacity(&self) -> usize {
-        match self.room {
-            Room::Inline(_) => INLINE_CAPACITY,
-            Room::Heap { capacity, .. } => capacity,
-        }
-    }
-
     /// The bytes written so far start here.
+    #[inline(always)]
     fn start(&mut self) -> *mut u8 {
-        match &mut self.room {
-            Room::Inline(bytes) => bytes.as_mut_ptr(),
-            Room::Heap { header, .. } => text_ptr(*header),
+        match self.heap {
+            None => self.inline.as_mut_ptr(),
+            Some(header) => text_ptr(header),
         }
     }
 
     /// The text so far.
     pub fn as_str(&self) -> &str {
-        let bytes = match &self.room {
-            Room::Inline(bytes) => &bytes[..self.len],
+        let bytes = match self.heap {
+            None => &self.inline[..self.len],
             // SAFETY: the first `len` bytes after the header are written.
-            Room::Heap { header, .. } => unsafe {
-                std::slice::from_raw_parts(text_ptr(*header), self.len)
-            },
+            Some(header) => unsafe { std::slice::from_raw_parts(text_ptr(header), self.len) },
         };
         // SAFETY: only whole UTF-8 text is ever appended.
         unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 
-    /// Grows the room to at least `needed` bytes, at least doubling it.
+    /// Grows the room to at least `needed` bytes: to what was asked for
+    /// at first, and after that by at least doubling.
     #[cold]
     fn grow(&mut self, needed: usize) {
-        let capacity = needed.max(2 * self.capacity()).max(32);
-        match &mut self.room {
-            Room::Inline(bytes) => {
+        match self.heap {
+            None => {
+                let capacity = if self.wanted >= needed {
+                    self.wanted
+                } else {
+                    needed.max(2 * INLINE_CAPACITY)
+                };
                 let header = allocate(capacity);
                 // SAFETY: the new allocation has room for `capacity >= len`
                 // bytes after the header.
                 unsafe {
-                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), text_ptr(header), self.len)
+                    std::ptr::copy_nonoverlapping(self.inline.as_ptr(), text_ptr(header), self.len)
                 };
-                self.room = Room::Heap { header, capacity };
+                self.heap = Some(header);
+                self.capacity = capacity;
             }
-            Room::Heap {
-                header,
-                capacity: old,
-            } => {
+            Some(header) => {
+                let capacity = needed.max(2 * self.capacity);
                 let new_size = layout_for(capacity).size();
-                // SAFETY: the allocation was made with `layout_for(old)`.
-                let ptr =
-                    unsafe { alloc::realloc(header.as_ptr().cast(), layout_for(*old), new_size) };
-                *header = NonNull::new(ptr.cast())
+                // SAFETY: the allocation was made with this layout.
+                let ptr = unsafe {
+                    alloc::realloc(header.as_ptr().cast(), layout_for(self.capacity), new_size)
+                };
+                let header = NonNull::new(ptr.cast())
                     .unwrap_or_else(|| alloc::handle_alloc_error(layout_for(capacity)));
-                *old = capacity;
+                self.heap = Some(header);
+                self.capacity = capacity;
             }
         }
     }
 
-    /// The text built, as a `Str`: inline if it fits (whatever room was
-    /// reserved), else the buffer's own allocation, shrunk to the text.
+    /// The text built, as a `Str`: inline if it fits, else the buffer's
+    /// own allocation, shrunk to the text.
+    #[inline]
     pub fn finish(self) -> Str {
         let this = std::mem::ManuallyDrop::new(self);
-        match this.room {
-            Room::Inline(bytes) => Str::inline(&bytes[..this.len]),
-            Room::Heap { header, capacity } => {
-                if this.len <= INLINE_CAPACITY {
-                    let s = Str::from(this.as_str());
-                    // SAFETY: the allocation was made with this layout and
-                    // nothing refers to it any more.
-                    unsafe { alloc::dealloc(header.as_ptr().cast(), layout_for(capacity)) };
-                    return s;
-                }
-                let header = if capacity == this.len {
-                    header
-                } else {
-                    let new_size = layout_for(this.len).size();
-                    // SAFETY: the allocation was made with
-                    // `layout_for(capacity)`; shrinking keeps the text.
-                    let ptr = unsafe {
-                        alloc::realloc(header.as_ptr().cast(), layout_for(capacity), new_size)
-                    };
-                    NonNull::new(ptr.cast())
-                        .unwrap_or_else(|| alloc::handle_alloc_error(layout_for(this.len)))
-                };
-                // SAFETY: the allocation has room for its header.
-                unsafe {
-                    header.as_ptr().write(Header {
-                        count: AtomicUsize::new(1),
-                        len: this.len,
-                    })
-                };
-                Str::from_header(header)
-            }
+        match this.heap {
+            None => Str {
+                tag: this.len as u8,
+                payload: Payload {
+                    inline: this.inline,
+                },
+            },
+            Some(header) => this.finish_heap(header),
         }
+    }
+
+    /// Hands the allocation over; the text is longer than the inline bytes
+    /// (the allocation is made only then).
+    fn finish_heap(&self, header: NonNull<Header>) -> Str {
+        debug_assert!(self.len > INLINE_CAPACITY);
+        let header = if self.capacity == self.len {
+            header
+        } else {
+            let new_size = layout_for(self.len).size();
+            // SAFETY: the allocation was made with `layout_for(capacity)`;
+            // shrinking keeps the text.
+            let ptr = unsafe {
+                alloc::realloc(header.as_ptr().cast(), layout_for(self.capacity), new_size)
+            };
+            NonNull::new(ptr.cast())
+                .unwrap_or_else(|| alloc::handle_alloc_error(layout_for(self.len)))
+        };
+        // SAFETY: the allocation has room for its header.
+        unsafe {
+            header.as_ptr().write(Header {
+                count: AtomicUsize::new(1),
+                len: self.len,
+            })
+        };
+        Str::from_header(header)
     }
 }
 
@@ -523,9 +567,9 @@ impl Default for StrBuf {
 
 impl Drop for StrBuf {
     fn drop(&mut self) {
-        if let Room::Heap { header, capacity } = self.room {
+        if let Some(header) = self.heap {
             // SAFETY: the buffer owns the allocation, made with this layout.
-            unsafe { alloc::dealloc(header.as_ptr().cast(), layout_for(capacity)) };
+            unsafe { alloc::dealloc(header.as_ptr().cast(), layout_for(self.capacity)) };
         }
     }
 }
@@ -534,12 +578,12 @@ impl Text for StrBuf {
     #[inline]
     fn push_str(&mut self, s: &str) {
         let len = self.len + s.len();
-        if len > self.capacity() {
+        if len > self.capacity {
             self.grow(len);
         }
         // SAFETY: the room holds `len` bytes; `s` is not inside it (the
         // buffer is borrowed mutably).
-        unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), self.start().add(self.len), s.len()) };
+        unsafe { copy_text(s.as_ptr(), self.start().add(self.len), s.len()) };
         self.len = len;
     }
 
@@ -550,8 +594,49 @@ impl Text for StrBuf {
 
     fn reserve(&mut self, additional: usize) {
         let needed = self.len.checked_add(additional).expect("string too long");
-        if needed > self.capacity() {
+        if needed > self.capacity {
             self.grow(needed);
+        }
+    }
+}
+
+/// Copies `n` bytes that do not overlap. Most pieces of text are short:
+/// up to 16 bytes are copied with two loads and two stores instead of a
+/// call to `memcpy`.
+///
+/// # Safety
+/// As for `std::ptr::copy_nonoverlapping`.
+#[inline(always)]
+unsafe fn copy_text(from: *const u8, to: *mut u8, n: usize) {
+    use std::ptr::{read_unaligned as read, write_unaligned as write};
+    // SAFETY: each access is inside the first `n` bytes of either side
+    // (the two halves overlap when `n` is not a power of two).
+    unsafe {
+        if n > 16 {
+            std::ptr::copy_nonoverlapping(from, to, n);
+        } else if n >= 8 {
+            let (head, tail) = (
+                read(from.cast::<u64>()),
+                read(from.add(n - 8).cast::<u64>()),
+            );
+            write(to.cast::<u64>(), head);
+            write(to.add(n - 8).cast::<u64>(), tail);
+        } else if n >= 4 {
+            let (head, tail) = (
+                read(from.cast::<u32>()),
+                read(from.add(n - 4).cast::<u32>()),
+            );
+            write(to.cast::<u32>(), head);
+            write(to.add(n - 4).cast::<u32>(), tail);
+        } else if n >= 2 {
+            let (head, tail) = (
+                read(from.cast::<u16>()),
+                read(from.add(n - 2).cast::<u16>()),
+            );
+            write(to.cast::<u16>(), head);
+            write(to.add(n - 2).cast::<u16>(), tail);
+        } else if n == 1 {
+            *to = *from;
         }
     }
 }
@@ -682,7 +767,7 @@ mod tests {
         buf.push_str("item-");
         buf.push_str("123456789");
         assert_eq!(buf.len(), 14);
-        assert!(matches!(buf.room, Room::Inline(_)));
+        assert!(buf.heap.is_none());
         let s = buf.finish();
         assert!(s.is_inline());
         assert_eq!(s, Str::from("item-123456789"));
@@ -700,7 +785,7 @@ mod tests {
         buf.push('!');
         expected.push('!');
         assert_eq!(buf.as_str(), expected);
-        assert!(matches!(buf.room, Room::Heap { .. }));
+        assert!(buf.heap.is_some());
         let s = buf.finish();
         assert!(!s.is_inline());
         assert_eq!(s.as_str(), expected);
@@ -708,22 +793,46 @@ mod tests {
     }
 
     #[test]
-    fn a_buffer_with_room_to_spare_still_gives_inline_text_when_short() {
+    fn a_buffer_allocates_the_room_asked_for_only_when_the_text_outgrows_inline() {
         let mut buf = StrBuf::with_capacity(100);
-        assert!(matches!(buf.room, Room::Heap { .. }));
         buf.push_str("short");
+        assert!(buf.heap.is_none());
         let s = buf.finish();
         assert!(s.is_inline());
         assert_eq!(s.as_str(), "short");
+        let mut buf = StrBuf::with_capacity(100);
+        buf.push_str("not short: ");
+        buf.push_str("fifteen bytes!!");
+        assert!(buf.heap.is_some());
+        assert_eq!(buf.capacity, 100);
+        let s = buf.finish();
+        assert!(!s.is_inline());
+        assert_eq!(s.as_str(), "not short: fifteen bytes!!");
         let mut exact = StrBuf::with_capacity(15);
         exact.push_str("fifteen bytes!!");
+        assert_eq!(exact.capacity, 15);
+        let mut unsized_ = StrBuf::new();
+        unsized_.push_str("fifteen bytes!!");
+        assert_eq!(unsized_.capacity, 28, "at least twice the inline room");
+        assert_eq!(unsized_.finish().as_str(), "fifteen bytes!!");
         let s = exact.finish();
-        assert!(!s.is_inline());
         assert_eq!(s.as_str(), "fifteen bytes!!");
         // A buffer dropped unfinished frees its allocation.
         let mut dropped = StrBuf::with_capacity(64);
         dropped.push_str("never finished, never leaked");
         drop(dropped);
+    }
+
+    #[test]
+    fn short_copies_copy_every_length_exactly() {
+        let from: Vec<u8> = (1..=40).collect();
+        for n in 0..=from.len() {
+            let mut to = [0u8; 48];
+            // SAFETY: both sides hold at least `n` bytes.
+            unsafe { copy_text(from.as_ptr(), to.as_mut_ptr(), n) };
+            assert_eq!(&to[..n], &from[..n], "{n}");
+            assert!(to[n..].iter().all(|&b| b == 0), "{n}");
+        }
     }
 
     #[test]
