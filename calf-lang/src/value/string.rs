@@ -12,7 +12,8 @@
 //! Which form a string takes depends only on its length, and unused inline
 //! bytes are zero, so two inline strings are equal exactly when their 15
 //! bytes are. A [`StrBuf`] builds text straight into that form (inline
-//! while it fits, then the final allocation, grown in place).
+//! while it fits, then the allocation that becomes the string's, so the
+//! text is not copied again).
 
 use std::alloc::{self, Layout};
 use std::borrow::Borrow;
