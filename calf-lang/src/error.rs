@@ -41,9 +41,9 @@ impl SourceError {
             (Value::keyword("location"), Value::str(self.span.location())),
         ];
         if let Some(hint) = &self.hint {
-            data.push((Value::keyword("hint"), Value::str(hint.clone())));
+            data.push((Value::keyword("hint"), Value::str(hint)));
         }
-        ex_info(Value::str(self.message.clone()), Value::map(data), None)
+        ex_info(Value::str(&self.message), Value::map(data), None)
     }
 }
 

@@ -92,9 +92,7 @@ pub fn entry(k: &Value, v: &Value) -> Value {
 
 /// A one-character string.
 pub fn char_str(c: char) -> Value {
-    let mut s = String::with_capacity(c.len_utf8());
-    s.push(c);
-    Value::str(s)
+    Value::str(c)
 }
 
 type Ptr = imbl::shared_ptr::DefaultSharedPtr;

@@ -10,7 +10,7 @@ use super::helpers::{
     count_of, illegal, int_arg, out_of_bounds, overflow, seq_vector, str_arg, type_error, vector_of,
 };
 use crate::error::{ex_info, RuntimeError};
-use crate::value::{Arity, Map, Native, Value};
+use crate::value::{Arity, Map, Native, StrBuf, Text, Value};
 
 fn type_of(args: &[Value]) -> Result<Value, RuntimeError> {
     Ok(Value::keyword(args[0].type_name()))
@@ -33,7 +33,7 @@ fn identical(args: &[Value]) -> Result<Value, RuntimeError> {
         (Bool(a), Bool(b)) => a == b,
         (Int(a), Int(b)) => a == b,
         (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
-        (Str(a), Str(b)) => Arc::ptr_eq(a, b),
+        (Str(a), Str(b)) => a.identical(b),
         (Symbol(a), Symbol(b)) | (Keyword(a), Keyword(b)) => a == b,
         (List(a), List(b)) | (Vector(a), Vector(b)) => Arc::ptr_eq(a, b),
         (Map(a), Map(b)) => Arc::ptr_eq(a, b),
@@ -190,7 +190,7 @@ fn uuid(_: &[Value]) -> Result<Value, RuntimeError> {
     bytes[8..].copy_from_slice(&random_u64().to_le_bytes());
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let mut out = String::with_capacity(36);
+    let mut out = StrBuf::with_capacity(36);
     for (i, byte) in bytes.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
             out.push('-');

@@ -11,12 +11,14 @@ use super::helpers::{
 };
 use crate::error::RuntimeError;
 use crate::value::print::write_value;
-use crate::value::{Arity, Native, Sym, Value};
+use crate::value::{Arity, Native, StrBuf, Sym, Text, Value};
 
 /// Appends `value` as `str` renders it: nil as nothing, strings raw.
-fn write_str(out: &mut String, value: &Value) {
-    if !matches!(value, Value::Nil) {
-        write_value(out, value, false);
+fn write_str(out: &mut impl Text, value: &Value) {
+    match value {
+        Value::Nil => {}
+        Value::Str(s) => out.push_str(s),
+        _ => write_value(out, value, false),
     }
 }
 
@@ -24,16 +26,18 @@ fn str_native(args: &[Value]) -> Result<Value, RuntimeError> {
     if let [Value::Str(_)] = args {
         return Ok(args[0].clone());
     }
-    // Sized up front: growing a small string by doubling reallocates it
-    // once or twice per call.
+    // Sized up front: growing a string by doubling reallocates it once or
+    // twice per call. Text that turns out to fit inline needs no
+    // allocation at all.
     let room: usize = args
         .iter()
         .map(|v| match v {
             Value::Str(s) => s.len(),
+            Value::Nil => 0,
             _ => 20,
         })
         .sum();
-    let mut out = String::with_capacity(room);
+    let mut out = StrBuf::with_capacity(room);
     for v in args {
         write_str(&mut out, v);
     }
@@ -152,32 +156,43 @@ fn gensym(args: &[Value]) -> Result<Value, RuntimeError> {
 /// Renders the values separated by spaces, readably or not.
 pub fn join_printed(args: &[Value], readable: bool, newline: bool) -> String {
     let mut out = String::new();
+    write_joined(&mut out, args, readable, newline);
+    out
+}
+
+fn write_joined(out: &mut impl Text, args: &[Value], readable: bool, newline: bool) {
     for (i, v) in args.iter().enumerate() {
         if i > 0 {
             out.push(' ');
         }
-        write_value(&mut out, v, readable);
+        write_value(out, v, readable);
     }
     if newline {
         out.push('\n');
     }
-    out
+}
+
+/// The values rendered into a new string value.
+fn printed(args: &[Value], readable: bool, newline: bool) -> Value {
+    let mut out = StrBuf::new();
+    write_joined(&mut out, args, readable, newline);
+    Value::str(out)
 }
 
 fn pr_str_native(args: &[Value]) -> Result<Value, RuntimeError> {
-    Ok(Value::str(join_printed(args, true, false)))
+    Ok(printed(args, true, false))
 }
 
 fn prn_str(args: &[Value]) -> Result<Value, RuntimeError> {
-    Ok(Value::str(join_printed(args, true, true)))
+    Ok(printed(args, true, true))
 }
 
 fn print_str(args: &[Value]) -> Result<Value, RuntimeError> {
-    Ok(Value::str(join_printed(args, false, false)))
+    Ok(printed(args, false, false))
 }
 
 fn println_str(args: &[Value]) -> Result<Value, RuntimeError> {
-    Ok(Value::str(join_printed(args, false, true)))
+    Ok(printed(args, false, true))
 }
 
 /// One `%...` directive of a format string.
@@ -195,19 +210,20 @@ struct Spec {
 
 impl Spec {
     /// Pads `body` (whose sign or `0x` prefix is `prefix`) to the width.
-    fn pad(&self, out: &mut String, prefix: &str, body: &str, numeric: bool) {
+    fn pad(&self, out: &mut impl Text, prefix: &str, body: &str, numeric: bool) {
         let len = prefix.chars().count() + body.chars().count();
         let fill = self.width.saturating_sub(len);
+        let repeat = |out: &mut _, c| (0..fill).for_each(|_| Text::push(out, c));
         if self.left {
             out.push_str(prefix);
             out.push_str(body);
-            out.extend(std::iter::repeat_n(' ', fill));
+            repeat(out, ' ');
         } else if self.zero && numeric {
             out.push_str(prefix);
-            out.extend(std::iter::repeat_n('0', fill));
+            repeat(out, '0');
             out.push_str(body);
         } else {
-            out.extend(std::iter::repeat_n(' ', fill));
+            repeat(out, ' ');
             out.push_str(prefix);
             out.push_str(body);
         }
@@ -258,7 +274,7 @@ fn scientific(x: f64, precision: usize, upper: bool) -> String {
 
 fn format_native(args: &[Value]) -> Result<Value, RuntimeError> {
     let fmt = str_arg("format", args, 0)?;
-    let mut out = String::with_capacity(fmt.len() + 16);
+    let mut out = StrBuf::with_capacity(fmt.len() + 16);
     let mut next_arg = 1;
     let mut chars = fmt.chars().peekable();
     while let Some(c) = chars.next() {
@@ -435,7 +451,7 @@ fn join(args: &[Value]) -> Result<Value, RuntimeError> {
                 _ => 20 + sep_text.len(),
             })
             .sum();
-        let mut out = String::with_capacity(room);
+        let mut out = StrBuf::with_capacity(room);
         for (i, v) in parts.iter().enumerate() {
             if i > 0 {
                 out.push_str(&sep_text);
@@ -444,7 +460,7 @@ fn join(args: &[Value]) -> Result<Value, RuntimeError> {
         }
         return Ok(Value::str(out));
     }
-    let mut out = String::new();
+    let mut out = StrBuf::new();
     for (i, v) in items("string/join", args, coll)?.enumerate() {
         if i > 0 {
             out.push_str(&sep_text);
@@ -520,6 +536,15 @@ fn map_str(fname: &str, args: &[Value], f: fn(&str) -> String) -> Result<Value, 
     Ok(Value::str(f(str_arg(fname, args, 0)?)))
 }
 
+/// A string-to-string function that writes the new text straight into the
+/// string value.
+fn build_str(fname: &str, args: &[Value], f: fn(&str, &mut StrBuf)) -> Result<Value, RuntimeError> {
+    let s = str_arg(fname, args, 0)?;
+    let mut out = StrBuf::with_capacity(s.len());
+    f(s, &mut out);
+    Ok(Value::str(out))
+}
+
 /// A string-to-substring function: returns the argument itself when
 /// nothing is cut.
 fn cut_str(fname: &str, args: &[Value], f: fn(&str) -> &str) -> Result<Value, RuntimeError> {
@@ -533,7 +558,17 @@ fn cut_str(fname: &str, args: &[Value], f: fn(&str) -> &str) -> Result<Value, Ru
 }
 
 fn upper_case(args: &[Value]) -> Result<Value, RuntimeError> {
-    map_str("string/upper-case", args, str::to_uppercase)
+    // Character by character, as `str::to_uppercase` does: upper case,
+    // unlike lower case, does not depend on the characters around.
+    build_str("string/upper-case", args, |s, out| {
+        for c in s.chars() {
+            if c.is_ascii() {
+                out.push(c.to_ascii_uppercase());
+            } else {
+                c.to_uppercase().for_each(|u| out.push(u));
+            }
+        }
+    })
 }
 
 fn lower_case(args: &[Value]) -> Result<Value, RuntimeError> {
@@ -554,7 +589,9 @@ fn capitalize(args: &[Value]) -> Result<Value, RuntimeError> {
 }
 
 fn reverse(args: &[Value]) -> Result<Value, RuntimeError> {
-    map_str("string/reverse", args, |s| s.chars().rev().collect())
+    build_str("string/reverse", args, |s, out| {
+        s.chars().rev().for_each(|c| out.push(c))
+    })
 }
 
 fn trim(args: &[Value]) -> Result<Value, RuntimeError> {
@@ -598,14 +635,28 @@ fn replace(args: &[Value]) -> Result<Value, RuntimeError> {
     let s = str_arg("string/replace", args, 0)?;
     let from = str_arg("string/replace", args, 1)?;
     let to = str_arg("string/replace", args, 2)?;
-    Ok(Value::str(s.replace(from, to)))
+    Ok(replaced(s, from, to, usize::MAX))
+}
+
+/// `s` with its first `limit` occurrences of `from` replaced by `to`, as
+/// `str::replacen` does.
+fn replaced(s: &str, from: &str, to: &str, limit: usize) -> Value {
+    let mut out = StrBuf::with_capacity(s.len());
+    let mut last = 0;
+    for (at, found) in s.match_indices(from).take(limit) {
+        out.push_str(&s[last..at]);
+        out.push_str(to);
+        last = at + found.len();
+    }
+    out.push_str(&s[last..]);
+    Value::str(out)
 }
 
 fn replace_first(args: &[Value]) -> Result<Value, RuntimeError> {
     let s = str_arg("string/replace-first", args, 0)?;
     let from = str_arg("string/replace-first", args, 1)?;
     let to = str_arg("string/replace-first", args, 2)?;
-    Ok(Value::str(s.replacen(from, to, 1)))
+    Ok(replaced(s, from, to, 1))
 }
 
 fn blank(args: &[Value]) -> Result<Value, RuntimeError> {
@@ -902,6 +953,16 @@ mod tests {
         check("str", &[s("a"), i(1), nil(), kw("k"), f(1.5)], s("a1:k1.5"));
         check("str", &[v(&[s("x"), nil()])], s("[x nil]"));
         check("str", &[b(true)], s("true"));
+        // Around the 14 bytes kept inline, whatever room was reserved.
+        check("str", &[s("item-"), i(123_456_789)], s("item-123456789"));
+        check("str", &[s("item-"), i(1_234_567_890)], s("item-1234567890"));
+        check("str", &[s("item"), i(-123_456_789)], s("item-123456789"));
+        check("str", &[s("x"), kw("k"), nil()], s("x:k"));
+        check(
+            "str",
+            &[s("a long string, "), kw("and-a-keyword"), f(2.5)],
+            s("a long string, :and-a-keyword2.5"),
+        );
     }
 
     #[test]
@@ -1070,6 +1131,12 @@ mod tests {
     #[test]
     fn case_trim_and_tests() {
         check("string/upper-case", &[s("abé")], s("ABÉ"));
+        check("string/upper-case", &[s("straße")], s("STRASSE"));
+        check(
+            "string/upper-case",
+            &[s("a longer string, ß and é")],
+            s("A LONGER STRING, SS AND É"),
+        );
         check("string/lower-case", &[s("ABC")], s("abc"));
         check("string/capitalize", &[s("hELLO")], s("Hello"));
         check("string/capitalize", &[s("")], s(""));
@@ -1092,6 +1159,17 @@ mod tests {
     fn replace_and_search() {
         check("string/replace", &[s("a.b.c"), s("."), s("-")], s("a-b-c"));
         check("string/replace", &[s("aaa"), s("aa"), s("b")], s("ba"));
+        check("string/replace", &[s("abc"), s(""), s("-")], s("-a-b-c-"));
+        check(
+            "string/replace",
+            &[s("one fish two fish"), s("fish"), s("cats")],
+            s("one cats two cats"),
+        );
+        check(
+            "string/replace-first",
+            &[s("abc"), s(""), s("-")],
+            s("-abc"),
+        );
         check(
             "string/replace-first",
             &[s("a.b.c"), s("."), s("-")],

@@ -11,12 +11,14 @@ mod hashing;
 mod map;
 pub mod print;
 mod set;
+mod string;
 mod symbol;
 mod trie;
 
 use triomphe::Arc;
 
 pub use function::{Arity, Closure, ConsumingFn, FnProto, Native, NativeFn, NativeKind};
+pub use string::{Str, StrBuf, Text};
 pub use symbol::{next_gensym_id, Sym};
 
 /// Deterministic hashing: the print order of maps and sets is the same on
@@ -61,7 +63,8 @@ pub enum Value {
     Bool(bool) = 1,
     Int(i64) = 2,
     Float(f64),
-    Str(Arc<String>),
+    /// Text: inline up to 14 bytes, else one shared allocation.
+    Str(Str),
     Symbol(Sym),
     Keyword(Sym),
     /// A list or any other sequence: prints as `(...)`.
@@ -88,7 +91,12 @@ impl Clone for Value {
             return unsafe { std::ptr::read(self) };
         }
         match self {
-            Value::Str(s) => Value::Str(s.clone()),
+            Value::Str(s) => {
+                s.count_copy();
+                // SAFETY: the count now includes this copy. Copied whole,
+                // not rebuilt from its 15 bytes.
+                unsafe { std::ptr::read(self) }
+            }
             Value::List(items) => Value::List(items.clone()),
             Value::Vector(items) => Value::Vector(items.clone()),
             Value::Map(m) => Value::Map(m.clone()),
@@ -244,8 +252,8 @@ impl Value {
         }
     }
 
-    pub fn str(s: impl Into<String>) -> Value {
-        Value::Str(Arc::new(s.into()))
+    pub fn str(s: impl Into<Str>) -> Value {
+        Value::Str(s.into())
     }
 
     pub fn symbol(name: &str) -> Value {
@@ -420,10 +428,39 @@ mod tests {
         unsafe { Value::write_native(slot.as_mut_ptr(), native) };
         let v = unsafe { slot.assume_init_read() };
         assert!(matches!(v, Value::Native(n) if std::ptr::eq(n, native)));
-        for v in [Value::Int(7), Value::str("shared"), Value::keyword("k")] {
+        for v in [
+            Value::Int(7),
+            Value::str("shared"),
+            Value::str("shared, and on the heap"),
+            Value::keyword("k"),
+        ] {
             // SAFETY: as above; the clone is read back and dropped once.
             unsafe { v.clone_to(slot.as_mut_ptr()) };
             assert_eq!(unsafe { slot.assume_init_read() }, v);
         }
+    }
+
+    #[test]
+    fn strings_are_counted_once_per_value_whichever_way_they_are_copied() {
+        let long = Value::str("a string on the heap, shared");
+        let count = |v: &Value| match v {
+            Value::Str(s) => s.share_count(),
+            _ => unreachable!(),
+        };
+        assert!(!long.owns_nothing());
+        let copies = [long.clone(), long.clone()];
+        assert_eq!(count(&long), Some(3));
+        let mut slot = std::mem::MaybeUninit::<Value>::uninit();
+        // SAFETY: the slot is valid and holds nothing to drop.
+        unsafe { long.clone_to(slot.as_mut_ptr()) };
+        assert_eq!(count(&long), Some(4));
+        unsafe { slot.assume_init_read() }.drop_fast();
+        for copy in copies {
+            copy.drop_fast();
+        }
+        assert_eq!(count(&long), Some(1));
+        let short = Value::str("inline");
+        assert_eq!(count(&short), None);
+        assert_eq!(short.clone(), Value::str("inline"));
     }
 }

@@ -1,8 +1,6 @@
 //! Printing values: readable (`pr`, `prn`, the REPL) and human (`print`).
 
-use std::fmt::Write;
-
-use super::Value;
+use super::{Text, Value};
 
 /// Renders `value` as `pr-str` does: strings quoted, readable back.
 pub fn pr_str(value: &Value) -> String {
@@ -18,31 +16,39 @@ pub fn print_str(value: &Value) -> String {
     out
 }
 
-/// Appends the rendering of `value` to `out`.
 /// Appends the decimal digits of `n`: `str` of a number is common enough
-/// that going through `fmt` (a formatter and padding checks) shows.
-fn write_int(out: &mut String, n: i64) {
+/// that going through `fmt` (a formatter and padding checks) shows. Two
+/// digits at a time, from a table, as `fmt` itself does.
+fn write_int(out: &mut impl Text, n: i64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = n.unsigned_abs();
-    loop {
+    while rest >= 10 {
+        let pair = (rest % 100) as usize * 2;
+        rest /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    // The last digit if one is left, and the only one of zero.
+    if rest > 0 || at == digits.len() {
         at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
+        digits[at] = b'0' + rest as u8;
     }
-    out.reserve(digits.len() - at + 1);
     if n < 0 {
-        out.push('-');
+        at -= 1;
+        digits[at] = b'-';
     }
-    for &d in &digits[at..] {
-        out.push(d as char);
-    }
+    // SAFETY: ASCII digits and a minus sign.
+    out.push_str(unsafe { std::str::from_utf8_unchecked(&digits[at..]) });
 }
 
-pub fn write_value(out: &mut String, value: &Value, readable: bool) {
+/// Appends the rendering of `value` to `out`.
+pub fn write_value(out: &mut impl Text, value: &Value, readable: bool) {
     match value {
         Value::Nil => out.push_str("nil"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -89,7 +95,7 @@ pub fn write_value(out: &mut String, value: &Value, readable: bool) {
 }
 
 fn write_items<'a>(
-    out: &mut String,
+    out: &mut impl Text,
     open: &str,
     items: impl Iterator<Item = &'a Value>,
     close: &str,
@@ -105,7 +111,7 @@ fn write_items<'a>(
     out.push_str(close);
 }
 
-fn write_float(out: &mut String, x: f64) {
+fn write_float(out: &mut impl Text, x: f64) {
     if x.is_nan() {
         out.push_str("##NaN");
     } else if x.is_infinite() {
@@ -117,7 +123,7 @@ fn write_float(out: &mut String, x: f64) {
     }
 }
 
-fn write_quoted(out: &mut String, s: &str) {
+fn write_quoted(out: &mut impl Text, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -133,4 +139,43 @@ fn write_quoted(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_print_as_rust_prints_them() {
+        for n in [
+            0,
+            7,
+            -7,
+            9,
+            10,
+            -10,
+            99,
+            100,
+            101,
+            1000,
+            12_345,
+            123_456,
+            -100,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let mut out = String::new();
+            write_int(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+        let powers = (0..19).flat_map(|e| {
+            let p = 10i64.pow(e);
+            [p - 1, p, p + 1, -p]
+        });
+        for n in (-1000..1000).chain(powers) {
+            let mut out = String::new();
+            write_int(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
 }
