@@ -11,6 +11,7 @@
 mod arith;
 mod call;
 mod effect;
+mod host;
 mod pattern;
 mod unwind;
 
@@ -23,6 +24,7 @@ use crate::span::Span;
 use crate::value::{Closure, FnProto, NativeKind, Sym, Value};
 
 pub use effect::{Effect, ProcessOp};
+pub use host::{Host, NoHost};
 pub use unwind::{Thrown, TraceEntry};
 
 /// Default limit on nested (non-tail) calls before a stack-overflow error.
@@ -296,6 +298,12 @@ impl Vm {
     /// `base + locals + max_stack` values, and capacity never shrinks while
     /// the frame lives.
     pub fn run(&mut self, budget: u32) -> Outcome {
+        self.run_with(budget, &mut NoHost)
+    }
+
+    /// [`Vm::run`], offering `host` the effects it can answer at once (see
+    /// [`Host`]): those do not stop the VM.
+    pub fn run_with(&mut self, budget: u32, host: &mut dyn Host) -> Outcome {
         let mut budget = budget;
         'frames: loop {
             let Some(frame) = self.frames.last() else {
@@ -749,16 +757,40 @@ impl Vm {
                                 // SAFETY: the arguments are the top `argc`
                                 // operands, borrowed only for the call.
                                 let result = match native.kind {
-                                    NativeKind::Pure(f) => Some(f(unsafe {
-                                        std::slice::from_raw_parts(sp.sub(argc), argc)
-                                    })),
-                                    NativeKind::Consuming(f) => Some(f(unsafe {
+                                    NativeKind::Pure(f) => {
+                                        f(unsafe { std::slice::from_raw_parts(sp.sub(argc), argc) })
+                                    }
+                                    NativeKind::Consuming(f) => f(unsafe {
                                         std::slice::from_raw_parts_mut(sp.sub(argc), argc)
-                                    })),
-                                    NativeKind::Effect(_) => None,
+                                    }),
+                                    // Offered to the host first: a `send`
+                                    // need not stop the VM.
+                                    NativeKind::Effect(f) => match f(unsafe {
+                                        std::slice::from_raw_parts(sp.sub(argc), argc)
+                                    }) {
+                                        Ok(effect) => match host.perform_now(effect) {
+                                            Ok(answer) => Ok(answer),
+                                            Err(effect) => {
+                                                // SAFETY: as below: the function
+                                                // and its arguments are dropped;
+                                                // the answer will take its slot.
+                                                unsafe {
+                                                    let callee_at = sp.sub(argc + 1);
+                                                    while sp > callee_at {
+                                                        sp = sp.sub(1);
+                                                        sp.read().drop_fast();
+                                                    }
+                                                }
+                                                sync!();
+                                                save_pc!();
+                                                return Outcome::Effect(effect);
+                                            }
+                                        },
+                                        Err(e) => Err(e),
+                                    },
                                 };
                                 match result {
-                                    Some(Ok(v)) => {
+                                    Ok(v) => {
                                         // SAFETY: the function and its
                                         // arguments are dropped, and the
                                         // answer takes the function's slot.
@@ -772,8 +804,7 @@ impl Vm {
                                         push!(v);
                                         continue;
                                     }
-                                    Some(Err(e)) => fail!(e),
-                                    None => {}
+                                    Err(e) => fail!(e),
                                 }
                             }
                             _ => {}
@@ -783,7 +814,13 @@ impl Vm {
                         match self.call_value(argc) {
                             Ok(call::Next::Continue) => reload!(),
                             Ok(call::Next::Enter) => continue 'frames,
-                            Ok(call::Next::Effect(effect)) => return Outcome::Effect(effect),
+                            Ok(call::Next::Effect(effect)) => match host.perform_now(effect) {
+                                Ok(answer) => {
+                                    self.push(answer);
+                                    reload!();
+                                }
+                                Err(effect) => return Outcome::Effect(effect),
+                            },
                             Err(e) => throw_synced!(e),
                         }
                     }
@@ -942,7 +979,10 @@ impl Vm {
                                     Ok(call::Next::Continue) => {}
                                     Ok(call::Next::Enter) => continue 'frames,
                                     Ok(call::Next::Effect(effect)) => {
-                                        return Outcome::Effect(effect)
+                                        match host.perform_now(effect) {
+                                            Ok(answer) => self.push(answer),
+                                            Err(effect) => return Outcome::Effect(effect),
+                                        }
                                     }
                                     Err(e) => fail!(e),
                                 }
@@ -956,7 +996,10 @@ impl Vm {
                                     Ok(call::Next::Continue) => {}
                                     Ok(call::Next::Enter) => continue 'frames,
                                     Ok(call::Next::Effect(effect)) => {
-                                        return Outcome::Effect(effect)
+                                        match host.perform_now(effect) {
+                                            Ok(answer) => self.push(answer),
+                                            Err(effect) => return Outcome::Effect(effect),
+                                        }
                                     }
                                     Err(e) => fail!(e),
                                 }
@@ -1067,15 +1110,27 @@ impl Vm {
                                         )),
                                     }
                                 };
-                                save_pc!();
-                                return Outcome::Effect(Effect::Receive {
-                                    restart,
-                                    timeout_ms,
-                                });
+                                match host.next_message(restart, timeout_ms) {
+                                    Some(message) => {
+                                        self.push(message);
+                                        self.push(Value::Bool(true));
+                                    }
+                                    None => {
+                                        save_pc!();
+                                        return Outcome::Effect(Effect::Receive {
+                                            restart,
+                                            timeout_ms,
+                                        });
+                                    }
+                                }
                             }
                             Op::ReceiveAccept => {
-                                save_pc!();
-                                return Outcome::Effect(Effect::ReceiveAccept);
+                                if host.accept_message() {
+                                    self.push(Value::Nil);
+                                } else {
+                                    save_pc!();
+                                    return Outcome::Effect(Effect::ReceiveAccept);
+                                }
                             }
                             _ => unreachable!("{cold:?} runs above"),
                         }
