@@ -93,14 +93,7 @@ impl Compiler<'_> {
             restart: true,
             timeout_slot,
         });
-        let to_check = self.emit(Op::Jump(0));
-        let next_message = self.code().here();
-        self.emit(Op::Receive {
-            restart: false,
-            timeout_slot,
-        });
         let check = self.code().here();
-        self.code().patch(to_check, check);
         let to_timeout = self.emit(Op::JumpIfFalse(0));
         self.emit(Op::SetLocal(message));
         let mut to_end = Vec::new();
@@ -108,7 +101,12 @@ impl Compiler<'_> {
             to_end.push(self.compile_clause(clause, message, true, tail)?);
         }
         // No clause took it: it stays in the mailbox; look at the next one.
-        self.emit(Op::Jump(next_message as u32));
+        self.code().here();
+        self.emit(Op::Receive {
+            restart: false,
+            timeout_slot,
+        });
+        self.emit(Op::Jump(check as u32));
         let timeout = self.code().here();
         self.code().patch(to_timeout, timeout);
         self.emit(Op::Pop);
@@ -225,16 +223,9 @@ impl Compiler<'_> {
                 if fixed > u16::MAX as usize {
                     return Err(self.error_here("pattern too long"));
                 }
-                self.emit(Op::Local(slot));
-                self.emit(Op::TestSeq {
-                    len: fixed as u16,
-                    at_least: rest_at.is_some(),
-                });
-                fails.push(self.emit(Op::JumpIfFalse(0)));
+                self.test_seq(slot, fixed as u16, rest_at.is_some(), fails);
                 for (i, item) in items.iter().take(fixed).enumerate() {
-                    self.emit(Op::Local(slot));
-                    self.emit(Op::ItemAt(i as u16));
-                    self.match_part(item, fails, bound)?;
+                    self.match_item(item, slot, i as u16, fails, bound)?;
                 }
                 if let Some(at) = rest_at {
                     self.emit(Op::Local(slot));
@@ -278,6 +269,65 @@ impl Compiler<'_> {
         }
     }
 
+    /// Jumps to a failure unless local `slot` is a list or vector of `len`
+    /// items (at least, with `at_least`).
+    fn test_seq(&mut self, slot: u16, len: u16, at_least: bool, fails: &mut Vec<usize>) {
+        if let (Ok(slot), Ok(len)) = (u8::try_from(slot), u8::try_from(len)) {
+            fails.push(self.emit(Op::JumpUnlessSeq {
+                slot,
+                len,
+                at_least,
+                target: 0,
+            }));
+            return;
+        }
+        self.emit(Op::Local(slot));
+        self.emit(Op::TestSeq { len, at_least });
+        fails.push(self.emit(Op::JumpIfFalse(0)));
+    }
+
+    /// Matches item `index` of the sequence in local `slot` against
+    /// `part`. The common parts need no local of their own: `_` reads
+    /// nothing, a literal is compared where it is pushed, a new name takes
+    /// the item straight into its slot.
+    fn match_item(
+        &mut self,
+        part: &Value,
+        slot: u16,
+        index: u16,
+        fails: &mut Vec<usize>,
+        bound: &mut Vec<(Sym, u16)>,
+    ) -> Result<()> {
+        match part {
+            Value::Symbol(s) if s.name() == "_" => Ok(()),
+            Value::Symbol(s)
+                if s.namespace().is_none()
+                    && s.name() != "&"
+                    && !bound.iter().any(|(name, _)| name == s) =>
+            {
+                self.emit(Op::LocalItem { slot, index });
+                let local = self.bind_local(*s);
+                self.emit(Op::SetLocal(local));
+                bound.push((*s, local));
+                Ok(())
+            }
+            Value::List(items) if items.len() == 2 && items[0].is_symbol("quote") => {
+                self.emit(Op::LocalItem { slot, index });
+                self.test_top_equals(items[1].clone(), fails);
+                Ok(())
+            }
+            literal if is_literal(literal) => {
+                self.emit(Op::LocalItem { slot, index });
+                self.test_top_equals(literal.clone(), fails);
+                Ok(())
+            }
+            _ => {
+                self.emit(Op::LocalItem { slot, index });
+                self.match_part(part, fails, bound)
+            }
+        }
+    }
+
     /// Matches the value on top of the stack against `part`.
     fn match_part(
         &mut self,
@@ -292,8 +342,21 @@ impl Compiler<'_> {
 
     fn literal_test(&mut self, literal: Value, slot: u16, fails: &mut Vec<usize>) {
         self.emit(Op::Local(slot));
-        self.compile_constant(literal);
-        self.emit(Op::Eq);
+        self.test_top_equals(literal, fails);
+    }
+
+    /// Pops the top of the stack and jumps to a failure unless it equals
+    /// `literal` (one instruction with the comparison, see `emit`).
+    fn test_top_equals(&mut self, literal: Value, fails: &mut Vec<usize>) {
+        match literal {
+            Value::Int(k) if i16::try_from(k).is_ok() => {
+                self.emit(Op::EqInt(k as i32));
+            }
+            other => {
+                self.compile_constant(other);
+                self.emit(Op::Eq);
+            }
+        }
         fails.push(self.emit(Op::JumpIfFalse(0)));
     }
 }

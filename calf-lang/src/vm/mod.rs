@@ -673,7 +673,107 @@ impl Vm {
                     Op::JumpUnlessGt(target) => branch_unless!(target, >, arith::gt),
                     Op::JumpUnlessGe(target) => branch_unless!(target, >=, arith::ge),
                     Op::JumpUnlessNumEq(target) => branch_unless!(target, ==, arith::num_eq),
-                    Op::JumpUnlessEq(target) => branch_unless!(target, ==, arith::equal),
+                    Op::JumpUnlessEq(target) => {
+                        // SAFETY: two operands, as for `pop!`.
+                        let (a, b) = unsafe { (&*sp.sub(2), &*sp.sub(1)) };
+                        // Keywords, the tags of messages, are equal when
+                        // their interned names are.
+                        if let (Value::Keyword(x), Value::Keyword(y)) = (a, b) {
+                            let holds = x == y;
+                            // SAFETY: keywords own nothing; they are forgotten.
+                            unsafe { sp = sp.sub(2) };
+                            if !holds {
+                                pc = target as usize;
+                            }
+                            continue;
+                        }
+                        branch_unless!(target, ==, arith::equal)
+                    }
+                    Op::JumpUnlessSeq {
+                        slot,
+                        len,
+                        at_least,
+                        target,
+                    } => {
+                        if !pattern::is_seq_of(local!(slot), len as u16, at_least) {
+                            pc = target as usize;
+                        }
+                    }
+                    Op::LocalItem { slot, index } => {
+                        let item = pattern::item_at(local!(slot), index);
+                        push!(item);
+                    }
+                    Op::MakeVector(n) => {
+                        let n = n as usize;
+                        // SAFETY: the top `n` operands are moved into the
+                        // vector, each read once, and are no longer counted.
+                        let made = unsafe {
+                            sp = sp.sub(n);
+                            Value::vector((0..n).map(|i| sp.add(i).read()))
+                        };
+                        push!(made);
+                    }
+                    Op::MakeList(n) => {
+                        let n = n as usize;
+                        // SAFETY: as for `MakeVector`.
+                        let made = unsafe {
+                            sp = sp.sub(n);
+                            Value::list((0..n).map(|i| sp.add(i).read()))
+                        };
+                        push!(made);
+                    }
+                    Op::Receive {
+                        restart,
+                        timeout_slot,
+                    } => {
+                        let timeout_ms = if timeout_slot == u16::MAX {
+                            None
+                        } else {
+                            match &*local!(timeout_slot) {
+                                Value::Int(ms) => Some((*ms).max(0) as u64),
+                                Value::Float(ms) if ms.is_finite() => Some(ms.max(0.0) as u64),
+                                other => {
+                                    let e = RuntimeError::wrong_type(
+                                        "after",
+                                        1,
+                                        "a number of milliseconds",
+                                        other,
+                                    );
+                                    fail!(e)
+                                }
+                            }
+                        };
+                        match host.next_message(restart, timeout_ms) {
+                            Some(message) => {
+                                push!(message);
+                                // SAFETY: as for `push!`.
+                                unsafe {
+                                    Value::write_bool(sp, true);
+                                    sp = sp.add(1);
+                                }
+                            }
+                            None => {
+                                sync!();
+                                save_pc!();
+                                return Outcome::Effect(Effect::Receive {
+                                    restart,
+                                    timeout_ms,
+                                });
+                            }
+                        }
+                    }
+                    Op::ReceiveAccept => {
+                        if !host.accept_message() {
+                            sync!();
+                            save_pc!();
+                            return Outcome::Effect(Effect::ReceiveAccept);
+                        }
+                        // SAFETY: as for `push!`.
+                        unsafe {
+                            Value::write_nil(sp);
+                            sp = sp.add(1);
+                        }
+                    }
                     Op::JumpUnlessLtInt { k, target } => {
                         branch_unless_int!(k, target, <, arith::lt)
                     }
@@ -1038,14 +1138,6 @@ impl Vm {
                                     Err(outcome) => return outcome,
                                 }
                             }
-                            Op::MakeList(n) => {
-                                let items = self.stack.split_off(self.stack.len() - n as usize);
-                                self.push(Value::list(items));
-                            }
-                            Op::MakeVector(n) => {
-                                let items = self.stack.split_off(self.stack.len() - n as usize);
-                                self.push(Value::vector(items));
-                            }
                             Op::MakeSet(n) => {
                                 let items = self.stack.split_off(self.stack.len() - n as usize);
                                 self.push(Value::set(items));
@@ -1089,48 +1181,6 @@ impl Vm {
                             Op::NoMatch => {
                                 let v = self.pop();
                                 fail!(pattern::no_match(&v))
-                            }
-                            Op::Receive {
-                                restart,
-                                timeout_slot,
-                            } => {
-                                let timeout_ms = if timeout_slot == u16::MAX {
-                                    None
-                                } else {
-                                    match &self.stack[base + timeout_slot as usize] {
-                                        Value::Int(ms) => Some((*ms).max(0) as u64),
-                                        Value::Float(ms) if ms.is_finite() => {
-                                            Some(ms.max(0.0) as u64)
-                                        }
-                                        other => fail!(RuntimeError::wrong_type(
-                                            "after",
-                                            1,
-                                            "a number of milliseconds",
-                                            other
-                                        )),
-                                    }
-                                };
-                                match host.next_message(restart, timeout_ms) {
-                                    Some(message) => {
-                                        self.push(message);
-                                        self.push(Value::Bool(true));
-                                    }
-                                    None => {
-                                        save_pc!();
-                                        return Outcome::Effect(Effect::Receive {
-                                            restart,
-                                            timeout_ms,
-                                        });
-                                    }
-                                }
-                            }
-                            Op::ReceiveAccept => {
-                                if host.accept_message() {
-                                    self.push(Value::Nil);
-                                } else {
-                                    save_pc!();
-                                    return Outcome::Effect(Effect::ReceiveAccept);
-                                }
                             }
                             _ => unreachable!("{cold:?} runs above"),
                         }
