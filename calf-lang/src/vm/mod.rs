@@ -610,10 +610,15 @@ impl Vm {
                         Value::write_nil(from);
                         sp = sp.add(1);
                     },
-                    Op::SetLocal(slot) => {
-                        let v = pop!();
-                        std::mem::replace(local!(slot), v).drop_fast();
-                    }
+                    // SAFETY (set, pop, recur): as for `pop!` and `local!`;
+                    // the old value is dropped where it lies, and the
+                    // operand moved over it, each with no piecewise copy.
+                    Op::SetLocal(slot) => unsafe {
+                        sp = sp.sub(1);
+                        let to = bp.add(slot as usize);
+                        Value::drop_at(to);
+                        Value::move_to(sp, to);
+                    },
                     Op::Capture(i) => {
                         push!(closure.map_or(Value::Nil, |c| c.captures[i as usize].clone()))
                     }
@@ -644,7 +649,10 @@ impl Vm {
                             .with("var", Value::Symbol(var.name)))
                         }
                     }
-                    Op::Pop => pop!().drop_fast(),
+                    Op::Pop => unsafe {
+                        sp = sp.sub(1);
+                        Value::drop_at(sp);
+                    },
                     Op::Nip => {
                         let top = pop!();
                         *top!() = top;
@@ -657,8 +665,12 @@ impl Vm {
                         spend_reduction!();
                         let first = first as usize;
                         for slot in (first..first + count as usize).rev() {
-                            let v = pop!();
-                            std::mem::replace(local!(slot), v).drop_fast();
+                            unsafe {
+                                sp = sp.sub(1);
+                                let to = bp.add(slot);
+                                Value::drop_at(to);
+                                Value::move_to(sp, to);
+                            }
                         }
                         pc = target as usize;
                     }
@@ -700,27 +712,40 @@ impl Vm {
                         }
                     }
                     Op::LocalItem { slot, index } => {
-                        let item = pattern::item_at(local!(slot), index);
-                        push!(item);
+                        // Cloned straight onto the stack (see `clone_to`).
+                        let item = local!(slot)
+                            .as_seq()
+                            .and_then(|items| items.get(index as usize));
+                        // SAFETY: as for `push!`.
+                        unsafe {
+                            match item {
+                                Some(item) => item.clone_to(sp),
+                                None => Value::write_nil(sp),
+                            }
+                            sp = sp.add(1);
+                        }
                     }
                     Op::MakeVector(n) => {
                         let n = n as usize;
                         // SAFETY: the top `n` operands are moved into the
-                        // vector, each read once, and are no longer counted.
-                        let made = unsafe {
+                        // vector, each read once, and its value takes the
+                        // slot of the first.
+                        unsafe {
                             sp = sp.sub(n);
-                            Value::vector((0..n).map(|i| sp.add(i).read()))
-                        };
-                        push!(made);
+                            let items = (0..n).map(|i| sp.add(i).read()).collect();
+                            Value::write_seq(sp, Arc::new(items), false);
+                            sp = sp.add(1);
+                        }
                     }
                     Op::MakeList(n) => {
                         let n = n as usize;
                         // SAFETY: as for `MakeVector`.
-                        let made = unsafe {
+                        unsafe {
                             sp = sp.sub(n);
-                            Value::list((0..n).map(|i| sp.add(i).read()))
-                        };
-                        push!(made);
+                            let items = (0..n).map(|i| sp.add(i).read()).collect();
+                            Value::write_seq(sp, Arc::new(items), true);
+                            sp = sp.add(1);
+                        }
                     }
                     Op::Receive {
                         restart,
@@ -827,13 +852,14 @@ impl Vm {
                             pc = target as usize;
                         }
                     }
-                    Op::JumpIfFalse(target) => {
-                        let test = pop!();
-                        if !test.is_truthy() {
+                    // SAFETY: as for `Pop`.
+                    Op::JumpIfFalse(target) => unsafe {
+                        sp = sp.sub(1);
+                        if !(*sp).is_truthy() {
                             pc = target as usize;
                         }
-                        test.drop_fast();
-                    }
+                        Value::drop_at(sp);
+                    },
                     Op::Call(argc) => {
                         spend_reduction!();
                         let argc = argc as usize;
@@ -878,7 +904,7 @@ impl Vm {
                                                     let callee_at = sp.sub(argc + 1);
                                                     while sp > callee_at {
                                                         sp = sp.sub(1);
-                                                        sp.read().drop_fast();
+                                                        Value::drop_at(sp);
                                                     }
                                                 }
                                                 sync!();
@@ -898,7 +924,7 @@ impl Vm {
                                             let callee_at = sp.sub(argc + 1);
                                             while sp > callee_at {
                                                 sp = sp.sub(1);
-                                                sp.read().drop_fast();
+                                                Value::drop_at(sp);
                                             }
                                         }
                                         push!(v);
@@ -956,7 +982,7 @@ impl Vm {
                                 let args = sp.sub(argc);
                                 let mut slot = bp;
                                 while slot < args {
-                                    slot.read().drop_fast();
+                                    Value::drop_at(slot);
                                     slot = slot.add(1);
                                 }
                                 std::ptr::copy(args, bp, argc);
@@ -987,7 +1013,7 @@ impl Vm {
                             let callee_at = bp.sub(1);
                             while sp > callee_at {
                                 sp = sp.sub(1);
-                                sp.read().drop_fast();
+                                Value::drop_at(sp);
                             }
                             bp.sub(base)
                         };
