@@ -643,6 +643,12 @@ impl Process {
                 signals = earlier;
             }
         }
+        // Mostly none, or the one message that woke the process.
+        let mut signals = match signals {
+            Queue::Empty => return None,
+            Queue::One(signal) => return self.take_signal(signal),
+            many => many,
+        };
         while let Some(signal) = signals.pop_front() {
             if let Some(exit) = self.take_signal(signal) {
                 if !signals.is_empty() {
