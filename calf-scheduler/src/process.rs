@@ -780,9 +780,8 @@ impl Process {
             Wait::Message => {
                 let deadline = self.more.as_ref().and_then(|m| m.receive_deadline);
                 if let Some(message) = self.mailbox.get(self.cursor as usize) {
-                    let message = message.clone();
-                    self.cursor += 1;
                     self.vm.resume_received(Some(message));
+                    self.cursor += 1;
                     Ok(None)
                 } else if deadline.is_some_and(|d| Instant::now() >= d) {
                     self.vm.resume_received(None);
@@ -1405,7 +1404,7 @@ struct Inline<'a> {
 }
 
 impl calf_lang::vm::Host for Inline<'_> {
-    fn next_message(&mut self, restart: bool, timeout_ms: Option<u64>) -> Option<Value> {
+    fn next_message(&mut self, restart: bool, timeout_ms: Option<u64>) -> Option<&Value> {
         if restart {
             start_receive(self.cursor, self.more, timeout_ms);
         }
@@ -1414,7 +1413,7 @@ impl calf_lang::vm::Host for Inline<'_> {
         if self.handle.has_signals() {
             return None;
         }
-        let message = self.mailbox.get(*self.cursor as usize)?.clone();
+        let message = self.mailbox.get(*self.cursor as usize)?;
         *self.cursor += 1;
         Some(message)
     }

@@ -21,12 +21,12 @@ use crate::value::Value;
 pub trait Host {
     /// `receive` asks for the next message of the mailbox (from the first
     /// when `restart`, which starts a new receive that gives up after
-    /// `timeout_ms`). `Some(message)`: the VM goes on with it, as it would
-    /// after [`crate::vm::Vm::resume_received`]. `None` (nothing to hand
+    /// `timeout_ms`). `Some(message)`: the VM goes on with a clone of it,
+    /// as it would after [`crate::vm::Vm::resume_received`]. `None` (nothing to hand
     /// out yet, or the host would rather see to its signals first): the VM
     /// returns [`Effect::Receive`] with the same operands, so starting a
     /// receive must be something the host can do twice.
-    fn next_message(&mut self, restart: bool, timeout_ms: Option<u64>) -> Option<Value>;
+    fn next_message(&mut self, restart: bool, timeout_ms: Option<u64>) -> Option<&Value>;
 
     /// A clause took the message last handed out: remove it from the
     /// mailbox. False: the VM returns [`Effect::ReceiveAccept`].
@@ -42,7 +42,7 @@ pub trait Host {
 pub struct NoHost;
 
 impl Host for NoHost {
-    fn next_message(&mut self, _restart: bool, _timeout_ms: Option<u64>) -> Option<Value> {
+    fn next_message(&mut self, _restart: bool, _timeout_ms: Option<u64>) -> Option<&Value> {
         None
     }
 

@@ -243,12 +243,23 @@ impl Vm {
         self.push(answer);
     }
 
-    /// Answers a `Receive` effect: the next message, or `None` when the
-    /// timeout passed.
-    pub fn resume_received(&mut self, message: Option<Value>) {
-        let found = message.is_some();
-        self.push(message.unwrap_or(Value::Nil));
-        self.push(Value::Bool(found));
+    /// Answers a `Receive` effect: the next message (cloned onto the
+    /// stack), or `None` when the timeout passed.
+    pub fn resume_received(&mut self, message: Option<&Value>) {
+        self.stack.reserve(2);
+        let len = self.stack.len();
+        // SAFETY: room for two more values was reserved above; the slots
+        // past `len` hold nothing, and each is written whole (see
+        // `Value::clone_to`) before it is counted.
+        unsafe {
+            let top = self.stack.as_mut_ptr().add(len);
+            match message {
+                Some(message) => message.clone_to(top),
+                None => Value::write_nil(top),
+            }
+            Value::write_bool(top.add(1), message.is_some());
+            self.stack.set_len(len + 2);
+        }
     }
 
     /// Makes the call that asked for an effect throw `error` instead.
@@ -732,7 +743,10 @@ impl Vm {
                         // slot of the first.
                         unsafe {
                             sp = sp.sub(n);
-                            let items = (0..n).map(|i| sp.add(i).read()).collect();
+                            let mut items = crate::value::Vector::new();
+                            for i in 0..n {
+                                items.push_back(sp.add(i).read());
+                            }
                             Value::write_seq(sp, Arc::new(items), false);
                             sp = sp.add(1);
                         }
@@ -742,7 +756,10 @@ impl Vm {
                         // SAFETY: as for `MakeVector`.
                         unsafe {
                             sp = sp.sub(n);
-                            let items = (0..n).map(|i| sp.add(i).read()).collect();
+                            let mut items = crate::value::Vector::new();
+                            for i in 0..n {
+                                items.push_back(sp.add(i).read());
+                            }
                             Value::write_seq(sp, Arc::new(items), true);
                             sp = sp.add(1);
                         }
@@ -769,14 +786,13 @@ impl Vm {
                             }
                         };
                         match host.next_message(restart, timeout_ms) {
-                            Some(message) => {
-                                push!(message);
-                                // SAFETY: as for `push!`.
-                                unsafe {
-                                    Value::write_bool(sp, true);
-                                    sp = sp.add(1);
-                                }
-                            }
+                            // SAFETY: as for `push!`; cloned straight onto
+                            // the stack (see `Value::clone_to`).
+                            Some(message) => unsafe {
+                                message.clone_to(sp);
+                                Value::write_bool(sp.add(1), true);
+                                sp = sp.add(2);
+                            },
                             None => {
                                 sync!();
                                 save_pc!();
