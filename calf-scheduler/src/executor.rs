@@ -25,7 +25,7 @@ use std::pin::Pin;
 use std::sync::atomic::{fence, AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A future the pool runs to completion: a process.
 pub(crate) trait Job: Future<Output = ()> + Send + Unpin + 'static {}
@@ -169,9 +169,15 @@ const NOTIFIED: u8 = 3;
 /// Finished: wake-ups are ignored.
 const DONE: u8 = 4;
 
-/// Jobs a runner polls before it yields to the other tasks of its thread
-/// (calls, timers, I/O).
-const POLLS_PER_TURN: u32 = 128;
+/// How long a runner polls jobs before it yields to the other tasks of its
+/// thread (calls, timers, I/O): a bound on how late those run while
+/// processes keep the thread busy. Short enough for a timer (tokio's tick
+/// is a millisecond), long enough that the yield, which wakes an idle
+/// thread of tokio, is rare.
+const TURN: Duration = Duration::from_micros(250);
+
+/// Jobs a runner polls between two looks at the clock.
+const POLLS_PER_CLOCK_READ: u32 = 16;
 
 /// Every this many jobs a runner looks at the injector first, so that
 /// jobs woken from outside are not left behind a chain of messages.
@@ -520,7 +526,13 @@ impl<F: Job> Future for Runner<F> {
         let runner = self.get_mut();
         let _polling = Polling::enter(runner.inner.id(), runner.index);
         runner.wake_up();
-        for _ in 0..POLLS_PER_TURN {
+        let started = Instant::now();
+        let mut polls: u32 = 0;
+        loop {
+            polls = polls.wrapping_add(1);
+            if polls.is_multiple_of(POLLS_PER_CLOCK_READ) && started.elapsed() >= TURN {
+                break;
+            }
             if runner.inner.stopped.load(Ordering::Acquire) {
                 return Poll::Ready(());
             }
@@ -537,8 +549,14 @@ impl<F: Job> Future for Runner<F> {
                 }
             }
         }
-        // Its turn is over: the thread's other tasks run, then it goes on.
-        cx.waker().wake_by_ref();
+        // Its turn is over: the thread's other tasks run, and its timers
+        // and I/O are looked at, then it goes on. Woken the way
+        // `yield_now` wakes (deferred until the thread has looked), not by
+        // waking itself: tokio hands a task that woke itself to the back
+        // of the queue and wakes an idle thread to steal it, so the runner
+        // moved between threads every turn, a context switch each time.
+        let yielded = std::pin::pin!(tokio::task::yield_now());
+        let _pending = yielded.poll(cx);
         Poll::Pending
     }
 }
@@ -598,8 +616,18 @@ impl<F: Job> Task<F> {
                 .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) if next == SCHEDULED => {
-                    let pool = self.pool.clone();
-                    pool.schedule(self);
+                    let pool: *const Inner<F> = Arc::as_ptr(&self.pool);
+                    // SAFETY: the task holds a count of the pool until it
+                    // is moved into `schedule`; from then on, on one of
+                    // the pool's runners, the runner being polled holds
+                    // one for the whole call (the common case: a process
+                    // waking another, with no count to raise and lower).
+                    if unsafe { (*pool).on_worker() }.is_some() {
+                        unsafe { (*pool).schedule(self) };
+                    } else {
+                        let pool = self.pool.clone();
+                        pool.schedule(self);
+                    }
                     return;
                 }
                 Ok(_) => return,
