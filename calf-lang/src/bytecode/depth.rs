@@ -75,7 +75,8 @@ impl Op {
             | Op::Gt
             | Op::Ge
             | Op::NumEq
-            | Op::Eq => (2, 1),
+            | Op::Eq
+            | Op::Send => (2, 1),
             Op::JumpUnlessLt(_)
             | Op::JumpUnlessLe(_)
             | Op::JumpUnlessGt(_)

@@ -172,6 +172,12 @@ pub enum Op {
     },
     /// Take the message last handed out by `Receive` out of the mailbox.
     ReceiveAccept,
+    /// `(send to message)` of the core `send`: pop a message and a pid or
+    /// registered name, send, and push the message. Offered to the host
+    /// like the effect of any native (see `vm::Host`); followed by a `Pop`
+    /// (the common case, its value unused), the message is not kept and
+    /// the `Pop` is passed over.
+    Send,
     // Inlined core functions on the top two values (one for Inc/Dec/Not).
     Add,
     Sub,

@@ -803,16 +803,48 @@ impl Vm {
                             }
                         }
                     }
+                    Op::Send => {
+                        let message = pop!();
+                        let to = pop!();
+                        // SAFETY: a `Send` is never the last instruction
+                        // (the code ends with one that does not fall
+                        // through), so the next one is there.
+                        let unused = unsafe { *code.ops.get_unchecked(pc) } == Op::Pop;
+                        let effect = match crate::natives::process::send_effect(to, message) {
+                            Ok(effect) => effect,
+                            Err(e) => fail!(e),
+                        };
+                        match host.perform_now(effect) {
+                            // Past the `Pop` that would drop it.
+                            Ok(answer) if unused => {
+                                answer.drop_fast();
+                                pc += 1;
+                            }
+                            Ok(answer) => push!(answer),
+                            Err(effect) => {
+                                sync!();
+                                save_pc!();
+                                return Outcome::Effect(effect);
+                            }
+                        }
+                    }
                     Op::ReceiveAccept => {
                         if !host.accept_message() {
                             sync!();
                             save_pc!();
                             return Outcome::Effect(Effect::ReceiveAccept);
                         }
-                        // SAFETY: as for `push!`.
-                        unsafe {
-                            Value::write_nil(sp);
-                            sp = sp.add(1);
+                        // SAFETY: as for `Send`: the next instruction is
+                        // there. The compiler follows an accept with a
+                        // `Pop`, passed over with the `nil` it would drop.
+                        if unsafe { *code.ops.get_unchecked(pc) } == Op::Pop {
+                            pc += 1;
+                        } else {
+                            // SAFETY: as for `push!`.
+                            unsafe {
+                                Value::write_nil(sp);
+                                sp = sp.add(1);
+                            }
                         }
                     }
                     Op::JumpUnlessLtInt { k, target } => {
