@@ -5,7 +5,9 @@
 //! signals, links, monitors). When its VM returns an effect, the process
 //! carries it out and resumes the VM with the answer; when it must wait (a
 //! `receive` with nothing to take, a `sleep`) it parks until a signal
-//! arrives or its timer fires, so a waiting process costs no CPU.
+//! arrives or its timer fires, so a waiting process costs no CPU. A send,
+//! a receive that finds its message and the accepting clause are answered
+//! while the VM runs (`Inline`, the VM's `Host`), without it returning.
 //!
 //! A process is its own future, written by hand: the pool keeps a task's
 //! future inline in the task, and an `async fn` would hold the process and
@@ -1405,16 +1407,19 @@ struct Inline<'a> {
 
 impl calf_lang::vm::Host for Inline<'_> {
     fn next_message(&mut self, restart: bool, timeout_ms: Option<u64>) -> Option<&Value> {
-        if restart {
-            start_receive(self.cursor, self.more, timeout_ms);
-        }
         // Signals come first, as they would on returning to the process:
         // one of them may end it, or bring the next message.
         if self.handle.has_signals() {
             return None;
         }
-        let message = self.mailbox.get(*self.cursor as usize)?;
-        *self.cursor += 1;
+        let at = if restart { 0 } else { *self.cursor as usize };
+        let message = self.mailbox.get(at)?;
+        // Declined above, the receive is started by `perform`, with the
+        // same effect; here only when there is a message to hand out.
+        if restart {
+            start_receive(self.cursor, self.more, timeout_ms);
+        }
+        *self.cursor = at as u32 + 1;
         Some(message)
     }
 

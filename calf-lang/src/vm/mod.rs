@@ -809,7 +809,7 @@ impl Vm {
                         // SAFETY: a `Send` is never the last instruction
                         // (the code ends with one that does not fall
                         // through), so the next one is there.
-                        let unused = unsafe { *code.ops.get_unchecked(pc) } == Op::Pop;
+                        let unused = matches!(unsafe { *code.ops.get_unchecked(pc) }, Op::Pop);
                         let effect = match crate::natives::process::send_effect(to, message) {
                             Ok(effect) => effect,
                             Err(e) => fail!(e),
@@ -837,7 +837,7 @@ impl Vm {
                         // SAFETY: as for `Send`: the next instruction is
                         // there. The compiler follows an accept with a
                         // `Pop`, passed over with the `nil` it would drop.
-                        if unsafe { *code.ops.get_unchecked(pc) } == Op::Pop {
+                        if matches!(unsafe { *code.ops.get_unchecked(pc) }, Op::Pop) {
                             pc += 1;
                         } else {
                             // SAFETY: as for `push!`.
