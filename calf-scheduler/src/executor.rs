@@ -14,7 +14,9 @@
 //! The runners are tokio tasks rather than threads of their own so that
 //! the calls, timers and I/O a process starts run on the same threads: a
 //! call's reply then wakes its process without a hop between threads.
-//! A runner yields to tokio after a bounded number of polls.
+//! A runner yields to tokio after a bounded time of polls. A job woken
+//! while its runner's queue is empty waits in the runner's next slot,
+//! which needs no lock.
 
 use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
