@@ -5,7 +5,8 @@
 //!
 //! It must not do I/O, and it has no tokio and no NATS: the VM returns an
 //! [`vm::Effect`] to its host for anything that touches the world, and is
-//! resumed with the answer. The VM never recurses on the Rust stack: a
+//! resumed with the answer (or, for the few a host answers at once, asks
+//! a [`vm::Host`] without returning). The VM never recurses on the Rust stack: a
 //! running process is plain data that can stop at any instruction.
 
 pub mod bytecode;

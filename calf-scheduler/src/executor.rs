@@ -14,17 +14,20 @@
 //! The runners are tokio tasks rather than threads of their own so that
 //! the calls, timers and I/O a process starts run on the same threads: a
 //! call's reply then wakes its process without a hop between threads.
-//! A runner yields to tokio after a bounded number of polls.
+//! A runner yields to tokio after a bounded time of polls. A job woken
+//! while its runner's queue is empty waits in the runner's next slot,
+//! which needs no lock.
 
 use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{fence, AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::time::{Duration, Instant};
 
 /// A future the pool runs to completion: a process.
 pub(crate) trait Job: Future<Output = ()> + Send + Unpin + 'static {}
@@ -50,6 +53,9 @@ struct Inner<F> {
     injector: RunQueue<F>,
     /// Each runner's runnable jobs; other runners steal from the front.
     locals: Box<[RunQueue<F>]>,
+    /// Each runner's next job, when it was woken while the runner's queue
+    /// was empty: the front of that queue, kept where no lock is needed.
+    nexts: Box<[NextSlot<F>]>,
     /// The runners waiting for work: their indices and wakers.
     sleepers: Mutex<Vec<(usize, Waker)>>,
     /// How many are in `sleepers`: read without its lock.
@@ -125,6 +131,15 @@ impl<F> RunQueue<F> {
     }
 }
 
+/// The job a runner runs next (see `Inner::nexts`). Touched only by the
+/// thread polling that runner (which `WORKER` names), or by the runner's
+/// drop, when nothing polls it.
+struct NextSlot<F>(UnsafeCell<Option<Arc<Task<F>>>>);
+
+// SAFETY: one thread at a time touches a slot (see above), and it holds
+// tasks, which are `Sync` for jobs that are `Send`.
+unsafe impl<F: Job> Sync for NextSlot<F> {}
+
 /// One job and its scheduling state.
 struct Task<F> {
     state: AtomicU8,
@@ -156,9 +171,15 @@ const NOTIFIED: u8 = 3;
 /// Finished: wake-ups are ignored.
 const DONE: u8 = 4;
 
-/// Jobs a runner polls before it yields to the other tasks of its thread
-/// (calls, timers, I/O).
-const POLLS_PER_TURN: u32 = 128;
+/// How long a runner polls jobs before it yields to the other tasks of its
+/// thread (calls, timers, I/O): a bound on how late those run while
+/// processes keep the thread busy. Short enough for a timer (tokio's tick
+/// is a millisecond), long enough that the yield, which wakes an idle
+/// thread of tokio, is rare.
+const TURN: Duration = Duration::from_micros(250);
+
+/// Jobs a runner polls between two looks at the clock.
+const POLLS_PER_CLOCK_READ: u32 = 16;
 
 /// Every this many jobs a runner looks at the injector first, so that
 /// jobs woken from outside are not left behind a chain of messages.
@@ -209,6 +230,9 @@ impl<F: Job> Pool<F> {
         let inner = Arc::new(Inner {
             injector: RunQueue::new(),
             locals: (0..runners).map(|_| RunQueue::new()).collect(),
+            nexts: (0..runners)
+                .map(|_| NextSlot(UnsafeCell::new(None)))
+                .collect(),
             sleepers: Mutex::default(),
             sleeping: AtomicUsize::new(0),
             searching: AtomicUsize::new(0),
@@ -310,7 +334,16 @@ impl<F: Job> Inner<F> {
         }
         match self.on_worker() {
             Some(index) => {
-                let queued = self.locals[index].push(task);
+                // SAFETY: this thread polls runner `index` (see `NextSlot`).
+                let next = unsafe { &mut *self.nexts[index].0.get() };
+                // Woken while the runner has nothing else: the next job it
+                // runs, without the queue's lock (the common case of a
+                // message passed on, to a process waiting for it).
+                if next.is_none() && self.locals[index].is_empty() {
+                    *next = Some(task);
+                    return;
+                }
+                let queued = self.locals[index].push(task) + usize::from(next.is_some());
                 // The thread runs one of its queued jobs next; a second
                 // one is work for another thread.
                 if queued > 1 {
@@ -358,6 +391,10 @@ impl<F: Job> Inner<F> {
                 return Some(task);
             }
         }
+        // SAFETY: this thread polls runner `index` (see `NextSlot`).
+        if let Some(task) = unsafe { (*self.nexts[index].0.get()).take() } {
+            return Some(task);
+        }
         if let Some(task) = self.locals[index].pop() {
             return Some(task);
         }
@@ -380,12 +417,20 @@ impl<F: Job> Inner<F> {
     /// Polls `task` once in runner `index`.
     fn run(&self, index: usize, task: Arc<Task<F>>) {
         task.state.store(RUNNING, Ordering::Release);
+        // A next job left waiting (this one came from the injector) goes
+        // where other runners can take it.
+        // SAFETY: this thread polls runner `index` (see `NextSlot`).
+        if let Some(next) = unsafe { (*self.nexts[index].0.get()).take() } {
+            self.locals[index].push(next);
+        }
         // Jobs left waiting while this one runs are work for another
         // thread.
         if !self.locals[index].is_empty() {
             self.wake_one();
         }
-        let waker = Waker::from(task.clone());
+        // Borrows the queue's reference to the task: no count to raise
+        // and lower for every poll.
+        let waker = Task::waker_ref(&task);
         let mut cx = Context::from_waker(&waker);
         // SAFETY: this thread set `RUNNING`; no other touches the job
         // until the state leaves it.
@@ -395,7 +440,6 @@ impl<F: Job> Inner<F> {
                 .unwrap_or(Poll::Ready(())),
             None => Poll::Ready(()),
         };
-        drop(waker);
         if poll.is_ready() {
             *job = None;
             task.state.store(DONE, Ordering::Release);
@@ -444,6 +488,11 @@ impl<F> Runner<F> {
 impl<F> Drop for Runner<F> {
     /// Finished, or dropped by a tokio runtime shutting down.
     fn drop(&mut self) {
+        // SAFETY: nothing polls this runner while it is dropped, so its
+        // slot is this thread's; its job is owned (`SCHEDULED`).
+        if let Some(task) = unsafe { (*self.inner.nexts[self.index].0.get()).take() } {
+            drop(unsafe { (*task.job.get()).take() });
+        }
         self.wake_up();
         self.found_work();
         let mut running = lock(&self.inner.running);
@@ -479,7 +528,13 @@ impl<F: Job> Future for Runner<F> {
         let runner = self.get_mut();
         let _polling = Polling::enter(runner.inner.id(), runner.index);
         runner.wake_up();
-        for _ in 0..POLLS_PER_TURN {
+        let started = Instant::now();
+        let mut polls: u32 = 0;
+        loop {
+            polls = polls.wrapping_add(1);
+            if polls.is_multiple_of(POLLS_PER_CLOCK_READ) && started.elapsed() >= TURN {
+                break;
+            }
             if runner.inner.stopped.load(Ordering::Acquire) {
                 return Poll::Ready(());
             }
@@ -496,13 +551,60 @@ impl<F: Job> Future for Runner<F> {
                 }
             }
         }
-        // Its turn is over: the thread's other tasks run, then it goes on.
-        cx.waker().wake_by_ref();
+        // Its turn is over: the thread's other tasks run, and its timers
+        // and I/O are looked at, then it goes on. Woken the way
+        // `yield_now` wakes (deferred until the thread has looked), not by
+        // waking itself: tokio hands a task that woke itself to the back
+        // of the queue and wakes an idle thread to steal it, so the runner
+        // moved between threads every turn, a context switch each time.
+        let yielded = std::pin::pin!(tokio::task::yield_now());
+        let _pending = yielded.poll(cx);
         Poll::Pending
     }
 }
 
-impl<F: Job> Wake for Task<F> {
+impl<F: Job> Task<F> {
+    /// The waker of a task: a reference to it, counted like an `Arc`'s.
+    const WAKER: RawWakerVTable = RawWakerVTable::new(
+        Self::clone_raw,
+        Self::wake_raw,
+        Self::wake_by_ref_raw,
+        Self::drop_raw,
+    );
+
+    /// A waker borrowing the count of `task` (which the caller keeps for
+    /// as long as the waker is used): a poll needs one, and a new `Arc`
+    /// for each cost two atomic operations.
+    fn waker_ref(task: &Arc<Task<F>>) -> ManuallyDrop<Waker> {
+        let raw = RawWaker::new(Arc::as_ptr(task).cast(), &Self::WAKER);
+        // SAFETY: the vtable's functions treat the pointer as an `Arc`'s
+        // (see below); `ManuallyDrop` keeps the borrowed count untouched.
+        ManuallyDrop::new(unsafe { Waker::from_raw(raw) })
+    }
+
+    // SAFETY (the four below): `ptr` comes from `Arc::as_ptr` of a task,
+    // and a waker owns one strong count of it (the borrowed one of
+    // `waker_ref` is never dropped).
+    unsafe fn clone_raw(ptr: *const ()) -> RawWaker {
+        unsafe { Arc::increment_strong_count(ptr.cast::<Task<F>>()) };
+        RawWaker::new(ptr, &Self::WAKER)
+    }
+
+    unsafe fn wake_raw(ptr: *const ()) {
+        unsafe { Arc::from_raw(ptr.cast::<Task<F>>()) }.wake();
+    }
+
+    unsafe fn wake_by_ref_raw(ptr: *const ()) {
+        let task = ManuallyDrop::new(unsafe { Arc::from_raw(ptr.cast::<Task<F>>()) });
+        Arc::clone(&task).wake();
+    }
+
+    unsafe fn drop_raw(ptr: *const ()) {
+        drop(unsafe { Arc::from_raw(ptr.cast::<Task<F>>()) });
+    }
+
+    /// Queues the task unless it is queued or running already (then it
+    /// runs again after this poll).
     fn wake(self: Arc<Self>) {
         let mut state = self.state.load(Ordering::Acquire);
         loop {
@@ -516,18 +618,24 @@ impl<F: Job> Wake for Task<F> {
                 .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) if next == SCHEDULED => {
-                    let pool = self.pool.clone();
-                    pool.schedule(self);
+                    let pool: *const Inner<F> = Arc::as_ptr(&self.pool);
+                    // SAFETY: the task holds a count of the pool until it
+                    // is moved into `schedule`; from then on, on one of
+                    // the pool's runners, the runner being polled holds
+                    // one for the whole call (the common case: a process
+                    // waking another, with no count to raise and lower).
+                    if unsafe { (*pool).on_worker() }.is_some() {
+                        unsafe { (*pool).schedule(self) };
+                    } else {
+                        let pool = self.pool.clone();
+                        pool.schedule(self);
+                    }
                     return;
                 }
                 Ok(_) => return,
                 Err(now) => state = now,
             }
         }
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.clone().wake();
     }
 }
 
@@ -631,6 +739,75 @@ mod tests {
         parked.wake();
         rx.recv_timeout(Duration::from_secs(10))
             .expect("ran again after the wake-up");
+    }
+
+    /// Wakes the parked jobs it is given, in order, then finishes.
+    struct Waking {
+        wakers: Vec<Arc<Mutex<Option<Waker>>>>,
+    }
+
+    impl Future for Waking {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            for waker in &self.wakers {
+                if let Some(w) = lock(waker).take() {
+                    w.wake();
+                }
+            }
+            Poll::Ready(())
+        }
+    }
+
+    /// Parks once, then reports its id when it runs again.
+    struct Reporting {
+        waker: Arc<Mutex<Option<Waker>>>,
+        parked: bool,
+        id: u32,
+        done: mpsc::Sender<u32>,
+    }
+
+    impl Future for Reporting {
+        type Output = ();
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.parked {
+                let _ = self.done.send(self.id);
+                return Poll::Ready(());
+            }
+            self.parked = true;
+            *lock(&self.waker) = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn jobs_woken_by_a_job_run_in_the_order_they_were_woken() {
+        let rt = tokio();
+        let pool = Pool::new(1, rt.handle());
+        let (tx, rx) = mpsc::channel();
+        let wakers: Vec<_> = (0..4).map(|_| Arc::new(Mutex::new(None))).collect();
+        for (id, waker) in wakers.iter().enumerate() {
+            pool.spawn(Box::pin(Reporting {
+                waker: waker.clone(),
+                parked: false,
+                id: id as u32,
+                done: tx.clone(),
+            }) as Pin<Box<dyn Future<Output = ()> + Send>>);
+        }
+        while wakers.iter().any(|w| lock(w).is_none()) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // The first one woken waits in the runner's slot, the others in
+        // its queue: they still run first woken, first run.
+        pool.spawn(Box::pin(Waking {
+            wakers: [2, 0, 3, 1].iter().map(|&i| wakers[i].clone()).collect(),
+        }));
+        let order: Vec<u32> = (0..4)
+            .map(|_| rx.recv_timeout(Duration::from_secs(10)).expect("ran"))
+            .collect();
+        assert_eq!(order, [2, 0, 3, 1]);
+        pool.shutdown();
     }
 
     #[test]

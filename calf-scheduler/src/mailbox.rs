@@ -181,6 +181,9 @@ pub struct ProcessHandle {
     /// Whether exit signals become messages; read by a dying linked
     /// process to decide whether to report its crash.
     pub trap_exit: AtomicBool,
+    /// Whether the inbox holds signals: set and cleared with the inbox
+    /// locked, read without the lock by the process (see `has_signals`).
+    pending: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -199,6 +202,7 @@ impl ProcessHandle {
             inbox: Mutex::default(),
             closed: AtomicBool::new(false),
             trap_exit: AtomicBool::new(false),
+            pending: AtomicBool::new(false),
         }
     }
 
@@ -218,6 +222,7 @@ impl ProcessHandle {
                 return Err(signal);
             }
             inbox.signals.push_back(signal);
+            self.pending.store(true, Ordering::Relaxed);
             inbox.waker.take()
         };
         // Woken outside the lock: the process may already be taking its
@@ -230,7 +235,20 @@ impl ProcessHandle {
 
     /// Takes every pending signal.
     pub fn take_all(&self) -> Queue<Signal> {
-        std::mem::take(&mut self.inbox().signals)
+        if !self.has_signals() {
+            return Queue::Empty;
+        }
+        let mut inbox = self.inbox();
+        self.pending.store(false, Ordering::Relaxed);
+        std::mem::take(&mut inbox.signals)
+    }
+
+    /// Whether signals wait in the inbox, without taking its lock: for the
+    /// process itself, which alone takes them out. A signal being pushed
+    /// meanwhile may not show yet, as if it had come a moment later; what
+    /// it would have woken is woken anyway (`park` looks under the lock).
+    pub fn has_signals(&self) -> bool {
+        self.pending.load(Ordering::Acquire)
     }
 
     /// Refuses further signals; returns the ones still pending.
@@ -239,6 +257,7 @@ impl ProcessHandle {
         self.closed.store(true, Ordering::Relaxed);
         // The waker holds the task: dropping it lets the task be freed.
         inbox.waker = None;
+        self.pending.store(false, Ordering::Relaxed);
         std::mem::take(&mut inbox.signals)
     }
 

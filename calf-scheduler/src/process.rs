@@ -5,7 +5,9 @@
 //! signals, links, monitors). When its VM returns an effect, the process
 //! carries it out and resumes the VM with the answer; when it must wait (a
 //! `receive` with nothing to take, a `sleep`) it parks until a signal
-//! arrives or its timer fires, so a waiting process costs no CPU.
+//! arrives or its timer fires, so a waiting process costs no CPU. A send,
+//! a receive that finds its message and the accepting clause are answered
+//! while the VM runs (`Inline`, the VM's `Host`), without it returning.
 //!
 //! A process is its own future, written by hand: the pool keeps a task's
 //! future inline in the task, and an `async fn` would hold the process and
@@ -376,7 +378,30 @@ impl Process {
                     }
                 }
             }
-            match self.vm.run(budget) {
+            let outcome = {
+                let Process {
+                    vm,
+                    handle,
+                    shared,
+                    mailbox,
+                    cursor,
+                    last_sent,
+                    more,
+                    ..
+                } = self;
+                vm.run_with(
+                    budget,
+                    &mut Inline {
+                        handle,
+                        shared,
+                        mailbox,
+                        cursor,
+                        last_sent,
+                        more,
+                    },
+                )
+            };
+            match outcome {
                 Outcome::Yield => {
                     since_yield += budget;
                     if since_yield >= YIELD_EVERY {
@@ -620,6 +645,12 @@ impl Process {
                 signals = earlier;
             }
         }
+        // Mostly none, or the one message that woke the process.
+        let mut signals = match signals {
+            Queue::Empty => return None,
+            Queue::One(signal) => return self.take_signal(signal),
+            many => many,
+        };
         while let Some(signal) = signals.pop_front() {
             if let Some(exit) = self.take_signal(signal) {
                 if !signals.is_empty() {
@@ -751,9 +782,8 @@ impl Process {
             Wait::Message => {
                 let deadline = self.more.as_ref().and_then(|m| m.receive_deadline);
                 if let Some(message) = self.mailbox.get(self.cursor as usize) {
-                    let message = message.clone();
-                    self.cursor += 1;
                     self.vm.resume_received(Some(message));
+                    self.cursor += 1;
                     Ok(None)
                 } else if deadline.is_some_and(|d| Instant::now() >= d) {
                     self.vm.resume_received(None);
@@ -886,19 +916,12 @@ impl Process {
                 timeout_ms,
             } => {
                 if restart {
-                    self.cursor = 0;
-                    let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
-                    if deadline.is_some() || self.more.is_some() {
-                        self.more().receive_deadline = deadline;
-                    }
+                    start_receive(&mut self.cursor, &mut self.more, timeout_ms);
                 }
                 self.waiting = Some(Wait::Message);
             }
             Effect::ReceiveAccept => {
-                if self.cursor > 0 {
-                    self.mailbox.remove(self.cursor as usize - 1);
-                }
-                self.cursor = 0;
+                accept(&mut self.mailbox, &mut self.cursor);
                 self.vm.resume(Value::Nil);
             }
             Effect::Spawn {
@@ -946,7 +969,7 @@ impl Process {
                     _ => None,
                 };
                 if let Some(pid) = target {
-                    self.send_message(pid, message.clone());
+                    send_message(&self.shared, &mut self.last_sent, pid, message.clone());
                 }
                 self.vm.resume(message);
             }
@@ -1258,24 +1281,6 @@ impl Process {
         None
     }
 
-    /// Delivers `message` to `to`; to a process that has ended, nothing.
-    /// The handle of the last process sent to is kept: a process mostly
-    /// sends to the same few, and looking a pid up in the process table was
-    /// a sixth of the time of a message passed round a ring.
-    fn send_message(&mut self, to: Pid, message: Value) {
-        let cached = self.last_sent.as_ref().is_some_and(|h| h.pid() == to);
-        if !cached {
-            self.last_sent = self.shared.handle(to);
-        }
-        let Some(handle) = &self.last_sent else {
-            return;
-        };
-        if handle.push(Signal::Message(message)).is_err() {
-            // It has ended: its handle need not be kept alive.
-            self.last_sent = None;
-        }
-    }
-
     /// Frees the process, reports a crash, and tells links and monitors.
     fn finish(&mut self, reason: Value, failure: Option<Failure>) {
         let pid = self.pid();
@@ -1342,6 +1347,98 @@ impl Process {
             (true, Some(failure)) => self.shared.end(Ending::Failed(failure)),
             (true, None) => self.shared.end(Ending::Returned(Value::Nil)),
             _ => {}
+        }
+    }
+}
+
+/// Delivers `message` to `to`; to a process that has ended, nothing.
+/// The handle of the last process sent to is kept in `last_sent`: a
+/// process mostly sends to the same few, and looking a pid up in the
+/// process table was a sixth of the time of a message passed round a ring.
+fn send_message(
+    shared: &Shared,
+    last_sent: &mut Option<Arc<ProcessHandle>>,
+    to: Pid,
+    message: Value,
+) {
+    let cached = last_sent.as_ref().is_some_and(|h| h.pid() == to);
+    if !cached {
+        *last_sent = shared.handle(to);
+    }
+    let Some(handle) = last_sent else {
+        return;
+    };
+    if handle.push(Signal::Message(message)).is_err() {
+        // It has ended: its handle need not be kept alive.
+        *last_sent = None;
+    }
+}
+
+/// A new `receive`: it looks at the mailbox from the first message, and
+/// gives up after `timeout_ms` from now.
+fn start_receive(cursor: &mut u32, more: &mut Option<Box<More>>, timeout_ms: Option<u64>) {
+    *cursor = 0;
+    let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
+    if deadline.is_some() || more.is_some() {
+        more.get_or_insert_with(Box::default).receive_deadline = deadline;
+    }
+}
+
+/// A clause took the message `receive` handed out last.
+fn accept(mailbox: &mut Queue<Value>, cursor: &mut u32) {
+    if *cursor > 0 {
+        mailbox.remove(*cursor as usize - 1);
+    }
+    *cursor = 0;
+}
+
+/// What a running VM may ask of its process without stopping (see
+/// `calf_lang::vm::Host`): the parts of `Process` other than the VM.
+/// Each answer is the one `perform` and `try_resume` would give, so a
+/// message passed on costs no trip out of the VM and back.
+struct Inline<'a> {
+    handle: &'a ProcessHandle,
+    shared: &'a Shared,
+    mailbox: &'a mut Queue<Value>,
+    cursor: &'a mut u32,
+    last_sent: &'a mut Option<Arc<ProcessHandle>>,
+    more: &'a mut Option<Box<More>>,
+}
+
+impl calf_lang::vm::Host for Inline<'_> {
+    fn next_message(&mut self, restart: bool, timeout_ms: Option<u64>) -> Option<&Value> {
+        // Signals come first, as they would on returning to the process:
+        // one of them may end it, or bring the next message.
+        if self.handle.has_signals() {
+            return None;
+        }
+        let at = if restart { 0 } else { *self.cursor as usize };
+        let message = self.mailbox.get(at)?;
+        // Declined above, the receive is started by `perform`, with the
+        // same effect; here only when there is a message to hand out.
+        if restart {
+            start_receive(self.cursor, self.more, timeout_ms);
+        }
+        *self.cursor = at as u32 + 1;
+        Some(message)
+    }
+
+    fn accept_message(&mut self) -> bool {
+        accept(self.mailbox, self.cursor);
+        true
+    }
+
+    fn perform_now(&mut self, effect: Effect) -> Result<Value, Effect> {
+        match effect {
+            Effect::Send {
+                to: Value::Pid(pid),
+                message,
+            } => {
+                send_message(self.shared, self.last_sent, pid, message.clone());
+                Ok(message)
+            }
+            Effect::SelfPid => Ok(Value::Pid(self.handle.pid())),
+            other => Err(other),
         }
     }
 }

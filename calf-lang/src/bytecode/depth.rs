@@ -25,6 +25,7 @@ impl Op {
             | Op::SelfFn
             | Op::Global(_)
             | Op::Closure(_)
+            | Op::LocalItem { .. }
             // Resumed with `nil`.
             | Op::ReceiveAccept => (0, 1),
             Op::SetLocal(_)
@@ -44,7 +45,8 @@ impl Op {
             | Op::Jump(_)
             | Op::PushHandler(_)
             | Op::PopHandler
-            | Op::JumpUnlessLocals { .. } => (0, 0),
+            | Op::JumpUnlessLocals { .. }
+            | Op::JumpUnlessSeq { .. } => (0, 0),
             Op::Def(_)
             | Op::TestSeq { .. }
             | Op::TestMap
@@ -73,7 +75,8 @@ impl Op {
             | Op::Gt
             | Op::Ge
             | Op::NumEq
-            | Op::Eq => (2, 1),
+            | Op::Eq
+            | Op::Send => (2, 1),
             Op::JumpUnlessLt(_)
             | Op::JumpUnlessLe(_)
             | Op::JumpUnlessGt(_)
@@ -98,7 +101,10 @@ impl Op {
     /// highest.
     fn slots_end(self) -> usize {
         match self {
-            Op::Local(s) | Op::MoveLocal(s) | Op::SetLocal(s) => s as usize + 1,
+            Op::Local(s) | Op::MoveLocal(s) | Op::SetLocal(s) | Op::LocalItem { slot: s, .. } => {
+                s as usize + 1
+            }
+            Op::JumpUnlessSeq { slot, .. } => slot as usize + 1,
             Op::Recur { first, count, .. } => first as usize + count as usize,
             Op::Receive { timeout_slot, .. } if timeout_slot != u16::MAX => {
                 timeout_slot as usize + 1

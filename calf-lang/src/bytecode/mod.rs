@@ -134,10 +134,26 @@ pub enum Op {
         len: u16,
         at_least: bool,
     },
+    /// `Local(slot) TestSeq { len, at_least } JumpIfFalse(target)` in one,
+    /// for the common patterns (a slot and a length below 256): jump unless
+    /// local `slot` is a list or vector of `len` items (at least `len`).
+    JumpUnlessSeq {
+        slot: u8,
+        len: u8,
+        at_least: bool,
+        target: u32,
+    },
     /// Is it a map?
     TestMap,
     /// Item `i` of a list or vector.
     ItemAt(u16),
+    /// `Local(slot) ItemAt(index)` in one: push item `index` of the list
+    /// or vector in local `slot` (checked by a `JumpUnlessSeq` or
+    /// `TestSeq` before).
+    LocalItem {
+        slot: u16,
+        index: u16,
+    },
     /// The items from `i` on, as a list.
     ItemsFrom(u16),
     /// Pop a key and a map: does the map contain the key?
@@ -156,6 +172,12 @@ pub enum Op {
     },
     /// Take the message last handed out by `Receive` out of the mailbox.
     ReceiveAccept,
+    /// `(send to message)` of the core `send`: pop a message and a pid or
+    /// registered name, send, and push the message. Offered to the host
+    /// like the effect of any native (see `vm::Host`); followed by a `Pop`
+    /// (the common case, its value unused), the message is not kept and
+    /// the `Pop` is passed over.
+    Send,
     // Inlined core functions on the top two values (one for Inc/Dec/Not).
     Add,
     Sub,
@@ -241,7 +263,8 @@ impl Op {
             | Op::JumpUnlessGeInt { target: t, .. }
             | Op::JumpUnlessNumEqInt { target: t, .. }
             | Op::JumpUnlessEqInt { target: t, .. }
-            | Op::JumpUnlessLocals { target: t, .. } => Some(t),
+            | Op::JumpUnlessLocals { target: t, .. }
+            | Op::JumpUnlessSeq { target: t, .. } => Some(t),
             _ => None,
         }
     }
@@ -272,6 +295,17 @@ impl Op {
             Op::JumpUnlessNumEqInt { k, .. } => Op::JumpUnlessNumEqInt { k, target },
             Op::JumpUnlessEqInt { k, .. } => Op::JumpUnlessEqInt { k, target },
             Op::JumpUnlessLocals { cmp, a, b, .. } => Op::JumpUnlessLocals { cmp, a, b, target },
+            Op::JumpUnlessSeq {
+                slot,
+                len,
+                at_least,
+                ..
+            } => Op::JumpUnlessSeq {
+                slot,
+                len,
+                at_least,
+                target,
+            },
             other => other,
         }
     }

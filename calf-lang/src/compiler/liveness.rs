@@ -128,7 +128,8 @@ impl<'a> Graph<'a> {
 
 fn for_each_read(op: Op, protos: &[Arc<FnProto>], mut read: impl FnMut(u16)) {
     match op {
-        Op::Local(slot) | Op::MoveLocal(slot) => read(slot),
+        Op::Local(slot) | Op::MoveLocal(slot) | Op::LocalItem { slot, .. } => read(slot),
+        Op::JumpUnlessSeq { slot, .. } => read(slot as u16),
         Op::Receive { timeout_slot, .. } if timeout_slot != u16::MAX => read(timeout_slot),
         Op::Closure(i) => {
             for capture in protos[i as usize].captures.iter() {

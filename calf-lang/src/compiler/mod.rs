@@ -494,8 +494,8 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    /// Core arithmetic, comparison and `not` become single instructions when
-    /// their names mean the core functions.
+    /// Core arithmetic, comparison, `not` and `send` become single
+    /// instructions when their names mean the core functions.
     fn compile_inline(&mut self, head: Sym, form: &Value, items: &[Value]) -> Option<Result<()>> {
         let name = head.local_name();
         let op = match (name, items.len() - 1) {
@@ -512,6 +512,7 @@ impl<'a> Compiler<'a> {
             ("inc", 1) => Op::Inc,
             ("dec", 1) => Op::Dec,
             ("not", 1) => Op::Not,
+            ("send", 2) => Op::Send,
             ("apply", n) if n >= 2 => Op::Apply(n as u16),
             _ => return None,
         };

@@ -45,16 +45,18 @@ fn spawn_monitor(args: &[Value]) -> Result<Effect, RuntimeError> {
 }
 
 fn send(args: &[Value]) -> Result<Effect, RuntimeError> {
-    match &args[0] {
-        Value::Pid(_) | Value::Keyword(_) => Ok(Effect::Send {
-            to: args[0].clone(),
-            message: args[1].clone(),
-        }),
+    send_effect(args[0].clone(), args[1].clone())
+}
+
+/// The effect of `(send to message)`; also the VM's `Send` instruction's.
+pub(crate) fn send_effect(to: Value, message: Value) -> Result<Effect, RuntimeError> {
+    match to {
+        Value::Pid(_) | Value::Keyword(_) => Ok(Effect::Send { to, message }),
         other => Err(RuntimeError::wrong_type(
             "send",
             1,
             "a pid or a registered name",
-            other,
+            &other,
         )),
     }
 }

@@ -52,6 +52,25 @@ unsafe fn write_words(slot: *mut Value, low: u64, high: u64) {
     }
 }
 
+/// Copies the 16 bytes of a value with one load and one store.
+///
+/// # Safety
+/// `from` is valid for a 16-byte read and `to` for a 16-byte write.
+#[inline(always)]
+unsafe fn copy_words(from: *const Value, to: *mut Value) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is part of x86-64; the caller vouches for both.
+    unsafe {
+        use std::arch::x86_64::{_mm_loadu_si128, _mm_storeu_si128};
+        _mm_storeu_si128(to.cast(), _mm_loadu_si128(from.cast()));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    // SAFETY: as above.
+    unsafe {
+        std::ptr::copy_nonoverlapping(from, to, 1)
+    }
+}
+
 /// Every Calf value.
 ///
 /// `repr(u8)` fixes the layout (a tag byte, then the payload, at offset 8
@@ -161,33 +180,70 @@ impl Value {
         unsafe { write_words(slot, 0, 0) }
     }
 
-    /// Clones the value straight into `slot`. One that owns nothing is
-    /// copied with one 16-byte load and store: built in a temporary first,
-    /// it is copied piecewise, and the next 16-byte load of the slot stalls
-    /// (see [`Value::write_int`]).
+    /// Clones the value straight into `slot`, with one 16-byte load and
+    /// store: built in a temporary first, a value is copied piecewise, and
+    /// the next 16-byte load of the slot stalls (see [`Value::write_int`]).
+    /// A value that owns something is one more owner of its `Arc`: the
+    /// count is raised, and the bits are the same.
     ///
     /// # Safety
     /// `slot` is valid for writes and holds nothing that needs dropping.
     #[inline(always)]
     pub unsafe fn clone_to(&self, slot: *mut Value) {
-        if self.owns_nothing() {
-            // SAFETY: such a value is plain data (see `clone`); the caller
-            // vouches for `slot`, and both are 16 bytes.
-            #[cfg(target_arch = "x86_64")]
-            unsafe {
-                use std::arch::x86_64::{_mm_loadu_si128, _mm_storeu_si128};
-                let from: *const Value = self;
-                _mm_storeu_si128(slot.cast(), _mm_loadu_si128(from.cast()));
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            // SAFETY: as above.
-            unsafe {
-                std::ptr::copy_nonoverlapping(self, slot, 1)
-            }
-        } else {
-            // SAFETY: the caller vouches for `slot`.
-            unsafe { slot.write(self.clone()) }
+        match self {
+            Value::Str(s) => std::mem::forget(s.clone()),
+            Value::List(items) | Value::Vector(items) => std::mem::forget(Arc::clone(items)),
+            Value::Map(m) => std::mem::forget(Arc::clone(m)),
+            Value::Set(s) => std::mem::forget(Arc::clone(s)),
+            Value::Fn(f) => std::mem::forget(Arc::clone(f)),
+            _ => {}
         }
+        // SAFETY: the caller vouches for `slot`; the bits are a value whose
+        // share (if any) was just taken.
+        unsafe { copy_words(self, slot) }
+    }
+
+    /// Moves the value in `from` to `to` with one 16-byte load and store;
+    /// `from` is left holding bits that must not be dropped.
+    ///
+    /// # Safety
+    /// `from` holds a value, `to` is valid for writes and holds nothing
+    /// that needs dropping.
+    #[inline(always)]
+    pub unsafe fn move_to(from: *const Value, to: *mut Value) {
+        // SAFETY: as said above.
+        unsafe { copy_words(from, to) }
+    }
+
+    /// Drops the value in `slot` where it lies. Read out first, an owning
+    /// value is copied piecewise to a temporary for its drop code, which
+    /// stalls on the store that wrote it (see [`Value::write_int`]).
+    ///
+    /// # Safety
+    /// `slot` holds a value, dropped here: the slot holds nothing after.
+    #[inline(always)]
+    pub unsafe fn drop_at(slot: *mut Value) {
+        // SAFETY: as said above.
+        unsafe {
+            if !(*slot).owns_nothing() {
+                std::ptr::drop_in_place(slot)
+            }
+        }
+    }
+
+    /// Writes `Value::Vector(items)` (`Value::List` when `list`) into
+    /// `slot` with one store, as [`Value::write_int`] does.
+    ///
+    /// # Safety
+    /// As for [`Value::write_int`].
+    #[inline(always)]
+    pub unsafe fn write_seq(slot: *mut Value, items: Arc<Vector>, list: bool) {
+        // `repr(u8)`: `List`'s tag is 7, `Vector`'s 8, and the `Arc` (one
+        // pointer) is at offset 8; the value takes over the `Arc`.
+        // SAFETY: an `Arc` of a sized type is one pointer.
+        let bits: u64 = unsafe { std::mem::transmute::<Arc<Vector>, u64>(items) };
+        // SAFETY: the caller vouches for `slot`.
+        unsafe { write_words(slot, if list { 7 } else { 8 }, bits) }
     }
 
     /// Writes `Value::Bool(b)` into `slot`, as [`Value::write_int`] does.
@@ -208,23 +264,6 @@ impl Value {
             std::mem::forget(self)
         } else {
             drop(self)
-        }
-    }
-
-    /// Drops the value in `slot` where it lies, as [`Value::drop_fast`]
-    /// does. Reading a value out of a slot to drop it copied it through the
-    /// machine stack in two overlapping 8-byte halves, and reading those
-    /// back stalled on store-to-load forwarding after every native call.
-    ///
-    /// # Safety
-    /// `slot` holds a value that nothing will use or drop again.
-    #[inline(always)]
-    pub unsafe fn drop_in_slot(slot: *mut Value) {
-        // SAFETY: the caller vouches for `slot`.
-        unsafe {
-            if !(*slot).owns_nothing() {
-                std::ptr::drop_in_place(slot)
-            }
         }
     }
 
@@ -428,6 +467,14 @@ mod tests {
         unsafe { Value::write_native(slot.as_mut_ptr(), native) };
         let v = unsafe { slot.assume_init_read() };
         assert!(matches!(v, Value::Native(n) if std::ptr::eq(n, native)));
+        let items: Vector = [Value::Int(1), Value::keyword("k")].into_iter().collect();
+        for list in [false, true] {
+            // SAFETY: as above.
+            unsafe { Value::write_seq(slot.as_mut_ptr(), Arc::new(items.clone()), list) };
+            let v = unsafe { slot.assume_init_read() };
+            assert_eq!(v.type_name(), if list { "list" } else { "vector" });
+            assert_eq!(v.as_seq(), Some(&items));
+        }
         for v in [
             Value::Int(7),
             Value::str("shared"),
@@ -462,5 +509,26 @@ mod tests {
         let short = Value::str("inline");
         assert_eq!(count(&short), None);
         assert_eq!(short.clone(), Value::str("inline"));
+    }
+
+    #[test]
+    fn a_clone_written_whole_is_one_more_owner_and_drop_at_gives_it_up() {
+        let v = Value::str("shared, and long enough for the heap");
+        let count = |v: &Value| match v {
+            Value::Str(s) => s.share_count(),
+            _ => unreachable!(),
+        };
+        let mut slot = std::mem::MaybeUninit::<Value>::uninit();
+        // SAFETY: the slot is valid and holds nothing to drop.
+        unsafe { v.clone_to(slot.as_mut_ptr()) };
+        assert_eq!(count(&v), Some(2));
+        let mut moved = std::mem::MaybeUninit::<Value>::uninit();
+        // SAFETY: the clone moves to the other slot, and is dropped there
+        // once.
+        unsafe {
+            Value::move_to(slot.as_ptr(), moved.as_mut_ptr());
+            Value::drop_at(moved.as_mut_ptr());
+        }
+        assert_eq!(count(&v), Some(1));
     }
 }

@@ -11,6 +11,7 @@
 mod arith;
 mod call;
 mod effect;
+mod host;
 mod pattern;
 mod unwind;
 
@@ -23,6 +24,7 @@ use crate::span::Span;
 use crate::value::{Closure, FnProto, NativeKind, Sym, Value};
 
 pub use effect::{Effect, ProcessOp};
+pub use host::{Host, NoHost};
 pub use unwind::{Thrown, TraceEntry};
 
 /// Default limit on nested (non-tail) calls before a stack-overflow error.
@@ -239,12 +241,23 @@ impl Vm {
         self.push(answer);
     }
 
-    /// Answers a `Receive` effect: the next message, or `None` when the
-    /// timeout passed.
-    pub fn resume_received(&mut self, message: Option<Value>) {
-        let found = message.is_some();
-        self.push(message.unwrap_or(Value::Nil));
-        self.push(Value::Bool(found));
+    /// Answers a `Receive` effect: the next message (cloned onto the
+    /// stack), or `None` when the timeout passed.
+    pub fn resume_received(&mut self, message: Option<&Value>) {
+        self.stack.reserve(2);
+        let len = self.stack.len();
+        // SAFETY: room for two more values was reserved above; the slots
+        // past `len` hold nothing, and each is written whole (see
+        // `Value::clone_to`) before it is counted.
+        unsafe {
+            let top = self.stack.as_mut_ptr().add(len);
+            match message {
+                Some(message) => message.clone_to(top),
+                None => Value::write_nil(top),
+            }
+            Value::write_bool(top.add(1), message.is_some());
+            self.stack.set_len(len + 2);
+        }
     }
 
     /// Makes the call that asked for an effect throw `error` instead.
@@ -294,6 +307,12 @@ impl Vm {
     /// `base + locals + max_stack` values, and capacity never shrinks while
     /// the frame lives.
     pub fn run(&mut self, budget: u32) -> Outcome {
+        self.run_with(budget, &mut NoHost)
+    }
+
+    /// [`Vm::run`], offering `host` the effects it can answer at once (see
+    /// [`Host`]): those do not stop the VM.
+    pub fn run_with(&mut self, budget: u32, host: &mut dyn Host) -> Outcome {
         let mut budget = budget;
         'frames: loop {
             let Some(frame) = self.frames.last() else {
@@ -356,6 +375,11 @@ impl Vm {
             macro_rules! top {
                 () => {
                     unsafe { &mut *sp.sub(1) }
+                };
+            }
+            macro_rules! local {
+                ($slot:expr) => {
+                    unsafe { &mut *bp.add($slot as usize) }
                 };
             }
             macro_rules! save_pc {
@@ -595,13 +619,14 @@ impl Vm {
                         Value::write_nil(from);
                         sp = sp.add(1);
                     },
-                    // SAFETY: the top operand moves into the slot, whose
-                    // old value is dropped first, in place.
+                    // SAFETY (set, pop, recur): as for `pop!` and `local!`;
+                    // the old value is dropped where it lies, and the
+                    // operand moved over it, each with no piecewise copy.
                     Op::SetLocal(slot) => unsafe {
                         sp = sp.sub(1);
-                        let local = bp.add(slot as usize);
-                        Value::drop_in_slot(local);
-                        std::ptr::copy_nonoverlapping(sp, local, 1);
+                        let to = bp.add(slot as usize);
+                        Value::drop_at(to);
+                        Value::move_to(sp, to);
                     },
                     Op::Capture(i) => {
                         push!(closure.map_or(Value::Nil, |c| c.captures[i as usize].clone()))
@@ -633,7 +658,10 @@ impl Vm {
                             .with("var", Value::Symbol(var.name)))
                         }
                     }
-                    Op::Pop => pop!().drop_fast(),
+                    Op::Pop => unsafe {
+                        sp = sp.sub(1);
+                        Value::drop_at(sp);
+                    },
                     Op::Nip => {
                         let top = pop!();
                         *top!() = top;
@@ -649,9 +677,9 @@ impl Vm {
                         for slot in (first..first + count as usize).rev() {
                             unsafe {
                                 sp = sp.sub(1);
-                                let local = bp.add(slot);
-                                Value::drop_in_slot(local);
-                                std::ptr::copy_nonoverlapping(sp, local, 1);
+                                let to = bp.add(slot);
+                                Value::drop_at(to);
+                                Value::move_to(sp, to);
                             }
                         }
                         pc = target as usize;
@@ -667,7 +695,157 @@ impl Vm {
                     Op::JumpUnlessGt(target) => branch_unless!(target, >, arith::gt),
                     Op::JumpUnlessGe(target) => branch_unless!(target, >=, arith::ge),
                     Op::JumpUnlessNumEq(target) => branch_unless!(target, ==, arith::num_eq),
-                    Op::JumpUnlessEq(target) => branch_unless!(target, ==, arith::equal),
+                    Op::JumpUnlessEq(target) => {
+                        // SAFETY: two operands, as for `pop!`.
+                        let (a, b) = unsafe { (&*sp.sub(2), &*sp.sub(1)) };
+                        // Keywords, the tags of messages, are equal when
+                        // their interned names are.
+                        if let (Value::Keyword(x), Value::Keyword(y)) = (a, b) {
+                            let holds = x == y;
+                            // SAFETY: keywords own nothing; they are forgotten.
+                            unsafe { sp = sp.sub(2) };
+                            if !holds {
+                                pc = target as usize;
+                            }
+                            continue;
+                        }
+                        branch_unless!(target, ==, arith::equal)
+                    }
+                    Op::JumpUnlessSeq {
+                        slot,
+                        len,
+                        at_least,
+                        target,
+                    } => {
+                        if !pattern::is_seq_of(local!(slot), len as u16, at_least) {
+                            pc = target as usize;
+                        }
+                    }
+                    Op::LocalItem { slot, index } => {
+                        // Cloned straight onto the stack (see `clone_to`).
+                        let item = local!(slot)
+                            .as_seq()
+                            .and_then(|items| items.get(index as usize));
+                        // SAFETY: as for `push!`.
+                        unsafe {
+                            match item {
+                                Some(item) => item.clone_to(sp),
+                                None => Value::write_nil(sp),
+                            }
+                            sp = sp.add(1);
+                        }
+                    }
+                    Op::MakeVector(n) => {
+                        let n = n as usize;
+                        // SAFETY: the top `n` operands are moved into the
+                        // vector, each read once, and its value takes the
+                        // slot of the first.
+                        unsafe {
+                            sp = sp.sub(n);
+                            let mut items = crate::value::Vector::new();
+                            for i in 0..n {
+                                items.push_back(sp.add(i).read());
+                            }
+                            Value::write_seq(sp, triomphe::Arc::new(items), false);
+                            sp = sp.add(1);
+                        }
+                    }
+                    Op::MakeList(n) => {
+                        let n = n as usize;
+                        // SAFETY: as for `MakeVector`.
+                        unsafe {
+                            sp = sp.sub(n);
+                            let mut items = crate::value::Vector::new();
+                            for i in 0..n {
+                                items.push_back(sp.add(i).read());
+                            }
+                            Value::write_seq(sp, triomphe::Arc::new(items), true);
+                            sp = sp.add(1);
+                        }
+                    }
+                    Op::Receive {
+                        restart,
+                        timeout_slot,
+                    } => {
+                        let timeout_ms = if timeout_slot == u16::MAX {
+                            None
+                        } else {
+                            match &*local!(timeout_slot) {
+                                Value::Int(ms) => Some((*ms).max(0) as u64),
+                                Value::Float(ms) if ms.is_finite() => Some(ms.max(0.0) as u64),
+                                other => {
+                                    let e = RuntimeError::wrong_type(
+                                        "after",
+                                        1,
+                                        "a number of milliseconds",
+                                        other,
+                                    );
+                                    fail!(e)
+                                }
+                            }
+                        };
+                        match host.next_message(restart, timeout_ms) {
+                            // SAFETY: as for `push!`; cloned straight onto
+                            // the stack (see `Value::clone_to`).
+                            Some(message) => unsafe {
+                                message.clone_to(sp);
+                                Value::write_bool(sp.add(1), true);
+                                sp = sp.add(2);
+                            },
+                            None => {
+                                sync!();
+                                save_pc!();
+                                return Outcome::Effect(Effect::Receive {
+                                    restart,
+                                    timeout_ms,
+                                });
+                            }
+                        }
+                    }
+                    Op::Send => {
+                        let message = pop!();
+                        let to = pop!();
+                        // SAFETY: a `Send` is never the last instruction
+                        // (the code ends with one that does not fall
+                        // through), so the next one is there.
+                        let unused = matches!(unsafe { *code.ops.get_unchecked(pc) }, Op::Pop);
+                        let effect = match crate::natives::process::send_effect(to, message) {
+                            Ok(effect) => effect,
+                            Err(e) => fail!(e),
+                        };
+                        match host.perform_now(effect) {
+                            // Past the `Pop` that would drop it.
+                            Ok(answer) if unused => {
+                                answer.drop_fast();
+                                pc += 1;
+                            }
+                            Ok(answer) => push!(answer),
+                            Err(effect) => {
+                                sync!();
+                                save_pc!();
+                                return Outcome::Effect(effect);
+                            }
+                        }
+                    }
+                    Op::ReceiveAccept => {
+                        if !host.accept_message() {
+                            sync!();
+                            save_pc!();
+                            return Outcome::Effect(Effect::ReceiveAccept);
+                        }
+                        // SAFETY: as for `Send`: the next instruction is
+                        // there. The compiler follows an accept with a
+                        // `Pop`, passed over with the `nil` it would drop.
+                        if matches!(unsafe { *code.ops.get_unchecked(pc) }, Op::Pop) {
+                            pc += 1;
+                        } else {
+                            // SAFETY: as for `push!`.
+                            unsafe {
+                                Value::write_nil(sp);
+                                sp = sp.add(1);
+                            }
+                        }
+                    }
                     Op::JumpUnlessLtInt { k, target } => {
                         branch_unless_int!(k, target, <, arith::lt)
                     }
@@ -721,13 +899,14 @@ impl Vm {
                             pc = target as usize;
                         }
                     }
-                    Op::JumpIfFalse(target) => {
-                        let test = pop!();
-                        if !test.is_truthy() {
+                    // SAFETY: as for `Pop`.
+                    Op::JumpIfFalse(target) => unsafe {
+                        sp = sp.sub(1);
+                        if !(*sp).is_truthy() {
                             pc = target as usize;
                         }
-                        test.drop_fast();
-                    }
+                        Value::drop_at(sp);
+                    },
                     Op::Call(argc) => {
                         spend_reduction!();
                         let argc = argc as usize;
@@ -751,16 +930,40 @@ impl Vm {
                                 // SAFETY: the arguments are the top `argc`
                                 // operands, borrowed only for the call.
                                 let result = match native.kind {
-                                    NativeKind::Pure(f) => Some(f(unsafe {
-                                        std::slice::from_raw_parts(sp.sub(argc), argc)
-                                    })),
-                                    NativeKind::Consuming(f) => Some(f(unsafe {
+                                    NativeKind::Pure(f) => {
+                                        f(unsafe { std::slice::from_raw_parts(sp.sub(argc), argc) })
+                                    }
+                                    NativeKind::Consuming(f) => f(unsafe {
                                         std::slice::from_raw_parts_mut(sp.sub(argc), argc)
-                                    })),
-                                    NativeKind::Effect(_) => None,
+                                    }),
+                                    // Offered to the host first: a `send`
+                                    // need not stop the VM.
+                                    NativeKind::Effect(f) => match f(unsafe {
+                                        std::slice::from_raw_parts(sp.sub(argc), argc)
+                                    }) {
+                                        Ok(effect) => match host.perform_now(effect) {
+                                            Ok(answer) => Ok(answer),
+                                            Err(effect) => {
+                                                // SAFETY: as below: the function
+                                                // and its arguments are dropped;
+                                                // the answer will take its slot.
+                                                unsafe {
+                                                    let callee_at = sp.sub(argc + 1);
+                                                    while sp > callee_at {
+                                                        sp = sp.sub(1);
+                                                        Value::drop_at(sp);
+                                                    }
+                                                }
+                                                sync!();
+                                                save_pc!();
+                                                return Outcome::Effect(effect);
+                                            }
+                                        },
+                                        Err(e) => Err(e),
+                                    },
                                 };
                                 match result {
-                                    Some(Ok(v)) => {
+                                    Ok(v) => {
                                         // SAFETY: the function and its
                                         // arguments are dropped, and the
                                         // answer takes the function's slot.
@@ -768,14 +971,13 @@ impl Vm {
                                             let callee_at = sp.sub(argc + 1);
                                             while sp > callee_at {
                                                 sp = sp.sub(1);
-                                                Value::drop_in_slot(sp);
+                                                Value::drop_at(sp);
                                             }
                                         }
                                         push!(v);
                                         continue;
                                     }
-                                    Some(Err(e)) => fail!(e),
-                                    None => {}
+                                    Err(e) => fail!(e),
                                 }
                             }
                             _ => {}
@@ -785,7 +987,13 @@ impl Vm {
                         match self.call_value(argc) {
                             Ok(call::Next::Continue) => reload!(),
                             Ok(call::Next::Enter) => continue 'frames,
-                            Ok(call::Next::Effect(effect)) => return Outcome::Effect(effect),
+                            Ok(call::Next::Effect(effect)) => match host.perform_now(effect) {
+                                Ok(answer) => {
+                                    self.push(answer);
+                                    reload!();
+                                }
+                                Err(effect) => return Outcome::Effect(effect),
+                            },
                             Err(e) => throw_synced!(e),
                         }
                     }
@@ -821,7 +1029,7 @@ impl Vm {
                                 let args = sp.sub(argc);
                                 let mut slot = bp;
                                 while slot < args {
-                                    Value::drop_in_slot(slot);
+                                    Value::drop_at(slot);
                                     slot = slot.add(1);
                                 }
                                 std::ptr::copy(args, bp, argc);
@@ -852,7 +1060,7 @@ impl Vm {
                             let callee_at = bp.sub(1);
                             while sp > callee_at {
                                 sp = sp.sub(1);
-                                Value::drop_in_slot(sp);
+                                Value::drop_at(sp);
                             }
                             bp.sub(base)
                         };
@@ -944,7 +1152,10 @@ impl Vm {
                                     Ok(call::Next::Continue) => {}
                                     Ok(call::Next::Enter) => continue 'frames,
                                     Ok(call::Next::Effect(effect)) => {
-                                        return Outcome::Effect(effect)
+                                        match host.perform_now(effect) {
+                                            Ok(answer) => self.push(answer),
+                                            Err(effect) => return Outcome::Effect(effect),
+                                        }
                                     }
                                     Err(e) => fail!(e),
                                 }
@@ -958,7 +1169,10 @@ impl Vm {
                                     Ok(call::Next::Continue) => {}
                                     Ok(call::Next::Enter) => continue 'frames,
                                     Ok(call::Next::Effect(effect)) => {
-                                        return Outcome::Effect(effect)
+                                        match host.perform_now(effect) {
+                                            Ok(answer) => self.push(answer),
+                                            Err(effect) => return Outcome::Effect(effect),
+                                        }
                                     }
                                     Err(e) => fail!(e),
                                 }
@@ -996,14 +1210,6 @@ impl Vm {
                                     Ok(()) => continue 'frames,
                                     Err(outcome) => return outcome,
                                 }
-                            }
-                            Op::MakeList(n) => {
-                                let items = self.stack.split_off(self.stack.len() - n as usize);
-                                self.push(Value::list(items));
-                            }
-                            Op::MakeVector(n) => {
-                                let items = self.stack.split_off(self.stack.len() - n as usize);
-                                self.push(Value::vector(items));
                             }
                             Op::MakeSet(n) => {
                                 let items = self.stack.split_off(self.stack.len() - n as usize);
@@ -1048,36 +1254,6 @@ impl Vm {
                             Op::NoMatch => {
                                 let v = self.pop();
                                 fail!(pattern::no_match(&v))
-                            }
-                            Op::Receive {
-                                restart,
-                                timeout_slot,
-                            } => {
-                                let timeout_ms = if timeout_slot == u16::MAX {
-                                    None
-                                } else {
-                                    match &self.stack[base + timeout_slot as usize] {
-                                        Value::Int(ms) => Some((*ms).max(0) as u64),
-                                        Value::Float(ms) if ms.is_finite() => {
-                                            Some(ms.max(0.0) as u64)
-                                        }
-                                        other => fail!(RuntimeError::wrong_type(
-                                            "after",
-                                            1,
-                                            "a number of milliseconds",
-                                            other
-                                        )),
-                                    }
-                                };
-                                save_pc!();
-                                return Outcome::Effect(Effect::Receive {
-                                    restart,
-                                    timeout_ms,
-                                });
-                            }
-                            Op::ReceiveAccept => {
-                                save_pc!();
-                                return Outcome::Effect(Effect::ReceiveAccept);
                             }
                             _ => unreachable!("{cold:?} runs above"),
                         }
