@@ -735,10 +735,10 @@ impl Vm {
                             sp = sp.add(1);
                         }
                     }
-                    Op::MakeVector(n) => {
+                    Op::MakeVector(n) | Op::MakeList(n) => {
                         let n = n as usize;
                         // SAFETY: the top `n` operands are moved into the
-                        // vector, each read once, and its value takes the
+                        // sequence, each read once, and its value takes the
                         // slot of the first.
                         unsafe {
                             sp = sp.sub(n);
@@ -746,20 +746,8 @@ impl Vm {
                             for i in 0..n {
                                 items.push_back(sp.add(i).read());
                             }
-                            Value::write_seq(sp, triomphe::Arc::new(items), false);
-                            sp = sp.add(1);
-                        }
-                    }
-                    Op::MakeList(n) => {
-                        let n = n as usize;
-                        // SAFETY: as for `MakeVector`.
-                        unsafe {
-                            sp = sp.sub(n);
-                            let mut items = crate::value::Vector::new();
-                            for i in 0..n {
-                                items.push_back(sp.add(i).read());
-                            }
-                            Value::write_seq(sp, triomphe::Arc::new(items), true);
+                            let list = matches!(op, Op::MakeList(_));
+                            Value::write_seq(sp, triomphe::Arc::new(items), list);
                             sp = sp.add(1);
                         }
                     }
