@@ -2,6 +2,7 @@
 //! writes it down: natural values for workers (a Python worker sees dicts,
 //! lists, ints, floats, strings), ext types for what only Calf has.
 
+use calf_lang::natives::helpers::vector_of;
 use calf_lang::value::{Map, Pid, Set, Sym};
 use calf_lang::Value;
 use rmpv::Value as Mp;
@@ -132,11 +133,11 @@ fn from_mp(mp: &Mp, as_key: bool) -> Result<Value, String> {
                 )
             }
         },
-        Mp::Array(items) => Value::vector(
+        Mp::Array(items) => vector_of(
             items
                 .iter()
                 .map(|i| from_mp(i, false))
-                .collect::<Result<Vec<_>, _>>()?,
+                .collect::<Result<_, _>>()?,
         ),
         Mp::Map(pairs) => {
             let mut map = Map::default();
