@@ -81,6 +81,23 @@ fn call_code(argc: usize) -> &'static Code {
     cache[argc]
 }
 
+/// Drops the operands from `top` (exclusive) down to `bottom`, top first,
+/// each where it lies; returns `bottom`, the new top of the stack.
+///
+/// # Safety
+/// Every slot in `bottom..top` holds a value that nothing will use again.
+#[inline(always)]
+unsafe fn drop_down_to(mut top: *mut Value, bottom: *mut Value) -> *mut Value {
+    while top > bottom {
+        // SAFETY: as the caller vouches.
+        unsafe {
+            top = top.sub(1);
+            Value::drop_at(top);
+        }
+    }
+    bottom
+}
+
 /// A new owning reference to the closure a frame runs.
 fn share_closure(closure: &Closure) -> Value {
     let ptr: *const Closure = closure;
@@ -935,13 +952,7 @@ impl Vm {
                                                 // SAFETY: as below: the function
                                                 // and its arguments are dropped;
                                                 // the answer will take its slot.
-                                                unsafe {
-                                                    let callee_at = sp.sub(argc + 1);
-                                                    while sp > callee_at {
-                                                        sp = sp.sub(1);
-                                                        Value::drop_at(sp);
-                                                    }
-                                                }
+                                                sp = unsafe { drop_down_to(sp, sp.sub(argc + 1)) };
                                                 sync!();
                                                 save_pc!();
                                                 return Outcome::Effect(effect);
@@ -955,13 +966,7 @@ impl Vm {
                                         // SAFETY: the function and its
                                         // arguments are dropped, and the
                                         // answer takes the function's slot.
-                                        unsafe {
-                                            let callee_at = sp.sub(argc + 1);
-                                            while sp > callee_at {
-                                                sp = sp.sub(1);
-                                                Value::drop_at(sp);
-                                            }
-                                        }
+                                        sp = unsafe { drop_down_to(sp, sp.sub(argc + 1)) };
                                         push!(v);
                                         continue;
                                     }
@@ -1045,11 +1050,7 @@ impl Vm {
                         // `bp`) and everything above it are dropped; the
                         // caller's slots are below.
                         let start = unsafe {
-                            let callee_at = bp.sub(1);
-                            while sp > callee_at {
-                                sp = sp.sub(1);
-                                Value::drop_at(sp);
-                            }
+                            sp = drop_down_to(sp, bp.sub(1));
                             bp.sub(base)
                         };
                         let Some(caller) = self.frames.last() else {
