@@ -390,7 +390,17 @@ impl Code {
             };
             let _ = writeln!(out, "{indent}  {pc:4} {op:?}{note}");
         }
-        for proto in self.protos.iter() {
+        // The fns this code makes, in the order it makes them: closures,
+        // and fns that capture nothing, which are constants.
+        for op in self.ops.iter() {
+            let proto = match *op {
+                Op::Closure(i) => &self.protos[i as usize],
+                Op::Const(i) => match &self.consts[i as usize] {
+                    crate::value::Value::Fn(f) => &f.proto,
+                    _ => continue,
+                },
+                _ => continue,
+            };
             for body in proto.fixed.iter().chain(proto.variadic.iter()) {
                 body.disassemble_into(out, depth + 1);
             }

@@ -399,8 +399,6 @@ impl Compiler<'_> {
             captures: captures.iter().map(|(_, c)| *c).collect(),
         };
         let proto = Arc::new(proto);
-        // Listed with the code's protos either way, so `--disasm` shows it.
-        let index = self.code().proto(proto.clone());
         if proto.captures.is_empty() {
             // Nothing to capture: every evaluation would make the same
             // closure, so it is made once, here, and shared.
@@ -411,6 +409,7 @@ impl Compiler<'_> {
             let constant = self.code().constant(closure);
             self.emit(Op::Const(constant));
         } else {
+            let index = self.code().proto(proto);
             self.emit(Op::Closure(index));
         }
         Ok(())
