@@ -229,3 +229,79 @@ fn known_hard_inputs() {
         evaluate(text, 100_000);
     }
 }
+
+/// Compiles and runs one form to its value, or to the message of its
+/// compile error; any other ending fails the test.
+fn value_or_compile_error(text: &str) -> Result<Value, String> {
+    let forms = reader::read_str("<limits>", text).expect("readable");
+    let [form] = &forms.forms[..] else {
+        panic!("one form expected")
+    };
+    let mut compiler = Compiler::new(globals(), Sym::new(USER), &forms.spans, forms.form_spans[0]);
+    let code = match compiler.expand_toplevel(form) {
+        Ok(TopLevel::Code(code)) => code,
+        Ok(TopLevel::Forms(_)) => panic!("a single form expected"),
+        Err(error) => return Err(error.message),
+    };
+    let mut vm = Vm::new(code);
+    loop {
+        match vm.run(100_000) {
+            Outcome::Done(value) => return Ok(value),
+            Outcome::Yield => {}
+            other => panic!("{text:.40}... ended with {other:?}"),
+        }
+    }
+}
+
+/// Past the 16-bit operands of the instructions, a body either works (a
+/// literal's items, a call's operands on the stack) or is a compile error
+/// that says which limit it passed: never a panic.
+#[test]
+fn sizes_past_the_operand_limits() {
+    let n = 70_000;
+    let xs = vec!["x"; n].join(" ");
+    let count = |literal: String| format!("(let [x 1] (count {literal}))");
+    for literal in [
+        format!("[{xs}]"),
+        format!(
+            "#{{{}}}",
+            (0..n)
+                .map(|i| format!("(+ x {i})"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        format!(
+            "{{{}}}",
+            (0..n)
+                .map(|i| format!("{i} x"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        format!("'[{xs}]"),
+    ] {
+        assert_eq!(
+            value_or_compile_error(&count(literal)),
+            Ok(Value::Int(n as i64))
+        );
+    }
+    let bindings: String = (0..n).map(|i| format!("b{i} {i} ")).collect();
+    let names: String = (0..n).map(|i| format!("b{i} ")).collect();
+    let too_many_locals = Err("too many locals in one function (at most 65535)".to_string());
+    assert_eq!(
+        value_or_compile_error(&format!("(let [{bindings}] b0)")),
+        too_many_locals
+    );
+    assert_eq!(
+        value_or_compile_error(&format!("(fn [{names}] b0)")),
+        too_many_locals
+    );
+    let too_many_arguments = Err("too many arguments in one call".to_string());
+    assert_eq!(
+        value_or_compile_error(&format!("(let [x 1] (list {xs}))")),
+        too_many_arguments
+    );
+    assert_eq!(
+        value_or_compile_error(&format!("(let [x 1] (apply + {xs} []))")),
+        too_many_arguments
+    );
+}

@@ -18,6 +18,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -1451,8 +1452,16 @@ impl Future for Process {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let process = self.get_mut();
         loop {
-            let Poll::Ready((reason, failure)) = process.run_until_exit(cx) else {
-                return Poll::Pending;
+            // A panic is a bug in Calf, never a user's error; it must not
+            // take the runtime down nor leave the process half-ended, with
+            // its links, monitors and name never told. The VM it left may
+            // be in any state, and is not run again: the process ends (an
+            // interactive one starts its next line on a fresh VM).
+            let ran = catch_unwind(AssertUnwindSafe(|| process.run_until_exit(cx)));
+            let (reason, failure) = match ran {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(exit)) => exit,
+                Err(panic) => internal_error(panic.as_ref()),
             };
             if process.is_interactive() && !process.shared.has_ended() {
                 process.line_failed(reason, failure);
@@ -1462,6 +1471,26 @@ impl Future for Process {
             return Poll::Ready(());
         }
     }
+}
+
+/// The exit of a process that panicked: an error of type
+/// `:calf/internal` with the panic's message.
+fn internal_error(panic: &(dyn std::any::Any + Send)) -> Exit {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message");
+    let reason = RuntimeError::new(
+        "calf/internal",
+        format!("internal error: {message} (a bug in Calf: please report it)"),
+    )
+    .into_value();
+    let failure = Failure::Thrown(Thrown {
+        value: reason.clone(),
+        trace: Vec::new(),
+    });
+    (reason, Some(failure))
 }
 
 fn is_down_for(message: &Value, reference: u64) -> bool {

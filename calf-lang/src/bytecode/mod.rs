@@ -243,7 +243,7 @@ pub struct Code {
     /// [`Code::checked`], which every body goes through before it runs: the
     /// VM reserves this much room when it enters the body, and then pushes
     /// and pops without checking.
-    pub max_stack: u16,
+    pub max_stack: u32,
 }
 
 impl Op {
@@ -318,8 +318,9 @@ impl Code {
     pub fn checked(mut self, entry: u16) -> Code {
         self.assert_well_formed();
         let max = depth::max_depth(&self, entry as usize);
-        self.max_stack =
-            u16::try_from(max).expect("compiler bug: a body needs over 65535 operands");
+        // A body's operands are bounded by its instructions, which number
+        // well below `u32::MAX`.
+        self.max_stack = u32::try_from(max).expect("compiler bug: a body needs over 2^32 operands");
         self
     }
 

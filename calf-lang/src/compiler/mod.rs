@@ -413,13 +413,18 @@ impl<'a> Compiler<'a> {
     }
 
     /// Binds `name` to a fresh slot in the current body.
-    fn bind_local(&mut self, name: Sym) -> u16 {
+    fn bind_local(&mut self, name: Sym) -> Result<u16> {
         let level = self.level();
         let slot = level.next_slot;
-        level.next_slot += 1;
-        level.max_slots = level.max_slots.max(level.next_slot);
+        let Some(next) = slot.checked_add(1) else {
+            return Err(self
+                .error_here("too many locals in one function (at most 65535)")
+                .with_hint("split the function or the let into smaller ones"));
+        };
+        level.next_slot = next;
+        level.max_slots = level.max_slots.max(next);
         level.locals.push(Local { name, slot });
-        slot
+        Ok(slot)
     }
 
     /// Marks where a scope starts, to end it with `end_scope`.
@@ -513,7 +518,7 @@ impl<'a> Compiler<'a> {
             ("dec", 1) => Op::Dec,
             ("not", 1) => Op::Not,
             ("send", 2) => Op::Send,
-            ("apply", n) if n >= 2 => Op::Apply(n as u16),
+            ("apply", n) if n >= 2 => Op::Apply(u16::try_from(n).ok()?),
             _ => return None,
         };
         let var = self.globals.resolve(self.ns, head)?;

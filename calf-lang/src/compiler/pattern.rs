@@ -103,7 +103,7 @@ impl Compiler<'_> {
         let clauses = self.parse_clauses(form, &items[2..])?;
         let scope = self.begin_scope();
         self.compile(&items[1], self.spans.item_span(form, 1), Tail::No)?;
-        let subject = self.bind_local(destructure::gensym("match"));
+        let subject = self.bind_local(destructure::gensym("match"))?;
         self.emit(Op::SetLocal(subject));
         let to_end = self.compile_clauses(&clauses, subject, false, tail)?;
         self.emit(Op::Local(subject));
@@ -148,13 +148,13 @@ impl Compiler<'_> {
         let timeout_slot = match &after {
             Some((ms, _)) => {
                 self.compile(ms, None, Tail::No)?;
-                let slot = self.bind_local(destructure::gensym("timeout"));
+                let slot = self.bind_local(destructure::gensym("timeout"))?;
                 self.emit(Op::SetLocal(slot));
                 slot
             }
             None => u16::MAX,
         };
-        let message = self.bind_local(destructure::gensym("message"));
+        let message = self.bind_local(destructure::gensym("message"))?;
         self.emit(Op::Receive {
             restart: true,
             timeout_slot,
@@ -312,7 +312,7 @@ impl Compiler<'_> {
                     self.emit(Op::Eq);
                     fails.push(self.emit(Op::JumpIfFalse(0)));
                 } else {
-                    let local = self.bind_local(*s);
+                    let local = self.bind_local(*s)?;
                     self.emit(Op::Local(slot));
                     self.emit(Op::SetLocal(local));
                     bound.push((*s, local));
@@ -454,7 +454,7 @@ impl Compiler<'_> {
                     && !bound.iter().any(|(name, _)| name == s) =>
             {
                 self.emit(Op::LocalItem { slot, index });
-                let local = self.bind_local(*s);
+                let local = self.bind_local(*s)?;
                 self.emit(Op::SetLocal(local));
                 bound.push((*s, local));
                 Ok(())
@@ -483,7 +483,7 @@ impl Compiler<'_> {
         fails: &mut Vec<usize>,
         bound: &mut Vec<(Sym, u16)>,
     ) -> Result<()> {
-        let temp = self.bind_local(destructure::gensym("part"));
+        let temp = self.bind_local(destructure::gensym("part"))?;
         self.emit(Op::SetLocal(temp));
         self.compile_pattern(part, temp, fails, bound)
     }

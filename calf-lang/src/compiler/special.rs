@@ -182,7 +182,7 @@ impl Compiler<'_> {
                     self.spans.item_span(bindings, i)
                 };
                 self.compile(&init, init_hint, Tail::No)?;
-                let slot = self.bind_local(name);
+                let slot = self.bind_local(name)?;
                 self.emit(Op::SetLocal(slot));
             }
         }
@@ -211,7 +211,7 @@ impl Compiler<'_> {
                     temp
                 }
             };
-            let slot = self.bind_local(name);
+            let slot = self.bind_local(name)?;
             self.emit(Op::SetLocal(slot));
             slots.push(slot);
         }
@@ -225,7 +225,7 @@ impl Compiler<'_> {
                     .map_err(|m| self.error_at(bindings, m))?;
                 for (name, init) in simple {
                     self.compile(&init, None, Tail::No)?;
-                    let slot = self.bind_local(name);
+                    let slot = self.bind_local(name)?;
                     self.emit(Op::SetLocal(slot));
                 }
             }
@@ -392,6 +392,11 @@ impl Compiler<'_> {
                     .with_hint("the variadic arity must take more required arguments than every fixed one"));
             }
         }
+        if captures.len() > u16::MAX as usize {
+            return Err(self
+                .error_at(form, "this fn captures too many locals (at most 65535)")
+                .with_hint("pass what it needs in a map or a vector instead"));
+        }
         let proto = FnProto {
             name,
             fixed: fixed.into_boxed_slice(),
@@ -458,7 +463,7 @@ impl Compiler<'_> {
                     ))
                 }
             };
-            slots.push(self.bind_local(name));
+            slots.push(self.bind_local(name)?);
             i += 1;
         }
         if slots.len() > 255 {
@@ -473,7 +478,7 @@ impl Compiler<'_> {
                 .map_err(|m| self.error_at(params, m))?;
             for (name, init) in simple {
                 self.compile(&init, None, Tail::No)?;
-                let slot = self.bind_local(name);
+                let slot = self.bind_local(name)?;
                 self.emit(Op::SetLocal(slot));
             }
         }
@@ -653,7 +658,7 @@ impl Compiler<'_> {
         if let Some((name, handler_body, clause)) = &catch {
             let inner = finally.as_ref().map(|_| self.emit(Op::PushHandler(0)));
             let scope = self.begin_scope();
-            let slot = self.bind_local(*name);
+            let slot = self.bind_local(*name)?;
             self.emit(Op::SetLocal(slot));
             let first_index = list_items(clause).map_or(2, |p| p.len() - handler_body.len());
             self.compile_body(handler_body, clause, first_index, Tail::No)?;
@@ -676,7 +681,7 @@ impl Compiler<'_> {
                 .cloned()
                 .collect();
             let scope = self.begin_scope();
-            let temp = self.bind_local(destructure::gensym("thrown"));
+            let temp = self.bind_local(destructure::gensym("thrown"))?;
             self.emit(Op::SetLocal(temp));
             self.compile_body(&cleanup, clause, 1, Tail::No)?;
             self.emit(Op::Pop);
