@@ -231,13 +231,15 @@ fn known_hard_inputs() {
 }
 
 /// Compiles and runs one form to its value, or to the message of its
-/// compile error; any other ending fails the test.
+/// compile error; any other ending fails the test. In globals of its own:
+/// the random programs above may redefine anything in theirs.
 fn value_or_compile_error(text: &str) -> Result<Value, String> {
     let forms = reader::read_str("<limits>", text).expect("readable");
     let [form] = &forms.forms[..] else {
         panic!("one form expected")
     };
-    let mut compiler = Compiler::new(globals(), Sym::new(USER), &forms.spans, forms.form_spans[0]);
+    let globals = calf_lang::prelude::new_globals();
+    let mut compiler = Compiler::new(&globals, Sym::new(USER), &forms.spans, forms.form_spans[0]);
     let code = match compiler.expand_toplevel(form) {
         Ok(TopLevel::Code(code)) => code,
         Ok(TopLevel::Forms(_)) => panic!("a single form expected"),

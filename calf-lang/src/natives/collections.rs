@@ -15,7 +15,7 @@ use super::helpers::{
 };
 use super::numbers::compare;
 use crate::error::RuntimeError;
-use crate::value::{Arity, Hasher, Map, Native, Set, Value, Vector};
+use crate::value::{Arity, Hasher, Map, Native, Parts, Set, Value, Vector};
 
 const MAP_ENTRY: &str = "a [key value] vector, a map or nil";
 
@@ -31,14 +31,14 @@ enum Builder {
 impl Builder {
     /// The builder for argument `i`; `nil` starts a list.
     fn take(fname: &str, args: &mut [Value], i: usize) -> Result<Builder, RuntimeError> {
-        Ok(match take_arg(&mut args[i]) {
-            Value::Nil => Builder::List(Arc::new(Vector::new())),
-            Value::List(v) => Builder::List(v),
-            Value::Vector(v) => Builder::Vector(v),
-            Value::Map(m) => Builder::Map(m),
-            Value::Set(s) => Builder::Set(s),
+        Ok(match take_arg(&mut args[i]).into_parts() {
+            Parts::Other(Value::Nil) => Builder::List(Arc::new(Vector::new())),
+            Parts::List(v) => Builder::List(v),
+            Parts::Vector(v) => Builder::Vector(v),
+            Parts::Map(m) => Builder::Map(m),
+            Parts::Set(s) => Builder::Set(s),
             other => {
-                args[i] = other;
+                args[i] = other.into_value();
                 return Err(type_error(fname, args, i, "a collection or nil"));
             }
         })
@@ -52,7 +52,7 @@ impl Builder {
             Builder::Set(s) => {
                 Arc::make_mut(s).insert(x);
             }
-            Builder::Map(m) => match x {
+            Builder::Map(m) => match &x {
                 Value::Vector(kv) if kv.len() == 2 => {
                     Arc::make_mut(m).insert(kv[0].clone(), kv[1].clone());
                 }
@@ -185,17 +185,17 @@ fn list_star(args: &[Value]) -> Result<Value, RuntimeError> {
 /// `(assoc coll k v)` for one key, `coll` being argument `pos` of `fname`.
 /// A collection held only here is updated in place.
 fn assoc1(fname: &str, pos: usize, coll: Value, k: Value, v: Value) -> Result<Value, RuntimeError> {
-    match coll {
-        Value::Nil => {
+    match coll.into_parts() {
+        Parts::Other(Value::Nil) => {
             let mut map = Map::default();
             map.insert(k, v);
             Ok(Value::Map(Arc::new(map)))
         }
-        Value::Map(mut m) => {
+        Parts::Map(mut m) => {
             Arc::make_mut(&mut m).insert(k, v);
             Ok(Value::Map(m))
         }
-        Value::Vector(mut items) => {
+        Parts::Vector(mut items) => {
             let Value::Int(index) = k else {
                 return Err(RuntimeError::wrong_type(
                     fname,
@@ -221,7 +221,7 @@ fn assoc1(fname: &str, pos: usize, coll: Value, k: Value, v: Value) -> Result<Va
             fname,
             pos,
             "a map, a vector or nil",
-            &other,
+            &other.into_value(),
         )),
     }
 }
@@ -241,9 +241,9 @@ fn assoc(args: &mut [Value]) -> Result<Value, RuntimeError> {
 }
 
 fn dissoc(args: &mut [Value]) -> Result<Value, RuntimeError> {
-    match take_arg(&mut args[0]) {
-        Value::Nil => Ok(Value::Nil),
-        Value::Map(mut m) => {
+    match take_arg(&mut args[0]).into_parts() {
+        Parts::Other(Value::Nil) => Ok(Value::Nil),
+        Parts::Map(mut m) => {
             for k in &args[1..] {
                 if m.contains_key(k) {
                     Arc::make_mut(&mut m).remove(k);
@@ -252,16 +252,16 @@ fn dissoc(args: &mut [Value]) -> Result<Value, RuntimeError> {
             Ok(Value::Map(m))
         }
         other => {
-            args[0] = other;
+            args[0] = other.into_value();
             Err(type_error("dissoc", args, 0, "a map or nil"))
         }
     }
 }
 
 fn disj(args: &mut [Value]) -> Result<Value, RuntimeError> {
-    match take_arg(&mut args[0]) {
-        Value::Nil => Ok(Value::Nil),
-        Value::Set(mut set) => {
+    match take_arg(&mut args[0]).into_parts() {
+        Parts::Other(Value::Nil) => Ok(Value::Nil),
+        Parts::Set(mut set) => {
             for k in &args[1..] {
                 if set.contains(k) {
                     Arc::make_mut(&mut set).remove(k);
@@ -270,7 +270,7 @@ fn disj(args: &mut [Value]) -> Result<Value, RuntimeError> {
             Ok(Value::Set(set))
         }
         other => {
-            args[0] = other;
+            args[0] = other.into_value();
             Err(type_error("disj", args, 0, "a set or nil"))
         }
     }

@@ -536,7 +536,7 @@ mod tests {
         let a = call("uuid", &[]).unwrap();
         let b = call("uuid", &[]).unwrap();
         assert_ne!(a, b);
-        let Value::Str(text) = a else { panic!() };
+        let Value::Str(text) = &a else { panic!() };
         assert_eq!(text.len(), 36);
         let parts: Vec<&str> = text.split('-').collect();
         assert_eq!(

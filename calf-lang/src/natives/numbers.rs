@@ -11,6 +11,7 @@ use std::cmp::Ordering;
 
 use super::helpers::{overflow, type_error, DIVIDE_BY_ZERO, TYPE_ERROR};
 use crate::error::RuntimeError;
+use crate::value::deep::deeper;
 use crate::value::{Arity, Native, Value};
 
 /// A number argument, unpacked.
@@ -516,15 +517,16 @@ pub fn compare(a: &Value, b: &Value) -> Result<Ordering, RuntimeError> {
         (Str(x), Str(y)) => x.as_str().cmp(y.as_str()),
         (Keyword(x), Keyword(y)) | (Symbol(x), Symbol(y)) => cmp_names(*x, *y),
         (List(x) | Vector(x), List(y) | Vector(y)) => match x.len().cmp(&y.len()) {
-            Ordering::Equal => {
+            // Values nest deeper than the stack: see `value/deep.rs`.
+            Ordering::Equal => deeper(|| {
                 for (p, q) in x.iter().zip(y.iter()) {
                     match compare(p, q)? {
                         Ordering::Equal => {}
                         o => return Ok(o),
                     }
                 }
-                Ordering::Equal
-            }
+                Ok(Ordering::Equal)
+            })?,
             o => o,
         },
         (Pid(x), Pid(y)) => x.cmp(y),

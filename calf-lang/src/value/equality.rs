@@ -7,6 +7,7 @@
 use std::hash::{Hash, Hasher};
 use triomphe::Arc;
 
+use super::deep::deeper;
 use super::Value;
 
 impl PartialEq for Value {
@@ -21,8 +22,8 @@ impl PartialEq for Value {
             (Symbol(a), Symbol(b)) => a == b,
             (Keyword(a), Keyword(b)) => a == b,
             (List(a) | Vector(a), List(b) | Vector(b)) => Arc::ptr_eq(a, b) || items_eq(a, b),
-            (Map(a), Map(b)) => Arc::ptr_eq(a, b) || a == b,
-            (Set(a), Set(b)) => Arc::ptr_eq(a, b) || a == b,
+            (Map(a), Map(b)) => Arc::ptr_eq(a, b) || maps_eq(a, b),
+            (Set(a), Set(b)) => Arc::ptr_eq(a, b) || sets_eq(a, b),
             (Fn(a), Fn(b)) => Arc::ptr_eq(a, b),
             (Native(a), Native(b)) => std::ptr::eq(*a, *b),
             (Pid(a), Pid(b)) => a == b,
@@ -37,9 +38,21 @@ impl Eq for Value {}
 /// Compares two lists or vectors item by item. Out of line: inlined, it
 /// made `eq` save and restore registers on every call, for integers too
 /// (the map's key comparisons).
+/// Each steps into the items through `deeper`: values nest deeper than
+/// the stack (see `deep.rs`).
 #[inline(never)]
 fn items_eq(a: &super::Vector, b: &super::Vector) -> bool {
-    a == b
+    deeper(|| a == b)
+}
+
+#[inline(never)]
+fn maps_eq(a: &super::Map, b: &super::Map) -> bool {
+    deeper(|| a == b)
+}
+
+#[inline(never)]
+fn sets_eq(a: &super::Set, b: &super::Set) -> bool {
+    deeper(|| a == b)
 }
 
 impl Hash for Value {
@@ -75,17 +88,21 @@ impl Hash for Value {
             List(items) | Vector(items) => {
                 state.write_u8(7);
                 state.write_usize(items.len());
-                for item in items.iter() {
-                    item.hash(state);
-                }
+                deeper(|| {
+                    for item in items.iter() {
+                        item.hash(state);
+                    }
+                })
             }
             Map(m) => {
                 state.write_u8(8);
-                state.write_u64(unordered_hash(m.iter().map(|(k, v)| pair_hash(k, v))));
+                state.write_u64(deeper(|| {
+                    unordered_hash(m.iter().map(|(k, v)| pair_hash(k, v)))
+                }));
             }
             Set(s) => {
                 state.write_u8(9);
-                state.write_u64(unordered_hash(s.iter().map(single_hash)));
+                state.write_u64(deeper(|| unordered_hash(s.iter().map(single_hash))));
             }
             Fn(f) => {
                 state.write_u8(10);

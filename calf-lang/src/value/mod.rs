@@ -5,6 +5,7 @@
 //! our hash trie in `trie.rs`), so cloning a value (sending a message,
 //! reading a collection) is at most one reference-count increment.
 
+pub mod deep;
 mod equality;
 mod function;
 mod hashing;
@@ -126,7 +127,82 @@ impl Clone for Value {
     }
 }
 
+/// Dropping the last reference to a collection drops its items, each of
+/// which may hold the last reference to another: a recursion as deep as
+/// the value. Each level goes through [`deep::deeper`], so that a value of
+/// any depth can be dropped (one a million vectors deep aborted the
+/// runtime on a 64 MB stack).
+impl Drop for Value {
+    #[inline]
+    fn drop(&mut self) {
+        let last_owner = match self {
+            Value::List(items) | Value::Vector(items) => items.is_unique(),
+            Value::Map(m) => m.is_unique(),
+            Value::Set(s) => s.is_unique(),
+            Value::Fn(f) => f.is_unique(),
+            _ => false,
+        };
+        if last_owner {
+            // SAFETY: the value is read out and `Nil` (which owns nothing)
+            // written in its place without dropping, so what the value
+            // owned is dropped once, below, and the drop glue that runs
+            // after this finds nothing to drop.
+            let owned = unsafe { std::ptr::replace(self, Value::Nil) };
+            deep::deeper(move || drop(owned.into_parts()));
+        }
+    }
+}
+
+/// A value taken apart, what it owns moved out of it: `Value` has a
+/// `Drop`, so a `match` cannot move a field out of it.
+pub enum Parts {
+    List(Arc<Vector>),
+    Vector(Arc<Vector>),
+    Map(Arc<Map>),
+    Set(Arc<Set>),
+    Fn(Arc<Closure>),
+    /// Any other value, as it was.
+    Other(Value),
+}
+
+impl Parts {
+    /// The value again.
+    pub fn into_value(self) -> Value {
+        match self {
+            Parts::List(items) => Value::List(items),
+            Parts::Vector(items) => Value::Vector(items),
+            Parts::Map(m) => Value::Map(m),
+            Parts::Set(s) => Value::Set(s),
+            Parts::Fn(f) => Value::Fn(f),
+            Parts::Other(value) => value,
+        }
+    }
+}
+
 impl Value {
+    /// Moves out what a collection or closure owns.
+    pub fn into_parts(self) -> Parts {
+        if !matches!(
+            self,
+            Value::List(_) | Value::Vector(_) | Value::Map(_) | Value::Set(_) | Value::Fn(_)
+        ) {
+            return Parts::Other(self);
+        }
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: each arm reads the one field out of `this`, which is
+        // then never used or dropped again.
+        unsafe {
+            match &*this {
+                Value::List(items) => Parts::List(std::ptr::read(items)),
+                Value::Vector(items) => Parts::Vector(std::ptr::read(items)),
+                Value::Map(m) => Parts::Map(std::ptr::read(m)),
+                Value::Set(s) => Parts::Set(std::ptr::read(s)),
+                Value::Fn(f) => Parts::Fn(std::ptr::read(f)),
+                _ => unreachable!("the values that own a collection or closure"),
+            }
+        }
+    }
+
     /// Writes `Value::Int(n)` into `slot` with one 16-byte store.
     ///
     /// Built the ordinary way, a value is stored as a tag byte and an

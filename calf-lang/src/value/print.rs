@@ -1,5 +1,6 @@
 //! Printing values: readable (`pr`, `prn`, the REPL) and human (`print`).
 
+use super::deep::deeper;
 use super::{Text, Value};
 
 /// Renders `value` as `pr-str` does: strings quoted, readable back.
@@ -61,10 +62,11 @@ pub fn write_value(out: &mut impl Text, value: &Value, readable: bool) {
             out.push(':');
             out.push_str(k.name());
         }
-        Value::List(items) => write_items(out, "(", items.iter(), ")", readable),
-        Value::Vector(items) => write_items(out, "[", items.iter(), "]", readable),
-        Value::Set(items) => write_items(out, "#{", items.iter(), "}", readable),
-        Value::Map(entries) => {
+        // Values nest deeper than the stack: see `deep.rs`.
+        Value::List(items) => deeper(|| write_items(out, "(", items.iter(), ")", readable)),
+        Value::Vector(items) => deeper(|| write_items(out, "[", items.iter(), "]", readable)),
+        Value::Set(items) => deeper(|| write_items(out, "#{", items.iter(), "}", readable)),
+        Value::Map(entries) => deeper(|| {
             out.push('{');
             for (i, (k, v)) in entries.iter().enumerate() {
                 if i > 0 {
@@ -75,7 +77,7 @@ pub fn write_value(out: &mut impl Text, value: &Value, readable: bool) {
                 write_value(out, v, readable);
             }
             out.push('}');
-        }
+        }),
         Value::Fn(closure) => match closure.proto.name {
             Some(name) => {
                 let _ = write!(out, "#fn[{name}]");

@@ -843,7 +843,7 @@ mod tests {
             (Value::str("k"), Value::Int(1)),
             (Value::str(long), Value::Int(2)),
         ]);
-        let Value::Map(m) = m else { unreachable!() };
+        let Value::Map(m) = &m else { unreachable!() };
         assert_eq!(m.get(&Value::str("k")), Some(&Value::Int(1)));
         assert_eq!(m.get(&Value::str(long.to_string())), Some(&Value::Int(2)));
         assert_eq!(m.get(&Value::str("K")), None);

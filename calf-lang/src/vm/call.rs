@@ -255,8 +255,8 @@ fn self_body<'a>(
 
 /// An owning reference to a closure a frame runs, for error messages.
 fn share(closure: &Closure) -> Arc<Closure> {
-    match super::share_closure(closure) {
-        Value::Fn(c) => c,
+    match super::share_closure(closure).into_parts() {
+        crate::value::Parts::Fn(c) => c,
         _ => unreachable!("share_closure makes a function"),
     }
 }

@@ -112,7 +112,7 @@ pub fn reply_of(result: &Value) -> Reply {
                 Value::Map(m) => m.get(&Value::keyword(key)).cloned(),
                 _ => None,
             };
-            let code = match field("code") {
+            let code = match field("code").as_ref() {
                 Some(Value::Str(s)) => s.to_string(),
                 Some(Value::Keyword(k)) => k.name().to_string(),
                 Some(Value::Int(n)) => n.to_string(),
