@@ -9,7 +9,7 @@ use calf_lang::value::print::pr_str;
 use calf_lang::vm::Thrown;
 use calf_lang::Value;
 use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteSpanContents, SourceCode,
 };
 
 /// One error pointing into one source file.
@@ -18,7 +18,7 @@ struct Report {
     message: String,
     label: String,
     help: Option<String>,
-    source: Option<(NamedSource<String>, miette::SourceSpan)>,
+    source: Option<(Excerpt, miette::SourceSpan)>,
 }
 
 impl fmt::Display for Report {
@@ -49,12 +49,91 @@ impl Diagnostic for Report {
     }
 }
 
-fn located(span: Span) -> (NamedSource<String>, miette::SourceSpan) {
+fn located(span: Span) -> (Excerpt, miette::SourceSpan) {
     let file = source(span.file);
-    let named = NamedSource::new(file.name.clone(), file.text.clone()).with_language("clojure");
-    let start = (span.start as usize).min(file.text.len());
-    let len = span.len().min(file.text.len() - start);
-    (named, miette::SourceSpan::new(start.into(), len))
+    let text = file.text.as_str();
+    let start = (span.start as usize).min(text.len());
+    let mut len = span.len().min(text.len() - start);
+    let (line_start, line_end) = line_around(text, start);
+    if line_end - line_start > WIDEST_LINE {
+        // Underlined only as far as the excerpt of its line goes.
+        len = len.min(line_end - start).min(WIDEST_LINE - BEFORE_SPAN);
+    }
+    (Excerpt(file), miette::SourceSpan::new(start.into(), len))
+}
+
+/// Where the line holding byte `at` starts and ends (before its newline).
+fn line_around(text: &str, at: usize) -> (usize, usize) {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    (start, end)
+}
+
+/// Lines longer than this are cut around the span when shown.
+const WIDEST_LINE: usize = 160;
+
+/// Bytes shown before the span's start on a line that is cut.
+const BEFORE_SPAN: usize = 60;
+
+/// A source file as an error shows it: whole lines around the span, but
+/// of a line too long to read (a generated file, minified data: once a
+/// single line of 500 KB, echoed whole) only the part around the span.
+#[derive(Debug)]
+struct Excerpt(std::sync::Arc<calf_lang::span::SourceFile>);
+
+impl SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let text = self.0.text.as_str();
+        let whole = text.read_span(span, before, after)?;
+        let lines_fit = whole
+            .data()
+            .split(|b| *b == b'\n')
+            .all(|line| line.len() <= WIDEST_LINE);
+        if lines_fit {
+            return Ok(Box::new(MietteSpanContents::new_named(
+                self.0.name.clone(),
+                whole.data(),
+                *whole.span(),
+                whole.line(),
+                whole.column(),
+                whole.line_count(),
+            )));
+        }
+        // Only the span's own line, from a little before the span (from
+        // the span itself when asked for no context: that is where the
+        // header's line and column come from) to a line's width further.
+        let start = span.offset().min(text.len());
+        let (line_start, line_end) = line_around(text, start);
+        let lead = if before == 0 && after == 0 {
+            0
+        } else {
+            BEFORE_SPAN
+        };
+        let from = floor_char_boundary(text, start.saturating_sub(lead).max(line_start));
+        let to = floor_char_boundary(text, (from + WIDEST_LINE).min(line_end));
+        let line = text[..from].bytes().filter(|b| *b == b'\n').count();
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.0.name.clone(),
+            &text.as_bytes()[from..to],
+            miette::SourceSpan::new(from.into(), to - from),
+            line,
+            from - line_start,
+            1,
+        )))
+    }
+}
+
+/// The start of the character that byte `at` is in.
+fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 fn render(report: &Report) -> String {
@@ -118,4 +197,54 @@ pub fn thrown(thrown: &Thrown) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calf_lang::span::add_source;
+
+    /// A reader error in file `name` holding `text`, at byte `at`, rendered.
+    fn rendered_error_at(name: &str, text: &str, at: usize) -> String {
+        let file = add_source(name, text);
+        source_error(&SourceError::new(
+            "unmatched delimiter: ]",
+            Span {
+                file,
+                start: at as u32,
+                end: at as u32 + 1,
+            },
+        ))
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_span() {
+        let line = format!(
+            "(println {} ] {})",
+            "x".repeat(300_000),
+            "y".repeat(300_000)
+        );
+        let at = line.find(']').expect("the bracket");
+        let text = format!("(ns long)\n{line}\n(println :after)\n");
+        let out = rendered_error_at("long.calf", &text, text.find(']').expect("the bracket"));
+        assert!(out.len() < 2_000, "{} bytes rendered", out.len());
+        assert!(out.contains(&format!("[long.calf:2:{}]", at + 1)), "{out}");
+        assert!(out.contains("xxxx ] yyyy"), "{out}");
+    }
+
+    #[test]
+    fn a_short_line_is_shown_whole() {
+        let out = rendered_error_at("short.calf", "(ns short)\n(println 1 ])\n", 21);
+        assert!(out.contains("[short.calf:2:11]"), "{out}");
+        assert!(out.contains(" 2 │ (println 1 ])\n"), "{out}");
+    }
+
+    #[test]
+    fn a_span_on_a_long_line_is_placed_at_its_own_column() {
+        let line = format!("(println (f {}))", "x ".repeat(100_000));
+        let out = rendered_error_at("call.calf", &line, 9);
+        assert!(out.len() < 2_000, "{} bytes rendered", out.len());
+        assert!(out.contains("[call.calf:1:10]"), "{out}");
+        assert!(out.contains(" 1 │ (println (f x x"), "{out}");
+    }
 }
