@@ -40,13 +40,11 @@ pub(crate) struct Pool<F> {
     inner: Arc<Inner<F>>,
 }
 
-// SAFETY: a pool only ever holds jobs that are `Send` (`spawn` takes a
-// `Job`), and shares them between threads only through `Task`, whose
-// job one thread at a time touches. Said without naming the job's own
-// traits because a process holds the runtime, which holds the pool: the
-// compiler cannot conclude `Send` for such a cycle.
-unsafe impl<F> Send for Pool<F> {}
-unsafe impl<F> Sync for Pool<F> {}
+// SAFETY: a pool holds jobs that are `Send`, and shares them between
+// threads only through `Task`, whose job one thread at a time touches.
+unsafe impl<F: Send> Send for Pool<F> {}
+// SAFETY: as above: `&Pool` reaches a job only through a `Task`.
+unsafe impl<F: Send> Sync for Pool<F> {}
 
 struct Inner<F> {
     /// Jobs woken or spawned outside the runners.

@@ -109,8 +109,81 @@ impl Op {
             Op::Receive { timeout_slot, .. } if timeout_slot != u16::MAX => {
                 timeout_slot as usize + 1
             }
+            Op::Receive { .. } => 0,
             Op::JumpUnlessLocals { a, b, .. } => a.max(b) as usize + 1,
-            _ => 0,
+            // Named one by one: a new instruction must say whether it
+            // names a slot.
+            Op::Nil
+            | Op::True
+            | Op::False
+            | Op::Int(_)
+            | Op::Const(_)
+            | Op::Capture(_)
+            | Op::SelfFn
+            | Op::Global(_)
+            | Op::Def(_)
+            | Op::MarkMacro(_)
+            | Op::Pop
+            | Op::Nip
+            | Op::Jump(_)
+            | Op::JumpIfFalse(_)
+            | Op::JumpUnlessLt(_)
+            | Op::JumpUnlessLe(_)
+            | Op::JumpUnlessGt(_)
+            | Op::JumpUnlessGe(_)
+            | Op::JumpUnlessNumEq(_)
+            | Op::JumpUnlessEq(_)
+            | Op::JumpUnlessLtInt { .. }
+            | Op::JumpUnlessLeInt { .. }
+            | Op::JumpUnlessGtInt { .. }
+            | Op::JumpUnlessGeInt { .. }
+            | Op::JumpUnlessNumEqInt { .. }
+            | Op::JumpUnlessEqInt { .. }
+            | Op::Call(_)
+            | Op::TailCall(_)
+            | Op::CallSelf(_)
+            | Op::TailCallSelf(_)
+            | Op::Apply(_)
+            | Op::Return
+            | Op::Closure(_)
+            | Op::PushHandler(_)
+            | Op::PopHandler
+            | Op::Throw
+            | Op::Rethrow
+            | Op::MakeList(_)
+            | Op::MakeVector(_)
+            | Op::MakeMap(_)
+            | Op::MakeSet(_)
+            | Op::TestSeq { .. }
+            | Op::TestMap
+            | Op::ItemAt(_)
+            | Op::ItemsFrom(_)
+            | Op::HasKey
+            | Op::GetKey
+            | Op::NoMatch
+            | Op::ReceiveAccept
+            | Op::Send
+            | Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Lt
+            | Op::Le
+            | Op::Gt
+            | Op::Ge
+            | Op::NumEq
+            | Op::Eq
+            | Op::Inc
+            | Op::Dec
+            | Op::Not
+            | Op::AddInt(_)
+            | Op::SubInt(_)
+            | Op::LtInt(_)
+            | Op::LeInt(_)
+            | Op::GtInt(_)
+            | Op::GeInt(_)
+            | Op::NumEqInt(_)
+            | Op::EqInt(_) => 0,
         }
     }
 }

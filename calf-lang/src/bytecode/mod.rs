@@ -222,9 +222,10 @@ pub enum Capture {
     SelfFn,
 }
 
-/// A compiled body: one arity of a `fn`, or a top-level form.
+/// A body as the compiler assembles it. It cannot run: only its
+/// [`Unchecked::check`] makes the [`Code`] a VM takes.
 #[derive(Debug)]
-pub struct Code {
+pub struct Unchecked {
     /// The function's name, for stack traces.
     pub name: Option<Sym>,
     /// Parameter slots; for a variadic body the last one takes the rest.
@@ -239,11 +240,39 @@ pub struct Code {
     /// The source span of the form each instruction came from, as
     /// `(first pc, span)` runs sorted by pc.
     pub spans: Box<[(u32, Span)]>,
-    /// The most operands the body holds above its locals. Set by
-    /// [`Code::checked`], which every body goes through before it runs: the
-    /// VM reserves this much room when it enters the body, and then pushes
-    /// and pops without checking.
-    pub max_stack: u32,
+}
+
+/// A compiled body, checked: one arity of a `fn`, or a top-level form.
+///
+/// The VM runs it without bounds checks, trusting what the check proved
+/// (see `depth.rs`): so there is no other way to make one than
+/// [`Unchecked::check`], and its fields cannot be changed after.
+///
+/// ```compile_fail,E0451
+/// use calf_lang::bytecode::{Code, Op};
+/// // Two pops of an empty stack: it must not be possible to build.
+/// let code = Code {
+///     name: None, params: 0, variadic: false, locals: 0,
+///     ops: vec![Op::Pop, Op::Pop, Op::Return].into_boxed_slice(),
+///     consts: Box::new([]), vars: Box::new([]), protos: Box::new([]),
+///     spans: Box::new([]), max_stack: 0,
+/// };
+/// ```
+#[derive(Debug)]
+pub struct Code {
+    name: Option<Sym>,
+    params: u16,
+    variadic: bool,
+    locals: u16,
+    ops: Box<[Op]>,
+    consts: Box<[Value]>,
+    vars: Box<[Arc<Var>]>,
+    protos: Box<[Arc<FnProto>]>,
+    spans: Box<[(u32, Span)]>,
+    /// The most operands the body holds above its locals: the VM reserves
+    /// this much room when it enters the body, and then pushes and pops
+    /// without checking.
+    max_stack: u32,
 }
 
 impl Op {
@@ -311,23 +340,86 @@ impl Op {
     }
 }
 
-impl Code {
-    /// The body, checked (see [`Code::assert_well_formed`]), with
-    /// `max_stack` set, when it starts with `entry` operands above its
-    /// locals (0 for any body the compiler makes). A failure is a compiler bug.
-    pub fn checked(mut self, entry: u16) -> Code {
-        self.assert_well_formed();
-        let max = depth::max_depth(&self, entry as usize);
+impl Unchecked {
+    /// The body, checked (see [`Code::assert_well_formed`]), when it
+    /// starts with `entry` operands above its locals (0 for any body the
+    /// compiler makes). A failure is a compiler bug.
+    pub fn check(self, entry: u16) -> Code {
+        let mut code = Code {
+            name: self.name,
+            params: self.params,
+            variadic: self.variadic,
+            locals: self.locals,
+            ops: self.ops,
+            consts: self.consts,
+            vars: self.vars,
+            protos: self.protos,
+            spans: self.spans,
+            max_stack: 0,
+        };
+        code.assert_well_formed();
+        let max = depth::max_depth(&code, entry as usize);
         // A body's operands are bounded by its instructions, which number
         // well below `u32::MAX`.
-        self.max_stack = u32::try_from(max).expect("compiler bug: a body needs over 2^32 operands");
-        self
+        code.max_stack = u32::try_from(max).expect("compiler bug: a body needs over 2^32 operands");
+        code
+    }
+}
+
+impl Code {
+    /// The function's name, for stack traces.
+    #[inline]
+    pub fn name(&self) -> Option<Sym> {
+        self.name
+    }
+
+    /// Parameter slots; for a variadic body the last one takes the rest.
+    #[inline]
+    pub fn params(&self) -> u16 {
+        self.params
+    }
+
+    #[inline]
+    pub fn variadic(&self) -> bool {
+        self.variadic
+    }
+
+    /// All local slots, parameters included.
+    #[inline]
+    pub fn locals(&self) -> u16 {
+        self.locals
+    }
+
+    #[inline]
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+
+    #[inline]
+    pub fn consts(&self) -> &[Value] {
+        &self.consts
+    }
+
+    #[inline]
+    pub fn vars(&self) -> &[Arc<Var>] {
+        &self.vars
+    }
+
+    #[inline]
+    pub fn protos(&self) -> &[Arc<FnProto>] {
+        &self.protos
+    }
+
+    /// The most operands the body holds above its locals.
+    #[inline]
+    pub fn max_stack(&self) -> u32 {
+        self.max_stack
     }
 
     /// Checks what the VM relies on to fetch instructions without a bounds
     /// check: every jump lands inside the code, and the last instruction
     /// never falls through past the end. A failure is a compiler bug.
-    pub fn assert_well_formed(&self) {
+    fn assert_well_formed(&self) {
         let len = self.ops.len();
         for (pc, op) in self.ops.iter().enumerate() {
             if let Some(t) = op.jump_target() {
@@ -411,7 +503,7 @@ impl Code {
 
 #[cfg(test)]
 mod tests {
-    use super::{Code, Op};
+    use super::{Code, Op, Unchecked};
 
     #[test]
     fn an_instruction_is_eight_bytes() {
@@ -419,7 +511,7 @@ mod tests {
     }
 
     fn code(ops: Vec<Op>) -> Code {
-        Code {
+        Unchecked {
             name: None,
             params: 0,
             variadic: false,
@@ -429,9 +521,8 @@ mod tests {
             vars: Box::new([]),
             protos: Box::new([]),
             spans: Box::new([]),
-            max_stack: 0,
         }
-        .checked(0)
+        .check(0)
     }
 
     #[test]

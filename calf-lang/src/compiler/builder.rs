@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::bytecode::{Capture, Cmp, Code, Op};
+use crate::bytecode::{Capture, Cmp, Code, Op, Unchecked};
 use crate::namespace::Var;
 use crate::span::Span;
 use crate::value::{FnProto, Sym, Value};
@@ -109,7 +109,7 @@ impl CodeBuilder {
         super::liveness::move_last_uses(&mut self.ops, &self.protos, locals);
         // After the liveness pass, which does not know the joined reads.
         compare_locals(&mut self.ops);
-        Code {
+        Unchecked {
             name,
             params,
             variadic,
@@ -119,9 +119,8 @@ impl CodeBuilder {
             vars: self.vars.into_boxed_slice(),
             protos: self.protos.into_boxed_slice(),
             spans: self.spans.into_boxed_slice(),
-            max_stack: 0,
         }
-        .checked(0)
+        .check(0)
     }
 }
 

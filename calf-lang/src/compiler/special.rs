@@ -376,7 +376,7 @@ impl Compiler<'_> {
                 }
                 variadic = Some(code);
             } else {
-                if fixed.iter().any(|c| c.params == param_count) {
+                if fixed.iter().any(|c| c.params() == param_count) {
                     return Err(self.error_at(
                         form,
                         format!("a fn has two arities taking {param_count} arguments"),
@@ -386,7 +386,7 @@ impl Compiler<'_> {
             }
         }
         if let Some(v) = &variadic {
-            if fixed.iter().any(|c| c.params >= v.params) {
+            if fixed.iter().any(|c| c.params() >= v.params()) {
                 return Err(self
                     .error_at(form, "a fixed arity of this fn takes as many arguments as its variadic arity requires")
                     .with_hint("the variadic arity must take more required arguments than every fixed one"));

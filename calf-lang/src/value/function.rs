@@ -24,21 +24,21 @@ impl FnProto {
     /// The body to run for `argc` arguments.
     pub fn body_for(&self, argc: usize) -> Option<&Arc<Code>> {
         for code in self.fixed.iter() {
-            if code.params as usize == argc {
+            if code.params() as usize == argc {
                 return Some(code);
             }
         }
         match &self.variadic {
-            Some(code) if argc >= code.params as usize - 1 => Some(code),
+            Some(code) if argc >= code.params() as usize - 1 => Some(code),
             _ => None,
         }
     }
 
     /// "1 or 2", "2 or more": for arity errors.
     pub fn describe_arities(&self) -> String {
-        let mut parts: Vec<String> = self.fixed.iter().map(|c| c.params.to_string()).collect();
+        let mut parts: Vec<String> = self.fixed.iter().map(|c| c.params().to_string()).collect();
         if let Some(v) = &self.variadic {
-            parts.push(format!("{} or more", v.params - 1));
+            parts.push(format!("{} or more", v.params() - 1));
         }
         parts.join(" or ")
     }

@@ -37,8 +37,8 @@ impl Vm {
                 if self.frames.len() >= self.max_depth {
                     return Err(stack_overflow(self.max_depth));
                 }
-                if body.variadic {
-                    self.pack_rest(callee_at + 1, body.params as usize);
+                if body.variadic() {
+                    self.pack_rest(callee_at + 1, body.params() as usize);
                 }
                 self.enter(body, callee_at + 1, Some(closure));
                 Ok(Next::Enter)
@@ -110,8 +110,8 @@ impl Vm {
         }
         self.stack.truncate(dest + argc + 1);
         self.frames.pop();
-        if body.variadic {
-            self.pack_rest(base, body.params as usize);
+        if body.variadic() {
+            self.pack_rest(base, body.params() as usize);
         }
         self.enter(body, base, Some(closure));
         Ok(Next::Enter)
@@ -131,8 +131,8 @@ impl Vm {
         if self.frames.len() >= self.max_depth {
             return Err(stack_overflow(self.max_depth));
         }
-        if body.variadic {
-            self.pack_rest(callee_at + 1, body.params as usize);
+        if body.variadic() {
+            self.pack_rest(callee_at + 1, body.params() as usize);
         }
         self.enter(body, callee_at + 1, Some(closure));
         Ok(())
@@ -153,8 +153,8 @@ impl Vm {
         }
         self.stack.truncate(base + argc);
         self.frames.pop();
-        if body.variadic {
-            self.pack_rest(base, body.params as usize);
+        if body.variadic() {
+            self.pack_rest(base, body.params() as usize);
         }
         self.enter(body, base, Some(closure));
         Ok(())

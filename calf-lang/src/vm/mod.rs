@@ -18,7 +18,7 @@ mod unwind;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::bytecode::{Cmp, Code, Op};
+use crate::bytecode::{Cmp, Code, Op, Unchecked};
 use crate::error::RuntimeError;
 use crate::span::Span;
 use crate::value::{Closure, FnProto, NativeKind, Sym, Value};
@@ -51,7 +51,7 @@ fn call_code(argc: usize) -> &'static Code {
     // Leaked on purpose: one body per argument count, for the whole program.
     let make = |argc: usize| -> &'static Code {
         Box::leak(Box::new(
-            Code {
+            Unchecked {
                 name: None,
                 params: 0,
                 variadic: false,
@@ -61,10 +61,9 @@ fn call_code(argc: usize) -> &'static Code {
                 vars: Box::new([]),
                 protos: Box::new([]),
                 spans: Box::new([]),
-                max_stack: 0,
             }
             // The function and its arguments are already on the stack.
-            .checked(argc as u16 + 1),
+            .check(argc as u16 + 1),
         ))
     };
     if argc >= 16 {
@@ -204,7 +203,7 @@ impl Vm {
         // closure's would (see `Frame`).
         let holder = triomphe::Arc::new(Closure {
             proto: Arc::new(FnProto {
-                name: code.name,
+                name: code.name(),
                 fixed: Box::new([code.clone()]),
                 variadic: None,
                 captures: Box::new([]),
@@ -222,7 +221,7 @@ impl Vm {
         let argc = args.len();
         let code = call_code(argc);
         // The function slot, then the body's operands (see `run`).
-        vm.stack.reserve_exact(1 + code.max_stack as usize);
+        vm.stack.reserve_exact(1 + code.max_stack() as usize);
         // One frame: the first call is a tail call, which replaces it. A
         // process waiting in `receive` often never needs a second.
         vm.frames.reserve_exact(1);
@@ -294,9 +293,9 @@ impl Vm {
     /// The caller guarantees the code outlives the frame (see [`Frame`]).
     #[inline]
     fn enter(&mut self, code: &Code, base: usize, closure: Option<&Closure>) {
-        let top = base + code.locals as usize;
+        let top = base + code.locals() as usize;
         // The room `run` relies on (see there).
-        let room = top + code.max_stack as usize;
+        let room = top + code.max_stack() as usize;
         self.stack.reserve(room.saturating_sub(self.stack.len()));
         // Parameters are already there; only `let` slots need filling.
         while self.stack.len() < top {
@@ -318,7 +317,7 @@ impl Vm {
     /// `reload!` takes them again.
     ///
     /// Why the raw accesses stay inside the stack: every body went through
-    /// `Code::checked`, which proves that each reachable instruction finds
+    /// `Unchecked::check`, which proves that each reachable instruction finds
     /// the operands it pops and names only slots below `locals`, and bounds
     /// the operands by `max_stack`; entering a body reserves room for
     /// `base + locals + max_stack` values, and capacity never shrinks while
@@ -371,7 +370,7 @@ impl Vm {
             reload!();
 
             // SAFETY (push!, pop!, top!, local!): the bounds proved by
-            // `Code::checked` and reserved on entry, as explained above.
+            // `Unchecked::check` and reserved on entry, as explained above.
             macro_rules! push {
                 ($value:expr) => {{
                     let value: Value = $value;
@@ -451,9 +450,9 @@ impl Vm {
                     save_pc!();
                     sync!();
                     let new_base = self.stack.len() - $argc;
-                    let locals_end = new_base + body.locals as usize;
+                    let locals_end = new_base + body.locals() as usize;
                     self.stack
-                        .reserve(locals_end + body.max_stack as usize - self.stack.len());
+                        .reserve(locals_end + body.max_stack() as usize - self.stack.len());
                     let start = self.stack.as_mut_ptr();
                     // SAFETY: room was reserved just above; the slots past
                     // the arguments are filled before they are counted.
@@ -592,15 +591,15 @@ impl Vm {
             }
 
             loop {
-                debug_assert!(pc < code.ops.len());
+                debug_assert!(pc < code.ops().len());
                 // SAFETY: `pc` starts at 0, becomes a jump target (checked to
                 // be inside the code when the code was built, see
                 // `Code::assert_well_formed`) or grows by one past an
                 // instruction that is not the last (the last never falls
                 // through); effects resume past their instruction the same way.
                 // A `JumpUnlessLocals` goes on three further, which the depth
-                // check (`Code::checked`) found inside the code.
-                let op = unsafe { *code.ops.get_unchecked(pc) };
+                // check (`Unchecked::check`) found inside the code.
+                let op = unsafe { *code.ops().get_unchecked(pc) };
                 pc += 1;
                 match op {
                     // SAFETY (nil, integers, booleans): as for `push!`.
@@ -623,7 +622,7 @@ impl Vm {
                     // SAFETY (constants, locals): as for `push!` and `local!`;
                     // a moved value leaves `nil` behind, so it has one owner.
                     Op::Const(i) => unsafe {
-                        code.consts[i as usize].clone_to(sp);
+                        code.consts()[i as usize].clone_to(sp);
                         sp = sp.add(1);
                     },
                     Op::Local(slot) => unsafe {
@@ -650,7 +649,7 @@ impl Vm {
                     }
                     Op::SelfFn => push!(closure.map_or(Value::Nil, share_closure)),
                     Op::Global(i) => {
-                        let var = &code.vars[i as usize];
+                        let var = &code.vars()[i as usize];
                         if let Some(native) = var.get_native() {
                             // SAFETY: as for `push!`.
                             unsafe {
@@ -813,7 +812,7 @@ impl Vm {
                         // SAFETY: a `Send` is never the last instruction
                         // (the code ends with one that does not fall
                         // through), so the next one is there.
-                        let unused = matches!(unsafe { *code.ops.get_unchecked(pc) }, Op::Pop);
+                        let unused = matches!(unsafe { *code.ops().get_unchecked(pc) }, Op::Pop);
                         let effect = match crate::natives::process::send_effect(to, message) {
                             Ok(effect) => effect,
                             Err(e) => fail!(e),
@@ -841,7 +840,7 @@ impl Vm {
                         // SAFETY: as for `Send`: the next instruction is
                         // there. The compiler follows an accept with a
                         // `Pop`, passed over with the `nil` it would drop.
-                        if matches!(unsafe { *code.ops.get_unchecked(pc) }, Op::Pop) {
+                        if matches!(unsafe { *code.ops().get_unchecked(pc) }, Op::Pop) {
                             pc += 1;
                         } else {
                             // SAFETY: as for `push!`.
@@ -920,7 +919,8 @@ impl Vm {
                         let callee = unsafe { &*sp.sub(argc + 1) };
                         match callee {
                             Value::Fn(f) => {
-                                if let Some(body) = f.proto.body_for(argc).filter(|b| !b.variadic) {
+                                if let Some(body) = f.proto.body_for(argc).filter(|b| !b.variadic())
+                                {
                                     // SAFETY: the closure stays in the slot
                                     // below the new frame's base, keeping
                                     // itself and its code alive (see `Frame`).
@@ -995,7 +995,7 @@ impl Vm {
                         let argc = argc as usize;
                         match closure {
                             // The running body is the one of this arity.
-                            Some(running) if code.params as usize == argc && !code.variadic => {
+                            Some(running) if code.params() as usize == argc && !code.variadic() => {
                                 enter!(code, Some(running), argc)
                             }
                             _ => {
@@ -1011,7 +1011,7 @@ impl Vm {
                     Op::TailCallSelf(argc) => {
                         spend_reduction!();
                         let argc = argc as usize;
-                        if closure.is_some() && code.params as usize == argc && !code.variadic {
+                        if closure.is_some() && code.params() as usize == argc && !code.variadic() {
                             // The arguments replace the frame's slots and
                             // operands; the function slot and the frame stay.
                             // SAFETY: the arguments are the top operands,
@@ -1027,7 +1027,7 @@ impl Vm {
                                 }
                                 std::ptr::copy(args, bp, argc);
                                 sp = bp.add(argc);
-                                let end = bp.add(code.locals as usize);
+                                let end = bp.add(code.locals() as usize);
                                 while sp < end {
                                     sp.write(Value::Nil);
                                     sp = sp.add(1);
@@ -1123,12 +1123,12 @@ impl Vm {
                         }
                         match cold {
                             Op::Def(i) => {
-                                let var = &code.vars[i as usize];
+                                let var = &code.vars()[i as usize];
                                 let v = self.pop();
                                 var.set(v);
                                 self.push(Value::Symbol(var.name));
                             }
-                            Op::MarkMacro(i) => code.vars[i as usize].set_macro(true),
+                            Op::MarkMacro(i) => code.vars()[i as usize].set_macro(true),
                             Op::Apply(argc) => {
                                 spend_reduction!();
                                 save_pc!();
@@ -1167,7 +1167,7 @@ impl Vm {
                                 }
                             }
                             Op::Closure(i) => {
-                                let proto = &code.protos[i as usize];
+                                let proto = &code.protos()[i as usize];
                                 let made = self.make_closure(proto, base, closure);
                                 self.push(made);
                             }
@@ -1308,7 +1308,7 @@ impl Vm {
     pub fn trace(&self) -> Vec<TraceEntry> {
         let mut trace: Vec<TraceEntry> = Vec::new();
         for frame in self.frames.iter().rev() {
-            let function = frame.code().name;
+            let function = frame.code().name();
             let span = frame.code().span_at((frame.pc as usize).saturating_sub(1));
             match trace.last_mut() {
                 Some(last) if last.function == function && last.span == span => last.times += 1,
@@ -1330,6 +1330,6 @@ impl Vm {
 
     /// The name of the function running now.
     pub fn current_function(&self) -> Option<Sym> {
-        self.frames.last().and_then(|f| f.code().name)
+        self.frames.last().and_then(|f| f.code().name())
     }
 }
