@@ -268,3 +268,95 @@ fn a_calf_worker_answers_calls_from_another_program() {
     );
     assert_eq!(lines[2], "[:calf/remote-error \"card-declined\" 1]");
 }
+
+/// Python that builds sets nested `depth` deep (ext 3 around an array of
+/// one, down to the empty set), from the inside out.
+const NESTED_SETS_PY: &str = r#"
+import msgpack
+
+def nested_sets(depth):
+    body = msgpack.packb(msgpack.ExtType(3, msgpack.packb([])))
+    for _ in range(depth - 1):
+        body = msgpack.packb(msgpack.ExtType(3, b"\x91" + body))
+    return body
+"#;
+
+/// Python scripts for the tests, written once per test binary.
+fn python_script(name: &str, text: &str) -> PathBuf {
+    let path =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}.py", std::process::id()));
+    std::fs::write(&path, text).expect("writable");
+    path
+}
+
+#[test]
+fn a_reply_of_sets_nested_too_deep_is_a_bad_reply() {
+    let server = NatsServer::start();
+    let responder = python_script(
+        "deep_responder",
+        &format!(
+            "{NESTED_SETS_PY}{}",
+            r#"
+import asyncio, sys
+import nats
+
+async def main():
+    nc = await nats.connect(sys.argv[1])
+    async def deep(msg):
+        await nc.publish(msg.reply, nested_sets(msgpack.unpackb(msg.data)))
+    await nc.subscribe("deep", queue="calf", cb=deep)
+    await nc.flush()
+    print("serving deep", flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"#
+        ),
+    );
+    let _deep = Worker::start_script(&responder, &server.url());
+    let program = r#"
+(println (count (call "deep" 1024)))
+(let [e (try (call "deep" 2000) (catch e e))]
+  (println (:type (ex-data e)) (:attempts (ex-data e)))
+  (println (ex-message e)))
+"#;
+    check(
+        run(&server.url(), program),
+        concat!(
+            "1\n",
+            ":calf/bad-reply 1\n",
+            "deep sent a reply that cannot be read: the value nests deeper than 1024 levels (vectors, lists, maps and sets together), the most the wire carries: send it flatter\n"
+        ),
+    );
+}
+
+#[test]
+fn a_calf_worker_refuses_a_request_of_sets_nested_too_deep_and_carries_on() {
+    let server = NatsServer::start();
+    let _worker = calf_worker(&server.url());
+    let client = python_script(
+        "deep_client",
+        &format!(
+            "{NESTED_SETS_PY}{}",
+            r#"
+import asyncio, sys
+import nats
+
+async def main():
+    nc = await nats.connect(sys.argv[1])
+    reply = await nc.request("echo", nested_sets(2000), timeout=10)
+    print(reply.headers.get("Nats-Service-Error-Code"), reply.headers.get("Calf-Retryable"))
+    reply = await nc.request("math.add", msgpack.packb([2, 2]), timeout=10)
+    print(msgpack.unpackb(reply.data))
+
+asyncio.run(main())
+"#
+        ),
+    );
+    let output = Command::new(root().join(".venv/bin/python"))
+        .arg(&client)
+        .arg(server.url())
+        .output()
+        .expect("python runs");
+    check(output, "400 None\n4\n");
+}
