@@ -360,3 +360,156 @@ asyncio.run(main())
         .expect("python runs");
     check(output, "400 None\n4\n");
 }
+
+/// A responder on `held` that holds every first attempt (never answers
+/// it) and answers later attempts with the payload; it prints `held N`
+/// each time it holds one more, so a test knows what is in flight.
+const HELD_RESPONDER_PY: &str = r#"
+import asyncio, sys
+import nats
+
+async def main():
+    nc = await nats.connect(sys.argv[1], reconnect_time_wait=0.05, max_reconnect_attempts=-1)
+    held = []
+    async def on_message(msg):
+        if (msg.headers or {}).get("Calf-Attempt") == "1":
+            held.append(msg)
+            print(f"held {len(held)}", flush=True)
+        else:
+            await nc.publish(msg.reply, msg.data)
+    await nc.subscribe("held", queue="calf", cb=on_message)
+    await nc.flush()
+    print("serving held", flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"#;
+
+/// The held responder, with its output to read.
+struct Held {
+    child: std::process::Child,
+    out: BufReader<std::process::ChildStdout>,
+}
+
+impl Held {
+    fn start(url: &str) -> Held {
+        let mut child = Command::new(root().join(".venv/bin/python"))
+            .arg(python_script("held_responder", HELD_RESPONDER_PY))
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python runs");
+        let out = BufReader::new(child.stdout.take().expect("piped"));
+        let mut held = Held { child, out };
+        held.wait_for("serving held");
+        held
+    }
+
+    /// Reads the responder's lines until `line`.
+    fn wait_for(&mut self, wanted: &str) {
+        let mut line = String::new();
+        while line.trim_end() != wanted {
+            line.clear();
+            let read = self.out.read_line(&mut line).expect("the responder prints");
+            assert!(read > 0, "the responder ended before printing {wanted:?}");
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for `child` at most `limit`; kills it if it runs longer.
+fn wait_at_most(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            return Some(status);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn calls_in_flight_when_the_connection_drops_are_retried_once_it_is_back() {
+    let mut server = NatsServer::start();
+    let mut held = Held::start(&server.url());
+    let program = r#"
+(def me (self))
+(dotimes [i 20]
+  (spawn (fn [] (send me (call "held" i {:timeout-ms 30000 :deadline-ms 60000})))))
+(println "sum" (reduce + (map (fn [_] (receive n n)) (range 20))))
+"#;
+    let mut child = calf_command(&server.url(), program)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("calf runs");
+    // Every call's first attempt reached the worker, whose replies will
+    // never come: the connection drops under them.
+    held.wait_for("held 20");
+    server.stop();
+    let dropped = std::time::Instant::now();
+    server.start_again();
+    // Not the attempt timeout (30 s): each attempt failed when the
+    // connection dropped, and the call sent its next one once back.
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(15));
+    let elapsed = dropped.elapsed();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "calf did not end well in {elapsed:?}"
+    );
+    assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("piped"), &mut out)
+        .expect("reads");
+    assert_eq!(out, "sum 190\n");
+}
+
+#[test]
+fn the_deadline_holds_while_the_server_is_down() {
+    let mut server = NatsServer::start();
+    let mut held = Held::start(&server.url());
+    let program = r#"
+(try (call "held" 0 {:timeout-ms 1000 :deadline-ms 1500}) (catch e nil))
+(def promises
+  (mapv (fn [i] (call-async "held" i {:timeout-ms 500 :deadline-ms 3000})) (range 1000)))
+(def outcomes
+  (frequencies (map (fn [p] (try (await p) :ok (catch e (:type (ex-data e))))) promises)))
+(println outcomes)
+"#;
+    let mut child = calf_command(&server.url(), program)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("calf runs");
+    held.wait_for("held 1");
+    server.stop();
+    let stopped = std::time::Instant::now();
+    // The first call's deadline (1.5 s) and the others' (3 s), and a
+    // margin for a loaded machine; without the server the calls end by
+    // their deadlines, never waiting for it.
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(20));
+    let elapsed = stopped.elapsed();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "calf did not end well in {elapsed:?}"
+    );
+    assert!(elapsed < std::time::Duration::from_secs(8), "{elapsed:?}");
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("piped"), &mut out)
+        .expect("reads");
+    assert_eq!(out, "{:calf/timeout 1000}\n");
+}
