@@ -513,3 +513,39 @@ fn the_deadline_holds_while_the_server_is_down() {
         .expect("reads");
     assert_eq!(out, "{:calf/timeout 1000}\n");
 }
+
+#[test]
+fn a_payload_larger_than_the_server_takes_is_a_bad_request_at_once() {
+    let server = NatsServer::start();
+    let _worker = Worker::start(&server.url());
+    let program = r#"
+(def big (apply str (repeat 1100 (apply str (repeat 1000 "x")))))
+(let [e (try (call "echo" big {:deadline-ms 10000}) (catch e e))]
+  (println (:type (ex-data e)) (:attempts (ex-data e))))
+(println (count (call "echo" (subs big 0 900000))))
+"#;
+    check(run(&server.url(), program), ":calf/bad-request 1\n900000\n");
+}
+
+#[test]
+fn a_reply_larger_than_the_server_takes_is_an_error_reply() {
+    let server = NatsServer::start();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_calf"));
+    command.arg("--nats").arg(server.url()).arg(script(
+        r#"
+(serve "big" (fn [n] (apply str (repeat n (apply str (repeat 1000 "x"))))))
+(println "serving big")
+(receive :stop :stopped)
+"#,
+    ));
+    let _worker = Worker::spawn(command);
+    let program = r#"
+(let [e (try (call "big" 1100 {:deadline-ms 10000}) (catch e e))]
+  (prn ((juxt :type :code :attempts) (ex-data e))))
+(println (count (call "big" 900)))
+"#;
+    check(
+        run(&server.url(), program),
+        "[:calf/remote-error \"500\" 1]\n900000\n",
+    );
+}

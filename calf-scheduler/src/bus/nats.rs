@@ -114,6 +114,9 @@ async fn attempt(
             Err(e) => Err(match e.kind() {
                 async_nats::RequestErrorKind::NoResponders => BusError::NoResponders,
                 async_nats::RequestErrorKind::TimedOut => BusError::Timeout,
+                async_nats::RequestErrorKind::MaxPayloadExceeded => {
+                    BusError::BadRequest(e.to_string())
+                }
                 _ => BusError::Unavailable(e.to_string()),
             }),
         },
@@ -175,9 +178,15 @@ impl Bus for NatsBus {
             let sent = attempt(&client, &mut link, request.subject, nats_request);
             // Handing the request to the client waits too when its buffer
             // is full: the whole attempt is under its timeout.
-            tokio::time::timeout(request.timeout, sent)
-                .await
-                .unwrap_or(Err(BusError::Timeout))
+            match tokio::time::timeout(request.timeout, sent).await {
+                Ok(outcome) => outcome,
+                // Said so: a call that ends without a server should not
+                // blame the worker.
+                Err(_) if !link.borrow().connected => Err(BusError::Unavailable(
+                    "no connection to the NATS server".to_string(),
+                )),
+                Err(_) => Err(BusError::Timeout),
+            }
         })
     }
 
@@ -297,8 +306,17 @@ async fn answer(
         }) => error_reply(&code, &message, retryable, &data),
         Err(e) => error_reply("503", &e.describe(), true, &Value::Nil),
     };
-    let reply = client.publish_with_headers(reply_to, reply_headers, body.into());
-    let _ = tokio::time::timeout_at(until, reply).await;
+    let reply = client.publish_with_headers(reply_to.clone(), reply_headers, body.into());
+    if let Ok(Err(e)) = tokio::time::timeout_at(until, reply).await {
+        if e.kind() == async_nats::client::PublishErrorKind::MaxPayloadExceeded {
+            // Else the caller would wait for it until its attempt times
+            // out, and try again for the same answer.
+            let why = format!("the reply cannot be sent: {e}");
+            let (headers, body) = error_reply("500", &why, false, &Value::Nil);
+            let reply = client.publish_with_headers(reply_to, headers, body.into());
+            let _ = tokio::time::timeout_at(until, reply).await;
+        }
+    }
 }
 
 fn error_reply(code: &str, message: &str, retryable: bool, data: &Value) -> (HeaderMap, Vec<u8>) {
