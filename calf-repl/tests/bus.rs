@@ -268,3 +268,284 @@ fn a_calf_worker_answers_calls_from_another_program() {
     );
     assert_eq!(lines[2], "[:calf/remote-error \"card-declined\" 1]");
 }
+
+/// Python that builds sets nested `depth` deep (ext 3 around an array of
+/// one, down to the empty set), from the inside out.
+const NESTED_SETS_PY: &str = r#"
+import msgpack
+
+def nested_sets(depth):
+    body = msgpack.packb(msgpack.ExtType(3, msgpack.packb([])))
+    for _ in range(depth - 1):
+        body = msgpack.packb(msgpack.ExtType(3, b"\x91" + body))
+    return body
+"#;
+
+/// Python scripts for the tests, written once per test binary.
+fn python_script(name: &str, text: &str) -> PathBuf {
+    let path =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}.py", std::process::id()));
+    std::fs::write(&path, text).expect("writable");
+    path
+}
+
+#[test]
+fn a_reply_of_sets_nested_too_deep_is_a_bad_reply() {
+    let server = NatsServer::start();
+    let responder = python_script(
+        "deep_responder",
+        &format!(
+            "{NESTED_SETS_PY}{}",
+            r#"
+import asyncio, sys
+import nats
+
+async def main():
+    nc = await nats.connect(sys.argv[1])
+    async def deep(msg):
+        await nc.publish(msg.reply, nested_sets(msgpack.unpackb(msg.data)))
+    await nc.subscribe("deep", queue="calf", cb=deep)
+    await nc.flush()
+    print("serving deep", flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"#
+        ),
+    );
+    let _deep = Worker::start_script(&responder, &server.url());
+    let program = r#"
+(println (count (call "deep" 1024)))
+(let [e (try (call "deep" 2000) (catch e e))]
+  (println (:type (ex-data e)) (:attempts (ex-data e)))
+  (println (ex-message e)))
+"#;
+    check(
+        run(&server.url(), program),
+        concat!(
+            "1\n",
+            ":calf/bad-reply 1\n",
+            "deep sent a reply that cannot be read: the value nests deeper than 1024 levels (vectors, lists, maps and sets together), the most the wire carries: send it flatter\n"
+        ),
+    );
+}
+
+#[test]
+fn a_calf_worker_refuses_a_request_of_sets_nested_too_deep_and_carries_on() {
+    let server = NatsServer::start();
+    let _worker = calf_worker(&server.url());
+    let client = python_script(
+        "deep_client",
+        &format!(
+            "{NESTED_SETS_PY}{}",
+            r#"
+import asyncio, sys
+import nats
+
+async def main():
+    nc = await nats.connect(sys.argv[1])
+    reply = await nc.request("echo", nested_sets(2000), timeout=10)
+    print(reply.headers.get("Nats-Service-Error-Code"), reply.headers.get("Calf-Retryable"))
+    reply = await nc.request("math.add", msgpack.packb([2, 2]), timeout=10)
+    print(msgpack.unpackb(reply.data))
+
+asyncio.run(main())
+"#
+        ),
+    );
+    let output = Command::new(root().join(".venv/bin/python"))
+        .arg(&client)
+        .arg(server.url())
+        .output()
+        .expect("python runs");
+    check(output, "400 None\n4\n");
+}
+
+/// A responder on `held` that holds every first attempt (never answers
+/// it) and answers later attempts with the payload; it prints `held N`
+/// each time it holds one more, so a test knows what is in flight.
+const HELD_RESPONDER_PY: &str = r#"
+import asyncio, sys
+import nats
+
+async def main():
+    nc = await nats.connect(sys.argv[1], reconnect_time_wait=0.05, max_reconnect_attempts=-1)
+    held = []
+    async def on_message(msg):
+        if (msg.headers or {}).get("Calf-Attempt") == "1":
+            held.append(msg)
+            print(f"held {len(held)}", flush=True)
+        else:
+            await nc.publish(msg.reply, msg.data)
+    await nc.subscribe("held", queue="calf", cb=on_message)
+    await nc.flush()
+    print("serving held", flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"#;
+
+/// The held responder, with its output to read.
+struct Held {
+    child: std::process::Child,
+    out: BufReader<std::process::ChildStdout>,
+}
+
+impl Held {
+    fn start(url: &str) -> Held {
+        let mut child = Command::new(root().join(".venv/bin/python"))
+            .arg(python_script("held_responder", HELD_RESPONDER_PY))
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python runs");
+        let out = BufReader::new(child.stdout.take().expect("piped"));
+        let mut held = Held { child, out };
+        held.wait_for("serving held");
+        held
+    }
+
+    /// Reads the responder's lines until `line`.
+    fn wait_for(&mut self, wanted: &str) {
+        let mut line = String::new();
+        while line.trim_end() != wanted {
+            line.clear();
+            let read = self.out.read_line(&mut line).expect("the responder prints");
+            assert!(read > 0, "the responder ended before printing {wanted:?}");
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for `child` at most `limit`; kills it if it runs longer.
+fn wait_at_most(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            return Some(status);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn calls_in_flight_when_the_connection_drops_are_retried_once_it_is_back() {
+    let mut server = NatsServer::start();
+    let mut held = Held::start(&server.url());
+    let program = r#"
+(def me (self))
+(dotimes [i 20]
+  (spawn (fn [] (send me (call "held" i {:timeout-ms 30000 :deadline-ms 60000})))))
+(println "sum" (reduce + (map (fn [_] (receive n n)) (range 20))))
+"#;
+    let mut child = calf_command(&server.url(), program)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("calf runs");
+    // Every call's first attempt reached the worker, whose replies will
+    // never come: the connection drops under them.
+    held.wait_for("held 20");
+    server.stop();
+    let dropped = std::time::Instant::now();
+    server.start_again();
+    // Not the attempt timeout (30 s): each attempt failed when the
+    // connection dropped, and the call sent its next one once back.
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(15));
+    let elapsed = dropped.elapsed();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "calf did not end well in {elapsed:?}"
+    );
+    assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("piped"), &mut out)
+        .expect("reads");
+    assert_eq!(out, "sum 190\n");
+}
+
+#[test]
+fn the_deadline_holds_while_the_server_is_down() {
+    let mut server = NatsServer::start();
+    let mut held = Held::start(&server.url());
+    let program = r#"
+(try (call "held" 0 {:timeout-ms 1000 :deadline-ms 1500}) (catch e nil))
+(def promises
+  (mapv (fn [i] (call-async "held" i {:timeout-ms 500 :deadline-ms 3000})) (range 1000)))
+(def outcomes
+  (frequencies (map (fn [p] (try (await p) :ok (catch e (:type (ex-data e))))) promises)))
+(println outcomes)
+"#;
+    let mut child = calf_command(&server.url(), program)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("calf runs");
+    held.wait_for("held 1");
+    server.stop();
+    let stopped = std::time::Instant::now();
+    // The first call's deadline (1.5 s) and the others' (3 s), and a
+    // margin for a loaded machine; without the server the calls end by
+    // their deadlines, never waiting for it.
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(20));
+    let elapsed = stopped.elapsed();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "calf did not end well in {elapsed:?}"
+    );
+    assert!(elapsed < std::time::Duration::from_secs(8), "{elapsed:?}");
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("piped"), &mut out)
+        .expect("reads");
+    assert_eq!(out, "{:calf/timeout 1000}\n");
+}
+
+#[test]
+fn a_payload_larger_than_the_server_takes_is_a_bad_request_at_once() {
+    let server = NatsServer::start();
+    let _worker = Worker::start(&server.url());
+    let program = r#"
+(def big (apply str (repeat 1100 (apply str (repeat 1000 "x")))))
+(let [e (try (call "echo" big {:deadline-ms 10000}) (catch e e))]
+  (println (:type (ex-data e)) (:attempts (ex-data e))))
+(println (count (call "echo" (subs big 0 900000))))
+"#;
+    check(run(&server.url(), program), ":calf/bad-request 1\n900000\n");
+}
+
+#[test]
+fn a_reply_larger_than_the_server_takes_is_an_error_reply() {
+    let server = NatsServer::start();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_calf"));
+    command.arg("--nats").arg(server.url()).arg(script(
+        r#"
+(serve "big" (fn [n] (apply str (repeat n (apply str (repeat 1000 "x"))))))
+(println "serving big")
+(receive :stop :stopped)
+"#,
+    ));
+    let _worker = Worker::spawn(command);
+    let program = r#"
+(let [e (try (call "big" 1100 {:deadline-ms 10000}) (catch e e))]
+  (prn ((juxt :type :code :attempts) (ex-data e))))
+(println (count (call "big" 900)))
+"#;
+    check(
+        run(&server.url(), program),
+        "[:calf/remote-error \"500\" 1]\n900000\n",
+    );
+}

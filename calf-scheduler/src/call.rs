@@ -315,6 +315,16 @@ pub async fn run(
                     Vec::new(),
                 ))
             }
+            Err(BusError::BadRequest(why)) => {
+                return Err(failure(
+                    "calf/bad-request",
+                    format!("the payload cannot be sent to {subject}: {why}"),
+                    &subject,
+                    &call_id,
+                    attempt,
+                    Vec::new(),
+                ))
+            }
             Err(error) => Why::Bus(error),
         };
         let out_of_attempts = policy.maximum_attempts.is_some_and(|max| attempt >= max);

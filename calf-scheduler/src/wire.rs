@@ -5,7 +5,6 @@
 use calf_lang::natives::helpers::vector_of;
 use calf_lang::value::{Map, Pid, Set, Sym};
 use calf_lang::Value;
-use rmpv::Value as Mp;
 
 pub const EXT_KEYWORD: i8 = 1;
 pub const EXT_SYMBOL: i8 = 2;
@@ -13,35 +12,59 @@ pub const EXT_SET: i8 = 3;
 pub const EXT_PID: i8 = 4;
 pub const EXT_REF: i8 = 5;
 
+/// How deep a value may nest on the wire: arrays, maps and sets together
+/// (a set counts once, its array with it). Deeper values are refused both
+/// ways: a payload before it is sent, a reply or a request as it is read.
+/// The depth bounds the Rust stack the codec uses, whatever the bytes say.
+/// calf-worker's codec keeps the same limit (docs/protocol.md).
+pub const MAX_DEPTH: usize = 1024;
+
 /// Encodes `value`; fails for what cannot cross the bus (functions, a map
-/// whose keys would collide on the wire).
+/// whose keys would collide on the wire, a value nested deeper than
+/// [`MAX_DEPTH`]).
 pub fn encode(value: &Value) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(16);
-    write(&mut out, value, false)?;
+    write(&mut out, value, false, 0)?;
     Ok(out)
 }
 
-/// Decodes one MessagePack value; an empty body is `nil`.
+/// Decodes one MessagePack value; an empty body is `nil`. The time and
+/// memory it takes are linear in the bytes, and it goes no deeper than
+/// [`MAX_DEPTH`], ext 3 (sets) included.
 pub fn decode(bytes: &[u8]) -> Result<Value, String> {
     if bytes.is_empty() {
         return Ok(Value::Nil);
     }
-    let mut reader = bytes;
-    let mp =
-        rmpv::decode::read_value_ref(&mut reader).map_err(|e| format!("not MessagePack: {e}"))?;
-    if !reader.is_empty() {
+    let mut reader = Reader { bytes, at: 0 };
+    let value = reader.value(0, false)?;
+    if reader.at < bytes.len() {
         return Err(format!(
             "{} bytes after the MessagePack value",
-            reader.len()
+            bytes.len() - reader.at
         ));
     }
-    from_mp(&rmpv::ValueRef::to_owned(&mp), false)
+    Ok(value)
+}
+
+fn too_deep() -> String {
+    format!(
+        "the value nests deeper than {MAX_DEPTH} levels (vectors, lists, maps and sets together), the most the wire carries: send it flatter"
+    )
 }
 
 /// Writes `value` straight into `out` (building `rmpv` values first cost
-/// an allocation per collection, then a second walk).
-fn write(out: &mut Vec<u8>, value: &Value, as_key: bool) -> Result<(), String> {
+/// an allocation per collection, then a second walk). `depth` is the
+/// number of collections around `value`.
+fn write(out: &mut Vec<u8>, value: &Value, as_key: bool, depth: usize) -> Result<(), String> {
     use rmp::encode as mp;
+    if depth >= MAX_DEPTH
+        && matches!(
+            value,
+            Value::List(_) | Value::Vector(_) | Value::Set(_) | Value::Map(_)
+        )
+    {
+        return Err(too_deep());
+    }
     match value {
         Value::Nil => mp::write_nil(out).map_err(failed)?,
         Value::Bool(b) => mp::write_bool(out, *b).map_err(failed)?,
@@ -56,16 +79,27 @@ fn write(out: &mut Vec<u8>, value: &Value, as_key: bool) -> Result<(), String> {
         Value::List(items) | Value::Vector(items) => {
             mp::write_array_len(out, items.len() as u32).map_err(failed)?;
             for item in items.iter() {
-                write(out, item, false)?;
+                write(out, item, false, depth + 1)?;
             }
         }
         Value::Set(items) => {
-            let mut data = Vec::new();
-            mp::write_array_len(&mut data, items.len() as u32).map_err(failed)?;
+            // The items go straight after room for the longest ext header,
+            // which is then written in place, the data moved up to it if
+            // it is shorter: writing them to a buffer of their own copied
+            // a set's bytes once per set around it.
+            let start = out.len();
+            out.extend_from_slice(&[0; EXT_HEADER_MAX]);
+            mp::write_array_len(out, items.len() as u32).map_err(failed)?;
             for item in items.iter() {
-                write(&mut data, item, false)?;
+                write(out, item, false, depth + 1)?;
             }
-            write_ext(out, EXT_SET, &data)?;
+            let data_len = out.len() - start - EXT_HEADER_MAX;
+            let mut header = Vec::with_capacity(EXT_HEADER_MAX);
+            rmp::encode::write_ext_meta(&mut header, data_len as u32, EXT_SET).map_err(failed)?;
+            let data_start = start + header.len();
+            out.copy_within(start + EXT_HEADER_MAX.., data_start);
+            out[start..data_start].copy_from_slice(&header);
+            out.truncate(data_start + data_len);
         }
         Value::Map(entries) => {
             mp::write_map_len(out, entries.len() as u32).map_err(failed)?;
@@ -83,8 +117,8 @@ fn write(out: &mut Vec<u8>, value: &Value, as_key: bool) -> Result<(), String> {
                         ));
                     }
                 }
-                write(out, k, true)?;
-                write(out, v, false)?;
+                write(out, k, true, depth + 1)?;
+                write(out, v, false, depth + 1)?;
             }
         }
         Value::Pid(pid) => write_ext(out, EXT_PID, &pid.0.to_be_bytes())?,
@@ -99,6 +133,9 @@ fn write(out: &mut Vec<u8>, value: &Value, as_key: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// The longest ext header: marker, 32-bit length, type.
+const EXT_HEADER_MAX: usize = 6;
+
 fn write_ext(out: &mut Vec<u8>, kind: i8, data: &[u8]) -> Result<(), String> {
     rmp::encode::write_ext_meta(out, data.len() as u32, kind).map_err(failed)?;
     out.extend_from_slice(data);
@@ -109,64 +146,182 @@ fn failed(e: impl std::fmt::Display) -> String {
     format!("cannot write MessagePack: {e}")
 }
 
-fn from_mp(mp: &Mp, as_key: bool) -> Result<Value, String> {
-    Ok(match mp {
-        Mp::Nil => Value::Nil,
-        Mp::Boolean(b) => Value::Bool(*b),
-        Mp::Integer(n) => match n.as_i64() {
-            Some(n) => Value::Int(n),
-            None => return Err(format!("integer {n} does not fit in 64 signed bits")),
-        },
-        Mp::F32(x) => Value::Float(*x as f64),
-        Mp::F64(x) => Value::Float(*x),
-        Mp::String(s) => match s.as_str() {
-            Some(text) if as_key => Value::Keyword(Sym::new(text)),
-            Some(text) => Value::str(text),
-            None => return Err("a string that is not UTF-8".to_string()),
-        },
-        Mp::Binary(bytes) => match std::str::from_utf8(bytes) {
-            Ok(text) if as_key => Value::Keyword(Sym::new(text)),
-            Ok(text) => Value::str(text),
-            Err(_) => {
-                return Err(
-                    "binary data that is not UTF-8 text (Calf has no bytes type)".to_string(),
-                )
+/// Reads values off a body, each byte once: the data of an ext 3 is read
+/// in place, as the array it holds, so a set nested in a set costs what
+/// its bytes cost.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len());
+        let Some(end) = end else {
+            return Err(format!(
+                "not MessagePack: the body ends inside a value ({n} bytes wanted at byte {}, {} left)",
+                self.at,
+                self.bytes.len() - self.at
+            ));
+        };
+        let taken = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(taken)
+    }
+
+    fn byte(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn be<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        Ok(self.take(N)?.try_into().expect("took N bytes"))
+    }
+
+    /// A length of `N` bytes, big-endian.
+    fn len(&mut self, n: usize) -> Result<usize, String> {
+        Ok(match n {
+            1 => self.byte()? as usize,
+            2 => u16::from_be_bytes(self.be()?) as usize,
+            _ => u32::from_be_bytes(self.be()?) as usize,
+        })
+    }
+
+    /// One value, inside `depth` collections.
+    fn value(&mut self, depth: usize, as_key: bool) -> Result<Value, String> {
+        let at = self.at;
+        let marker = self.byte()?;
+        Ok(match marker {
+            0x00..=0x7f => Value::Int(marker as i64),
+            0xe0..=0xff => Value::Int(marker as i8 as i64),
+            0x80..=0x8f => self.map((marker & 0x0f) as usize, depth)?,
+            0x90..=0x9f => self.array((marker & 0x0f) as usize, depth)?,
+            0xa0..=0xbf => self.text((marker & 0x1f) as usize, as_key, false)?,
+            0xc0 => Value::Nil,
+            0xc1 => {
+                return Err(format!(
+                    "not MessagePack: byte {at} is 0xc1, which MessagePack never uses"
+                ))
             }
-        },
-        Mp::Array(items) => vector_of(
-            items
-                .iter()
-                .map(|i| from_mp(i, false))
-                .collect::<Result<_, _>>()?,
-        ),
-        Mp::Map(pairs) => {
-            let mut map = Map::default();
-            for (k, v) in pairs {
-                map.insert(from_mp(k, true)?, from_mp(v, false)?);
+            0xc2 => Value::Bool(false),
+            0xc3 => Value::Bool(true),
+            0xc4..=0xc6 => {
+                let n = self.len(1 << (marker - 0xc4))?;
+                self.text(n, as_key, true)?
             }
-            Value::from(map)
+            0xc7..=0xc9 => {
+                let n = self.len(1 << (marker - 0xc7))?;
+                self.ext(n, depth)?
+            }
+            0xca => Value::Float(f32::from_be_bytes(self.be()?) as f64),
+            0xcb => Value::Float(f64::from_be_bytes(self.be()?)),
+            0xcc => Value::Int(self.byte()? as i64),
+            0xcd => Value::Int(u16::from_be_bytes(self.be()?) as i64),
+            0xce => Value::Int(u32::from_be_bytes(self.be()?) as i64),
+            0xcf => {
+                let n = u64::from_be_bytes(self.be()?);
+                match i64::try_from(n) {
+                    Ok(n) => Value::Int(n),
+                    Err(_) => return Err(format!("integer {n} does not fit in 64 signed bits")),
+                }
+            }
+            0xd0 => Value::Int(i8::from_be_bytes(self.be()?) as i64),
+            0xd1 => Value::Int(i16::from_be_bytes(self.be()?) as i64),
+            0xd2 => Value::Int(i32::from_be_bytes(self.be()?) as i64),
+            0xd3 => Value::Int(i64::from_be_bytes(self.be()?)),
+            0xd4..=0xd8 => self.ext(1 << (marker - 0xd4), depth)?,
+            0xd9..=0xdb => {
+                let n = self.len(1 << (marker - 0xd9))?;
+                self.text(n, as_key, false)?
+            }
+            0xdc | 0xdd => {
+                let n = self.len(2 << (marker - 0xdc))?;
+                self.array(n, depth)?
+            }
+            0xde | 0xdf => {
+                let n = self.len(2 << (marker - 0xde))?;
+                self.map(n, depth)?
+            }
+        })
+    }
+
+    /// A str (or a bin, which Calf reads as text when it is UTF-8).
+    fn text(&mut self, n: usize, as_key: bool, bin: bool) -> Result<Value, String> {
+        let bytes = self.take(n)?;
+        match std::str::from_utf8(bytes) {
+            Ok(text) if as_key => Ok(Value::Keyword(Sym::new(text))),
+            Ok(text) => Ok(Value::str(text)),
+            Err(_) if bin => {
+                Err("binary data that is not UTF-8 text (Calf has no bytes type)".to_string())
+            }
+            Err(_) => Err("a string that is not UTF-8".to_string()),
         }
-        Mp::Ext(kind, data) => match *kind {
+    }
+
+    fn array(&mut self, n: usize, depth: usize) -> Result<Value, String> {
+        if depth >= MAX_DEPTH {
+            return Err(too_deep());
+        }
+        let mut items = calf_lang::value::Vector::new();
+        for _ in 0..n {
+            items.push_back(self.value(depth + 1, false)?);
+        }
+        Ok(vector_of(items))
+    }
+
+    fn map(&mut self, n: usize, depth: usize) -> Result<Value, String> {
+        if depth >= MAX_DEPTH {
+            return Err(too_deep());
+        }
+        let mut map = Map::default();
+        for _ in 0..n {
+            let key = self.value(depth + 1, true)?;
+            let value = self.value(depth + 1, false)?;
+            map.insert(key, value);
+        }
+        Ok(Value::from(map))
+    }
+
+    /// An ext of `n` data bytes, after its length.
+    fn ext(&mut self, n: usize, depth: usize) -> Result<Value, String> {
+        let kind = i8::from_be_bytes(self.be()?);
+        let data = self.take(n)?;
+        Ok(match kind {
             EXT_KEYWORD => Value::Keyword(Sym::new(utf8(data)?)),
             EXT_SYMBOL => Value::Symbol(Sym::new(utf8(data)?)),
-            EXT_SET => {
-                let mut reader = data.as_slice();
-                let array =
-                    rmpv::decode::read_value(&mut reader).map_err(|e| format!("bad set: {e}"))?;
-                let Mp::Array(items) = array else {
-                    return Err("a set ext that does not hold an array".to_string());
-                };
-                let mut set = Set::default();
-                for item in &items {
-                    set.insert(from_mp(item, false)?);
-                }
-                Value::from(set)
-            }
+            EXT_SET => set(data, depth)?,
             EXT_PID => Value::Pid(Pid(u64::from_be_bytes(eight(data)?))),
             EXT_REF => Value::Ref(u64::from_be_bytes(eight(data)?)),
             other => return Err(format!("unknown MessagePack ext type {other}")),
-        },
-    })
+        })
+    }
+}
+
+/// The data of an ext 3: exactly one array, whose items are the set's.
+fn set(data: &[u8], depth: usize) -> Result<Value, String> {
+    if depth >= MAX_DEPTH {
+        return Err(too_deep());
+    }
+    let mut inner = Reader { bytes: data, at: 0 };
+    let n = match inner.byte().map_err(|e| format!("bad set: {e}"))? {
+        marker @ 0x90..=0x9f => (marker & 0x0f) as usize,
+        0xdc => inner.len(2)?,
+        0xdd => inner.len(4)?,
+        _ => return Err("a set ext that does not hold an array".to_string()),
+    };
+    let mut items = Set::default();
+    for _ in 0..n {
+        items.insert(inner.value(depth + 1, false)?);
+    }
+    if inner.at < data.len() {
+        return Err(format!(
+            "bad set: {} bytes after its array",
+            data.len() - inner.at
+        ));
+    }
+    Ok(Value::from(items))
 }
 
 fn utf8(data: &[u8]) -> Result<&str, String> {
@@ -181,6 +336,7 @@ fn eight(data: &[u8]) -> Result<[u8; 8], String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rmpv::Value as Mp;
 
     fn round_trip(text: &str) {
         let forms = calf_lang::reader::read_str("<wire>", text).expect("reads");
@@ -240,5 +396,118 @@ mod tests {
         assert!(decode(&[0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).is_err());
         assert!(decode(&[0xc4, 0x01, 0xff]).is_err());
         assert!(decode(&[0x01, 0x02]).is_err());
+    }
+
+    /// Sets nested `depth` deep, each holding the next (ext 3 around an
+    /// array of one), written from the outside in so that building them
+    /// is linear too.
+    fn nested_sets(depth: usize) -> Vec<u8> {
+        // The bytes of the set `k` levels from the inside; the innermost
+        // is the empty set, `d4 03 90`.
+        let mut sizes = vec![3usize];
+        for k in 1..depth {
+            let data = 1 + sizes[k - 1];
+            sizes.push(ext_header(data).len() + data);
+        }
+        let mut out = Vec::with_capacity(sizes[depth - 1]);
+        for k in (1..depth).rev() {
+            out.extend(ext_header(1 + sizes[k - 1]));
+            out.push(0x91);
+        }
+        out.extend([0xd4, 0x03, 0x90]);
+        out
+    }
+
+    fn ext_header(len: usize) -> Vec<u8> {
+        let mut header = Vec::new();
+        rmp::encode::write_ext_meta(&mut header, len as u32, EXT_SET).expect("writes");
+        header
+    }
+
+    fn nested_arrays(depth: usize) -> Vec<u8> {
+        let mut out = vec![0x91; depth - 1];
+        out.push(0x90);
+        out
+    }
+
+    fn nested_vectors(depth: usize) -> Value {
+        let mut value = Value::vector([]);
+        for _ in 1..depth {
+            value = Value::vector([value]);
+        }
+        value
+    }
+
+    #[test]
+    fn sets_nested_in_sets_stop_at_the_depth_limit() {
+        let at_limit = decode(&nested_sets(MAX_DEPTH)).expect("decodes at the limit");
+        assert_eq!(decode(&encode(&at_limit).expect("encodes")), Ok(at_limit));
+        let why = decode(&nested_sets(MAX_DEPTH + 1)).expect_err("one level too deep");
+        assert!(why.contains("1024 levels"), "{why}");
+        // As a reply reported it: 674 KB, 100,000 levels.
+        let body = nested_sets(100_000);
+        assert!(body.len() > 600_000);
+        let start = std::time::Instant::now();
+        assert!(decode(&body).is_err());
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn every_kind_of_nesting_counts_toward_the_depth() {
+        assert!(decode(&nested_arrays(MAX_DEPTH)).is_ok());
+        assert!(decode(&nested_arrays(MAX_DEPTH + 1)).is_err());
+        // A map of one entry whose value is the next map.
+        let mut maps = Vec::new();
+        for _ in 0..=MAX_DEPTH {
+            maps.extend([0x81, 0x01]);
+        }
+        maps.push(0xc0);
+        assert!(decode(&maps).is_err(), "{} maps", MAX_DEPTH + 1);
+        maps.drain(..2);
+        assert!(decode(&maps).is_ok(), "{MAX_DEPTH} maps");
+        // Arrays around sets: 512 arrays, then sets to the limit and one
+        // more.
+        let mut mixed = nested_arrays(513);
+        mixed.pop();
+        mixed.extend(nested_sets(MAX_DEPTH - 512));
+        assert!(decode(&mixed).is_ok());
+        let mut mixed = nested_arrays(514);
+        mixed.pop();
+        mixed.extend(nested_sets(MAX_DEPTH - 512));
+        assert!(decode(&mixed).is_err());
+    }
+
+    #[test]
+    fn the_reserved_byte_is_not_nil() {
+        for bytes in [&[0xc1][..], &[0x91, 0xc1], &[0x81, 0xc1, 0x01]] {
+            let why = decode(bytes).expect_err("0xc1 is no value");
+            assert!(why.contains("0xc1"), "{why}");
+        }
+    }
+
+    #[test]
+    fn a_header_longer_than_the_body_is_refused_without_allocating_it() {
+        for bytes in [
+            &[0xdd, 0xff, 0xff, 0xff, 0xff][..],
+            &[0xdf, 0xff, 0xff, 0xff, 0xff],
+            &[0xdb, 0xff, 0xff, 0xff, 0xff, b'a'],
+            &[0xc9, 0xff, 0xff, 0xff, 0xff, 0x03, 0x90],
+            &[0xd4, 0x03, 0x91],
+        ] {
+            assert!(decode(bytes).is_err(), "{bytes:x?}");
+        }
+    }
+
+    #[test]
+    fn a_value_too_deep_to_send_is_refused_naming_the_limit() {
+        assert!(encode(&nested_vectors(MAX_DEPTH)).is_ok());
+        let why = encode(&nested_vectors(MAX_DEPTH + 1)).expect_err("too deep");
+        assert!(why.contains("1024 levels"), "{why}");
+        // Deep enough to overflow a thread's stack if written recursively.
+        let deep = nested_vectors(200_000);
+        assert!(encode(&deep).is_err());
+        // Not dropped here: how a value this deep is freed is the value
+        // module's concern, not the wire's.
+        std::mem::forget(deep);
     }
 }

@@ -14,6 +14,8 @@
 //! assert_eq!((status.name(), n), ("ok", 3));
 //! ```
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
@@ -30,6 +32,10 @@ pub const EXT_SET: i8 = 3;
 pub const EXT_PID: i8 = 4;
 /// Ext type of a ref; the data is a `u64`, big-endian.
 pub const EXT_REF: i8 = 5;
+
+mod shape;
+
+pub use shape::MAX_DEPTH;
 
 /// Header names, spelled as they are sent.
 pub mod header {
@@ -72,20 +78,44 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
 }
 
 /// Decodes a body that holds exactly one MessagePack value. An empty body
-/// is nil.
+/// is nil. A body nested deeper than [`MAX_DEPTH`] (arrays, maps and sets
+/// together), or holding the reserved byte `0xc1`, is refused; the work
+/// done is linear in the body's length.
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
     const NIL: &[u8] = &[0xc0];
     let body = if body.is_empty() { NIL } else { body };
-    let mut de = rmp_serde::Deserializer::new(std::io::Cursor::new(body));
-    let value = T::deserialize(&mut de).map_err(|e| CodecError(e.to_string()))?;
-    let used = de.position();
-    if used != body.len() as u64 {
-        return Err(CodecError(format!(
-            "{} bytes after the MessagePack value",
-            body.len() as u64 - used
-        )));
+    shape::check(body)?;
+    let _checked = Checked::enter();
+    decode_checked(body)
+}
+
+thread_local! {
+    /// Whether this thread is inside a [`decode`] whose body passed
+    /// `shape::check`: the sets inside it need no check of their own.
+    static CHECKED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the thread as inside a checked body until dropped.
+struct Checked(bool);
+
+impl Checked {
+    fn enter() -> Checked {
+        Checked(CHECKED.with(|c| c.replace(true)))
     }
-    Ok(value)
+}
+
+impl Drop for Checked {
+    fn drop(&mut self) {
+        CHECKED.with(|c| c.set(self.0));
+    }
+}
+
+/// Decodes a body that passed `shape::check`, which also saw that nothing
+/// follows its value. Reading from a slice, serde lends ext data out of
+/// the body instead of copying it.
+fn decode_checked<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
+    let mut de = rmp_serde::Deserializer::from_read_ref(body);
+    T::deserialize(&mut de).map_err(|e| CodecError(e.to_string()))
 }
 
 /// Whether an error reply may be retried, from its code and its
@@ -359,29 +389,33 @@ impl Serialize for Value {
 
 // ---- Deserialize --------------------------------------------------------
 
-/// Bytes from whichever form a deserializer offers them in.
-struct ByteBuf(Vec<u8>);
+/// Bytes from whichever form a deserializer offers them in, borrowed
+/// from the body when it lends them.
+struct ByteBuf<'de>(Cow<'de, [u8]>);
 
-impl<'de> Deserialize<'de> for ByteBuf {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ByteBuf, D::Error> {
+impl<'de> Deserialize<'de> for ByteBuf<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ByteBuf<'de>, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = ByteBuf;
+            type Value = ByteBuf<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("bytes")
             }
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<ByteBuf, E> {
-                Ok(ByteBuf(v.to_vec()))
+            fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<ByteBuf<'de>, E> {
+                Ok(ByteBuf(Cow::Borrowed(v)))
             }
-            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<ByteBuf, E> {
-                Ok(ByteBuf(v))
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<ByteBuf<'de>, E> {
+                Ok(ByteBuf(Cow::Owned(v.to_vec())))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ByteBuf, A::Error> {
+            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<ByteBuf<'de>, E> {
+                Ok(ByteBuf(Cow::Owned(v)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ByteBuf<'de>, A::Error> {
                 let mut out = Vec::new();
                 while let Some(b) = seq.next_element::<u8>()? {
                     out.push(b);
                 }
-                Ok(ByteBuf(out))
+                Ok(ByteBuf(Cow::Owned(out)))
             }
         }
         deserializer.deserialize_bytes(V)
@@ -389,13 +423,14 @@ impl<'de> Deserialize<'de> for ByteBuf {
 }
 
 /// Reads the `(tag, data)` pair inside an ext.
-fn ext_parts<'de, D: Deserializer<'de>>(deserializer: D) -> Result<(i8, Vec<u8>), D::Error> {
-    let (tag, ByteBuf(data)) = <(i8, ByteBuf)>::deserialize(deserializer)?;
+fn ext_parts<'de, D: Deserializer<'de>>(deserializer: D) -> Result<(i8, Cow<'de, [u8]>), D::Error> {
+    let (tag, ByteBuf(data)) = <(i8, ByteBuf<'de>)>::deserialize(deserializer)?;
     Ok((tag, data))
 }
 
-fn utf8_name<E: de::Error>(tag: i8, data: Vec<u8>) -> Result<String, E> {
-    String::from_utf8(data).map_err(|_| E::custom(format!("ext {tag}: the name is not UTF-8")))
+fn utf8_name<E: de::Error>(tag: i8, data: Cow<[u8]>) -> Result<String, E> {
+    String::from_utf8(data.into_owned())
+        .map_err(|_| E::custom(format!("ext {tag}: the name is not UTF-8")))
 }
 
 fn u64_be<E: de::Error>(tag: i8, data: &[u8]) -> Result<u64, E> {
@@ -405,15 +440,22 @@ fn u64_be<E: de::Error>(tag: i8, data: &[u8]) -> Result<u64, E> {
     Ok(u64::from_be_bytes(bytes))
 }
 
+/// A set's items, from its ext data: checked with the body around it
+/// when there is one, else checked here.
 fn decode_set<T: DeserializeOwned, E: de::Error>(data: &[u8]) -> Result<Vec<T>, E> {
-    decode(data).map_err(|e| E::custom(format!("ext {EXT_SET}: {e}")))
+    let decoded = if CHECKED.with(Cell::get) {
+        decode_checked(data)
+    } else {
+        decode(data)
+    };
+    decoded.map_err(|e| E::custom(format!("ext {EXT_SET}: {e}")))
 }
 
 /// What one ext type is: how it decodes from its data.
 trait FromExt: Sized {
     const TAG: i8;
     const WHAT: &'static str;
-    fn from_ext<E: de::Error>(data: Vec<u8>) -> Result<Self, E>;
+    fn from_ext<E: de::Error>(data: Cow<[u8]>) -> Result<Self, E>;
     /// Whether a plain string is also accepted.
     fn from_str<E: de::Error>(_s: &str) -> Option<Result<Self, E>> {
         None
@@ -423,7 +465,7 @@ trait FromExt: Sized {
 impl FromExt for Keyword {
     const TAG: i8 = EXT_KEYWORD;
     const WHAT: &'static str = "a keyword (ext 1) or a string";
-    fn from_ext<E: de::Error>(data: Vec<u8>) -> Result<Self, E> {
+    fn from_ext<E: de::Error>(data: Cow<[u8]>) -> Result<Self, E> {
         utf8_name(Self::TAG, data).map(Keyword)
     }
     fn from_str<E: de::Error>(s: &str) -> Option<Result<Self, E>> {
@@ -434,7 +476,7 @@ impl FromExt for Keyword {
 impl FromExt for Symbol {
     const TAG: i8 = EXT_SYMBOL;
     const WHAT: &'static str = "a symbol (ext 2)";
-    fn from_ext<E: de::Error>(data: Vec<u8>) -> Result<Self, E> {
+    fn from_ext<E: de::Error>(data: Cow<[u8]>) -> Result<Self, E> {
         utf8_name(Self::TAG, data).map(Symbol)
     }
 }
@@ -442,7 +484,7 @@ impl FromExt for Symbol {
 impl FromExt for Pid {
     const TAG: i8 = EXT_PID;
     const WHAT: &'static str = "a pid (ext 4)";
-    fn from_ext<E: de::Error>(data: Vec<u8>) -> Result<Self, E> {
+    fn from_ext<E: de::Error>(data: Cow<[u8]>) -> Result<Self, E> {
         u64_be(Self::TAG, &data).map(Pid)
     }
 }
@@ -450,7 +492,7 @@ impl FromExt for Pid {
 impl FromExt for Ref {
     const TAG: i8 = EXT_REF;
     const WHAT: &'static str = "a ref (ext 5)";
-    fn from_ext<E: de::Error>(data: Vec<u8>) -> Result<Self, E> {
+    fn from_ext<E: de::Error>(data: Cow<[u8]>) -> Result<Self, E> {
         u64_be(Self::TAG, &data).map(Ref)
     }
 }
@@ -458,7 +500,7 @@ impl FromExt for Ref {
 impl<T: DeserializeOwned> FromExt for Set<T> {
     const TAG: i8 = EXT_SET;
     const WHAT: &'static str = "a set (ext 3)";
-    fn from_ext<E: de::Error>(data: Vec<u8>) -> Result<Self, E> {
+    fn from_ext<E: de::Error>(data: Cow<[u8]>) -> Result<Self, E> {
         decode_set(&data).map(Set)
     }
 }
@@ -516,7 +558,10 @@ impl<'de> Deserialize<'de> for Ext {
             }
             fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Ext, D::Error> {
                 let (tag, data) = ext_parts(d)?;
-                Ok(Ext { tag, data })
+                Ok(Ext {
+                    tag,
+                    data: data.into_owned(),
+                })
             }
         }
         deserializer.deserialize_any(V)
@@ -610,7 +655,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
             EXT_SET => Value::Set(decode_set(&data)?),
             EXT_PID => Value::Pid(u64_be(tag, &data)?),
             EXT_REF => Value::Ref(u64_be(tag, &data)?),
-            _ => Value::Ext(tag, data),
+            _ => Value::Ext(tag, data.into_owned()),
         })
     }
 }

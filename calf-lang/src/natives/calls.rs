@@ -6,15 +6,33 @@ use crate::error::RuntimeError;
 use crate::value::{Arity, Native, Value};
 use crate::vm::Effect;
 
-fn subject_arg(name: &str, args: &[Value]) -> Result<String, RuntimeError> {
-    match &args[0] {
-        Value::Str(s) if !s.is_empty() && !s.contains(char::is_whitespace) => Ok(s.to_string()),
-        Value::Str(s) => Err(RuntimeError::new(
+/// The subject argument of `call`, `call-async` (`wildcards` false: a call
+/// goes to one literal subject, docs/protocol.md) or `serve` (`wildcards`
+/// true: a worker may subscribe to `billing.>`, so may a Calf process).
+fn subject_arg(name: &str, args: &[Value], wildcards: bool) -> Result<String, RuntimeError> {
+    let s = match &args[0] {
+        Value::Str(s) => s.as_str(),
+        other => return Err(RuntimeError::wrong_type(name, 1, "a subject string", other)),
+    };
+    let invalid = |why: &str| {
+        Err(RuntimeError::new(
             "calf/illegal-argument",
-            format!("{name}: {:?} is not a valid subject (non-empty, no spaces, like \"billing.charge\")", s),
-        )),
-        other => Err(RuntimeError::wrong_type(name, 1, "a subject string", other)),
+            format!("{name}: {s:?} is not a valid subject ({why})"),
+        )
+        .with("subject", Value::str(s)))
+    };
+    if s.is_empty() || s.contains(char::is_whitespace) {
+        return invalid("non-empty, no spaces, like \"billing.charge\"");
     }
+    if s.split('.').any(str::is_empty) {
+        return invalid("no empty token between dots, like \"billing.charge\"");
+    }
+    if !wildcards && s.split('.').any(|token| token == "*" || token == ">") {
+        return invalid(
+            "a call goes to one literal subject, and * and > are wildcards: name the subject itself, like \"billing.charge\"; a worker may serve a wildcard and read the subject it was sent on",
+        );
+    }
+    Ok(s.to_string())
 }
 
 fn options_arg(name: &str, args: &[Value]) -> Result<Value, RuntimeError> {
@@ -27,7 +45,7 @@ fn options_arg(name: &str, args: &[Value]) -> Result<Value, RuntimeError> {
 
 fn call_with(name: &str, args: &[Value], wait: bool) -> Result<Effect, RuntimeError> {
     Ok(Effect::Call {
-        subject: subject_arg(name, args)?,
+        subject: subject_arg(name, args, false)?,
         payload: args.get(1).cloned().unwrap_or(Value::Nil),
         options: options_arg(name, args)?,
         wait,
@@ -70,7 +88,7 @@ fn await_promise(args: &[Value]) -> Result<Effect, RuntimeError> {
 }
 
 fn serve(args: &[Value]) -> Result<Effect, RuntimeError> {
-    let subject = subject_arg("serve", args)?;
+    let subject = subject_arg("serve", args, true)?;
     match &args[1] {
         f @ (Value::Fn(_) | Value::Native(_)) => Ok(Effect::Serve {
             subject,

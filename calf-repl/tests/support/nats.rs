@@ -39,46 +39,68 @@ impl NatsServer {
     /// Starts a server on a port it picks itself (`-p -1`), read back from
     /// its log: no window in which two tests could pick the same port.
     pub fn start() -> NatsServer {
-        let bin = binary();
-        let mut child = Command::new(&bin)
-            .args(["-a", "127.0.0.1", "-p", "-1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not run {}: {e}", bin.display()));
-        let mut log = BufReader::new(child.stderr.take().expect("piped"));
-        let mut port = None;
-        let mut line = String::new();
-        while port.is_none() {
-            line.clear();
-            if log.read_line(&mut line).unwrap_or(0) == 0 {
-                let _ = child.kill();
-                panic!("nats-server ({}) exited before it listened", bin.display());
-            }
-            port = line
-                .split("Listening for client connections on ")
-                .nth(1)
-                .and_then(|addr| addr.trim().rsplit(':').next())
-                .and_then(|p| p.parse::<u16>().ok());
-        }
-        // Keep reading the log so that the server never blocks on it.
-        std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
-        let port = port.expect("parsed above");
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "nats-server does not accept connections"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let (child, port) = spawn("-1");
         NatsServer { child, port }
     }
 
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
+
+    /// Stops the server, as a crash would: its clients lose their
+    /// connections.
+    #[allow(dead_code)]
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on its port, after [`NatsServer::stop`].
+    #[allow(dead_code)]
+    pub fn start_again(&mut self) {
+        let (child, _) = spawn(&self.port.to_string());
+        self.child = child;
+    }
+}
+
+/// Runs nats-server on `port` (`-1`: one it picks) and waits until it
+/// accepts connections.
+fn spawn(port: &str) -> (Child, u16) {
+    let bin = binary();
+    let mut child = Command::new(&bin)
+        .args(["-a", "127.0.0.1", "-p", port])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not run {}: {e}", bin.display()));
+    let mut log = BufReader::new(child.stderr.take().expect("piped"));
+    let mut port = None;
+    let mut line = String::new();
+    while port.is_none() {
+        line.clear();
+        if log.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.kill();
+            panic!("nats-server ({}) exited before it listened", bin.display());
+        }
+        port = line
+            .split("Listening for client connections on ")
+            .nth(1)
+            .and_then(|addr| addr.trim().rsplit(':').next())
+            .and_then(|p| p.parse::<u16>().ok());
+    }
+    // Keep reading the log so that the server never blocks on it.
+    std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
+    let port = port.expect("parsed above");
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "nats-server does not accept connections"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, port)
 }
 
 impl Drop for NatsServer {

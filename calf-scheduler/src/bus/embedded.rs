@@ -25,10 +25,18 @@ impl EmbeddedBus {
         EmbeddedBus::default()
     }
 
-    /// Picks the next service of `subject`, round robin.
+    /// Picks the next service of `subject`, round robin: those serving it
+    /// by name, else those serving a wildcard that matches it, as NATS
+    /// would deliver it.
     fn pick(&self, subject: &str) -> Option<Arc<dyn Service>> {
         let mut subjects = self.subjects.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = subjects.get_mut(subject)?;
+        let entry = match subjects.contains_key(subject) {
+            true => subjects.get_mut(subject)?,
+            false => subjects
+                .iter_mut()
+                .find(|(pattern, _)| matches(pattern, subject))
+                .map(|(_, entry)| entry)?,
+        };
         if entry.services.is_empty() {
             return None;
         }
@@ -36,6 +44,21 @@ impl EmbeddedBus {
         entry.next = entry.next.wrapping_add(1);
         Some(entry.services[index].1.clone())
     }
+}
+
+/// Whether NATS delivers `subject` to a subscription on `pattern`: `*`
+/// stands for one token, a final `>` for one or more.
+fn matches(pattern: &str, subject: &str) -> bool {
+    let mut tokens = subject.split('.');
+    for wanted in pattern.split('.') {
+        match (wanted, tokens.next()) {
+            (">", Some(_)) => return true,
+            ("*", Some(_)) => {}
+            (wanted, Some(token)) if wanted == token => {}
+            _ => return false,
+        }
+    }
+    tokens.next().is_none()
 }
 
 impl Bus for EmbeddedBus {
@@ -151,6 +174,23 @@ mod tests {
                 "no responders"
             );
         });
+    }
+
+    #[test]
+    fn wildcards_match_as_nats_matches_them() {
+        for (pattern, subject, expected) in [
+            ("a.*", "a.b", true),
+            ("a.*", "a.b.c", false),
+            ("a.*", "a", false),
+            ("a.>", "a.b.c", true),
+            ("a.>", "a", false),
+            (">", "a", true),
+            ("*.b", "a.b", true),
+            ("a.b", "a.b", true),
+            ("a.b", "a.c", false),
+        ] {
+            assert_eq!(matches(pattern, subject), expected, "{pattern} {subject}");
+        }
     }
 
     #[test]

@@ -65,6 +65,9 @@ pub enum BusError {
     Timeout,
     /// A reply came that cannot be decoded.
     BadReply(String),
+    /// The request cannot be sent as it is (larger than the server takes):
+    /// trying again would not change that.
+    BadRequest(String),
     /// The bus itself failed (connection lost, ...); retried like a timeout.
     Unavailable(String),
 }
@@ -75,6 +78,7 @@ impl BusError {
             BusError::NoResponders => "no responders".to_string(),
             BusError::Timeout => "timed out".to_string(),
             BusError::BadReply(why) => format!("bad reply: {why}"),
+            BusError::BadRequest(why) => format!("bad request: {why}"),
             BusError::Unavailable(why) => format!("bus unavailable: {why}"),
         }
     }

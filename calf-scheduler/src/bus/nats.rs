@@ -1,7 +1,15 @@
 //! The NATS bus: each attempt is a NATS request carrying the call's
 //! headers; `serve` subscribes in the queue group `calf`, so Calf processes
-//! answer beside workers written in any language. The client reconnects on
-//! its own; an attempt made while disconnected fails and is retried.
+//! answer beside workers written in any language.
+//!
+//! The client reconnects on its own. A reply cannot outlive the connection
+//! its request went out on (the worker answers into a connection that is
+//! gone), so an attempt in flight when the connection drops fails at once,
+//! as `connection lost`, and the call sends its next attempt; an attempt
+//! waits for the connection to be back before it hands its request to the
+//! client, whose buffer would otherwise fill while the server is down.
+//! Every wait of an attempt is within its timeout, which the call keeps
+//! within its deadline.
 
 use std::sync::{Arc, Mutex};
 
@@ -10,6 +18,7 @@ use calf_lang::value::Pid;
 use calf_lang::Value;
 use futures_util::StreamExt;
 use rustc_hash::FxHashMap;
+use tokio::sync::watch;
 
 use super::{BoxFuture, Bus, BusError, Reply, Request, Service};
 use crate::wire;
@@ -28,21 +37,89 @@ pub struct NatsBus {
     client: async_nats::Client,
     /// The subscription tasks of each serving process.
     served: Mutex<FxHashMap<Pid, Vec<tokio::task::AbortHandle>>>,
+    /// The connection as the client's events report it.
+    link: watch::Receiver<Link>,
+}
+
+/// The state of the connection to the server.
+#[derive(Clone, Copy, Debug)]
+struct Link {
+    /// How many times the connection dropped: a request sent in one
+    /// generation gets no reply in the next.
+    generation: u64,
+    connected: bool,
 }
 
 impl NatsBus {
-    /// Connects to `url`, retrying in the background if the server is not
-    /// up yet.
+    /// Connects to `url`; the client reconnects by itself after that.
     pub async fn connect(url: &str) -> Result<NatsBus, String> {
+        let (tell, link) = watch::channel(Link {
+            generation: 0,
+            connected: false,
+        });
+        let tell = Arc::new(tell);
+        let events = tell.clone();
         let client = async_nats::ConnectOptions::new()
             .name("calf")
+            .event_callback(move |event| {
+                match event {
+                    async_nats::Event::Disconnected => events.send_modify(|link| {
+                        link.generation += 1;
+                        link.connected = false;
+                    }),
+                    async_nats::Event::Connected => {
+                        events.send_modify(|link| link.connected = true)
+                    }
+                    _ => {}
+                }
+                std::future::ready(())
+            })
             .connect(url)
             .await
             .map_err(|e| format!("cannot connect to NATS at {url}: {e}"))?;
+        // Connected now, whether or not the event has come through yet.
+        if client.connection_state() == async_nats::connection::State::Connected {
+            tell.send_modify(|link| link.connected = true);
+        }
         Ok(NatsBus {
             client,
             served: Mutex::default(),
+            link,
         })
+    }
+}
+
+/// One attempt: wait for the connection, send, and wait for the reply
+/// unless the connection drops first. The caller bounds it in time.
+async fn attempt(
+    client: &async_nats::Client,
+    link: &mut watch::Receiver<Link>,
+    subject: String,
+    request: async_nats::Request,
+) -> Result<Reply, BusError> {
+    let closed = || BusError::Unavailable("the NATS client is closed".to_string());
+    let generation = link
+        .wait_for(|l| l.connected)
+        .await
+        .map_err(|_| closed())?
+        .generation;
+    tokio::select! {
+        biased;
+        dropped = link.wait_for(|l| l.generation != generation) => match dropped {
+            Ok(_) => Err(BusError::Unavailable("connection lost".to_string())),
+            Err(_) => Err(closed()),
+        },
+        reply = client.send_request(subject, request) => match reply {
+            Ok(message) => read_reply(&message),
+            Err(e) => Err(match e.kind() {
+                async_nats::RequestErrorKind::NoResponders => BusError::NoResponders,
+                async_nats::RequestErrorKind::TimedOut => BusError::Timeout,
+                async_nats::RequestErrorKind::MaxPayloadExceeded => {
+                    BusError::BadRequest(e.to_string())
+                }
+                _ => BusError::Unavailable(e.to_string()),
+            }),
+        },
     }
 }
 
@@ -85,6 +162,7 @@ fn read_reply(message: &async_nats::Message) -> Result<Reply, BusError> {
 impl Bus for NatsBus {
     fn request(&self, request: Request) -> BoxFuture<Result<Reply, BusError>> {
         let client = self.client.clone();
+        let mut link = self.link.clone();
         Box::pin(async move {
             let mut headers = HeaderMap::new();
             headers.insert(CALL_ID, HeaderValue::from(request.call_id));
@@ -97,13 +175,17 @@ impl Bus for NatsBus {
                 .payload(request.body)
                 .headers(headers)
                 .timeout(Some(request.timeout));
-            match client.send_request(request.subject, nats_request).await {
-                Ok(message) => read_reply(&message),
-                Err(e) => Err(match e.kind() {
-                    async_nats::RequestErrorKind::NoResponders => BusError::NoResponders,
-                    async_nats::RequestErrorKind::TimedOut => BusError::Timeout,
-                    _ => BusError::Unavailable(e.to_string()),
-                }),
+            let sent = attempt(&client, &mut link, request.subject, nats_request);
+            // Handing the request to the client waits too when its buffer
+            // is full: the whole attempt is under its timeout.
+            match tokio::time::timeout(request.timeout, sent).await {
+                Ok(outcome) => outcome,
+                // Said so: a call that ends without a server should not
+                // blame the worker.
+                Err(_) if !link.borrow().connected => Err(BusError::Unavailable(
+                    "no connection to the NATS server".to_string(),
+                )),
+                Err(_) => Err(BusError::Timeout),
             }
         })
     }
@@ -174,21 +256,24 @@ async fn answer(
         return;
     };
     let headers = message.headers.as_ref();
+    let timeout_ms = header(headers, "Calf-Deadline")
+        .and_then(|d| d.parse::<i64>().ok())
+        .map(|deadline| deadline - now_ms());
+    let timeout = std::time::Duration::from_millis(timeout_ms.unwrap_or(120_000).max(0) as u64);
+    // Past the caller's deadline a reply is of no use: a reply waiting for
+    // room in the client's buffer (the server is down) waits no longer.
+    let until = tokio::time::Instant::now() + timeout;
     let payload = match wire::decode(&message.payload) {
         Ok(v) => v,
         Err(why) => {
             let mut error = HeaderMap::new();
             error.insert("Nats-Service-Error", format!("bad request: {why}").as_str());
             error.insert("Nats-Service-Error-Code", "400");
-            let _ = client
-                .publish_with_headers(reply_to, error, Default::default())
-                .await;
+            let reply = client.publish_with_headers(reply_to, error, Default::default());
+            let _ = tokio::time::timeout_at(until, reply).await;
             return;
         }
     };
-    let timeout_ms = header(headers, "Calf-Deadline")
-        .and_then(|d| d.parse::<i64>().ok())
-        .map(|deadline| deadline - now_ms());
     let request = Request {
         subject: message.subject.to_string(),
         payload,
@@ -200,7 +285,7 @@ async fn answer(
         deadline_ms: header(headers, "Calf-Deadline")
             .and_then(|d| d.parse().ok())
             .unwrap_or(0),
-        timeout: std::time::Duration::from_millis(timeout_ms.unwrap_or(120_000).max(0) as u64),
+        timeout,
         tenant: header(headers, "Calf-Tenant").map(str::to_string),
     };
     let (reply_headers, body) = match service.handle(request).await {
@@ -221,9 +306,17 @@ async fn answer(
         }) => error_reply(&code, &message, retryable, &data),
         Err(e) => error_reply("503", &e.describe(), true, &Value::Nil),
     };
-    let _ = client
-        .publish_with_headers(reply_to, reply_headers, body.into())
-        .await;
+    let reply = client.publish_with_headers(reply_to.clone(), reply_headers, body.into());
+    if let Ok(Err(e)) = tokio::time::timeout_at(until, reply).await {
+        if e.kind() == async_nats::client::PublishErrorKind::MaxPayloadExceeded {
+            // Else the caller would wait for it until its attempt times
+            // out, and try again for the same answer.
+            let why = format!("the reply cannot be sent: {e}");
+            let (headers, body) = error_reply("500", &why, false, &Value::Nil);
+            let reply = client.publish_with_headers(reply_to, headers, body.into());
+            let _ = tokio::time::timeout_at(until, reply).await;
+        }
+    }
 }
 
 fn error_reply(code: &str, message: &str, retryable: bool, data: &Value) -> (HeaderMap, Vec<u8>) {

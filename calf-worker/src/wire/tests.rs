@@ -198,3 +198,78 @@ fn the_retry_rule() {
         );
     }
 }
+
+/// Sets nested `depth` deep, each holding the next (ext 3 around an array
+/// of one), written from the outside in so that building them is linear.
+fn nested_sets(depth: usize) -> Vec<u8> {
+    // The ext header, as MessagePack writes it for `len` bytes of data.
+    fn header(len: usize) -> Vec<u8> {
+        let fixed = [(1, 0xd4), (2, 0xd5), (4, 0xd6), (8, 0xd7), (16, 0xd8)];
+        let mut out = match fixed.iter().find(|(n, _)| *n == len) {
+            Some((_, marker)) => vec![*marker],
+            None if len < 256 => vec![0xc7, len as u8],
+            None if len < 65536 => [&[0xc8][..], &(len as u16).to_be_bytes()].concat(),
+            None => [&[0xc9][..], &(len as u32).to_be_bytes()].concat(),
+        };
+        out.push(EXT_SET as u8);
+        out
+    }
+    // The bytes of the set `k` levels from the inside; the innermost is
+    // the empty set, `d4 03 90`.
+    let mut sizes = vec![3usize];
+    for k in 1..depth {
+        let data = 1 + sizes[k - 1];
+        sizes.push(header(data).len() + data);
+    }
+    let mut out = Vec::with_capacity(sizes[depth - 1]);
+    for k in (1..depth).rev() {
+        out.extend(header(1 + sizes[k - 1]));
+        out.push(0x91);
+    }
+    out.extend([0xd4, 0x03, 0x90]);
+    out
+}
+
+#[test]
+fn sets_nested_in_sets_stop_at_the_depth_limit() {
+    let at_limit = decode::<Value>(&nested_sets(MAX_DEPTH)).unwrap();
+    assert_eq!(
+        decode::<Value>(&encode(&at_limit).unwrap()).unwrap(),
+        at_limit
+    );
+    let why = decode::<Value>(&nested_sets(MAX_DEPTH + 1)).unwrap_err();
+    assert!(why.to_string().contains("1024 levels"), "{why}");
+    // As a request reported it: 674 KB, 100,000 levels.
+    let body = nested_sets(100_000);
+    let start = std::time::Instant::now();
+    assert!(decode::<Value>(&body).is_err());
+    assert!(start.elapsed() < std::time::Duration::from_secs(1));
+}
+
+#[test]
+fn arrays_and_sets_count_together_toward_the_depth() {
+    let arrays = |n: usize| {
+        let mut out = vec![0x91; n];
+        out.pop();
+        out
+    };
+    let mut mixed = arrays(513);
+    mixed.extend(nested_sets(MAX_DEPTH - 512));
+    assert!(decode::<Value>(&mixed).is_ok());
+    let mut mixed = arrays(514);
+    mixed.extend(nested_sets(MAX_DEPTH - 512));
+    assert!(decode::<Value>(&mixed).is_err());
+    // The same limit for a caller's own types.
+    let mut mixed = arrays(514);
+    mixed.extend(nested_sets(MAX_DEPTH - 512));
+    assert!(decode::<Vec<Set<Value>>>(&mixed).is_err());
+}
+
+#[test]
+fn the_reserved_byte_is_not_a_value() {
+    for bytes in [&[0xc1][..], &[0x91, 0xc1], &[0x81, 0xc1, 0x01]] {
+        let why = decode::<Value>(bytes).unwrap_err();
+        assert!(why.to_string().contains("0xc1"), "{why}");
+    }
+    assert!(decode::<Option<i64>>(&[0xc1]).is_err());
+}
