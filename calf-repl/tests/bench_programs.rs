@@ -34,13 +34,20 @@ fn cases() -> Vec<(&'static str, Vec<&'static str>, String)> {
         ("spawn_wait", vec!["2500"], "2500".into()),
         ("ring", vec!["10", "5"], "50".into()),
         ("ping_pong", vec!["100"], "4950".into()),
+        (
+            "latency",
+            vec!["10"],
+            "idle 10\npure-2 10\npure-8 10\neffect-2 10\neffect-8 10\nnative-2 10\nnative-8 10"
+                .into(),
+        ),
         // The sum of i + 1 for i below n.
         ("calls_seq", vec!["20"], "210".into()),
         ("calls_par", vec!["40", "4"], "820".into()),
     ]
 }
 
-/// Runs one program; its output without the `elapsed-ms` line.
+/// Runs one program; its output without the `elapsed-ms` line and the
+/// `metric` lines (measures, which vary from run to run).
 fn run(name: &str, args: &[&str], nats: Option<&str>) -> String {
     let mut command = Command::new(env!("CARGO_BIN_EXE_calf"));
     if let Some(url) = nats {
@@ -66,6 +73,7 @@ fn run(name: &str, args: &[&str], nats: Option<&str>) -> String {
             .is_some_and(|ms| ms.parse::<u64>().is_ok()),
         "{name} must end with `elapsed-ms N`, not {elapsed:?}"
     );
+    lines.retain(|line| !line.starts_with("metric "));
     lines.join("\n")
 }
 

@@ -88,8 +88,14 @@ fn source_error_value(error: calf_lang::SourceError) -> Thrown {
     }
 }
 
-/// Instructions a process runs, at most, between two yields to tokio.
+/// Reductions a process spends, at most, between two yields to the other
+/// processes of its runner (more when the configured budget is larger).
 const YIELD_EVERY: u32 = 20_000;
+
+/// Reductions an effect carried out by the process (not answered in the
+/// VM) costs besides its call: `now-ms` in a loop takes about four times
+/// as long per round as a plain loop's round.
+const EFFECT_COST: u32 = 4;
 
 /// Why a process stopped: its exit reason, and the failure to report if it
 /// crashed.
@@ -345,9 +351,12 @@ impl Process {
     /// task set to be woken when it can go on).
     fn run_until_exit(&mut self, cx: &mut Context<'_>) -> Poll<Exit> {
         let budget = self.shared.config.budget;
-        // A tiny budget stops the VM often, but the task yields to the
-        // other processes only after a full default slice of instructions.
-        let mut since_yield: u32 = 0;
+        // The reductions this poll may still spend, one account across the
+        // VM's stops: an effect hands the VM back here, and a loop around
+        // one must not start a fresh budget each round. A tiny budget stops
+        // the VM often, but the task yields to the other processes only
+        // after a full default slice.
+        let mut left = budget.max(YIELD_EVERY);
         // Signals are taken before a wait is resumed, between slices, and
         // after effects that may have signalled this very process (an exit
         // to itself): not after a send or the acceptance of a received
@@ -379,6 +388,14 @@ impl Process {
                     }
                 }
             }
+            if left == 0 {
+                // A task that wakes itself before it returns `Pending`
+                // goes to the back of its runner's queue.
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let mut allowance = budget.min(left);
+            let given = allowance;
             let outcome = {
                 let Process {
                     vm,
@@ -391,7 +408,7 @@ impl Process {
                     ..
                 } = self;
                 vm.run_with(
-                    budget,
+                    &mut allowance,
                     &mut Inline {
                         handle,
                         shared,
@@ -402,16 +419,9 @@ impl Process {
                     },
                 )
             };
+            left -= given - allowance;
             match outcome {
-                Outcome::Yield => {
-                    since_yield += budget;
-                    if since_yield >= YIELD_EVERY {
-                        // A task that wakes itself before it returns
-                        // `Pending` goes to the back of its runner's queue.
-                        cx.waker().wake_by_ref();
-                        return Poll::Pending;
-                    }
-                }
+                Outcome::Yield => {}
                 Outcome::Done(value) => {
                     if self.frames().is_empty() {
                         return Poll::Ready((keyword("normal"), None));
@@ -426,6 +436,7 @@ impl Process {
                     }
                 }
                 Outcome::Effect(effect) => {
+                    left = left.saturating_sub(EFFECT_COST);
                     take = !matches!(effect, Effect::Send { .. } | Effect::ReceiveAccept);
                     if let Some(exit) = self.perform(effect) {
                         return Poll::Ready(exit);

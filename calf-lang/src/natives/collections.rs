@@ -16,6 +16,7 @@ use super::helpers::{
 use super::numbers::compare;
 use crate::error::RuntimeError;
 use crate::value::{Arity, Hasher, Map, Native, Parts, Set, Value, Vector};
+use crate::vm::work;
 
 const MAP_ENTRY: &str = "a [key value] vector, a map or nil";
 
@@ -650,6 +651,7 @@ fn range(args: &[Value]) -> Result<Value, RuntimeError> {
             return Err(too_many("range", n));
         }
         let out: Vector = (0..n).map(|k| Value::Int((s + k * st) as i64)).collect();
+        work::charge_items(out.len());
         return Ok(list_of(out));
     }
     // With floats, add the step again and again, as Clojure does.
@@ -671,6 +673,7 @@ fn range(args: &[Value]) -> Result<Value, RuntimeError> {
         x = super::numbers::add(&x, &step)?;
         xf = number(&x, 1)?;
     }
+    work::charge_items(out.len());
     Ok(list_of(out))
 }
 
@@ -765,6 +768,9 @@ pub fn sort_values(values: &mut [Value]) -> Result<(), RuntimeError> {
 
 fn sort(args: &[Value]) -> Result<Value, RuntimeError> {
     let mut all: Vec<Value> = items("sort", args, 0)?.collect();
+    // About n log n comparisons.
+    let n = all.len();
+    work::charge_items(n * (usize::BITS - n.leading_zeros()) as usize);
     sort_values(&mut all)?;
     Ok(list_of(all.into_iter().collect()))
 }
@@ -863,6 +869,7 @@ fn repeat(args: &[Value]) -> Result<Value, RuntimeError> {
     if n as u64 > MAX_ELEMENTS {
         return Err(too_many("repeat", n));
     }
+    work::charge_items(n);
     Ok(list_of(std::iter::repeat_n(args[1].clone(), n).collect()))
 }
 

@@ -100,7 +100,16 @@ type Ptr = imbl::shared_ptr::DefaultSharedPtr;
 /// The items of anything `seq` accepts, as owned values: a list's or a
 /// vector's items, a map's entries as `[k v]` vectors, a set's members, a
 /// string's characters as one-character strings; nothing for `nil`.
-pub enum Items<'a> {
+///
+/// The items taken are owed to the caller's reduction budget when the
+/// iterator is dropped (see [`crate::vm::work`]): a native that walks a
+/// collection pays for the part it walked.
+pub struct Items<'a> {
+    of: ItemsOf<'a>,
+    taken: usize,
+}
+
+enum ItemsOf<'a> {
     Empty,
     Seq(imbl::vector::Iter<'a, Value, Ptr>),
     Map(crate::value::MapIter<'a>),
@@ -113,36 +122,45 @@ impl Iterator for Items<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Value> {
-        match self {
-            Items::Empty => None,
-            Items::Seq(it) => it.next().cloned(),
-            Items::Map(it) => it.next().map(|(k, v)| entry(k, v)),
-            Items::Set(it) => it.next().cloned(),
-            Items::Chars(it) => it.next().map(char_str),
-        }
+        let item = match &mut self.of {
+            ItemsOf::Empty => None,
+            ItemsOf::Seq(it) => it.next().cloned(),
+            ItemsOf::Map(it) => it.next().map(|(k, v)| entry(k, v)),
+            ItemsOf::Set(it) => it.next().cloned(),
+            ItemsOf::Chars(it) => it.next().map(char_str),
+        };
+        self.taken += 1;
+        item
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        match self {
-            Items::Empty => (0, Some(0)),
-            Items::Seq(it) => it.size_hint(),
-            Items::Map(it) => it.size_hint(),
-            Items::Set(it) => it.size_hint(),
-            Items::Chars(it) => it.size_hint(),
+        match &self.of {
+            ItemsOf::Empty => (0, Some(0)),
+            ItemsOf::Seq(it) => it.size_hint(),
+            ItemsOf::Map(it) => it.size_hint(),
+            ItemsOf::Set(it) => it.size_hint(),
+            ItemsOf::Chars(it) => it.size_hint(),
         }
+    }
+}
+
+impl Drop for Items<'_> {
+    fn drop(&mut self) {
+        crate::vm::work::charge_items(self.taken);
     }
 }
 
 /// The items of `value`, or `None` if it is not seqable.
 pub fn try_items(value: &Value) -> Option<Items<'_>> {
-    Some(match value {
-        Value::Nil => Items::Empty,
-        Value::List(v) | Value::Vector(v) => Items::Seq(v.iter()),
-        Value::Map(m) => Items::Map(m.iter()),
-        Value::Set(s) => Items::Set(s.iter()),
-        Value::Str(s) => Items::Chars(s.chars()),
+    let of = match value {
+        Value::Nil => ItemsOf::Empty,
+        Value::List(v) | Value::Vector(v) => ItemsOf::Seq(v.iter()),
+        Value::Map(m) => ItemsOf::Map(m.iter()),
+        Value::Set(s) => ItemsOf::Set(s.iter()),
+        Value::Str(s) => ItemsOf::Chars(s.chars()),
         _ => return None,
-    })
+    };
+    Some(Items { of, taken: 0 })
 }
 
 /// The items of argument `i`, or a type error naming it.
@@ -169,10 +187,18 @@ pub fn count_of(value: &Value) -> Option<usize> {
         Value::List(v) | Value::Vector(v) => v.len(),
         Value::Map(m) => m.len(),
         Value::Set(s) => s.len(),
-        Value::Str(s) => s.chars().count(),
+        Value::Str(s) => {
+            crate::vm::work::charge_items(s.len() / BYTES_PER_ITEM);
+            s.chars().count()
+        }
         _ => return None,
     })
 }
+
+/// Bytes of a string a native walks for the cost of one item (see
+/// [`crate::vm::work::charge_items`]): scanning bytes is cheaper than
+/// handling values.
+pub const BYTES_PER_ITEM: usize = 8;
 
 /// The byte offset of character `index` in `s`, if `index <= char count`.
 pub fn char_to_byte(s: &str, index: usize) -> Option<usize> {

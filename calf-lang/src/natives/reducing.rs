@@ -54,6 +54,8 @@ fn reduce_chunk(args: &mut [Value]) -> Result<Value, RuntimeError> {
     let mut acc = std::mem::replace(&mut args[1], Value::Nil);
     // The vector's leaves are walked in place: slicing a copy of the vector
     // would rebuild its tree for every chunk.
+    // Charged up front: a reduction stopped early owes a little too much.
+    crate::vm::work::charge_items(to.saturating_sub(from));
     let mut focus = items.focus();
     let mut at = from;
     while at < to {

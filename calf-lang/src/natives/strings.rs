@@ -12,6 +12,12 @@ use super::helpers::{
 use crate::error::RuntimeError;
 use crate::value::print::write_value;
 use crate::value::{Arity, Native, StrBuf, Sym, Text, Value};
+use crate::vm::work;
+
+/// Owes the work of handling `parts` values and `bytes` bytes of text.
+fn charge_text(parts: usize, bytes: usize) {
+    work::charge_items(parts + bytes / super::helpers::BYTES_PER_ITEM);
+}
 
 /// Appends `value` as `str` renders it: nil as nothing, strings raw.
 fn write_str(out: &mut impl Text, value: &Value) {
@@ -41,6 +47,7 @@ fn str_native(args: &[Value]) -> Result<Value, RuntimeError> {
     for v in args {
         write_str(&mut out, v);
     }
+    charge_text(args.len(), out.len());
     Ok(Value::str(out))
 }
 
@@ -176,6 +183,7 @@ fn write_joined(out: &mut impl Text, args: &[Value], readable: bool, newline: bo
 fn printed(args: &[Value], readable: bool, newline: bool) -> Value {
     let mut out = StrBuf::new();
     write_joined(&mut out, args, readable, newline);
+    charge_text(args.len(), out.len());
     Value::str(out)
 }
 
@@ -458,6 +466,7 @@ fn join(args: &[Value]) -> Result<Value, RuntimeError> {
             }
             write_str(&mut out, v);
         }
+        charge_text(parts.len(), out.len());
         return Ok(Value::str(out));
     }
     let mut out = StrBuf::new();
@@ -467,6 +476,7 @@ fn join(args: &[Value]) -> Result<Value, RuntimeError> {
         }
         write_str(&mut out, &v);
     }
+    charge_text(0, out.len());
     Ok(Value::str(out))
 }
 
@@ -520,12 +530,15 @@ fn split(args: &[Value]) -> Result<Value, RuntimeError> {
         Some(_) => int_arg("string/split", args, 2)?,
         None => 0,
     };
-    Ok(strings_vector(split_literal(s, sep, limit)))
+    let parts = split_literal(s, sep, limit);
+    charge_text(parts.len(), s.len());
+    Ok(strings_vector(parts))
 }
 
 fn split_lines(args: &[Value]) -> Result<Value, RuntimeError> {
     let s = str_arg("string/split-lines", args, 0)?;
     let parts = split_literal(s, "\n", 0);
+    charge_text(parts.len(), s.len());
     Ok(strings_vector(
         parts.into_iter().map(|p| p.strip_suffix('\r').unwrap_or(p)),
     ))
@@ -533,7 +546,9 @@ fn split_lines(args: &[Value]) -> Result<Value, RuntimeError> {
 
 /// A string-to-string function of the string namespace.
 fn map_str(fname: &str, args: &[Value], f: fn(&str) -> String) -> Result<Value, RuntimeError> {
-    Ok(Value::str(f(str_arg(fname, args, 0)?)))
+    let s = str_arg(fname, args, 0)?;
+    charge_text(0, s.len());
+    Ok(Value::str(f(s)))
 }
 
 /// A string-to-string function that writes the new text straight into the
@@ -542,6 +557,7 @@ fn build_str(fname: &str, args: &[Value], f: fn(&str, &mut StrBuf)) -> Result<Va
     let s = str_arg(fname, args, 0)?;
     let mut out = StrBuf::with_capacity(s.len());
     f(s, &mut out);
+    charge_text(0, s.len());
     Ok(Value::str(out))
 }
 
@@ -649,6 +665,7 @@ fn replaced(s: &str, from: &str, to: &str, limit: usize) -> Value {
         last = at + found.len();
     }
     out.push_str(&s[last..]);
+    charge_text(0, s.len());
     Value::str(out)
 }
 

@@ -3,7 +3,8 @@
 //! Everything a running process has is in [`Vm`]: the operand stack, the
 //! call frames and the exception handlers, all on the heap. `run(budget)`
 //! spends at most `budget` reductions (calls and backward jumps: every loop
-//! and recursion pays them) and then returns: done, failed, an effect for
+//! and recursion pays them; a native pays besides for the work it does,
+//! see [`work`]) and then returns: done, failed, an effect for
 //! the host, or out of budget. Nothing of a process is ever kept
 //! on the Rust stack between two instructions, so a process can stop
 //! anywhere and be resumed later, or by another thread.
@@ -14,6 +15,7 @@ mod effect;
 mod host;
 mod pattern;
 mod unwind;
+pub mod work;
 
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -323,16 +325,41 @@ impl Vm {
     /// `base + locals + max_stack` values, and capacity never shrinks while
     /// the frame lives.
     pub fn run(&mut self, budget: u32) -> Outcome {
-        self.run_with(budget, &mut NoHost)
+        let mut budget = budget;
+        self.run_with(&mut budget, &mut NoHost)
     }
 
     /// [`Vm::run`], offering `host` the effects it can answer at once (see
-    /// [`Host`]): those do not stop the VM.
-    pub fn run_with(&mut self, budget: u32, host: &mut dyn Host) -> Outcome {
-        let mut budget = budget;
+    /// [`Host`]): those do not stop the VM. `reductions` holds the budget
+    /// on entry and what is left of it on return, so that a process can
+    /// keep one account across the effects it hands out (each of which
+    /// returns here) and yield when the account is spent. Natives pay for
+    /// their work beyond the call from it too (see [`work`]).
+    pub fn run_with(&mut self, reductions: &mut u32, host: &mut dyn Host) -> Outcome {
+        let mut budget = *reductions;
+        // Owed by natives called outside any VM: not this process's debt.
+        work::take();
+        // Every return goes through here, handing back what is left.
+        macro_rules! leave {
+            ($outcome:expr) => {{
+                let outcome = $outcome;
+                *reductions = budget;
+                return outcome;
+            }};
+        }
+        // A native's work beyond its call is taken off the budget; when it
+        // runs out, the next reduction yields.
+        macro_rules! pay_for_work {
+            () => {{
+                let owed = work::take();
+                if owed != 0 {
+                    budget = budget.saturating_sub(owed);
+                }
+            }};
+        }
         'frames: loop {
             let Some(frame) = self.frames.last() else {
-                return Outcome::Done(self.stack.pop().unwrap_or(Value::Nil));
+                leave!(Outcome::Done(self.stack.pop().unwrap_or(Value::Nil)))
             };
             // SAFETY: the code outlives the frame (see `Frame`), and `code`
             // is switched together with the frame whenever one is pushed or
@@ -413,7 +440,7 @@ impl Vm {
                     let trace = self.trace();
                     match self.throw(err.into_value(), trace) {
                         Ok(()) => continue 'frames,
-                        Err(outcome) => return outcome,
+                        Err(outcome) => leave!(outcome),
                     }
                 }};
             }
@@ -433,7 +460,7 @@ impl Vm {
                         pc -= 1;
                         sync!();
                         save_pc!();
-                        return Outcome::Yield;
+                        leave!(Outcome::Yield);
                     }
                     budget -= 1;
                 };
@@ -799,10 +826,10 @@ impl Vm {
                             None => {
                                 sync!();
                                 save_pc!();
-                                return Outcome::Effect(Effect::Receive {
+                                leave!(Outcome::Effect(Effect::Receive {
                                     restart,
                                     timeout_ms,
-                                });
+                                }));
                             }
                         }
                     }
@@ -827,7 +854,7 @@ impl Vm {
                             Err(effect) => {
                                 sync!();
                                 save_pc!();
-                                return Outcome::Effect(effect);
+                                leave!(Outcome::Effect(effect));
                             }
                         }
                     }
@@ -835,7 +862,7 @@ impl Vm {
                         if !host.accept_message() {
                             sync!();
                             save_pc!();
-                            return Outcome::Effect(Effect::ReceiveAccept);
+                            leave!(Outcome::Effect(Effect::ReceiveAccept));
                         }
                         // SAFETY: as for `Send`: the next instruction is
                         // there. The compiler follows an accept with a
@@ -955,7 +982,7 @@ impl Vm {
                                                 sp = unsafe { drop_down_to(sp, sp.sub(argc + 1)) };
                                                 sync!();
                                                 save_pc!();
-                                                return Outcome::Effect(effect);
+                                                leave!(Outcome::Effect(effect));
                                             }
                                         },
                                         Err(e) => Err(e),
@@ -968,6 +995,7 @@ impl Vm {
                                         // answer takes the function's slot.
                                         sp = unsafe { drop_down_to(sp, sp.sub(argc + 1)) };
                                         push!(v);
+                                        pay_for_work!();
                                         continue;
                                     }
                                     Err(e) => fail!(e),
@@ -978,14 +1006,17 @@ impl Vm {
                         sync!();
                         save_pc!();
                         match self.call_value(argc) {
-                            Ok(call::Next::Continue) => reload!(),
+                            Ok(call::Next::Continue) => {
+                                pay_for_work!();
+                                reload!()
+                            }
                             Ok(call::Next::Enter) => continue 'frames,
                             Ok(call::Next::Effect(effect)) => match host.perform_now(effect) {
                                 Ok(answer) => {
                                     self.push(answer);
                                     reload!();
                                 }
-                                Err(effect) => return Outcome::Effect(effect),
+                                Err(effect) => leave!(Outcome::Effect(effect)),
                             },
                             Err(e) => throw_synced!(e),
                         }
@@ -1057,7 +1088,7 @@ impl Vm {
                             sync!();
                             self.stack.clear();
                             self.handlers.clear();
-                            return Outcome::Done(result);
+                            leave!(Outcome::Done(result));
                         };
                         // The answer takes the function's slot.
                         push!(result);
@@ -1116,7 +1147,7 @@ impl Vm {
                                 if budget == 0 {
                                     pc -= 1;
                                     save_pc!();
-                                    return Outcome::Yield;
+                                    leave!(Outcome::Yield);
                                 }
                                 budget -= 1;
                             };
@@ -1137,13 +1168,14 @@ impl Vm {
                                     Ok(n) => n,
                                     Err(e) => fail!(e),
                                 };
+                                work::charge_items(added);
                                 match self.call_value(argc as usize - 2 + added) {
-                                    Ok(call::Next::Continue) => {}
+                                    Ok(call::Next::Continue) => pay_for_work!(),
                                     Ok(call::Next::Enter) => continue 'frames,
                                     Ok(call::Next::Effect(effect)) => {
                                         match host.perform_now(effect) {
                                             Ok(answer) => self.push(answer),
-                                            Err(effect) => return Outcome::Effect(effect),
+                                            Err(effect) => leave!(Outcome::Effect(effect)),
                                         }
                                     }
                                     Err(e) => fail!(e),
@@ -1155,12 +1187,12 @@ impl Vm {
                                 // The compiler follows every TailCall with a Return,
                                 // which hands on a native's (or an effect's) answer.
                                 match self.tail_call(argc as usize, base) {
-                                    Ok(call::Next::Continue) => {}
+                                    Ok(call::Next::Continue) => pay_for_work!(),
                                     Ok(call::Next::Enter) => continue 'frames,
                                     Ok(call::Next::Effect(effect)) => {
                                         match host.perform_now(effect) {
                                             Ok(answer) => self.push(answer),
-                                            Err(effect) => return Outcome::Effect(effect),
+                                            Err(effect) => leave!(Outcome::Effect(effect)),
                                         }
                                     }
                                     Err(e) => fail!(e),
@@ -1185,7 +1217,7 @@ impl Vm {
                                 let trace = self.trace();
                                 match self.throw(v, trace) {
                                     Ok(()) => continue 'frames,
-                                    Err(outcome) => return outcome,
+                                    Err(outcome) => leave!(outcome),
                                 }
                             }
                             Op::Rethrow => {
@@ -1197,7 +1229,7 @@ impl Vm {
                                 };
                                 match self.throw(v, trace) {
                                     Ok(()) => continue 'frames,
-                                    Err(outcome) => return outcome,
+                                    Err(outcome) => leave!(outcome),
                                 }
                             }
                             Op::MakeSet(n) => {
