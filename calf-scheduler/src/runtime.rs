@@ -3,7 +3,7 @@
 //!
 //! Every process is a job of the runtime's pool (`executor.rs`), polled by
 //! its runners on tokio's threads, and runs its VM for one reduction budget
-//! at a time (see `process.rs`). The program ends when its main process
+//! at a time (see `process/`). The program ends when its main process
 //! returns, fails, or calls `exit-program`; the processes still running then
 //! are stopped with it.
 

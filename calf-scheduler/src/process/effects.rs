@@ -1,0 +1,425 @@
+//! The effects a process carries out for its VM: what the VM returns
+//! (`perform`, then `try_resume` when it had to wait), and what the
+//! running VM asks without returning (`Inline`, its `Host`).
+
+use super::*;
+
+/// Delivers `message` to `to`; to a process that has ended, nothing.
+/// The handle of the last process sent to is kept in `last_sent`: a
+/// process mostly sends to the same few, and looking a pid up in the
+/// process table was a sixth of the time of a message passed round a ring.
+pub(super) fn send_message(
+    shared: &Shared,
+    last_sent: &mut Option<Arc<ProcessHandle>>,
+    to: Pid,
+    message: Value,
+) {
+    let cached = last_sent.as_ref().is_some_and(|h| h.pid() == to);
+    if !cached {
+        *last_sent = shared.handle(to);
+    }
+    let Some(handle) = last_sent else {
+        return;
+    };
+    if handle.push(Signal::Message(message)).is_err() {
+        // It has ended: its handle need not be kept alive.
+        *last_sent = None;
+    }
+}
+
+/// A new `receive`: it looks at the mailbox from the first message, and
+/// gives up after `timeout_ms` from now.
+pub(super) fn start_receive(
+    cursor: &mut u32,
+    seldom: &mut Option<Box<Seldom>>,
+    timeout_ms: Option<u64>,
+) {
+    *cursor = 0;
+    let deadline = timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
+    if deadline.is_some() || seldom.is_some() {
+        seldom
+            .get_or_insert_with(Box::default)
+            .timers
+            .receive_deadline = deadline;
+    }
+}
+
+/// A clause took the message `receive` handed out last.
+pub(super) fn accept(mailbox: &mut Queue<Value>, cursor: &mut u32) {
+    if *cursor > 0 {
+        mailbox.remove(*cursor as usize - 1);
+    }
+    *cursor = 0;
+}
+
+/// What a running VM may ask of its process without stopping (see
+/// `calf_lang::vm::Host`): the parts of `Process` other than the VM.
+/// Each answer is the one `perform` and `try_resume` would give, so a
+/// message passed on costs no trip out of the VM and back.
+pub(super) struct Inline<'a> {
+    pub(super) handle: &'a ProcessHandle,
+    pub(super) shared: &'a Shared,
+    pub(super) mailbox: &'a mut Queue<Value>,
+    pub(super) cursor: &'a mut u32,
+    pub(super) last_sent: &'a mut Option<Arc<ProcessHandle>>,
+    pub(super) seldom: &'a mut Option<Box<Seldom>>,
+}
+
+impl calf_lang::vm::Host for Inline<'_> {
+    fn next_message(&mut self, restart: bool, timeout_ms: Option<u64>) -> Option<&Value> {
+        // Signals come first, as they would on returning to the process:
+        // one of them may end it, or bring the next message.
+        if self.handle.has_signals() {
+            return None;
+        }
+        let at = if restart { 0 } else { *self.cursor as usize };
+        let message = self.mailbox.get(at)?;
+        // Declined above, the receive is started by `perform`, with the
+        // same effect; here only when there is a message to hand out.
+        if restart {
+            start_receive(self.cursor, self.seldom, timeout_ms);
+        }
+        *self.cursor = at as u32 + 1;
+        Some(message)
+    }
+
+    fn accept_message(&mut self) -> bool {
+        accept(self.mailbox, self.cursor);
+        true
+    }
+
+    fn perform_now(&mut self, effect: Effect) -> Result<Value, Effect> {
+        match effect {
+            Effect::Send {
+                to: Value::Pid(pid),
+                message,
+            } => {
+                send_message(self.shared, self.last_sent, pid, message.clone());
+                Ok(message)
+            }
+            Effect::SelfPid => Ok(Value::Pid(self.handle.pid())),
+            other => Err(other),
+        }
+    }
+}
+
+impl Process {
+    pub(super) fn perform(&mut self, effect: Effect) -> Option<Exit> {
+        match effect {
+            Effect::Print { text, to_stderr } => {
+                self.shared.write(&text, to_stderr);
+                self.vm.resume(Value::Nil);
+            }
+            Effect::Sleep { ms } => {
+                self.seldom().timers.until = Some(Instant::now() + Duration::from_millis(ms));
+                self.waiting = Some(Wait::Sleep);
+            }
+            Effect::ExitProgram { status } => {
+                self.shared.end(Ending::Exit(status));
+                return Some((keyword("normal"), None));
+            }
+            Effect::NowMs => {
+                let ms = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                self.vm.resume(Value::Int(ms));
+            }
+            Effect::Receive {
+                restart,
+                timeout_ms,
+            } => {
+                if restart {
+                    start_receive(&mut self.cursor, &mut self.seldom, timeout_ms);
+                }
+                self.waiting = Some(Wait::Message);
+            }
+            Effect::ReceiveAccept => {
+                accept(&mut self.mailbox, &mut self.cursor);
+                self.vm.resume(Value::Nil);
+            }
+            Effect::Spawn {
+                function,
+                args,
+                link,
+                monitor,
+            } => {
+                let me = self.pid();
+                let reference = monitor.then(|| self.shared.new_ref());
+                let pid = self.shared.spawn(Vm::call(function, args), |child| {
+                    if link {
+                        child.link_to(me);
+                    }
+                    if let Some(r) = reference {
+                        child.watched_by(me, r);
+                    }
+                });
+                if link {
+                    self.seldom().ties.links.push(pid);
+                }
+                match reference {
+                    Some(r) => {
+                        self.seldom().ties.watching.push((r, pid));
+                        self.vm
+                            .resume(Value::vector([Value::Pid(pid), Value::Ref(r)]));
+                    }
+                    None => self.vm.resume(Value::Pid(pid)),
+                }
+            }
+            Effect::Send { to, message } => {
+                let target = match &to {
+                    Value::Pid(pid) => Some(*pid),
+                    Value::Keyword(name) => match self.shared.whereis(*name) {
+                        Some(pid) => Some(pid),
+                        None => {
+                            let error = RuntimeError::new(
+                                "calf/noproc",
+                                format!("send: no process is registered as {to}"),
+                            )
+                            .with("name", to.clone());
+                            return self.throw(error);
+                        }
+                    },
+                    _ => None,
+                };
+                if let Some(pid) = target {
+                    send_message(&self.shared, &mut self.last_sent, pid, message.clone());
+                }
+                self.vm.resume(message);
+            }
+            Effect::SelfPid => self.vm.resume(Value::Pid(self.pid())),
+            Effect::Call {
+                subject,
+                payload,
+                options,
+                wait,
+            } => {
+                let policy = match Policy::from_options(&options) {
+                    Ok(policy) => policy,
+                    Err(error) => return self.throw(error),
+                };
+                let body = match crate::bus::encode_payload(&payload) {
+                    Ok(body) => body,
+                    Err(error) => return self.throw(error),
+                };
+                let bus = self.shared.bus.clone();
+                let call = call::run(bus, subject, payload, body, policy, call::new_call_id());
+                let promise = self.shared.new_ref();
+                if wait {
+                    self.shared
+                        .call_sender
+                        .send(self.handle.clone(), promise, Box::pin(call));
+                    let seldom = self.seldom();
+                    seldom.calls.promise = promise;
+                    seldom.timers.until = None;
+                    self.waiting = Some(Wait::Reply);
+                    return None;
+                }
+                let me = self.handle.clone();
+                let task = tokio::spawn(async move {
+                    let result = call.await;
+                    let _ = me.push(Signal::CallDone {
+                        promise,
+                        result: Box::new(result),
+                    });
+                });
+                self.seldom()
+                    .calls
+                    .in_flight
+                    .push((promise, task.abort_handle()));
+                self.vm.resume(Value::Ref(promise));
+            }
+            Effect::Await {
+                promise,
+                timeout_ms,
+            } => {
+                let replied = |process: &Process| {
+                    process
+                        .seldom
+                        .as_ref()
+                        .is_some_and(|m| m.calls.replies.iter().any(|(p, _)| *p == promise))
+                };
+                let known = replied(self)
+                    || self
+                        .seldom
+                        .as_ref()
+                        .is_some_and(|m| m.calls.in_flight.iter().any(|(p, _)| *p == promise));
+                if !known {
+                    if let Some(exit) = self.take_signals() {
+                        return Some(exit);
+                    }
+                }
+                let known = known || replied(self);
+                if !known {
+                    return self.throw(RuntimeError::new(
+                        "calf/illegal-argument",
+                        "await: not a pending promise of this process (a promise is awaited once, by the process that made it)",
+                    ));
+                }
+                let seldom = self.seldom();
+                seldom.calls.promise = promise;
+                seldom.timers.until =
+                    timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
+                self.waiting = Some(Wait::Reply);
+            }
+            Effect::Serve { subject, handler } => {
+                let loop_fn = self
+                    .shared
+                    .globals
+                    .core()
+                    .lookup(Sym::new("-serve-loop"))
+                    .and_then(|v| v.get());
+                let Some(loop_fn) = loop_fn else {
+                    return self.throw(RuntimeError::new(
+                        "calf/internal",
+                        "the core library has no -serve-loop",
+                    ));
+                };
+                let pid = self.shared.spawn(Vm::call(loop_fn, vec![handler]), |_| {});
+                let service = Arc::new(crate::bus::ProcessService::new(&self.shared, pid));
+                let registered = self.shared.bus.serve(&subject, pid, service);
+                // Answer with the pid once the bus serves the subject (NATS
+                // subscribes in the background), so a call right after
+                // `serve` finds it.
+                let promise = self.shared.new_ref();
+                let me = self.handle.clone();
+                let task = tokio::spawn(async move {
+                    let result = match registered.await {
+                        Ok(()) => Ok(Value::Pid(pid)),
+                        Err(why) => {
+                            Err(RuntimeError::new("calf/bus-unavailable", why).into_value())
+                        }
+                    };
+                    let _ = me.push(Signal::CallDone {
+                        promise,
+                        result: Box::new(result),
+                    });
+                });
+                let seldom = self.seldom();
+                seldom.calls.in_flight.push((promise, task.abort_handle()));
+                seldom.calls.promise = promise;
+                seldom.timers.until = None;
+                self.waiting = Some(Wait::Reply);
+            }
+            Effect::Reply { request, result } => {
+                self.shared.reply(request, &result);
+                self.vm.resume(Value::Nil);
+            }
+            Effect::Require(require) => {
+                let loading = self.suspend_for_loading(Some(require));
+                let step = self.continue_require(loading, 0);
+                return self.after_loading_step(step);
+            }
+            Effect::LoadFile { path } => {
+                let loading = self.suspend_for_loading(None);
+                let step = self.load_file(loading, &path);
+                return self.after_loading_step(step);
+            }
+            Effect::Process { op, args } => return self.process_request(op, args),
+        }
+        None
+    }
+
+    /// Throws `error` at the effect's call site.
+    pub(super) fn throw(&mut self, error: RuntimeError) -> Option<Exit> {
+        self.throw_value(error.into_value())
+    }
+
+    pub(super) fn throw_value(&mut self, error: Value) -> Option<Exit> {
+        match self.vm.resume_throw(error) {
+            Some(Outcome::Error(thrown)) => {
+                Some((thrown.value.clone(), Some(Failure::Thrown(thrown))))
+            }
+            _ => None,
+        }
+    }
+
+    /// Resumes the VM if what it waits for is there; else says until when
+    /// to park (`None`: until a signal arrives).
+    pub(super) fn try_resume(
+        &mut self,
+        wait: Wait,
+        cx: &mut Context<'_>,
+    ) -> Result<Option<Exit>, Option<Instant>> {
+        let until = self.seldom.as_ref().and_then(|m| m.timers.until);
+        match wait {
+            Wait::Start => Ok(self.advance(Value::Nil)),
+            Wait::Message => {
+                let deadline = self.seldom.as_ref().and_then(|m| m.timers.receive_deadline);
+                if let Some(message) = self.mailbox.get(self.cursor as usize) {
+                    self.vm.resume_received(Some(message));
+                    self.cursor += 1;
+                    Ok(None)
+                } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                    self.vm.resume_received(None);
+                    Ok(None)
+                } else {
+                    Err(deadline)
+                }
+            }
+            Wait::Sleep => match until {
+                Some(at) if Instant::now() < at => Err(Some(at)),
+                _ => {
+                    self.vm.resume(Value::Nil);
+                    Ok(None)
+                }
+            },
+            Wait::Input => loop {
+                if !self
+                    .seldom
+                    .as_mut()
+                    .and_then(|m| m.forms.frames.last_mut())
+                    .is_some_and(|f| f.program.next_line())
+                {
+                    return Err(None);
+                }
+                self.waiting = None;
+                if let Some(exit) = self.advance(Value::Nil) {
+                    return Ok(Some(exit));
+                }
+                // A line with nothing to run is answered at once.
+                if !matches!(self.waiting, Some(Wait::Input)) {
+                    return Ok(None);
+                }
+            },
+            Wait::Reply => {
+                let seldom = self.seldom();
+                let promise = seldom.calls.promise;
+                let polled = match &mut seldom.calls.call {
+                    Some(call) => match call.as_mut().poll(cx) {
+                        Poll::Ready(result) => {
+                            seldom.calls.call = None;
+                            Some(result)
+                        }
+                        Poll::Pending => None,
+                    },
+                    None => None,
+                };
+                let replied = || {
+                    let i = seldom
+                        .calls
+                        .replies
+                        .iter()
+                        .position(|(p, _)| *p == promise)?;
+                    Some(seldom.calls.replies.swap_remove(i).1)
+                };
+                if let Some(result) = polled.or_else(replied) {
+                    return Ok(match result {
+                        Ok(value) => {
+                            self.vm.resume(value);
+                            None
+                        }
+                        Err(error) => self.throw_value(error),
+                    });
+                }
+                if until.is_some_and(|d| Instant::now() >= d) {
+                    let error = RuntimeError::new(
+                        "calf/timeout",
+                        "await: the promise was not fulfilled in time (the call goes on; await it again to wait longer)",
+                    );
+                    return Ok(self.throw(error));
+                }
+                Err(until)
+            }
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! The forms a process evaluates one by one: the main program (a
+//! script's top-level forms, or the REPL's lines), and the files that
+//! `require` and `load-file` load, each run as a frame above the caller
+//! it resumes when done.
+
+use super::*;
+
+/// What evaluating a frame's forms led to.
+pub(super) enum Step {
+    /// The VM holds code to run.
+    Ran,
+    /// A new frame was pushed: take its first form.
+    Next,
+    Exit(Exit),
+    Failed(Failure),
+}
+
+/// A loading error, thrown at the `require`.
+pub(super) fn plain(error: RuntimeError) -> Thrown {
+    Thrown {
+        value: error.into_value(),
+        trace: Vec::new(),
+    }
+}
+
+/// A compile error in a loaded file, thrown at the `require` that loaded
+/// it, pointing into the file.
+pub(super) fn source_error_value(error: calf_lang::SourceError) -> Thrown {
+    Thrown {
+        value: error.to_value("calf/syntax-error"),
+        trace: vec![calf_lang::vm::TraceEntry {
+            function: None,
+            span: Some(error.span),
+            times: 1,
+        }],
+    }
+}
+
+/// The main process's program: the top-level forms still to run.
+pub(crate) struct Program {
+    pub(super) forms: VecDeque<(Value, Span)>,
+    pub(super) spans: calf_lang::SpanTable,
+    pub(super) ns: Sym,
+    /// For an interactive program: where each line's result goes, and the
+    /// lines not started yet. Its forms run out at the end of each line,
+    /// and the process then waits for the next one instead of ending.
+    pub(super) repl: Option<(Sender<Evaluated>, VecDeque<Forms>)>,
+}
+
+impl Program {
+    pub fn new(forms: Forms) -> Program {
+        Program {
+            forms: forms.forms.into_iter().zip(forms.form_spans).collect(),
+            spans: forms.spans,
+            ns: Sym::new(calf_lang::namespace::USER),
+            repl: None,
+        }
+    }
+
+    /// A program fed line by line; results go to `results`.
+    pub fn interactive(results: Sender<Evaluated>) -> Program {
+        Program {
+            repl: Some((results, VecDeque::new())),
+            ..Program::new(Forms {
+                forms: Vec::new(),
+                spans: calf_lang::SpanTable::new(),
+                form_spans: Vec::new(),
+            })
+        }
+    }
+
+    /// Takes the next line's forms, if one was typed.
+    pub(super) fn next_line(&mut self) -> bool {
+        let Some(forms) = self.repl.as_mut().and_then(|(_, lines)| lines.pop_front()) else {
+            return false;
+        };
+        self.forms
+            .extend(forms.forms.into_iter().zip(forms.form_spans));
+        self.spans.extend(forms.spans);
+        true
+    }
+
+    pub(super) fn answer(&self, result: Result<Value, Failure>) {
+        if let Some((results, _)) = &self.repl {
+            let _ = results.send(Evaluated {
+                result,
+                ns: self.ns,
+            });
+        }
+    }
+}
+
+/// Forms being evaluated one by one: the main program, or a file loaded
+/// by `require` or `load-file` (then with the suspended caller to go back
+/// to).
+pub(super) struct Frame {
+    pub(super) program: Program,
+    pub(super) loading: Option<Box<Loading>>,
+}
+
+/// A `require` or `load-file` in progress.
+pub(super) struct Loading {
+    /// The VM that called `require` (or `load-file`), resumed when every
+    /// lib (the file) is loaded.
+    pub(super) caller: Vm,
+    /// The namespace the caller runs in: libs are referred there.
+    pub(super) caller_ns: Sym,
+    /// `None` for a `load-file`: its caller gets the value of the file's
+    /// last form.
+    pub(super) require: Option<Require>,
+    /// The lib whose file is being evaluated.
+    pub(super) lib: usize,
+    /// The loaded file's name, for errors.
+    pub(super) file: String,
+}
+
+impl Process {
+    pub fn set_program(&mut self, program: Program) {
+        self.waiting = Some(if program.repl.is_some() {
+            Wait::Input
+        } else {
+            Wait::Start
+        });
+        let seldom = self.seldom();
+        seldom.forms.frames.push(Frame {
+            program,
+            loading: None,
+        });
+        seldom.forms.main = true;
+    }
+
+    pub(super) fn is_interactive(&self) -> bool {
+        self.frames()
+            .first()
+            .is_some_and(|f| f.program.repl.is_some())
+    }
+
+    /// An interactive main process whose line failed (or that was told to
+    /// exit) reports it and waits for the next line, keeping its mailbox,
+    /// links and everything defined.
+    pub(super) fn line_failed(&mut self, reason: Value, failure: Option<Failure>) {
+        let failure = failure.unwrap_or_else(|| {
+            let text = calf_lang::value::print::pr_str(&reason);
+            Failure::Thrown(Thrown {
+                value: RuntimeError::new("calf/exit", format!("the REPL process exited: {text}"))
+                    .with("reason", reason)
+                    .into_value(),
+                trace: Vec::new(),
+            })
+        });
+        self.cursor = 0;
+        self.vm = Vm::call(Value::Nil, Vec::new());
+        self.waiting = Some(Wait::Input);
+        let seldom = self.seldom();
+        seldom.forms.frames.truncate(1);
+        for (_, call) in seldom.calls.in_flight.drain(..) {
+            call.abort();
+        }
+        seldom.calls.call = None;
+        seldom.timers.receive_deadline = None;
+        let program = &mut seldom.forms.frames[0].program;
+        program.forms.clear();
+        program.answer(Err(failure));
+    }
+
+    /// Puts the next top-level form of the innermost frame into the VM;
+    /// when a frame has run all its forms, finishes it (`last` is the value
+    /// of its last form).
+    pub(super) fn advance(&mut self, mut last: Value) -> Option<Exit> {
+        loop {
+            let frame = self.seldom.as_mut()?.forms.frames.last_mut()?;
+            let Some((form, span)) = frame.program.forms.pop_front() else {
+                match self.finish_frame(last) {
+                    Step::Ran => return None,
+                    Step::Exit(exit) => return Some(exit),
+                    Step::Failed(failure) => return self.fail(failure),
+                    Step::Next => {
+                        last = Value::Nil;
+                        continue;
+                    }
+                }
+            };
+            let program = &mut frame.program;
+            let mut compiler =
+                Compiler::new(&self.shared.globals, program.ns, &program.spans, span);
+            let expanded = compiler.expand_toplevel(&form);
+            program.ns = compiler.ns;
+            match expanded {
+                Err(error) => return self.fail(Failure::Source(error)),
+                Ok(TopLevel::Forms(inner)) => {
+                    for f in inner.into_iter().rev() {
+                        program.forms.push_front((f, span));
+                    }
+                }
+                Ok(TopLevel::Code(code)) => {
+                    if self.shared.config.disassemble && self.frames().len() == 1 {
+                        let listing = format!(";; {}\n{}", span.location(), code.disassemble());
+                        self.shared.write(&listing, false);
+                    }
+                    self.vm = Vm::new(code);
+                    self.vm.set_max_depth(self.shared.config.max_depth);
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Ends the innermost frame: the main program ends the program; a
+    /// loaded file makes its namespace usable and the `require` goes on.
+    pub(super) fn finish_frame(&mut self, last: Value) -> Step {
+        let Some(frame) = self.seldom.as_mut().and_then(|m| m.forms.frames.pop()) else {
+            return Step::Ran;
+        };
+        let Some(loading) = frame.loading else {
+            if frame.program.repl.is_some() {
+                frame.program.answer(Ok(last));
+                self.seldom().forms.frames.push(frame);
+                self.waiting = Some(Wait::Input);
+                return Step::Ran;
+            }
+            self.shared.end(Ending::Returned(last));
+            return Step::Exit((keyword("normal"), None));
+        };
+        let Some(require) = &loading.require else {
+            return self.resume_caller(*loading, Ok(last));
+        };
+        let lib = &require.libs[loading.lib];
+        if self.shared.globals.find_namespace(lib.ns).is_none() {
+            let error = crate::load::undefined_error(&loading.file, lib.ns);
+            return self.resume_caller(*loading, Err(plain(error)));
+        }
+        let next = loading.lib + 1;
+        self.continue_require(*loading, next)
+    }
+
+    /// Refers lib `from - 1` (just loaded) is done by the caller; loads the
+    /// libs from `from` on, or resumes the caller when all are usable.
+    pub(super) fn continue_require(&mut self, mut loading: Loading, from: usize) -> Step {
+        let Some(require) = loading.require.clone() else {
+            return self.resume_caller(loading, Ok(Value::Nil));
+        };
+        let globals = self.shared.globals.clone();
+        if from > 0 {
+            let done = &require.libs[from - 1];
+            if let Err(error) = refer(&globals, loading.caller_ns, done) {
+                return self.resume_caller(loading, Err(plain(error)));
+            }
+        }
+        for index in from..require.libs.len() {
+            let lib = require.libs[index].clone();
+            let chain = self.requirers(loading.caller_ns);
+            if chain.contains(&lib.ns) {
+                let start = chain.iter().position(|n| *n == lib.ns).unwrap_or(0);
+                let error = crate::load::cycle_error(&chain[start..], lib.ns);
+                return self.resume_caller(loading, Err(plain(error)));
+            }
+            if require.reload || globals.find_namespace(lib.ns).is_none() {
+                let (file, shown) = match crate::load::locate(&self.shared.load_path, lib.ns) {
+                    Ok(found) => found,
+                    Err(error) => return self.resume_caller(loading, Err(plain(error))),
+                };
+                let forms = match calf_lang::reader::read_file(file) {
+                    Ok(forms) => forms,
+                    Err(error) => {
+                        return self.resume_caller(loading, Err(source_error_value(error)))
+                    }
+                };
+                loading.lib = index;
+                loading.file = shown;
+                self.seldom().forms.frames.push(Frame {
+                    program: Program::new(forms),
+                    loading: Some(Box::new(loading)),
+                });
+                return Step::Next;
+            }
+            if let Err(error) = refer(&globals, loading.caller_ns, &lib) {
+                return self.resume_caller(loading, Err(plain(error)));
+            }
+        }
+        self.resume_caller(loading, Ok(Value::Nil))
+    }
+
+    /// Starts evaluating the file at `path` for `load-file`, in the
+    /// caller's namespace.
+    pub(super) fn load_file(&mut self, mut loading: Loading, path: &str) -> Step {
+        let file = match crate::load::register_file(&self.shared.load_path, path) {
+            Ok(file) => file,
+            Err(error) => return self.resume_caller(loading, Err(plain(error))),
+        };
+        let forms = match calf_lang::reader::read_file(file) {
+            Ok(forms) => forms,
+            Err(error) => return self.resume_caller(loading, Err(source_error_value(error))),
+        };
+        let mut program = Program::new(forms);
+        program.ns = loading.caller_ns;
+        loading.file = calf_lang::span::source(file).name.clone();
+        self.seldom().forms.frames.push(Frame {
+            program,
+            loading: Some(Box::new(loading)),
+        });
+        Step::Next
+    }
+
+    /// The namespaces waiting on requires, outermost first, then `current`.
+    pub(super) fn requirers(&self, current: Sym) -> Vec<Sym> {
+        let mut chain: Vec<Sym> = self
+            .frames()
+            .iter()
+            .filter_map(|f| f.loading.as_ref())
+            .map(|l| l.caller_ns)
+            .collect();
+        chain.push(current);
+        chain
+    }
+
+    /// Gives the VM back to the code that called `require` or `load-file`,
+    /// with its answer.
+    pub(super) fn resume_caller(
+        &mut self,
+        loading: Loading,
+        result: Result<Value, Thrown>,
+    ) -> Step {
+        self.vm = loading.caller;
+        match result {
+            Ok(value) => {
+                self.vm.resume(value);
+                Step::Ran
+            }
+            Err(thrown) => match self.vm.resume_throw(thrown.value.clone()) {
+                None => Step::Ran,
+                Some(Outcome::Error(mut outer)) => {
+                    let mut trace = thrown.trace;
+                    trace.append(&mut outer.trace);
+                    outer.trace = trace;
+                    Step::Failed(Failure::Thrown(outer))
+                }
+                Some(_) => Step::Ran,
+            },
+        }
+    }
+
+    /// Sets the VM that called `require` or `load-file` aside until the
+    /// loading is done.
+    pub(super) fn suspend_for_loading(&mut self, require: Option<Require>) -> Loading {
+        let caller_ns = self
+            .frames()
+            .last()
+            .map_or(Sym::new(calf_lang::namespace::USER), |f| f.program.ns);
+        let caller = std::mem::replace(&mut self.vm, Vm::call(Value::Nil, Vec::new()));
+        Loading {
+            caller,
+            caller_ns,
+            require,
+            lib: 0,
+            file: String::new(),
+        }
+    }
+
+    pub(super) fn after_loading_step(&mut self, step: Step) -> Option<Exit> {
+        match step {
+            Step::Ran => None,
+            Step::Next => self.advance(Value::Nil),
+            Step::Exit(exit) => Some(exit),
+            Step::Failed(failure) => self.fail(failure),
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Signals between processes, as a process takes them between two
+//! slices (messages, exit signals, links, monitors), and what its end
+//! tells the others.
+
+use super::*;
+
+/// The exit reason of a process that threw `thrown`: an error map as it
+/// is; any other value wrapped in one (`:type :calf/throw`, `:value`), so
+/// that `(throw :normal)` is not mistaken for a normal exit.
+pub(super) fn exit_reason_of(thrown: &Value) -> Value {
+    match thrown {
+        Value::Map(_) => thrown.clone(),
+        other => RuntimeError::new(
+            "calf/throw",
+            format!(
+                "uncaught throw of {}",
+                calf_lang::value::print::pr_str(other)
+            ),
+        )
+        .with("value", other.clone())
+        .into_value(),
+    }
+}
+
+pub(super) fn is_down_for(message: &Value, reference: u64) -> bool {
+    match message.as_seq() {
+        Some(items) if items.len() == 4 => {
+            matches!(&items[0], Value::Keyword(k) if k.name() == "DOWN")
+                && items[1] == Value::Ref(reference)
+        }
+        _ => false,
+    }
+}
+
+impl Process {
+    /// Takes pending signals; returns the exit one of them causes.
+    #[must_use = "a signal taken may have ended this process"]
+    pub(super) fn take_signals(&mut self) -> Option<Exit> {
+        let mut signals = self.handle.take_all();
+        if let Some(seldom) = &mut self.seldom {
+            if !seldom.signals.is_empty() {
+                let mut earlier = std::mem::take(&mut seldom.signals);
+                earlier.append(signals);
+                signals = earlier;
+            }
+        }
+        // Mostly none, or the one message that woke the process.
+        let mut signals = match signals {
+            Queue::Empty => return None,
+            Queue::One(signal) => return self.take_signal(signal),
+            many => many,
+        };
+        while let Some(signal) = signals.pop_front() {
+            if let Some(exit) = self.take_signal(signal) {
+                if !signals.is_empty() {
+                    self.seldom().signals = signals;
+                }
+                return Some(exit);
+            }
+        }
+        None
+    }
+
+    /// Handles one signal; returns the exit it causes.
+    pub(super) fn take_signal(&mut self, signal: Signal) -> Option<Exit> {
+        match signal {
+            Signal::Message(message) => {
+                if self.mailbox.len() >= self.shared.config.max_mailbox {
+                    let error = RuntimeError::new(
+                        "calf/mailbox-overflow",
+                        format!(
+                            "the mailbox of #pid<{}> holds seldom than {} messages: is a receive missing a clause?",
+                            self.pid().0, self.shared.config.max_mailbox
+                        ),
+                    );
+                    let value = error.into_value();
+                    let failure = Failure::Thrown(calf_lang::vm::Thrown {
+                        value: value.clone(),
+                        trace: self.vm.trace(),
+                    });
+                    return Some((value, Some(failure)));
+                }
+                self.mailbox.push_back(message);
+            }
+            Signal::Exit(exit) => {
+                let ExitSignal {
+                    from,
+                    reason,
+                    link_broken,
+                } = *exit;
+                if link_broken {
+                    // After an unlink the link has no effect, even if the
+                    // other end died before it took the unlink.
+                    if !self.links().contains(&from) {
+                        return None;
+                    }
+                    self.seldom().ties.links.retain(|p| *p != from);
+                }
+                let is = |name: &str| matches!(&reason, Value::Keyword(k) if k.name() == name);
+                if !link_broken && is("kill") {
+                    return Some((keyword("killed"), None));
+                }
+                if self.handle.traps_exits() {
+                    self.mailbox.push_back(Value::vector([
+                        keyword("EXIT"),
+                        Value::Pid(from),
+                        reason,
+                    ]));
+                } else if !is("normal") || (from == self.pid() && !link_broken) {
+                    // `:normal` from a link is ignored; from itself it ends.
+                    return Some((reason, None));
+                }
+            }
+            Signal::Link(pid) => {
+                if !self.links().contains(&pid) {
+                    self.seldom().ties.links.push(pid);
+                }
+            }
+            Signal::Unlink(pid) => {
+                if let Some(seldom) = &mut self.seldom {
+                    seldom.ties.links.retain(|p| *p != pid);
+                }
+            }
+            Signal::Monitor { watcher, reference } => {
+                self.seldom().ties.watchers.push((reference, watcher));
+            }
+            Signal::Demonitor { reference } => {
+                if let Some(seldom) = &mut self.seldom {
+                    seldom.ties.watchers.retain(|(r, _)| *r != reference);
+                }
+            }
+            Signal::CallSent(sent) => {
+                // A call given back after the process stopped waiting for
+                // it (a REPL line interrupted) is dropped, which stops it.
+                let waiting = self.waiting == Some(Wait::Reply);
+                let seldom = self.seldom();
+                if waiting && seldom.calls.promise == sent.promise {
+                    seldom.calls.call = Some(sent.call);
+                }
+            }
+            Signal::CallDone { promise, result } => {
+                let seldom = self.seldom();
+                seldom.calls.in_flight.retain(|(p, _)| *p != promise);
+                seldom.calls.replies.push((promise, *result));
+            }
+            Signal::Input(forms) => {
+                if let Some((_, lines)) = self
+                    .seldom
+                    .as_mut()
+                    .and_then(|m| m.forms.frames.first_mut())
+                    .and_then(|f| f.program.repl.as_mut())
+                {
+                    lines.push_back(*forms);
+                }
+            }
+            Signal::Interrupt => {
+                if self.is_interactive() && self.waiting != Some(Wait::Input) {
+                    let error = RuntimeError::new("calf/interrupted", "interrupted (Ctrl-C)");
+                    let value = error.into_value();
+                    let failure = Failure::Thrown(Thrown {
+                        value: value.clone(),
+                        trace: self.vm.trace(),
+                    });
+                    return Some((value, Some(failure)));
+                }
+            }
+        }
+        None
+    }
+
+    /// Frees the process, reports a crash, and tells links and monitors.
+    pub(super) fn finish(&mut self, reason: Value, failure: Option<Failure>) {
+        let pid = self.pid();
+        self.shared.remove(pid);
+        self.shared.bus.unserve(pid);
+        if let Some(seldom) = &self.seldom {
+            for (_, call) in &seldom.calls.in_flight {
+                call.abort();
+            }
+        }
+        // Signals taken with the one that ended it, and those still in the
+        // inbox: links and monitors among them must hear of the exit.
+        let mut pending = match &mut self.seldom {
+            Some(seldom) => std::mem::take(&mut seldom.signals),
+            None => Queue::default(),
+        };
+        pending.append(self.handle.close());
+        for signal in pending {
+            match signal {
+                Signal::Link(other) if !self.links().contains(&other) => {
+                    self.seldom().ties.links.push(other);
+                }
+                Signal::Monitor { watcher, reference } => {
+                    self.seldom().ties.watchers.push((reference, watcher));
+                }
+                _ => {}
+            }
+        }
+        let none = Seldom::default();
+        let seldom = self.seldom.take();
+        let seldom = seldom.as_deref().unwrap_or(&none);
+        // The crash report comes before the exit signals, so that whoever
+        // hears of this exit finds the report already written.
+        if let (false, Some(failure)) = (seldom.forms.main, &failure) {
+            let supervised = seldom
+                .ties
+                .links
+                .iter()
+                .any(|pid| self.shared.handle(*pid).is_some_and(|h| h.traps_exits()));
+            if !supervised {
+                self.shared.report_crash(pid, failure);
+            }
+        }
+        for link in &seldom.ties.links {
+            if let Some(h) = self.shared.handle(*link) {
+                let _ = h.push(Signal::Exit(Box::new(ExitSignal {
+                    from: pid,
+                    reason: reason.clone(),
+                    link_broken: true,
+                })));
+            }
+        }
+        for (reference, watcher) in &seldom.ties.watchers {
+            if let Some(h) = self.shared.handle(*watcher) {
+                let down = Value::vector([
+                    keyword("DOWN"),
+                    Value::Ref(*reference),
+                    Value::Pid(pid),
+                    reason.clone(),
+                ]);
+                let _ = h.push(Signal::Message(down));
+            }
+        }
+        match (seldom.forms.main, failure) {
+            (true, Some(failure)) => self.shared.end(Ending::Failed(failure)),
+            (true, None) => self.shared.end(Ending::Returned(Value::Nil)),
+            _ => {}
+        }
+    }
+}
