@@ -3,8 +3,8 @@
 //! answer (a pid, a ref, a boolean ...).
 
 use crate::error::RuntimeError;
-use crate::value::{Arity, Native, Value};
-use crate::vm::{Effect, ProcessOp};
+use crate::value::{Arity, Native, Pid, Sym, Value};
+use crate::vm::{Dest, Effect, ProcessOp};
 
 fn function_arg(name: &str, args: &[Value]) -> Result<Value, RuntimeError> {
     match &args[0] {
@@ -65,94 +65,100 @@ fn self_pid(_: &[Value]) -> Result<Effect, RuntimeError> {
     Ok(Effect::SelfPid)
 }
 
-fn pid_arg(name: &str, args: &[Value], i: usize) -> Result<(), RuntimeError> {
+fn pid_arg(name: &str, args: &[Value], i: usize) -> Result<Pid, RuntimeError> {
     match &args[i] {
-        Value::Pid(_) => Ok(()),
+        Value::Pid(pid) => Ok(*pid),
         other => Err(RuntimeError::wrong_type(name, i + 1, "a pid", other)),
     }
 }
 
-fn name_arg(name: &str, args: &[Value], i: usize) -> Result<(), RuntimeError> {
+fn name_arg(name: &str, args: &[Value], i: usize) -> Result<Sym, RuntimeError> {
     match &args[i] {
-        Value::Keyword(_) => Ok(()),
+        Value::Keyword(k) => Ok(*k),
         other => Err(RuntimeError::wrong_type(name, i + 1, "a keyword", other)),
     }
 }
 
-fn request(op: ProcessOp, args: &[Value]) -> Result<Effect, RuntimeError> {
-    Ok(Effect::Process {
-        op,
-        args: args.to_vec(),
-    })
+fn request(op: ProcessOp) -> Result<Effect, RuntimeError> {
+    Ok(Effect::Process(op))
 }
 
 fn link(args: &[Value]) -> Result<Effect, RuntimeError> {
-    pid_arg("link", args, 0)?;
-    request(ProcessOp::Link, args)
+    request(ProcessOp::Link(pid_arg("link", args, 0)?))
 }
 
 fn unlink(args: &[Value]) -> Result<Effect, RuntimeError> {
-    pid_arg("unlink", args, 0)?;
-    request(ProcessOp::Unlink, args)
+    request(ProcessOp::Unlink(pid_arg("unlink", args, 0)?))
 }
 
 fn monitor(args: &[Value]) -> Result<Effect, RuntimeError> {
-    match &args[0] {
-        Value::Pid(_) | Value::Keyword(_) => request(ProcessOp::Monitor, args),
-        other => Err(RuntimeError::wrong_type(
-            "monitor",
-            1,
-            "a pid or a registered name",
-            other,
-        )),
-    }
+    let target = match &args[0] {
+        Value::Pid(pid) => Dest::Pid(*pid),
+        Value::Keyword(name) => Dest::Name(*name),
+        other => {
+            return Err(RuntimeError::wrong_type(
+                "monitor",
+                1,
+                "a pid or a registered name",
+                other,
+            ))
+        }
+    };
+    request(ProcessOp::Monitor(target))
 }
 
 fn demonitor(args: &[Value]) -> Result<Effect, RuntimeError> {
     match &args[0] {
-        Value::Ref(_) => request(ProcessOp::Demonitor, args),
+        Value::Ref(reference) => request(ProcessOp::Demonitor(*reference)),
         other => Err(RuntimeError::wrong_type("demonitor", 1, "a ref", other)),
     }
 }
 
 fn exit(args: &[Value]) -> Result<Effect, RuntimeError> {
-    if args.len() == 2 {
-        pid_arg("exit", args, 0)?;
+    match args {
+        [reason] => request(ProcessOp::ExitSelf(reason.clone())),
+        [_, reason] => request(ProcessOp::Exit {
+            pid: pid_arg("exit", args, 0)?,
+            reason: reason.clone(),
+        }),
+        _ => Err(RuntimeError::new(
+            "calf/arity-error",
+            format!("exit takes 1 or 2 arguments, given {}", args.len()),
+        )),
     }
-    request(ProcessOp::Exit, args)
 }
 
 fn trap_exit(args: &[Value]) -> Result<Effect, RuntimeError> {
-    request(ProcessOp::TrapExit, args)
+    request(ProcessOp::TrapExit(
+        args.first().is_some_and(Value::is_truthy),
+    ))
 }
 
 fn register(args: &[Value]) -> Result<Effect, RuntimeError> {
-    name_arg("register!", args, 0)?;
-    pid_arg("register!", args, 1)?;
-    request(ProcessOp::Register, args)
+    request(ProcessOp::Register {
+        name: name_arg("register!", args, 0)?,
+        pid: pid_arg("register!", args, 1)?,
+    })
 }
 
 fn unregister(args: &[Value]) -> Result<Effect, RuntimeError> {
-    name_arg("unregister!", args, 0)?;
-    request(ProcessOp::Unregister, args)
+    request(ProcessOp::Unregister(name_arg("unregister!", args, 0)?))
 }
 
 fn whereis(args: &[Value]) -> Result<Effect, RuntimeError> {
-    name_arg("whereis", args, 0)?;
-    request(ProcessOp::Whereis, args)
+    request(ProcessOp::Whereis(name_arg("whereis", args, 0)?))
 }
 
 fn alive(args: &[Value]) -> Result<Effect, RuntimeError> {
-    pid_arg("alive?", args, 0)?;
-    request(ProcessOp::Alive, args)
+    request(ProcessOp::Alive(pid_arg("alive?", args, 0)?))
 }
 
-fn processes(args: &[Value]) -> Result<Effect, RuntimeError> {
-    request(ProcessOp::Processes, args)
+fn processes(_: &[Value]) -> Result<Effect, RuntimeError> {
+    request(ProcessOp::Processes)
 }
 
-fn make_ref(args: &[Value]) -> Result<Effect, RuntimeError> {
-    request(ProcessOp::MakeRef, args)
+fn make_ref(_: &[Value]) -> Result<Effect, RuntimeError> {
+    request(ProcessOp::MakeRef)
 }
 
 effect!(

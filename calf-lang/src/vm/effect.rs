@@ -5,7 +5,7 @@
 //! (the value the effect's call returns) or with an error to throw there.
 
 use crate::require::Require;
-use crate::value::Value;
+use crate::value::{Pid, Sym, Value};
 
 /// A request from a running process to its host.
 #[derive(Clone, Debug)]
@@ -60,10 +60,9 @@ pub enum Effect {
     /// A serving process's answer to the request `request`: `[:ok value]`
     /// or `[:error thrown]`; resume with `nil`.
     Reply { request: u64, result: Value },
-    /// The process-related requests that take one or two values: `link`,
-    /// `unlink`, `monitor`, `demonitor`, `exit`, `trap-exit!`, `register!`,
-    /// `unregister!`, `whereis`, `alive?`, `processes`, `make-ref`.
-    Process { op: ProcessOp, args: Vec<Value> },
+    /// A process request (`link`, `monitor`, `exit`, `register!`, ...),
+    /// its arguments checked by the native that asked.
+    Process(ProcessOp),
     /// Load the namespaces of these libs that are not loaded yet (the host
     /// reads their files), then make them usable from the caller's
     /// namespace with [`crate::require::refer`]; resume with `nil`.
@@ -74,20 +73,50 @@ pub enum Effect {
     LoadFile { path: String },
 }
 
-/// Which process request an [`Effect::Process`] is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A process request of an [`Effect::Process`], with its arguments.
+#[derive(Clone, Debug, PartialEq)]
 pub enum ProcessOp {
-    Link,
-    Unlink,
-    Monitor,
-    Demonitor,
-    /// `(exit reason)` or `(exit pid reason)`.
-    Exit,
-    TrapExit,
-    Register,
-    Unregister,
-    Whereis,
-    Alive,
+    /// `(link pid)`; resume with `true`.
+    Link(Pid),
+    /// `(unlink pid)`; resume with `true`.
+    Unlink(Pid),
+    /// `(monitor pid-or-name)`; resume with the monitor's ref.
+    Monitor(Dest),
+    /// `(demonitor ref)`; resume with `true`.
+    Demonitor(u64),
+    /// `(exit reason)`: this process exits.
+    ExitSelf(Value),
+    /// `(exit pid reason)`: an exit signal to `pid`; resume with `true`.
+    Exit { pid: Pid, reason: Value },
+    /// `(trap-exit! on)`; resume with the flag it had.
+    TrapExit(bool),
+    /// `(register! name pid)`; resume with `true`.
+    Register { name: Sym, pid: Pid },
+    /// `(unregister! name)`; resume with whether it was registered.
+    Unregister(Sym),
+    /// `(whereis name)`; resume with its pid or `nil`.
+    Whereis(Sym),
+    /// `(alive? pid)`.
+    Alive(Pid),
+    /// `(processes)`: the pids of every process.
     Processes,
+    /// `(make-ref)`.
     MakeRef,
+}
+
+/// Where a message or a monitor goes: a pid, or a registered name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dest {
+    Pid(Pid),
+    Name(Sym),
+}
+
+impl Dest {
+    /// The value the program named it by.
+    pub fn to_value(self) -> Value {
+        match self {
+            Dest::Pid(pid) => Value::Pid(pid),
+            Dest::Name(name) => Value::Keyword(name),
+        }
+    }
 }

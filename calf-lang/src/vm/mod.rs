@@ -25,7 +25,7 @@ use crate::error::RuntimeError;
 use crate::span::Span;
 use crate::value::{Closure, FnProto, NativeKind, Sym, Value};
 
-pub use effect::{Effect, ProcessOp};
+pub use effect::{Dest, Effect, ProcessOp};
 pub use host::{Host, NoHost};
 pub use unwind::{Thrown, TraceEntry};
 

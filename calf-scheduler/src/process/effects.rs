@@ -314,7 +314,7 @@ impl Process {
                 let step = self.load_file(loading, &path);
                 return self.after_loading_step(step);
             }
-            Effect::Process { op, args } => return self.process_request(op, args),
+            Effect::Process(op) => return self.process_request(op),
         }
         None
     }

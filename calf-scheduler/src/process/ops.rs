@@ -1,21 +1,14 @@
 //! The process requests of `Effect::Process`: link, monitor, exit,
 //! trap-exit, the name registry, and the like.
 
+use calf_lang::vm::Dest;
+
 use super::*;
 
 impl Process {
-    pub(super) fn process_request(&mut self, op: ProcessOp, args: Vec<Value>) -> Option<Exit> {
-        let pid_at = |i: usize| match args.get(i) {
-            Some(Value::Pid(p)) => Some(*p),
-            _ => None,
-        };
-        let name_at = |i: usize| match args.get(i) {
-            Some(Value::Keyword(k)) => Some(*k),
-            _ => None,
-        };
+    pub(super) fn process_request(&mut self, op: ProcessOp) -> Option<Exit> {
         let answer = match op {
-            ProcessOp::Link => {
-                let other = pid_at(0)?;
+            ProcessOp::Link(other) => {
                 if other != self.pid() && !self.links().contains(&other) {
                     let delivered = self
                         .shared
@@ -35,8 +28,7 @@ impl Process {
                 }
                 Value::Bool(true)
             }
-            ProcessOp::Unlink => {
-                let other = pid_at(0)?;
+            ProcessOp::Unlink(other) => {
                 if let Some(seldom) = &mut self.seldom {
                     seldom.ties.links.retain(|p| *p != other);
                 }
@@ -45,12 +37,11 @@ impl Process {
                 }
                 Value::Bool(true)
             }
-            ProcessOp::Monitor => {
+            ProcessOp::Monitor(dest) => {
                 let reference = self.shared.new_ref();
-                let target = match &args[0] {
-                    Value::Keyword(name) => self.shared.whereis(*name),
-                    Value::Pid(pid) => Some(*pid),
-                    _ => None,
+                let target = match dest {
+                    Dest::Name(name) => self.shared.whereis(name),
+                    Dest::Pid(pid) => Some(pid),
                 };
                 let delivered = target
                     .and_then(|pid| self.shared.handle(pid))
@@ -61,22 +52,18 @@ impl Process {
                         })
                         .is_ok()
                     });
-                if delivered {
-                    self.seldom().ties.watching.push((reference, target?));
-                } else {
-                    self.mailbox.push_back(Value::vector([
+                match (delivered, target) {
+                    (true, Some(pid)) => self.seldom().ties.watching.push((reference, pid)),
+                    _ => self.mailbox.push_back(Value::vector([
                         keyword("DOWN"),
                         Value::Ref(reference),
-                        args[0].clone(),
+                        dest.to_value(),
                         keyword("noproc"),
-                    ]));
+                    ])),
                 }
                 Value::Ref(reference)
             }
-            ProcessOp::Demonitor => {
-                let Value::Ref(reference) = args[0] else {
-                    return None;
-                };
+            ProcessOp::Demonitor(reference) => {
                 let watching = self.seldom.as_mut().and_then(|m| {
                     let i = m.ties.watching.iter().position(|(r, _)| *r == reference)?;
                     Some(m.ties.watching.remove(i))
@@ -95,24 +82,21 @@ impl Process {
                 self.mailbox.retain(|m| !is_down_for(m, reference));
                 Value::Bool(true)
             }
-            ProcessOp::Exit if args.len() == 1 => return Some((args[0].clone(), None)),
-            ProcessOp::Exit => {
-                let target = pid_at(0)?;
-                if let Some(h) = self.shared.handle(target) {
+            ProcessOp::ExitSelf(reason) => return Some((reason, None)),
+            ProcessOp::Exit { pid, reason } => {
+                if let Some(h) = self.shared.handle(pid) {
                     let _ = h.push(Signal::Exit(Box::new(ExitSignal {
                         from: self.pid(),
-                        reason: args[1].clone(),
+                        reason,
                         link_broken: false,
                     })));
                 }
                 Value::Bool(true)
             }
-            ProcessOp::TrapExit => {
-                let on = args.first().is_some_and(Value::is_truthy);
+            ProcessOp::TrapExit(on) => {
                 Value::Bool(self.handle.trap_exit.swap(on, Ordering::AcqRel))
             }
-            ProcessOp::Register => {
-                let (name, pid) = (name_at(0)?, pid_at(1)?);
+            ProcessOp::Register { name, pid } => {
                 if !self.shared.is_alive(pid) {
                     return self.throw(RuntimeError::new(
                         "calf/noproc",
@@ -130,12 +114,9 @@ impl Process {
                 }
                 Value::Bool(true)
             }
-            ProcessOp::Unregister => Value::Bool(self.shared.unregister(name_at(0)?)),
-            ProcessOp::Whereis => self
-                .shared
-                .whereis(name_at(0)?)
-                .map_or(Value::Nil, Value::Pid),
-            ProcessOp::Alive => Value::Bool(self.shared.is_alive(pid_at(0)?)),
+            ProcessOp::Unregister(name) => Value::Bool(self.shared.unregister(name)),
+            ProcessOp::Whereis(name) => self.shared.whereis(name).map_or(Value::Nil, Value::Pid),
+            ProcessOp::Alive(pid) => Value::Bool(self.shared.is_alive(pid)),
             ProcessOp::Processes => Value::vector(self.shared.pids().into_iter().map(Value::Pid)),
             ProcessOp::MakeRef => Value::Ref(self.shared.new_ref()),
         };
