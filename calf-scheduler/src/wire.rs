@@ -6,18 +6,13 @@ use calf_lang::natives::helpers::vector_of;
 use calf_lang::value::{Map, Pid, Set, Sym};
 use calf_lang::Value;
 
-pub const EXT_KEYWORD: i8 = 1;
-pub const EXT_SYMBOL: i8 = 2;
-pub const EXT_SET: i8 = 3;
-pub const EXT_PID: i8 = 4;
-pub const EXT_REF: i8 = 5;
-
-/// How deep a value may nest on the wire: arrays, maps and sets together
-/// (a set counts once, its array with it). Deeper values are refused both
-/// ways: a payload before it is sent, a reply or a request as it is read.
-/// The depth bounds the Rust stack the codec uses, whatever the bytes say.
-/// calf-worker's codec keeps the same limit (docs/protocol.md).
-pub const MAX_DEPTH: usize = 1024;
+pub use calf_protocol::ext::{
+    KEYWORD as EXT_KEYWORD, PID as EXT_PID, REF as EXT_REF, SET as EXT_SET, SYMBOL as EXT_SYMBOL,
+};
+/// How deep a value may nest on the wire (calf-protocol's limit, which
+/// calf-worker's codec keeps too). Deeper values are refused both ways: a
+/// payload before it is sent, a reply or a request as it is read.
+pub use calf_protocol::MAX_DEPTH;
 
 /// Encodes `value`; fails for what cannot cross the bus (functions, a map
 /// whose keys would collide on the wire, a value nested deeper than
@@ -371,6 +366,48 @@ mod tests {
         assert_eq!(encode(&Value::Int(1)).expect("encodes"), [0x01]);
         assert_eq!(encode(&Value::Int(-1)).expect("encodes"), [0xff]);
         assert_eq!(encode(&Value::Int(200)).expect("encodes"), [0xcc, 200]);
+    }
+
+    /// A value as the examples of docs/protocol.md write it: Calf source,
+    /// or a pid or a ref as Calf prints them.
+    fn example_value(text: &str) -> Value {
+        let id = |prefix: &str| {
+            let digits = text.strip_prefix(prefix)?.strip_suffix('>')?;
+            digits.parse::<u64>().ok()
+        };
+        if let Some(n) = id("#pid<") {
+            return Value::Pid(Pid(n));
+        }
+        if let Some(n) = id("#ref<") {
+            return Value::Ref(n);
+        }
+        let mut forms = calf_lang::reader::read_str("<protocol.md>", text)
+            .unwrap_or_else(|e| panic!("{text}: {e:?}"))
+            .forms;
+        assert_eq!(forms.len(), 1, "{text} is one value");
+        forms.remove(0)
+    }
+
+    #[test]
+    fn the_documents_examples() {
+        use calf_protocol::doc::{hex, table, PROTOCOL_MD};
+        for row in table(PROTOCOL_MD, &["Calf value", "MessagePack (hex)"]) {
+            let (value, bytes) = (example_value(&row.cells[0]), hex(&row.cells[1]).unwrap());
+            assert_eq!(
+                encode(&value),
+                Ok(bytes.clone()),
+                "line {}: {value}",
+                row.line
+            );
+            assert_eq!(decode(&bytes), Ok(value), "line {}", row.line);
+        }
+        for row in table(PROTOCOL_MD, &["MessagePack (hex)", "Calf reads"]) {
+            let read = decode(&hex(&row.cells[0]).unwrap());
+            match row.cells[1].as_str() {
+                "bad reply" => assert!(read.is_err(), "line {}: {read:?}", row.line),
+                value => assert_eq!(read, Ok(example_value(value)), "line {}", row.line),
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use calf_protocol::retry::verdict;
+
 use crate::wire::{self, header};
 
 /// An error a handler answers with. It travels in the reply's headers:
@@ -102,10 +104,7 @@ impl WorkerError {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(header::ERROR, header_value(&self.message).as_str());
         headers.insert(header::ERROR_CODE, header_value(&self.code).as_str());
-        headers.insert(
-            header::RETRYABLE,
-            if self.retryable { "true" } else { "false" },
-        );
+        headers.insert(header::RETRYABLE, verdict(self.retryable));
         headers
     }
 }

@@ -3,7 +3,9 @@
 //! Owns the worker SDK (answer Calf calls on NATS subjects) and the wire
 //! codec ([`wire`]), both as `docs/protocol.md` defines them. It must not
 //! depend on the interpreter: a worker author compiles no Lisp, so nothing
-//! here may use calf-lang, calf-scheduler or any other Calf crate.
+//! here may use calf-lang, calf-scheduler or any other Calf crate but
+//! calf-protocol, which holds the protocol's rules (header names, ext
+//! types, the retry rule) for both sides and depends on nothing.
 //!
 //! A worker registers typed handlers and serves until it is told to stop:
 //!

@@ -79,10 +79,10 @@ impl<T> Request<T> {
     }
 }
 
+/// Header `name` of a request or reply, its name matched without regard to
+/// case.
 pub(crate) fn header_value<'a>(headers: &'a async_nats::HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| AsRef::<str>::as_ref(k).eq_ignore_ascii_case(name))
-        .and_then(|(_, values)| values.first())
+    header::find(headers.iter(), name)
+        .and_then(|values| values.first())
         .map(|v| v.as_str())
 }

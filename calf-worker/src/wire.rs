@@ -1,5 +1,6 @@
-//! The wire codec: MessagePack bodies, Calf's ext types, header names and
-//! the retry rule, exactly as `docs/protocol.md` states them.
+//! The wire codec: MessagePack bodies and Calf's ext types, exactly as
+//! `docs/protocol.md` states them, with the header names, the retry rule
+//! and the depth limit of `calf-protocol`, which the caller uses too.
 //!
 //! Everything here works at the serde level, so a Rust worker reads and
 //! writes its own types: [`Keyword`], [`Symbol`], [`Set`], [`Pid`] and
@@ -23,37 +24,22 @@ use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
 /// Ext type of a keyword; the data is its name in UTF-8 (`ns/name`, no colon).
-pub const EXT_KEYWORD: i8 = 1;
+pub const EXT_KEYWORD: i8 = calf_protocol::ext::KEYWORD;
 /// Ext type of a symbol; the data is its name in UTF-8.
-pub const EXT_SYMBOL: i8 = 2;
+pub const EXT_SYMBOL: i8 = calf_protocol::ext::SYMBOL;
 /// Ext type of a set; the data is one MessagePack array of its items.
-pub const EXT_SET: i8 = 3;
+pub const EXT_SET: i8 = calf_protocol::ext::SET;
 /// Ext type of a pid; the data is a `u64`, big-endian.
-pub const EXT_PID: i8 = 4;
+pub const EXT_PID: i8 = calf_protocol::ext::PID;
 /// Ext type of a ref; the data is a `u64`, big-endian.
-pub const EXT_REF: i8 = 5;
+pub const EXT_REF: i8 = calf_protocol::ext::REF;
 
 mod shape;
 
-pub use shape::MAX_DEPTH;
-
-/// Header names, spelled as they are sent.
-pub mod header {
-    /// The idempotency key: the same on every attempt of one call.
-    pub const CALL_ID: &str = "Calf-Call-Id";
-    /// The attempt number, from 1.
-    pub const ATTEMPT: &str = "Calf-Attempt";
-    /// The deadline of the whole call, unix time in milliseconds.
-    pub const DEADLINE: &str = "Calf-Deadline";
-    /// The tenant the call is made for.
-    pub const TENANT: &str = "Calf-Tenant";
-    /// An error reply's message (the NATS services header).
-    pub const ERROR: &str = "Nats-Service-Error";
-    /// An error reply's code (the NATS services header).
-    pub const ERROR_CODE: &str = "Nats-Service-Error-Code";
-    /// `true` or `false`: whether the caller may retry an error.
-    pub const RETRYABLE: &str = "Calf-Retryable";
-}
+// The protocol's rules, as the caller keeps them too.
+pub use calf_protocol::header;
+pub use calf_protocol::retry::{default_retryable, is_retryable};
+pub use calf_protocol::MAX_DEPTH;
 
 /// A body that could not be encoded or decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,28 +102,6 @@ impl Drop for Checked {
 fn decode_checked<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
     let mut de = rmp_serde::Deserializer::from_read_ref(body);
     T::deserialize(&mut de).map_err(|e| CodecError(e.to_string()))
-}
-
-/// Whether an error reply may be retried, from its code and its
-/// `Calf-Retryable` header: the header decides when it says `true` or
-/// `false` (in any case); otherwise [`default_retryable`].
-pub fn is_retryable(code: Option<&str>, retryable: Option<&str>) -> bool {
-    match retryable.map(str::trim) {
-        Some(v) if v.eq_ignore_ascii_case("true") => true,
-        Some(v) if v.eq_ignore_ascii_case("false") => false,
-        _ => default_retryable(code),
-    }
-}
-
-/// The rule without a `Calf-Retryable` header: a code that is a decimal
-/// number from 400 to 499 is not retryable; every other code, and no code,
-/// is.
-pub fn default_retryable(code: Option<&str>) -> bool {
-    let Some(code) = code.map(str::trim) else {
-        return true;
-    };
-    let numeric = !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit());
-    !(numeric && matches!(code.parse::<u64>(), Ok(400..=499)))
 }
 
 /// A keyword: `:ok` is `Keyword::new("ok")`.

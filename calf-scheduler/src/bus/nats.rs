@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use async_nats::header::{HeaderMap, HeaderName, HeaderValue};
 use calf_lang::value::Pid;
 use calf_lang::Value;
+use calf_protocol::{header, retry};
 use futures_util::StreamExt;
 use rustc_hash::FxHashMap;
 use tokio::sync::watch;
@@ -28,10 +29,10 @@ pub const QUEUE_GROUP: &str = "calf";
 
 // The headers of a request (docs/protocol.md). Static names are not copied
 // for each request, as names given as `&str` are.
-const CALL_ID: HeaderName = HeaderName::from_static("Calf-Call-Id");
-const ATTEMPT: HeaderName = HeaderName::from_static("Calf-Attempt");
-const DEADLINE: HeaderName = HeaderName::from_static("Calf-Deadline");
-const TENANT: HeaderName = HeaderName::from_static("Calf-Tenant");
+const CALL_ID: HeaderName = HeaderName::from_static(header::CALL_ID);
+const ATTEMPT: HeaderName = HeaderName::from_static(header::ATTEMPT);
+const DEADLINE: HeaderName = HeaderName::from_static(header::DEADLINE);
+const TENANT: HeaderName = HeaderName::from_static(header::TENANT);
 
 pub struct NatsBus {
     client: async_nats::Client,
@@ -123,29 +124,25 @@ async fn attempt(
     }
 }
 
-fn header<'a>(headers: Option<&'a HeaderMap>, name: &str) -> Option<&'a str> {
-    headers?.get(name).map(|v| v.as_str())
+/// Header `name` of a message, its name matched without regard to case.
+fn header_value<'a>(headers: Option<&'a HeaderMap>, name: &str) -> Option<&'a str> {
+    header::find(headers?.iter(), name)
+        .and_then(|values| values.first())
+        .map(|v| v.as_str())
 }
 
 /// Reads a reply: an error when it has the services error headers.
 fn read_reply(message: &async_nats::Message) -> Result<Reply, BusError> {
     let headers = message.headers.as_ref();
-    let error = header(headers, "Nats-Service-Error");
-    let code = header(headers, "Nats-Service-Error-Code");
+    let error = header_value(headers, header::ERROR);
+    let code = header_value(headers, header::ERROR_CODE);
     if error.is_none() && code.is_none() {
         return wire::decode(&message.payload)
             .map(Reply::Ok)
             .map_err(BusError::BadReply);
     }
+    let retryable = retry::is_retryable(code, header_value(headers, header::RETRYABLE));
     let code = code.unwrap_or("").to_string();
-    let retryable = match header(headers, "Calf-Retryable")
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("true") => true,
-        Some("false") => false,
-        _ => !matches!(code.parse::<u32>(), Ok(400..=499)),
-    };
     // An error's body never makes the call a bad reply.
     let data = match wire::decode(&message.payload) {
         Ok(v) => v,
@@ -256,7 +253,7 @@ async fn answer(
         return;
     };
     let headers = message.headers.as_ref();
-    let timeout_ms = header(headers, "Calf-Deadline")
+    let timeout_ms = header_value(headers, header::DEADLINE)
         .and_then(|d| d.parse::<i64>().ok())
         .map(|deadline| deadline - now_ms());
     let timeout = std::time::Duration::from_millis(timeout_ms.unwrap_or(120_000).max(0) as u64);
@@ -267,8 +264,8 @@ async fn answer(
         Ok(v) => v,
         Err(why) => {
             let mut error = HeaderMap::new();
-            error.insert("Nats-Service-Error", format!("bad request: {why}").as_str());
-            error.insert("Nats-Service-Error-Code", "400");
+            error.insert(header::ERROR, format!("bad request: {why}").as_str());
+            error.insert(header::ERROR_CODE, "400");
             let reply = client.publish_with_headers(reply_to, error, Default::default());
             let _ = tokio::time::timeout_at(until, reply).await;
             return;
@@ -278,15 +275,17 @@ async fn answer(
         subject: message.subject.to_string(),
         payload,
         body: message.payload.clone(),
-        call_id: header(headers, "Calf-Call-Id").unwrap_or("").to_string(),
-        attempt: header(headers, "Calf-Attempt")
+        call_id: header_value(headers, header::CALL_ID)
+            .unwrap_or("")
+            .to_string(),
+        attempt: header_value(headers, header::ATTEMPT)
             .and_then(|a| a.parse().ok())
             .unwrap_or(1),
-        deadline_ms: header(headers, "Calf-Deadline")
+        deadline_ms: header_value(headers, header::DEADLINE)
             .and_then(|d| d.parse().ok())
             .unwrap_or(0),
         timeout,
-        tenant: header(headers, "Calf-Tenant").map(str::to_string),
+        tenant: header_value(headers, header::TENANT).map(str::to_string),
     };
     let (reply_headers, body) = match service.handle(request).await {
         Ok(Reply::Ok(value)) => match wire::encode(&value) {
@@ -321,9 +320,9 @@ async fn answer(
 
 fn error_reply(code: &str, message: &str, retryable: bool, data: &Value) -> (HeaderMap, Vec<u8>) {
     let mut headers = HeaderMap::new();
-    headers.insert("Nats-Service-Error", message);
-    headers.insert("Nats-Service-Error-Code", code);
-    headers.insert("Calf-Retryable", if retryable { "true" } else { "false" });
+    headers.insert(header::ERROR, message);
+    headers.insert(header::ERROR_CODE, code);
+    headers.insert(header::RETRYABLE, retry::verdict(retryable));
     let body = match data {
         Value::Nil => Vec::new(),
         data => wire::encode(data).unwrap_or_default(),
@@ -335,4 +334,52 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reply with these headers (names as a worker sent them) and an
+    /// empty body.
+    fn reply(headers: &[(&str, &str)]) -> async_nats::Message {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(*name, *value);
+        }
+        async_nats::Message {
+            subject: "_INBOX.x".into(),
+            reply: None,
+            payload: bytes::Bytes::new(),
+            headers: Some(map),
+            status: None,
+            description: None,
+            length: 0,
+        }
+    }
+
+    fn retryable(headers: &[(&str, &str)]) -> bool {
+        match read_reply(&reply(headers)) {
+            Ok(Reply::Error { retryable, .. }) => retryable,
+            other => panic!("{headers:?} read as {other:?}, not an error"),
+        }
+    }
+
+    #[test]
+    fn a_signed_code_is_a_word_and_retried() {
+        // The worker SDK retried `+400`; the caller read it as 400.
+        assert!(retryable(&[("Nats-Service-Error-Code", "+400")]));
+        assert!(!retryable(&[("Nats-Service-Error-Code", "400")]));
+    }
+
+    #[test]
+    fn error_headers_are_read_in_any_case() {
+        // Read byte for byte, these made a success of an error reply.
+        assert!(!retryable(&[("nats-service-error-code", "404")]));
+        assert!(retryable(&[("NATS-SERVICE-ERROR", "db restarting")]));
+        assert!(!retryable(&[
+            ("Nats-Service-Error-Code", "db-down"),
+            ("calf-retryable", "false"),
+        ]));
+    }
 }

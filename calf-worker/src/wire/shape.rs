@@ -4,12 +4,7 @@
 //! inside each ext 3 walked where it lies. Linear in the bytes: serde then
 //! reads a set's data as a slice of the body and never checks it again.
 
-use super::{CodecError, EXT_SET};
-
-/// How deep a body may nest: arrays, maps and sets together (a set counts
-/// once, its array with it). The Calf caller keeps the same limit, both
-/// when it sends and when it reads (docs/protocol.md).
-pub const MAX_DEPTH: usize = 1024;
+use super::{CodecError, EXT_SET, MAX_DEPTH};
 
 /// Checks that `body` holds one well-formed value and nothing after it.
 pub fn check(body: &[u8]) -> Result<(), CodecError> {

@@ -273,3 +273,31 @@ fn the_reserved_byte_is_not_a_value() {
     }
     assert!(decode::<Option<i64>>(&[0xc1]).is_err());
 }
+
+/// The examples of docs/protocol.md: each value Calf writes passes through
+/// this codec byte for byte, and each body a worker in another language
+/// may send decodes.
+#[test]
+fn the_documents_examples() {
+    use calf_protocol::doc::{hex, table, PROTOCOL_MD};
+    for row in table(PROTOCOL_MD, &["Calf value", "MessagePack (hex)"]) {
+        let bytes = hex(&row.cells[1]).unwrap();
+        let value = decode::<Value>(&bytes)
+            .unwrap_or_else(|e| panic!("line {}: {}: {e}", row.line, row.cells[0]));
+        assert_eq!(
+            encode(&value).unwrap(),
+            bytes,
+            "line {}: {value:?}",
+            row.line
+        );
+    }
+    for row in table(PROTOCOL_MD, &["MessagePack (hex)", "Calf reads"]) {
+        if row.cells[1] == "bad reply" {
+            continue; // The caller's rules: a worker passes bin and other ext types on.
+        }
+        let bytes = hex(&row.cells[0]).unwrap();
+        if let Err(e) = decode::<Value>(&bytes) {
+            panic!("line {}: {}: {e}", row.line, row.cells[0]);
+        }
+    }
+}
