@@ -1,21 +1,23 @@
-//! Collections: building, reading and reshaping lists, vectors, maps and
-//! sets, with Clojure's treatment of `nil` as an empty collection.
+//! Sequences: building, reading and reshaping lists and vectors (and any
+//! collection as a sequence of its items), with Clojure's treatment of
+//! `nil` as an empty collection.
 //!
 //! Sequence functions are eager and return lists (which compare equal to
 //! vectors with the same items). Lists and vectors share an `imbl` vector
 //! inside, so taking the rest, a prefix or a slice of one shares structure
 //! instead of copying.
 
+use super::helpers::take_arg;
 use std::cmp::Ordering;
 use triomphe::Arc;
 
 use super::helpers::{
-    count_arg, count_of, entry, illegal, int_arg, items, list_of, out_of_bounds, seq_vector,
+    count_arg, count_of, illegal, int_arg, items, list_of, out_of_bounds, seq_vector,
     type_error, vector_of, Items, MAX_ELEMENTS,
 };
 use super::numbers::compare;
 use crate::error::RuntimeError;
-use crate::value::{Arity, Hasher, Map, Native, Parts, Set, Value, Vector};
+use crate::value::{Hasher, Map, Parts, Set, Value, Vector};
 use crate::vm::work;
 
 const MAP_ENTRY: &str = "a [key value] vector, a map or nil";
@@ -90,35 +92,12 @@ fn only_collection(fname: &str, args: &mut [Value]) -> Result<Value, RuntimeErro
     }
 }
 
-/// Takes an argument out of its slot, leaving `nil`.
-fn take_arg(slot: &mut Value) -> Value {
-    std::mem::replace(slot, Value::Nil)
-}
-
 fn list(args: &[Value]) -> Result<Value, RuntimeError> {
     Ok(list_of(args.iter().cloned().collect()))
 }
 
 fn vector(args: &[Value]) -> Result<Value, RuntimeError> {
     Ok(vector_of(args.iter().cloned().collect()))
-}
-
-fn hash_map(args: &[Value]) -> Result<Value, RuntimeError> {
-    if !args.len().is_multiple_of(2) {
-        return Err(illegal(
-            "hash-map",
-            "expects an even number of keys and values",
-        ));
-    }
-    let map: Map = args
-        .chunks_exact(2)
-        .map(|kv| (kv[0].clone(), kv[1].clone()))
-        .collect();
-    Ok(Value::Map(Arc::new(map)))
-}
-
-fn hash_set(args: &[Value]) -> Result<Value, RuntimeError> {
-    Ok(Value::Set(Arc::new(args.iter().cloned().collect())))
 }
 
 fn conj(args: &mut [Value]) -> Result<Value, RuntimeError> {
@@ -181,191 +160,6 @@ fn list_star(args: &[Value]) -> Result<Value, RuntimeError> {
         out.push_front(x.clone());
     }
     Ok(list_of(out))
-}
-
-/// `(assoc coll k v)` for one key, `coll` being argument `pos` of `fname`.
-/// A collection held only here is updated in place.
-fn assoc1(fname: &str, pos: usize, coll: Value, k: Value, v: Value) -> Result<Value, RuntimeError> {
-    match coll.into_parts() {
-        Parts::Other(Value::Nil) => {
-            let mut map = Map::default();
-            map.insert(k, v);
-            Ok(Value::Map(Arc::new(map)))
-        }
-        Parts::Map(mut m) => {
-            Arc::make_mut(&mut m).insert(k, v);
-            Ok(Value::Map(m))
-        }
-        Parts::Vector(mut items) => {
-            let Value::Int(index) = k else {
-                return Err(RuntimeError::wrong_type(
-                    fname,
-                    pos + 1,
-                    "an integer index",
-                    &k,
-                ));
-            };
-            let len = items.len();
-            match usize::try_from(index) {
-                Ok(i) if i < len => {
-                    Arc::make_mut(&mut items).set(i, v);
-                    Ok(Value::Vector(items))
-                }
-                Ok(i) if i == len => {
-                    Arc::make_mut(&mut items).push_back(v);
-                    Ok(Value::Vector(items))
-                }
-                _ => Err(out_of_bounds(fname, index, len)),
-            }
-        }
-        other => Err(RuntimeError::wrong_type(
-            fname,
-            pos,
-            "a map, a vector or nil",
-            &other.into_value(),
-        )),
-    }
-}
-
-fn assoc(args: &mut [Value]) -> Result<Value, RuntimeError> {
-    if args.len().is_multiple_of(2) {
-        return Err(illegal("assoc", "expects a value for every key"));
-    }
-    let (coll, pairs) = args
-        .split_first_mut()
-        .expect("assoc takes 3 or more arguments");
-    let mut coll = take_arg(coll);
-    for kv in pairs.chunks_exact_mut(2) {
-        coll = assoc1("assoc", 1, coll, take_arg(&mut kv[0]), take_arg(&mut kv[1]))?;
-    }
-    Ok(coll)
-}
-
-fn dissoc(args: &mut [Value]) -> Result<Value, RuntimeError> {
-    match take_arg(&mut args[0]).into_parts() {
-        Parts::Other(Value::Nil) => Ok(Value::Nil),
-        Parts::Map(mut m) => {
-            for k in &args[1..] {
-                if m.contains_key(k) {
-                    Arc::make_mut(&mut m).remove(k);
-                }
-            }
-            Ok(Value::Map(m))
-        }
-        other => {
-            args[0] = other.into_value();
-            Err(type_error("dissoc", args, 0, "a map or nil"))
-        }
-    }
-}
-
-fn disj(args: &mut [Value]) -> Result<Value, RuntimeError> {
-    match take_arg(&mut args[0]).into_parts() {
-        Parts::Other(Value::Nil) => Ok(Value::Nil),
-        Parts::Set(mut set) => {
-            for k in &args[1..] {
-                if set.contains(k) {
-                    Arc::make_mut(&mut set).remove(k);
-                }
-            }
-            Ok(Value::Set(set))
-        }
-        other => {
-            args[0] = other.into_value();
-            Err(type_error("disj", args, 0, "a set or nil"))
-        }
-    }
-}
-
-/// What `get` finds: `None` when the key is absent (so a default applies)
-/// or the collection does not support lookup.
-pub fn lookup(coll: &Value, k: &Value) -> Option<Value> {
-    match coll {
-        Value::Map(m) => m.get(k).cloned(),
-        Value::Vector(items) => match k {
-            Value::Int(i) => usize::try_from(*i).ok().and_then(|i| items.get(i)).cloned(),
-            _ => None,
-        },
-        Value::Set(s) => s.contains(k).then(|| k.clone()),
-        Value::Str(text) => match k {
-            Value::Int(i) => usize::try_from(*i)
-                .ok()
-                .and_then(|i| text.chars().nth(i))
-                .map(super::helpers::char_str),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn get(args: &[Value]) -> Result<Value, RuntimeError> {
-    Ok(lookup(&args[0], &args[1]).unwrap_or_else(|| args.get(2).cloned().unwrap_or(Value::Nil)))
-}
-
-fn get_in(args: &[Value]) -> Result<Value, RuntimeError> {
-    let mut cur = args[0].clone();
-    for k in items("get-in", args, 1)? {
-        match lookup(&cur, &k) {
-            Some(v) => cur = v,
-            None => return Ok(args.get(2).cloned().unwrap_or(Value::Nil)),
-        }
-    }
-    Ok(cur)
-}
-
-fn assoc_in(args: &[Value]) -> Result<Value, RuntimeError> {
-    let mut keys: Vec<Value> = items("assoc-in", args, 1)?.collect();
-    // As in Clojure, an empty path means the key nil.
-    let last = keys.pop().unwrap_or(Value::Nil);
-    let mut containers = Vec::with_capacity(keys.len());
-    let mut cur = args[0].clone();
-    for k in &keys {
-        let next = lookup(&cur, k).unwrap_or(Value::Nil);
-        containers.push(cur);
-        cur = next;
-    }
-    let mut value = assoc1("assoc-in", 1, cur, last, args[2].clone())?;
-    for (container, k) in containers.into_iter().zip(keys).rev() {
-        value = assoc1("assoc-in", 1, container, k, value)?;
-    }
-    Ok(value)
-}
-
-fn contains(args: &[Value]) -> Result<Value, RuntimeError> {
-    let k = &args[1];
-    let found = match &args[0] {
-        Value::Nil => false,
-        Value::Map(m) => m.contains_key(k),
-        Value::Set(s) => s.contains(k),
-        Value::Vector(v) => {
-            matches!(k, Value::Int(i) if usize::try_from(*i).is_ok_and(|i| i < v.len()))
-        }
-        Value::Str(s) => {
-            matches!(k, Value::Int(i) if usize::try_from(*i).is_ok_and(|i| i < s.chars().count()))
-        }
-        _ => {
-            return Err(type_error(
-                "contains?",
-                args,
-                0,
-                "a map, a set, a vector, a string or nil",
-            ))
-        }
-    };
-    Ok(Value::Bool(found))
-}
-
-fn find(args: &[Value]) -> Result<Value, RuntimeError> {
-    match &args[0] {
-        Value::Nil => Ok(Value::Nil),
-        Value::Map(m) => Ok(m
-            .get_key_value(&args[1])
-            .map_or(Value::Nil, |(k, v)| entry(k, v))),
-        Value::Vector(_) => {
-            Ok(lookup(&args[0], &args[1]).map_or(Value::Nil, |v| entry(&args[1], &v)))
-        }
-        _ => Err(type_error("find", args, 0, "a map, a vector or nil")),
-    }
 }
 
 fn count(args: &[Value]) -> Result<Value, RuntimeError> {
@@ -507,87 +301,6 @@ fn empty(args: &[Value]) -> Result<Value, RuntimeError> {
         Value::Set(_) => Value::Set(Arc::new(Set::default())),
         _ => Value::Nil,
     })
-}
-
-fn map_part(fname: &str, args: &[Value], keys: bool) -> Result<Value, RuntimeError> {
-    match &args[0] {
-        Value::Nil => Ok(Value::Nil),
-        Value::Map(m) if m.is_empty() => Ok(Value::Nil),
-        Value::Map(m) => Ok(list_of(if keys {
-            m.keys().cloned().collect()
-        } else {
-            m.values().cloned().collect()
-        })),
-        _ => Err(type_error(fname, args, 0, "a map or nil")),
-    }
-}
-
-fn keys(args: &[Value]) -> Result<Value, RuntimeError> {
-    map_part("keys", args, true)
-}
-
-fn vals(args: &[Value]) -> Result<Value, RuntimeError> {
-    map_part("vals", args, false)
-}
-
-fn key(args: &[Value]) -> Result<Value, RuntimeError> {
-    match &args[0] {
-        Value::Vector(kv) if kv.len() == 2 => Ok(kv[0].clone()),
-        _ => Err(type_error("key", args, 0, "a map entry")),
-    }
-}
-
-fn val(args: &[Value]) -> Result<Value, RuntimeError> {
-    match &args[0] {
-        Value::Vector(kv) if kv.len() == 2 => Ok(kv[1].clone()),
-        _ => Err(type_error("val", args, 0, "a map entry")),
-    }
-}
-
-fn merge(args: &[Value]) -> Result<Value, RuntimeError> {
-    let Some(start) = args.iter().position(|m| !matches!(m, Value::Nil)) else {
-        return Ok(Value::Nil);
-    };
-    let mut map = match &args[start] {
-        Value::Map(m) => (**m).clone(),
-        _ => return Err(type_error("merge", args, start, "a map or nil")),
-    };
-    for (i, m) in args.iter().enumerate().skip(start + 1) {
-        match m {
-            Value::Nil => {}
-            Value::Map(other) => {
-                if map.is_empty() {
-                    map = (**other).clone();
-                } else {
-                    for (k, v) in other.iter() {
-                        map.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-            Value::Vector(kv) if kv.len() == 2 => {
-                map.insert(kv[0].clone(), kv[1].clone());
-            }
-            _ => return Err(type_error("merge", args, i, "a map or nil")),
-        }
-    }
-    Ok(Value::Map(Arc::new(map)))
-}
-
-fn select_keys(args: &[Value]) -> Result<Value, RuntimeError> {
-    let mut out = Map::default();
-    match &args[0] {
-        Value::Nil => {}
-        Value::Map(m) => {
-            for k in items("select-keys", args, 1)? {
-                if let Some(v) = m.get(&k) {
-                    let v = v.clone();
-                    out.insert(k, v);
-                }
-            }
-        }
-        _ => return Err(type_error("select-keys", args, 0, "a map or nil")),
-    }
-    Ok(Value::Map(Arc::new(out)))
 }
 
 fn concat(args: &[Value]) -> Result<Value, RuntimeError> {
@@ -907,37 +620,10 @@ fn interpose(args: &[Value]) -> Result<Value, RuntimeError> {
     Ok(list_of(out))
 }
 
-fn zipmap(args: &[Value]) -> Result<Value, RuntimeError> {
-    let keys = items("zipmap", args, 0)?;
-    let vals = items("zipmap", args, 1)?;
-    let map: Map = keys.zip(vals).collect();
-    Ok(Value::Map(Arc::new(map)))
-}
-
-#[allow(clippy::mutable_key_type)]
-fn frequencies(args: &[Value]) -> Result<Value, RuntimeError> {
-    let mut counts: std::collections::HashMap<Value, i64, Hasher> = Default::default();
-    for x in items("frequencies", args, 0)? {
-        *counts.entry(x).or_insert(0) += 1;
-    }
-    let map: Map = counts
-        .into_iter()
-        .map(|(k, n)| (k, Value::Int(n)))
-        .collect();
-    Ok(Value::Map(Arc::new(map)))
-}
-
 fn vec(args: &[Value]) -> Result<Value, RuntimeError> {
     Ok(match &args[0] {
         Value::Vector(_) => args[0].clone(),
         _ => vector_of(seq_vector("vec", args, 0)?),
-    })
-}
-
-fn set(args: &[Value]) -> Result<Value, RuntimeError> {
-    Ok(match &args[0] {
-        Value::Set(_) => args[0].clone(),
-        _ => Value::Set(Arc::new(items("set", args, 0)?.collect())),
     })
 }
 
@@ -984,441 +670,90 @@ fn pop(args: &[Value]) -> Result<Value, RuntimeError> {
     }
 }
 
-pure!(
-    LIST,
-    "list",
-    Arity::at_least(0),
-    list,
-    "Returns a list of the arguments."
-);
-pure!(
-    VECTOR,
-    "vector",
-    Arity::at_least(0),
-    vector,
-    "Returns a vector of the arguments."
-);
-pure!(
-    HASH_MAP,
-    "hash-map",
-    Arity::at_least(0),
-    hash_map,
-    "Returns a map of the alternating keys and values."
-);
-pure!(
-    HASH_SET,
-    "hash-set",
-    Arity::at_least(0),
-    hash_set,
-    "Returns a set of the arguments."
-);
-consuming!(CONJ, "conj", Arity::at_least(0), conj, "Adds items to a collection where it adds them best: lists at the front, vectors at the end, maps take [key value] vectors or maps, nil gives a list.");
-pure!(
-    CONS,
-    "cons",
-    Arity::exactly(2),
-    cons,
-    "Returns a list of the item followed by the items of the collection."
-);
-pure!(
-    LIST_STAR,
-    "list*",
-    Arity::at_least(1),
-    list_star,
-    "Returns a list of the leading arguments followed by the items of the last one."
-);
-consuming!(
-    ASSOC,
-    "assoc",
-    Arity::at_least(3),
-    assoc,
-    "Returns the map (or vector, by index) with each key set to its value; nil gives a map."
-);
-consuming!(
-    DISSOC,
-    "dissoc",
-    Arity::at_least(1),
-    dissoc,
-    "Returns the map without the given keys."
-);
-consuming!(
-    DISJ,
-    "disj",
-    Arity::at_least(1),
-    disj,
-    "Returns the set without the given items."
-);
-pure!(GET, "get", Arity::between(2, 3), get, "Returns the value at a key of a map, an index of a vector or string, or a member of a set, else the default or nil.");
-pure!(GET_IN, "get-in", Arity::between(2, 3), get_in, "Follows a sequence of keys into nested collections, returning the default or nil where one is missing.");
-pure!(ASSOC_IN, "assoc-in", Arity::exactly(3), assoc_in, "Sets the value at a sequence of keys in nested collections, making maps where levels are missing.");
-pure!(
-    CONTAINS,
-    "contains?",
-    Arity::exactly(2),
-    contains,
-    "True if the map has the key, the set the member, or the vector or string the index."
-);
-pure!(
-    FIND,
-    "find",
-    Arity::exactly(2),
-    find,
-    "Returns the [key value] entry for the key, or nil."
-);
-pure!(
-    COUNT,
-    "count",
-    Arity::exactly(1),
-    count,
-    "Returns the number of items in a collection or characters in a string; nil has 0."
-);
-pure!(
-    FIRST,
-    "first",
-    Arity::exactly(1),
-    first,
-    "Returns the first item, or nil if there is none."
-);
-pure!(
-    SECOND,
-    "second",
-    Arity::exactly(1),
-    second,
-    "Returns the second item, or nil if there is none."
-);
-pure!(
-    LAST,
-    "last",
-    Arity::exactly(1),
-    last,
-    "Returns the last item, or nil if there is none."
-);
-pure!(
-    REST,
-    "rest",
-    Arity::exactly(1),
-    rest,
-    "Returns a list of the items after the first, possibly empty."
-);
-pure!(
-    NEXT,
-    "next",
-    Arity::exactly(1),
-    next,
-    "Returns a list of the items after the first, or nil if there are none."
-);
-pure!(NTH, "nth", Arity::between(2, 3), nth, "Returns the item at an index of a list, vector or string, or the default; without one, an index out of range is an error.");
-pure!(
-    NTHNEXT,
-    "nthnext",
-    Arity::exactly(2),
-    nthnext,
-    "Returns a list of the items after the first n, or nil if there are none."
-);
-pure!(
-    NTHREST,
-    "nthrest",
-    Arity::exactly(2),
-    nthrest,
-    "Returns a list of the items after the first n."
-);
-pure!(SEQ, "seq", Arity::exactly(1), seq, "Returns a list of the items (map entries as [key value] vectors, characters as strings), or nil if there are none.");
-pure!(
-    EMPTY_Q,
-    "empty?",
-    Arity::exactly(1),
-    empty_q,
-    "True if the collection or string has no items; nil is empty."
-);
-pure!(
-    NOT_EMPTY,
-    "not-empty",
-    Arity::exactly(1),
-    not_empty,
-    "Returns the collection, or nil if it is empty."
-);
-pure!(
-    EMPTY,
-    "empty",
-    Arity::exactly(1),
-    empty,
-    "Returns an empty collection of the same kind, or nil."
-);
-pure!(
-    KEYS,
-    "keys",
-    Arity::exactly(1),
-    keys,
-    "Returns a list of the map's keys, or nil if it is empty."
-);
-pure!(
-    VALS,
-    "vals",
-    Arity::exactly(1),
-    vals,
-    "Returns a list of the map's values, or nil if it is empty."
-);
-pure!(
-    KEY,
-    "key",
-    Arity::exactly(1),
-    key,
-    "Returns the key of a [key value] map entry."
-);
-pure!(
-    VAL,
-    "val",
-    Arity::exactly(1),
-    val,
-    "Returns the value of a [key value] map entry."
-);
-pure!(
-    MERGE,
-    "merge",
-    Arity::at_least(0),
-    merge,
-    "Returns a map of all the maps' entries, later ones winning; nil if all are nil."
-);
-pure!(
-    SELECT_KEYS,
-    "select-keys",
-    Arity::exactly(2),
-    select_keys,
-    "Returns a map of only those entries whose key is in the sequence."
-);
-pure!(
-    CONCAT,
-    "concat",
-    Arity::at_least(0),
-    concat,
-    "Returns a list of the items of every collection in turn."
-);
-consuming!(
-    INTO,
-    "into",
-    Arity::between(0, 2),
-    into,
-    "Adds every item of the second collection to the first, as conj does."
-);
-pure!(
-    RANGE,
-    "range",
-    Arity::between(0, 3),
-    range,
-    "Returns a list of numbers from start (0) up to but not including end, by step (1)."
-);
-pure!(
-    TAKE,
-    "take",
-    Arity::exactly(2),
-    take,
-    "Returns a list of the first n items."
-);
-pure!(
-    DROP,
-    "drop",
-    Arity::exactly(2),
-    drop,
-    "Returns a list of the items after the first n."
-);
-pure!(
-    TAKE_LAST,
-    "take-last",
-    Arity::exactly(2),
-    take_last,
-    "Returns a list of the last n items, or nil if there are none."
-);
-pure!(
-    DROP_LAST,
-    "drop-last",
-    Arity::between(1, 2),
-    drop_last,
-    "Returns a list of all but the last n (1) items."
-);
-pure!(
-    BUTLAST,
-    "butlast",
-    Arity::exactly(1),
-    butlast,
-    "Returns a list of all but the last item, or nil if there are none."
-);
-pure!(
-    SPLIT_AT,
-    "split-at",
-    Arity::exactly(2),
-    split_at,
-    "Returns a vector of a list of the first n items and a list of the rest."
-);
-pure!(
-    TAKE_NTH,
-    "take-nth",
-    Arity::exactly(2),
-    take_nth,
-    "Returns a list of every nth item, starting with the first."
-);
-pure!(
-    REVERSE,
-    "reverse",
-    Arity::exactly(1),
-    reverse,
-    "Returns a list of the items in reverse order."
-);
-pure!(
-    SORT,
-    "sort",
-    Arity::exactly(1),
-    sort,
-    "Returns a list of the items in the natural order of compare; the sort is stable."
-);
-pure!(
-    DISTINCT,
-    "distinct",
-    Arity::exactly(1),
-    distinct,
-    "Returns a list of the items without repeats, keeping the first of each."
-);
-pure!(
-    FLATTEN,
-    "flatten",
-    Arity::exactly(1),
-    flatten,
-    "Returns a list of the non-sequential items inside nested lists and vectors."
-);
-pure!(PARTITION, "partition", Arity::between(2, 4), partition, "Returns a list of lists of n items, each step (n) apart, padded from pad if given, dropping an incomplete last one.");
-pure!(
-    PARTITION_ALL,
-    "partition-all",
-    Arity::between(2, 3),
-    partition_all,
-    "Returns a list of lists of n items, each step (n) apart, keeping an incomplete last one."
-);
-pure!(
-    REPEAT,
-    "repeat",
-    Arity::between(1, 2),
-    repeat,
-    "Returns a list of n copies of the value."
-);
-pure!(INTERLEAVE, "interleave", Arity::at_least(0), interleave, "Returns a list of the first item of each collection, then the second of each, and so on until one runs out.");
-pure!(
-    INTERPOSE,
-    "interpose",
-    Arity::exactly(2),
-    interpose,
-    "Returns a list of the items with the separator between each two."
-);
-pure!(
-    ZIPMAP,
-    "zipmap",
-    Arity::exactly(2),
-    zipmap,
-    "Returns a map of the keys paired with the values, as far as both go."
-);
-pure!(
-    FREQUENCIES,
-    "frequencies",
-    Arity::exactly(1),
-    frequencies,
-    "Returns a map from each distinct item to the number of times it occurs."
-);
-pure!(
-    VEC,
-    "vec",
-    Arity::exactly(1),
-    vec,
-    "Returns a vector of the items."
-);
-pure!(
-    SET,
-    "set",
-    Arity::exactly(1),
-    set,
-    "Returns a set of the items."
-);
-pure!(
-    SUBVEC,
-    "subvec",
-    Arity::between(2, 3),
-    subvec,
-    "Returns the part of the vector from start up to but not including end (the count)."
-);
-pure!(
-    PEEK,
-    "peek",
-    Arity::exactly(1),
-    peek,
-    "Returns the last item of a vector or the first of a list, or nil."
-);
-pure!(
-    POP,
-    "pop",
-    Arity::exactly(1),
-    pop,
-    "Returns the vector without its last item or the list without its first."
-);
-
-pub static NATIVES: &[&Native] = &[
-    &LIST,
-    &VECTOR,
-    &HASH_MAP,
-    &HASH_SET,
-    &CONJ,
-    &CONS,
-    &LIST_STAR,
-    &ASSOC,
-    &DISSOC,
-    &DISJ,
-    &GET,
-    &GET_IN,
-    &ASSOC_IN,
-    &CONTAINS,
-    &FIND,
-    &COUNT,
-    &FIRST,
-    &SECOND,
-    &LAST,
-    &REST,
-    &NEXT,
-    &NTH,
-    &NTHNEXT,
-    &NTHREST,
-    &SEQ,
-    &EMPTY_Q,
-    &NOT_EMPTY,
-    &EMPTY,
-    &KEYS,
-    &VALS,
-    &KEY,
-    &VAL,
-    &MERGE,
-    &SELECT_KEYS,
-    &CONCAT,
-    &INTO,
-    &RANGE,
-    &TAKE,
-    &DROP,
-    &TAKE_LAST,
-    &DROP_LAST,
-    &BUTLAST,
-    &SPLIT_AT,
-    &TAKE_NTH,
-    &REVERSE,
-    &SORT,
-    &DISTINCT,
-    &FLATTEN,
-    &PARTITION,
-    &PARTITION_ALL,
-    &REPEAT,
-    &INTERLEAVE,
-    &INTERPOSE,
-    &ZIPMAP,
-    &FREQUENCIES,
-    &VEC,
-    &SET,
-    &SUBVEC,
-    &PEEK,
-    &POP,
-];
+natives! {
+    pure "list" "0.." list,
+        "Returns a list of the arguments.";
+    pure "vector" "0.." vector,
+        "Returns a vector of the arguments.";
+    consuming "conj" "0.." conj,
+        "Adds items to a collection where it adds them best: lists at the front, vectors at the end, maps take [key value] vectors or maps, nil gives a list.";
+    pure "cons" "2" cons,
+        "Returns a list of the item followed by the items of the collection.";
+    pure "list*" "1.." list_star,
+        "Returns a list of the leading arguments followed by the items of the last one.";
+    pure "count" "1" count,
+        "Returns the number of items in a collection or characters in a string; nil has 0.";
+    pure "first" "1" first,
+        "Returns the first item, or nil if there is none.";
+    pure "second" "1" second,
+        "Returns the second item, or nil if there is none.";
+    pure "last" "1" last,
+        "Returns the last item, or nil if there is none.";
+    pure "rest" "1" rest,
+        "Returns a list of the items after the first, possibly empty.";
+    pure "next" "1" next,
+        "Returns a list of the items after the first, or nil if there are none.";
+    pure "nth" "2..=3" nth,
+        "Returns the item at an index of a list, vector or string, or the default; without one, an index out of range is an error.";
+    pure "nthnext" "2" nthnext,
+        "Returns a list of the items after the first n, or nil if there are none.";
+    pure "nthrest" "2" nthrest,
+        "Returns a list of the items after the first n.";
+    pure "seq" "1" seq,
+        "Returns a list of the items (map entries as [key value] vectors, characters as strings), or nil if there are none.";
+    pure "empty?" "1" empty_q,
+        "True if the collection or string has no items; nil is empty.";
+    pure "not-empty" "1" not_empty,
+        "Returns the collection, or nil if it is empty.";
+    pure "empty" "1" empty,
+        "Returns an empty collection of the same kind, or nil.";
+    pure "concat" "0.." concat,
+        "Returns a list of the items of every collection in turn.";
+    consuming "into" "0..=2" into,
+        "Adds every item of the second collection to the first, as conj does.";
+    pure "range" "0..=3" range,
+        "Returns a list of numbers from start (0) up to but not including end, by step (1).";
+    pure "take" "2" take,
+        "Returns a list of the first n items.";
+    pure "drop" "2" drop,
+        "Returns a list of the items after the first n.";
+    pure "take-last" "2" take_last,
+        "Returns a list of the last n items, or nil if there are none.";
+    pure "drop-last" "1..=2" drop_last,
+        "Returns a list of all but the last n (1) items.";
+    pure "butlast" "1" butlast,
+        "Returns a list of all but the last item, or nil if there are none.";
+    pure "split-at" "2" split_at,
+        "Returns a vector of a list of the first n items and a list of the rest.";
+    pure "take-nth" "2" take_nth,
+        "Returns a list of every nth item, starting with the first.";
+    pure "reverse" "1" reverse,
+        "Returns a list of the items in reverse order.";
+    pure "sort" "1" sort,
+        "Returns a list of the items in the natural order of compare; the sort is stable.";
+    pure "distinct" "1" distinct,
+        "Returns a list of the items without repeats, keeping the first of each.";
+    pure "flatten" "1" flatten,
+        "Returns a list of the non-sequential items inside nested lists and vectors.";
+    pure "partition" "2..=4" partition,
+        "Returns a list of lists of n items, each step (n) apart, padded from pad if given, dropping an incomplete last one.";
+    pure "partition-all" "2..=3" partition_all,
+        "Returns a list of lists of n items, each step (n) apart, keeping an incomplete last one.";
+    pure "repeat" "1..=2" repeat,
+        "Returns a list of n copies of the value.";
+    pure "interleave" "0.." interleave,
+        "Returns a list of the first item of each collection, then the second of each, and so on until one runs out.";
+    pure "interpose" "2" interpose,
+        "Returns a list of the items with the separator between each two.";
+    pure "vec" "1" vec,
+        "Returns a vector of the items.";
+    pure "subvec" "2..=3" subvec,
+        "Returns the part of the vector from start up to but not including end (the count).";
+    pure "peek" "1" peek,
+        "Returns the last item of a vector or the first of a list, or nil.";
+    pure "pop" "1" pop,
+        "Returns the vector without its last item or the list without its first.";
+}
 
 #[cfg(test)]
 mod tests {
@@ -1477,80 +812,6 @@ mod tests {
             &[ints(&[]), m(&[(kw("a"), i(1))])],
             v(&[v(&[kw("a"), i(1)])]),
         );
-    }
-
-    #[test]
-    fn assoc_dissoc_disj() {
-        check("assoc", &[nil(), kw("a"), i(1)], m(&[(kw("a"), i(1))]));
-        check(
-            "assoc",
-            &[m(&[(kw("a"), i(1))]), kw("b"), i(2), kw("a"), i(3)],
-            m(&[(kw("a"), i(3)), (kw("b"), i(2))]),
-        );
-        check("assoc", &[ints(&[1, 2]), i(0), i(9)], ints(&[9, 2]));
-        check("assoc", &[ints(&[1, 2]), i(2), i(3)], ints(&[1, 2, 3]));
-        check_err("assoc", &[ints(&[1, 2]), i(3), i(3)], INDEX_OUT_OF_BOUNDS);
-        check_err("assoc", &[ints(&[1, 2]), i(-1), i(3)], INDEX_OUT_OF_BOUNDS);
-        check_err("assoc", &[ints(&[1]), kw("a"), i(3)], TYPE_ERROR);
-        check_err("assoc", &[lints(&[1]), i(0), i(3)], TYPE_ERROR);
-        check_err("assoc", &[m(&[]), kw("a"), i(1), kw("b")], ILLEGAL_ARGUMENT);
-        check("dissoc", &[nil(), kw("a")], nil());
-        check(
-            "dissoc",
-            &[m(&[(kw("a"), i(1)), (kw("b"), i(2))]), kw("a")],
-            m(&[(kw("b"), i(2))]),
-        );
-        check("disj", &[set(&[i(1), i(2)]), i(1), i(3)], set(&[i(2)]));
-        check("disj", &[nil(), i(1)], nil());
-        check_err("dissoc", &[ints(&[1]), i(0)], TYPE_ERROR);
-    }
-
-    #[test]
-    fn lookups() {
-        let abc = m(&[(kw("a"), m(&[(kw("b"), i(1)), (kw("n"), nil())]))]);
-        check("get", &[nil(), kw("a")], nil());
-        check("get", &[m(&[(kw("a"), i(1))]), kw("a")], i(1));
-        check("get", &[m(&[]), kw("a"), i(0)], i(0));
-        check("get", &[ints(&[5, 6]), i(1)], i(6));
-        check("get", &[ints(&[5, 6]), i(2), kw("none")], kw("none"));
-        check("get", &[ints(&[5, 6]), i(-1)], nil());
-        check("get", &[set(&[kw("x")]), kw("x")], kw("x"));
-        check("get", &[s("héllo"), i(1)], s("é"));
-        check("get", &[lints(&[1]), i(0)], nil());
-        check("get", &[i(5), i(0)], nil());
-        check("get-in", &[abc.clone(), v(&[kw("a"), kw("b")])], i(1));
-        check("get-in", &[abc.clone(), v(&[kw("a"), kw("x")]), i(7)], i(7));
-        check(
-            "get-in",
-            &[abc.clone(), v(&[kw("a"), kw("n")]), i(7)],
-            nil(),
-        );
-        check("get-in", &[abc.clone(), v(&[])], abc.clone());
-        check(
-            "assoc-in",
-            &[nil(), v(&[kw("a"), kw("b")]), i(1)],
-            m(&[(kw("a"), m(&[(kw("b"), i(1))]))]),
-        );
-        check(
-            "assoc-in",
-            &[v(&[m(&[])]), v(&[i(0), kw("k")]), i(1)],
-            v(&[m(&[(kw("k"), i(1))])]),
-        );
-        check("assoc-in", &[m(&[]), v(&[]), i(1)], m(&[(nil(), i(1))]));
-        check("contains?", &[m(&[(kw("a"), nil())]), kw("a")], b(true));
-        check("contains?", &[set(&[i(1)]), i(2)], b(false));
-        check("contains?", &[ints(&[1, 2]), i(1)], b(true));
-        check("contains?", &[ints(&[1, 2]), i(2)], b(false));
-        check("contains?", &[nil(), i(2)], b(false));
-        check("contains?", &[s("ab"), i(1)], b(true));
-        check_err("contains?", &[lints(&[1]), i(0)], TYPE_ERROR);
-        check(
-            "find",
-            &[m(&[(kw("a"), i(1))]), kw("a")],
-            v(&[kw("a"), i(1)]),
-        );
-        check("find", &[m(&[]), kw("a")], nil());
-        check("find", &[ints(&[7]), i(0)], ints(&[0, 7]));
     }
 
     #[test]
@@ -1615,46 +876,6 @@ mod tests {
         check_err("keys", &[ints(&[1])], TYPE_ERROR);
         check("key", &[v(&[kw("a"), i(1)])], kw("a"));
         check("val", &[v(&[kw("a"), i(1)])], i(1));
-    }
-
-    #[test]
-    fn merging_and_selecting() {
-        check("merge", &[], nil());
-        check("merge", &[nil(), nil()], nil());
-        check(
-            "merge",
-            &[nil(), m(&[(kw("a"), i(1))])],
-            m(&[(kw("a"), i(1))]),
-        );
-        check(
-            "merge",
-            &[
-                m(&[(kw("a"), i(1))]),
-                nil(),
-                m(&[(kw("a"), i(2)), (kw("b"), i(3))]),
-            ],
-            m(&[(kw("a"), i(2)), (kw("b"), i(3))]),
-        );
-        check_err("merge", &[m(&[]), ints(&[1])], TYPE_ERROR);
-        check(
-            "select-keys",
-            &[
-                m(&[(kw("a"), i(1)), (kw("b"), i(2))]),
-                v(&[kw("a"), kw("c")]),
-            ],
-            m(&[(kw("a"), i(1))]),
-        );
-        check("select-keys", &[nil(), v(&[kw("a")])], m(&[]));
-        check(
-            "zipmap",
-            &[v(&[kw("a"), kw("b")]), ints(&[1])],
-            m(&[(kw("a"), i(1))]),
-        );
-        check(
-            "frequencies",
-            &[v(&[kw("a"), kw("b"), kw("a")])],
-            m(&[(kw("a"), i(2)), (kw("b"), i(1))]),
-        );
     }
 
     #[test]
