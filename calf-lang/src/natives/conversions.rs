@@ -1,7 +1,6 @@
 //! Conversions between numbers, and parsing numbers and booleans from
 //! strings.
 
-
 use super::helpers::{
     illegal, overflow, str_arg, type_error,
 };

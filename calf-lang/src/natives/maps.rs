@@ -365,35 +365,8 @@ natives! {
 
 #[cfg(test)]
 mod tests {
-    use super::super::helpers::{ILLEGAL_ARGUMENT, INDEX_OUT_OF_BOUNDS, TYPE_ERROR};
+    use super::super::helpers::TYPE_ERROR;
     use super::super::testing::*;
-
-
-    #[test]
-    fn assoc_dissoc_disj() {
-        check("assoc", &[nil(), kw("a"), i(1)], m(&[(kw("a"), i(1))]));
-        check(
-            "assoc",
-            &[m(&[(kw("a"), i(1))]), kw("b"), i(2), kw("a"), i(3)],
-            m(&[(kw("a"), i(3)), (kw("b"), i(2))]),
-        );
-        check("assoc", &[ints(&[1, 2]), i(0), i(9)], ints(&[9, 2]));
-        check("assoc", &[ints(&[1, 2]), i(2), i(3)], ints(&[1, 2, 3]));
-        check_err("assoc", &[ints(&[1, 2]), i(3), i(3)], INDEX_OUT_OF_BOUNDS);
-        check_err("assoc", &[ints(&[1, 2]), i(-1), i(3)], INDEX_OUT_OF_BOUNDS);
-        check_err("assoc", &[ints(&[1]), kw("a"), i(3)], TYPE_ERROR);
-        check_err("assoc", &[lints(&[1]), i(0), i(3)], TYPE_ERROR);
-        check_err("assoc", &[m(&[]), kw("a"), i(1), kw("b")], ILLEGAL_ARGUMENT);
-        check("dissoc", &[nil(), kw("a")], nil());
-        check(
-            "dissoc",
-            &[m(&[(kw("a"), i(1)), (kw("b"), i(2))]), kw("a")],
-            m(&[(kw("b"), i(2))]),
-        );
-        check("disj", &[set(&[i(1), i(2)]), i(1), i(3)], set(&[i(2)]));
-        check("disj", &[nil(), i(1)], nil());
-        check_err("dissoc", &[ints(&[1]), i(0)], TYPE_ERROR);
-    }
 
     #[test]
     fn lookups() {
@@ -443,43 +416,4 @@ mod tests {
         check("find", &[ints(&[7]), i(0)], ints(&[0, 7]));
     }
 
-    #[test]
-    fn merging_and_selecting() {
-        check("merge", &[], nil());
-        check("merge", &[nil(), nil()], nil());
-        check(
-            "merge",
-            &[nil(), m(&[(kw("a"), i(1))])],
-            m(&[(kw("a"), i(1))]),
-        );
-        check(
-            "merge",
-            &[
-                m(&[(kw("a"), i(1))]),
-                nil(),
-                m(&[(kw("a"), i(2)), (kw("b"), i(3))]),
-            ],
-            m(&[(kw("a"), i(2)), (kw("b"), i(3))]),
-        );
-        check_err("merge", &[m(&[]), ints(&[1])], TYPE_ERROR);
-        check(
-            "select-keys",
-            &[
-                m(&[(kw("a"), i(1)), (kw("b"), i(2))]),
-                v(&[kw("a"), kw("c")]),
-            ],
-            m(&[(kw("a"), i(1))]),
-        );
-        check("select-keys", &[nil(), v(&[kw("a")])], m(&[]));
-        check(
-            "zipmap",
-            &[v(&[kw("a"), kw("b")]), ints(&[1])],
-            m(&[(kw("a"), i(1))]),
-        );
-        check(
-            "frequencies",
-            &[v(&[kw("a"), kw("b"), kw("a")])],
-            m(&[(kw("a"), i(2)), (kw("b"), i(1))]),
-        );
-    }
 }

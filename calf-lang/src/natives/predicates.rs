@@ -98,18 +98,6 @@ mod tests {
     use crate::value::Pid;
 
     #[test]
-    fn truth() {
-        check("not", &[nil()], b(true));
-        check("not", &[b(false)], b(true));
-        check("not", &[i(0)], b(false));
-        check("nil?", &[nil()], b(true));
-        check("some?", &[b(false)], b(true));
-        check("true?", &[i(1)], b(false));
-        check("false?", &[b(false)], b(true));
-        check("boolean?", &[nil()], b(false));
-    }
-
-    #[test]
     fn kinds() {
         check("number?", &[f(1.0)], b(true));
         check("int?", &[f(1.0)], b(false));

@@ -757,171 +757,13 @@ natives! {
 
 #[cfg(test)]
 mod tests {
-    use super::super::helpers::{ILLEGAL_ARGUMENT, INDEX_OUT_OF_BOUNDS, TYPE_ERROR};
+    use super::super::helpers::{ILLEGAL_ARGUMENT, TYPE_ERROR};
     use super::super::testing::*;
 
     fn empty_list() -> Value {
         l(&[])
     }
     use super::Value;
-
-    #[test]
-    fn constructors() {
-        check("list", &[i(1), i(2)], lints(&[1, 2]));
-        check("list", &[], empty_list());
-        check("vector", &[i(1)], ints(&[1]));
-        check("hash-map", &[kw("a"), i(1)], m(&[(kw("a"), i(1))]));
-        check_err("hash-map", &[kw("a")], ILLEGAL_ARGUMENT);
-        check("hash-set", &[i(1), i(1)], set(&[i(1)]));
-    }
-
-    #[test]
-    fn conj_cons_and_into() {
-        check("conj", &[nil(), i(1)], lints(&[1]));
-        check("conj", &[lints(&[1]), i(2), i(3)], lints(&[3, 2, 1]));
-        check("conj", &[ints(&[1]), i(2), i(3)], ints(&[1, 2, 3]));
-        check("conj", &[set(&[i(1)]), i(2)], set(&[i(1), i(2)]));
-        check(
-            "conj",
-            &[m(&[]), v(&[kw("a"), i(1)]), m(&[(kw("b"), i(2))])],
-            m(&[(kw("a"), i(1)), (kw("b"), i(2))]),
-        );
-        check("conj", &[], v(&[]));
-        check("conj", &[ints(&[1])], ints(&[1]));
-        check_err("conj", &[m(&[]), ints(&[1, 2, 3])], TYPE_ERROR);
-        check_err("conj", &[s("ab"), i(1)], TYPE_ERROR);
-        check("cons", &[i(0), ints(&[1, 2])], lints(&[0, 1, 2]));
-        check("cons", &[i(0), nil()], lints(&[0]));
-        check("list*", &[i(1), i(2), ints(&[3])], lints(&[1, 2, 3]));
-        check("into", &[ints(&[1]), lints(&[2, 3])], ints(&[1, 2, 3]));
-        check("into", &[nil(), ints(&[1, 2])], lints(&[2, 1]));
-        check("into", &[lints(&[]), ints(&[1, 2, 3])], lints(&[3, 2, 1]));
-        check(
-            "into",
-            &[m(&[]), v(&[v(&[kw("a"), i(1)])])],
-            m(&[(kw("a"), i(1))]),
-        );
-        check(
-            "into",
-            &[m(&[(kw("a"), i(1))]), m(&[(kw("a"), i(2))])],
-            m(&[(kw("a"), i(2))]),
-        );
-        check("into", &[set(&[]), ints(&[1, 1, 2])], set(&[i(1), i(2)]));
-        check(
-            "into",
-            &[ints(&[]), m(&[(kw("a"), i(1))])],
-            v(&[v(&[kw("a"), i(1)])]),
-        );
-    }
-
-    #[test]
-    fn sequence_access() {
-        check("count", &[nil()], i(0));
-        check("count", &[s("héllo")], i(5));
-        check("count", &[m(&[(i(1), i(2))])], i(1));
-        check_err("count", &[i(1)], TYPE_ERROR);
-        check("first", &[ints(&[])], nil());
-        check("first", &[nil()], nil());
-        check("first", &[lints(&[1, 2])], i(1));
-        check("first", &[m(&[(kw("a"), i(1))])], v(&[kw("a"), i(1)]));
-        check("first", &[s("xy")], s("x"));
-        check_err("first", &[i(1)], TYPE_ERROR);
-        check("second", &[ints(&[1, 2])], i(2));
-        check("second", &[ints(&[1])], nil());
-        check("last", &[ints(&[1, 2, 3])], i(3));
-        check("last", &[s("xyz")], s("z"));
-        check("last", &[nil()], nil());
-        check("rest", &[nil()], empty_list());
-        check("rest", &[ints(&[1, 2, 3])], lints(&[2, 3]));
-        check("rest", &[ints(&[])], empty_list());
-        check("next", &[ints(&[1])], nil());
-        check("next", &[ints(&[1, 2])], lints(&[2]));
-        check("next", &[s("ab")], l(&[s("b")]));
-        check("nth", &[ints(&[1, 2]), i(1)], i(2));
-        check("nth", &[s("abc"), i(2)], s("c"));
-        check("nth", &[ints(&[1, 2]), i(5), kw("d")], kw("d"));
-        check("nth", &[nil(), i(5)], nil());
-        check_err("nth", &[ints(&[1, 2]), i(5)], INDEX_OUT_OF_BOUNDS);
-        check_err("nth", &[ints(&[1, 2]), i(-1)], INDEX_OUT_OF_BOUNDS);
-        check_err("nth", &[m(&[]), i(0)], TYPE_ERROR);
-        check_err("nth", &[ints(&[1]), kw("a")], TYPE_ERROR);
-        check("nthnext", &[ints(&[1, 2, 3]), i(2)], lints(&[3]));
-        check("nthnext", &[ints(&[1, 2, 3]), i(3)], nil());
-        check("nthrest", &[ints(&[1, 2, 3]), i(0)], ints(&[1, 2, 3]));
-        check("nthrest", &[ints(&[1, 2, 3]), i(5)], empty_list());
-    }
-
-    #[test]
-    fn seq_and_emptiness() {
-        check("seq", &[ints(&[])], nil());
-        check("seq", &[nil()], nil());
-        check("seq", &[s("")], nil());
-        check("seq", &[ints(&[1, 2])], lints(&[1, 2]));
-        check("seq", &[s("ab")], l(&[s("a"), s("b")]));
-        check("seq", &[m(&[(kw("a"), i(1))])], l(&[v(&[kw("a"), i(1)])]));
-        check_err("seq", &[i(1)], TYPE_ERROR);
-        check("empty?", &[nil()], b(true));
-        check("empty?", &[s("")], b(true));
-        check("empty?", &[ints(&[1])], b(false));
-        check("not-empty", &[ints(&[])], nil());
-        check("not-empty", &[ints(&[1])], ints(&[1]));
-        check("empty", &[ints(&[1])], ints(&[]));
-        check("empty", &[lints(&[1])], empty_list());
-        check("empty", &[m(&[(i(1), i(1))])], m(&[]));
-        check("empty", &[nil()], nil());
-        check("keys", &[m(&[(kw("a"), i(1))])], l(&[kw("a")]));
-        check("vals", &[m(&[(kw("a"), i(1))])], lints(&[1]));
-        check("keys", &[m(&[])], nil());
-        check("vals", &[nil()], nil());
-        check_err("keys", &[ints(&[1])], TYPE_ERROR);
-        check("key", &[v(&[kw("a"), i(1)])], kw("a"));
-        check("val", &[v(&[kw("a"), i(1)])], i(1));
-    }
-
-    #[test]
-    fn slicing() {
-        check("concat", &[], empty_list());
-        check(
-            "concat",
-            &[ints(&[1]), nil(), lints(&[2]), s("x")],
-            l(&[i(1), i(2), s("x")]),
-        );
-        check("take", &[i(2), ints(&[1, 2, 3])], lints(&[1, 2]));
-        check("take", &[i(5), ints(&[1])], lints(&[1]));
-        check("take", &[i(-1), ints(&[1])], empty_list());
-        check("take", &[i(2), nil()], empty_list());
-        check("drop", &[i(2), ints(&[1, 2, 3])], lints(&[3]));
-        check("drop", &[i(9), ints(&[1, 2, 3])], empty_list());
-        check("take-last", &[i(2), ints(&[1, 2, 3])], lints(&[2, 3]));
-        check("take-last", &[i(2), ints(&[])], nil());
-        check("drop-last", &[ints(&[1, 2, 3])], lints(&[1, 2]));
-        check("drop-last", &[i(2), ints(&[1, 2, 3])], lints(&[1]));
-        check("butlast", &[ints(&[1])], nil());
-        check("butlast", &[ints(&[1, 2])], lints(&[1]));
-        check(
-            "split-at",
-            &[i(1), ints(&[1, 2, 3])],
-            v(&[lints(&[1]), lints(&[2, 3])]),
-        );
-        check(
-            "take-nth",
-            &[i(2), ints(&[1, 2, 3, 4, 5])],
-            lints(&[1, 3, 5]),
-        );
-        check_err("take-nth", &[i(0), ints(&[1])], TYPE_ERROR);
-        check("subvec", &[ints(&[1, 2, 3, 4]), i(1), i(3)], ints(&[2, 3]));
-        check("subvec", &[ints(&[1, 2, 3, 4]), i(2)], ints(&[3, 4]));
-        check("subvec", &[ints(&[1, 2]), i(2)], ints(&[]));
-        check_err("subvec", &[ints(&[1, 2]), i(3)], INDEX_OUT_OF_BOUNDS);
-        check_err("subvec", &[ints(&[1, 2]), i(1), i(0)], INDEX_OUT_OF_BOUNDS);
-        check_err("subvec", &[lints(&[1, 2]), i(0)], TYPE_ERROR);
-        check("peek", &[ints(&[1, 2])], i(2));
-        check("peek", &[lints(&[1, 2])], i(1));
-        check("peek", &[nil()], nil());
-        check("pop", &[ints(&[1, 2])], ints(&[1]));
-        check("pop", &[lints(&[1, 2])], lints(&[2]));
-        check_err("pop", &[ints(&[])], ILLEGAL_ARGUMENT);
-    }
 
     #[test]
     fn ranges_and_repeats() {
@@ -1024,13 +866,4 @@ mod tests {
         check_err("partition", &[i(0), xs.clone()], TYPE_ERROR);
     }
 
-    #[test]
-    fn conversions() {
-        check("vec", &[lints(&[1, 2])], ints(&[1, 2]));
-        check("vec", &[nil()], ints(&[]));
-        check("vec", &[m(&[(kw("a"), i(1))])], v(&[v(&[kw("a"), i(1)])]));
-        check("set", &[ints(&[1, 1])], set(&[i(1)]));
-        check("set", &[nil()], set(&[]));
-        check_err("vec", &[i(1)], TYPE_ERROR);
-    }
 }

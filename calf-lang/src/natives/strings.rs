@@ -227,7 +227,7 @@ natives! {
 
 #[cfg(test)]
 mod tests {
-    use super::super::helpers::{INDEX_OUT_OF_BOUNDS, TYPE_ERROR};
+    use super::super::helpers::TYPE_ERROR;
     use super::super::testing::*;
 
     #[test]
@@ -250,40 +250,6 @@ mod tests {
     }
 
     #[test]
-    fn substrings_count_characters() {
-        check("subs", &[s("hello"), i(1)], s("ello"));
-        check("subs", &[s("hello"), i(1), i(3)], s("el"));
-        check("subs", &[s("héllo"), i(1), i(2)], s("é"));
-        check("subs", &[s("abc"), i(3)], s(""));
-        check_err("subs", &[s("abc"), i(4)], INDEX_OUT_OF_BOUNDS);
-        check_err("subs", &[s("abc"), i(2), i(1)], INDEX_OUT_OF_BOUNDS);
-        check_err("subs", &[s("abc"), i(-1)], INDEX_OUT_OF_BOUNDS);
-        check_err("subs", &[kw("abc"), i(0)], TYPE_ERROR);
-    }
-
-    #[test]
-    fn names() {
-        check("name", &[kw("a/b")], s("b"));
-        check("name", &[sym("x")], s("x"));
-        check("name", &[s("str")], s("str"));
-        check_err("name", &[i(1)], TYPE_ERROR);
-        check("namespace", &[kw("a/b")], s("a"));
-        check("namespace", &[kw("b")], nil());
-        check("keyword", &[s("a")], kw("a"));
-        check("keyword", &[s("ns/a")], kw("ns/a"));
-        check("keyword", &[sym("a")], kw("a"));
-        check("keyword", &[kw("a")], kw("a"));
-        check("keyword", &[nil()], nil());
-        check("keyword", &[s("ns"), s("a")], kw("ns/a"));
-        check("keyword", &[nil(), s("a")], kw("a"));
-        check("keyword", &[i(1)], nil());
-        check("symbol", &[s("a")], sym("a"));
-        check("symbol", &[s("ns"), s("a")], sym("ns/a"));
-        check("symbol", &[kw("k")], sym("k"));
-        check_err("symbol", &[nil()], TYPE_ERROR);
-    }
-
-    #[test]
     fn gensyms_are_unique() {
         let a = call("gensym", &[]).unwrap();
         let b = call("gensym", &[]).unwrap();
@@ -298,12 +264,4 @@ mod tests {
         check_err("gensym", &[i(1)], TYPE_ERROR);
     }
 
-    #[test]
-    fn printing_to_strings() {
-        check("pr-str", &[s("a"), i(1), nil()], s("\"a\" 1 nil"));
-        check("prn-str", &[s("a")], s("\"a\"\n"));
-        check("print-str", &[s("a"), nil(), v(&[s("b")])], s("a nil [b]"));
-        check("println-str", &[s("a"), i(2)], s("a 2\n"));
-        check("pr-str", &[], s(""));
-    }
 }
