@@ -3,7 +3,7 @@
 //! the calling process waits and the others run.
 
 use crate::error::RuntimeError;
-use crate::value::{Arity, Native, Value};
+use crate::value::Value;
 use crate::vm::Effect;
 
 /// The subject argument of `call`, `call-async` (`wildcards` false: a call
@@ -113,22 +113,15 @@ fn reply(args: &[Value]) -> Result<Effect, RuntimeError> {
     })
 }
 
-effect!(CALL, "call", Arity::between(2, 3), call, "Calls the workers of subject with payload and waits for the reply, retrying as the options say: (call \"svc.op\" payload {:timeout-ms 2000 :deadline-ms 30000 :retry {...}}).");
-effect!(
-    CALL_ASYNC,
-    "call-async",
-    Arity::between(2, 3),
-    call_async,
-    "Starts a call like call and returns a promise at once; read it with await."
-);
-effect!(AWAIT, "await", Arity::between(1, 2), await_promise, "Waits for a call-async promise and returns its reply (or throws its error); with a timeout in ms, throws :calf/timeout when it passes.");
-effect!(SERVE, "serve", Arity::exactly(2), serve, "Answers calls on subject with (handler payload), in a new process; returns its pid. A local stub for a worker, or a worker written in Calf.");
-effect!(
-    REPLY,
-    "-reply",
-    Arity::exactly(2),
-    reply,
-    "Sends a serving process's answer to a request; used by serve."
-);
-
-pub static NATIVES: &[&Native] = &[&CALL, &CALL_ASYNC, &AWAIT, &SERVE, &REPLY];
+natives! {
+    effect "call" "2..=3" call,
+        "Calls the workers of subject with payload and waits for the reply, retrying as the options say: (call \"svc.op\" payload {:timeout-ms 2000 :deadline-ms 30000 :retry {...}}).";
+    effect "call-async" "2..=3" call_async,
+        "Starts a call like call and returns a promise at once; read it with await.";
+    effect "await" "1..=2" await_promise,
+        "Waits for a call-async promise and returns its reply (or throws its error); with a timeout in ms, throws :calf/timeout when it passes.";
+    effect "serve" "2" serve,
+        "Answers calls on subject with (handler payload), in a new process; returns its pid. A local stub for a worker, or a worker written in Calf.";
+    effect "-reply" "2" reply,
+        "Sends a serving process's answer to a request; used by serve.";
+}

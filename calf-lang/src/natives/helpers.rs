@@ -223,3 +223,8 @@ pub fn byte_to_char(s: &str, byte: usize) -> usize {
         s[..byte].chars().count()
     }
 }
+
+/// Takes an argument out of its slot, leaving `nil`.
+pub fn take_arg(slot: &mut Value) -> Value {
+    std::mem::replace(slot, Value::Nil)
+}

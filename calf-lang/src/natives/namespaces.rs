@@ -6,7 +6,7 @@ use super::helpers::{str_arg, type_error};
 use crate::error::RuntimeError;
 use crate::require::parse_require;
 use crate::value::print::pr_str;
-use crate::value::{Arity, Native, Value};
+use crate::value::Value;
 use crate::vm::Effect;
 
 fn require(args: &[Value]) -> Result<Effect, RuntimeError> {
@@ -77,37 +77,16 @@ fn load_file(args: &[Value]) -> Result<Effect, RuntimeError> {
     })
 }
 
-effect!(
-    REQUIRE,
-    "require",
-    Arity::at_least(0),
-    require,
-    "Loads each namespace not loaded yet and makes it usable here: (require 'app.util), (require '[app.util :as u :refer [f g]]); :reload loads again."
-);
-pure!(
-    DOC_TEXT,
-    "doc-text",
-    Arity::exactly(1),
-    doc_text,
-    "The text doc prints for a map of var metadata, as (var-meta name) makes it."
-);
-
-pure!(
-    SOURCE_TEXT,
-    "source-text",
-    Arity::exactly(1),
-    source_text,
-    "The text source prints for a map of var metadata, as (var-meta name) makes it: the definition as written, or why there is none."
-);
-effect!(
-    LOAD_FILE,
-    "load-file",
-    Arity::exactly(1),
-    load_file,
-    "Evaluates the forms of the file at path in the current namespace and returns the value of the last: (load-file \"scratch.calf\"). A relative path starts from the script's directory (the current directory at the REPL and for -e)."
-);
-
-pub static NATIVES: &[&Native] = &[&REQUIRE, &DOC_TEXT, &SOURCE_TEXT, &LOAD_FILE];
+natives! {
+    effect "require" "0.." require,
+        "Loads each namespace not loaded yet and makes it usable here: (require 'app.util), (require '[app.util :as u :refer [f g]]); :reload loads again.";
+    pure "doc-text" "1" doc_text,
+        "The text doc prints for a map of var metadata, as (var-meta name) makes it.";
+    pure "source-text" "1" source_text,
+        "The text source prints for a map of var metadata, as (var-meta name) makes it: the definition as written, or why there is none.";
+    effect "load-file" "1" load_file,
+        "Evaluates the forms of the file at path in the current namespace and returns the value of the last: (load-file \"scratch.calf\"). A relative path starts from the script's directory (the current directory at the REPL and for -e).";
+}
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,7 @@ use std::cmp::Ordering;
 use super::helpers::{overflow, type_error, DIVIDE_BY_ZERO, TYPE_ERROR};
 use crate::error::RuntimeError;
 use crate::value::deep::deeper;
-use crate::value::{Arity, Native, Value};
+use crate::value::Value;
 
 /// A number argument, unpacked.
 #[derive(Clone, Copy, Debug)]
@@ -543,203 +543,58 @@ fn compare_native(args: &[Value]) -> Result<Value, RuntimeError> {
     }))
 }
 
-pure!(
-    PLUS,
-    "+",
-    Arity::at_least(0),
-    plus,
-    "Returns the sum of the numbers, 0 for none."
-);
-pure!(
-    MINUS,
-    "-",
-    Arity::at_least(1),
-    minus,
-    "Subtracts the other numbers from the first, or negates a single one."
-);
-pure!(
-    TIMES,
-    "*",
-    Arity::at_least(0),
-    times,
-    "Returns the product of the numbers, 1 for none."
-);
-pure!(DIVIDE, "/", Arity::at_least(1), divide, "Divides the first number by the others (an integer only when integers divide evenly), or inverts a single one.");
-pure!(
-    QUOT,
-    "quot",
-    Arity::exactly(2),
-    quot,
-    "Returns the quotient of dividing the first number by the second, rounded toward zero."
-);
-pure!(
-    REM,
-    "rem",
-    Arity::exactly(2),
-    rem,
-    "Returns the remainder of dividing the first number by the second, with the sign of the first."
-);
-pure!(
-    MOD,
-    "mod",
-    Arity::exactly(2),
-    modulo,
-    "Returns the first number modulo the second, with the sign of the second."
-);
-pure!(
-    INC,
-    "inc",
-    Arity::exactly(1),
-    inc_native,
-    "Returns the number plus one."
-);
-pure!(
-    DEC,
-    "dec",
-    Arity::exactly(1),
-    dec_native,
-    "Returns the number minus one."
-);
-pure!(
-    EQUAL,
-    "=",
-    Arity::at_least(1),
-    equal,
-    "True if all the values are equal (numbers of different kinds never are)."
-);
-pure!(
-    NOT_EQUAL,
-    "not=",
-    Arity::at_least(1),
-    not_equal,
-    "True if the values are not all equal."
-);
-pure!(
-    NUM_EQUAL,
-    "==",
-    Arity::at_least(1),
-    numeric_eq,
-    "True if all the numbers are numerically equal, integers and floats alike."
-);
-pure!(
-    LESS,
-    "<",
-    Arity::at_least(1),
-    less,
-    "True if the numbers are in strictly increasing order."
-);
-pure!(
-    LESS_EQ,
-    "<=",
-    Arity::at_least(1),
-    less_eq,
-    "True if the numbers are in non-decreasing order."
-);
-pure!(
-    GREATER,
-    ">",
-    Arity::at_least(1),
-    greater,
-    "True if the numbers are in strictly decreasing order."
-);
-pure!(
-    GREATER_EQ,
-    ">=",
-    Arity::at_least(1),
-    greater_eq,
-    "True if the numbers are in non-increasing order."
-);
-pure!(
-    MIN,
-    "min",
-    Arity::at_least(1),
-    min,
-    "Returns the least of the numbers."
-);
-pure!(
-    MAX,
-    "max",
-    Arity::at_least(1),
-    max,
-    "Returns the greatest of the numbers."
-);
-pure!(
-    ABS,
-    "abs",
-    Arity::exactly(1),
-    abs,
-    "Returns the absolute value of the number."
-);
-pure!(
-    ZERO,
-    "zero?",
-    Arity::exactly(1),
-    is_zero,
-    "True if the number is zero."
-);
-pure!(
-    POS,
-    "pos?",
-    Arity::exactly(1),
-    is_pos,
-    "True if the number is greater than zero."
-);
-pure!(
-    NEG,
-    "neg?",
-    Arity::exactly(1),
-    is_neg,
-    "True if the number is less than zero."
-);
-pure!(
-    EVEN,
-    "even?",
-    Arity::exactly(1),
-    is_even,
-    "True if the integer is even."
-);
-pure!(
-    ODD,
-    "odd?",
-    Arity::exactly(1),
-    is_odd,
-    "True if the integer is odd."
-);
-pure!(
-    COMPARE,
-    "compare",
-    Arity::exactly(2),
-    compare_native,
-    "Returns -1, 0 or 1 as the first value sorts before, with or after the second."
-);
-
-pub static NATIVES: &[&Native] = &[
-    &PLUS,
-    &MINUS,
-    &TIMES,
-    &DIVIDE,
-    &QUOT,
-    &REM,
-    &MOD,
-    &INC,
-    &DEC,
-    &EQUAL,
-    &NOT_EQUAL,
-    &NUM_EQUAL,
-    &LESS,
-    &LESS_EQ,
-    &GREATER,
-    &GREATER_EQ,
-    &MIN,
-    &MAX,
-    &ABS,
-    &ZERO,
-    &POS,
-    &NEG,
-    &EVEN,
-    &ODD,
-    &COMPARE,
-];
+natives! {
+    pure "+" "0.." plus,
+        "Returns the sum of the numbers, 0 for none.";
+    pure "-" "1.." minus,
+        "Subtracts the other numbers from the first, or negates a single one.";
+    pure "*" "0.." times,
+        "Returns the product of the numbers, 1 for none.";
+    pure "/" "1.." divide,
+        "Divides the first number by the others (an integer only when integers divide evenly), or inverts a single one.";
+    pure "quot" "2" quot,
+        "Returns the quotient of dividing the first number by the second, rounded toward zero.";
+    pure "rem" "2" rem,
+        "Returns the remainder of dividing the first number by the second, with the sign of the first.";
+    pure "mod" "2" modulo,
+        "Returns the first number modulo the second, with the sign of the second.";
+    pure "inc" "1" inc_native,
+        "Returns the number plus one.";
+    pure "dec" "1" dec_native,
+        "Returns the number minus one.";
+    pure "=" "1.." equal,
+        "True if all the values are equal (numbers of different kinds never are).";
+    pure "not=" "1.." not_equal,
+        "True if the values are not all equal.";
+    pure "==" "1.." numeric_eq,
+        "True if all the numbers are numerically equal, integers and floats alike.";
+    pure "<" "1.." less,
+        "True if the numbers are in strictly increasing order.";
+    pure "<=" "1.." less_eq,
+        "True if the numbers are in non-decreasing order.";
+    pure ">" "1.." greater,
+        "True if the numbers are in strictly decreasing order.";
+    pure ">=" "1.." greater_eq,
+        "True if the numbers are in non-increasing order.";
+    pure "min" "1.." min,
+        "Returns the least of the numbers.";
+    pure "max" "1.." max,
+        "Returns the greatest of the numbers.";
+    pure "abs" "1" abs,
+        "Returns the absolute value of the number.";
+    pure "zero?" "1" is_zero,
+        "True if the number is zero.";
+    pure "pos?" "1" is_pos,
+        "True if the number is greater than zero.";
+    pure "neg?" "1" is_neg,
+        "True if the number is less than zero.";
+    pure "even?" "1" is_even,
+        "True if the integer is even.";
+    pure "odd?" "1" is_odd,
+        "True if the integer is odd.";
+    pure "compare" "2" compare_native,
+        "Returns -1, 0 or 1 as the first value sorts before, with or after the second.";
+}
 
 #[cfg(test)]
 mod tests {

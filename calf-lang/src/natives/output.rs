@@ -5,7 +5,7 @@
 use super::helpers::{illegal, int_arg};
 use super::strings::join_printed;
 use crate::error::RuntimeError;
-use crate::value::{Arity, Native, Value};
+use crate::value::Value;
 use crate::vm::Effect;
 
 fn stdout(text: String) -> Result<Effect, RuntimeError> {
@@ -73,89 +73,28 @@ fn now_ms(_: &[Value]) -> Result<Effect, RuntimeError> {
     Ok(Effect::NowMs)
 }
 
-effect!(
-    PRINT,
-    "print",
-    Arity::at_least(0),
-    print,
-    "Prints the values for humans, separated by spaces."
-);
-effect!(
-    PRINTLN,
-    "println",
-    Arity::at_least(0),
-    println,
-    "Prints the values for humans, separated by spaces, then a newline."
-);
-effect!(
-    PR,
-    "pr",
-    Arity::at_least(0),
-    pr,
-    "Prints the values readably (strings quoted), separated by spaces."
-);
-effect!(
-    PRN,
-    "prn",
-    Arity::at_least(0),
-    prn,
-    "Prints the values readably (strings quoted), separated by spaces, then a newline."
-);
-effect!(
-    NEWLINE,
-    "newline",
-    Arity::exactly(0),
-    newline,
-    "Prints a newline."
-);
-effect!(
-    EPRINT,
-    "eprint",
-    Arity::at_least(0),
-    eprint,
-    "Prints the values for humans to standard error, separated by spaces."
-);
-effect!(
-    EPRINTLN,
-    "eprintln",
-    Arity::at_least(0),
-    eprintln,
-    "Prints the values for humans to standard error, separated by spaces, then a newline."
-);
-effect!(
-    SLEEP,
-    "sleep",
-    Arity::exactly(1),
-    sleep,
-    "Pauses this process for a number of milliseconds, without blocking others."
-);
-effect!(
-    EXIT_PROGRAM,
-    "exit-program",
-    Arity::between(0, 1),
-    exit_program,
-    "Ends the whole program with the exit status (0)."
-);
-effect!(
-    NOW_MS,
-    "now-ms",
-    Arity::exactly(0),
-    now_ms,
-    "Returns the wall-clock time in milliseconds since the Unix epoch."
-);
-
-pub static NATIVES: &[&Native] = &[
-    &PRINT,
-    &PRINTLN,
-    &PR,
-    &PRN,
-    &NEWLINE,
-    &EPRINT,
-    &EPRINTLN,
-    &SLEEP,
-    &EXIT_PROGRAM,
-    &NOW_MS,
-];
+natives! {
+    effect "print" "0.." print,
+        "Prints the values for humans, separated by spaces.";
+    effect "println" "0.." println,
+        "Prints the values for humans, separated by spaces, then a newline.";
+    effect "pr" "0.." pr,
+        "Prints the values readably (strings quoted), separated by spaces.";
+    effect "prn" "0.." prn,
+        "Prints the values readably (strings quoted), separated by spaces, then a newline.";
+    effect "newline" "0" newline,
+        "Prints a newline.";
+    effect "eprint" "0.." eprint,
+        "Prints the values for humans to standard error, separated by spaces.";
+    effect "eprintln" "0.." eprintln,
+        "Prints the values for humans to standard error, separated by spaces, then a newline.";
+    effect "sleep" "1" sleep,
+        "Pauses this process for a number of milliseconds, without blocking others.";
+    effect "exit-program" "0..=1" exit_program,
+        "Ends the whole program with the exit status (0).";
+    effect "now-ms" "0" now_ms,
+        "Returns the wall-clock time in milliseconds since the Unix epoch.";
+}
 
 #[cfg(test)]
 mod tests {

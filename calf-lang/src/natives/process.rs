@@ -3,7 +3,7 @@
 //! answer (a pid, a ref, a boolean ...).
 
 use crate::error::RuntimeError;
-use crate::value::{Arity, Native, Pid, Sym, Value};
+use crate::value::{Pid, Sym, Value};
 use crate::vm::{Dest, Effect, ProcessOp};
 
 fn function_arg(name: &str, args: &[Value]) -> Result<Value, RuntimeError> {
@@ -161,136 +161,39 @@ fn make_ref(_: &[Value]) -> Result<Effect, RuntimeError> {
     request(ProcessOp::MakeRef)
 }
 
-effect!(
-    SPAWN,
-    "spawn",
-    Arity::at_least(1),
-    spawn,
-    "Starts a process running (apply f args); returns its pid."
-);
-effect!(
-    SPAWN_LINK,
-    "spawn-link",
-    Arity::at_least(1),
-    spawn_link,
-    "Like spawn, and links the new process to this one."
-);
-effect!(
-    SPAWN_MONITOR,
-    "spawn-monitor",
-    Arity::at_least(1),
-    spawn_monitor,
-    "Like spawn, and monitors it: returns [pid ref]."
-);
-effect!(
-    SEND,
-    "send",
-    Arity::exactly(2),
-    send,
-    "Sends msg to a pid or a registered name; returns msg. Sending to a dead pid does nothing."
-);
-effect!(
-    SELF,
-    "self",
-    Arity::exactly(0),
-    self_pid,
-    "Returns the pid of this process."
-);
-effect!(
-    LINK,
-    "link",
-    Arity::exactly(1),
-    link,
-    "Links this process to pid: when one exits abnormally, the other gets an exit signal."
-);
-effect!(
-    UNLINK,
-    "unlink",
-    Arity::exactly(1),
-    unlink,
-    "Removes the link between this process and pid."
-);
-effect!(
-    MONITOR,
-    "monitor",
-    Arity::exactly(1),
-    monitor,
-    "Monitors a process: when it exits, this one gets [:DOWN ref pid reason]. Returns ref."
-);
-effect!(
-    DEMONITOR,
-    "demonitor",
-    Arity::exactly(1),
-    demonitor,
-    "Stops the monitor made with ref."
-);
-effect!(EXIT, "exit", Arity::between(1, 2), exit, "(exit reason) ends this process; (exit pid reason) sends pid an exit signal (:kill cannot be trapped).");
-effect!(
-    TRAP_EXIT,
-    "trap-exit!",
-    Arity::exactly(1),
-    trap_exit,
-    "When true, exit signals arrive as [:EXIT pid reason] messages. Returns the previous setting."
-);
-effect!(
-    REGISTER,
-    "register!",
-    Arity::exactly(2),
-    register,
-    "Registers pid under a keyword name, for send and whereis."
-);
-effect!(
-    UNREGISTER,
-    "unregister!",
-    Arity::exactly(1),
-    unregister,
-    "Removes a registered name."
-);
-effect!(
-    WHEREIS,
-    "whereis",
-    Arity::exactly(1),
-    whereis,
-    "Returns the pid registered under name, or nil."
-);
-effect!(
-    ALIVE,
-    "alive?",
-    Arity::exactly(1),
-    alive,
-    "True while the process runs."
-);
-effect!(
-    PROCESSES,
-    "processes",
-    Arity::exactly(0),
-    processes,
-    "Returns the pids of the running processes."
-);
-effect!(
-    MAKE_REF,
-    "make-ref",
-    Arity::exactly(0),
-    make_ref,
-    "Returns a new unique reference."
-);
-
-pub static NATIVES: &[&Native] = &[
-    &SPAWN,
-    &SPAWN_LINK,
-    &SPAWN_MONITOR,
-    &SEND,
-    &SELF,
-    &LINK,
-    &UNLINK,
-    &MONITOR,
-    &DEMONITOR,
-    &EXIT,
-    &TRAP_EXIT,
-    &REGISTER,
-    &UNREGISTER,
-    &WHEREIS,
-    &ALIVE,
-    &PROCESSES,
-    &MAKE_REF,
-];
+natives! {
+    effect "spawn" "1.." spawn,
+        "Starts a process running (apply f args); returns its pid.";
+    effect "spawn-link" "1.." spawn_link,
+        "Like spawn, and links the new process to this one.";
+    effect "spawn-monitor" "1.." spawn_monitor,
+        "Like spawn, and monitors it: returns [pid ref].";
+    effect "send" "2" send,
+        "Sends msg to a pid or a registered name; returns msg. Sending to a dead pid does nothing.";
+    effect "self" "0" self_pid,
+        "Returns the pid of this process.";
+    effect "link" "1" link,
+        "Links this process to pid: when one exits abnormally, the other gets an exit signal.";
+    effect "unlink" "1" unlink,
+        "Removes the link between this process and pid.";
+    effect "monitor" "1" monitor,
+        "Monitors a process: when it exits, this one gets [:DOWN ref pid reason]. Returns ref.";
+    effect "demonitor" "1" demonitor,
+        "Stops the monitor made with ref.";
+    effect "exit" "1..=2" exit,
+        "(exit reason) ends this process; (exit pid reason) sends pid an exit signal (:kill cannot be trapped).";
+    effect "trap-exit!" "1" trap_exit,
+        "When true, exit signals arrive as [:EXIT pid reason] messages. Returns the previous setting.";
+    effect "register!" "2" register,
+        "Registers pid under a keyword name, for send and whereis.";
+    effect "unregister!" "1" unregister,
+        "Removes a registered name.";
+    effect "whereis" "1" whereis,
+        "Returns the pid registered under name, or nil.";
+    effect "alive?" "1" alive,
+        "True while the process runs.";
+    effect "processes" "0" processes,
+        "Returns the pids of the running processes.";
+    effect "make-ref" "0" make_ref,
+        "Returns a new unique reference.";
+}

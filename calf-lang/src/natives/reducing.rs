@@ -9,7 +9,7 @@
 
 use super::helpers::{count_arg, type_error};
 use crate::error::RuntimeError;
-use crate::value::{Arity, Native, NativeKind, Value};
+use crate::value::{Native, NativeKind, Value};
 
 /// `(-native? f)`: can `-reduce-chunk` call `f`?
 fn is_native(args: &[Value]) -> Result<Value, RuntimeError> {
@@ -50,7 +50,8 @@ fn reduce_chunk(args: &mut [Value]) -> Result<Value, RuntimeError> {
     if let NativeKind::Effect(_) = native.kind {
         return Err(type_error("-reduce-chunk", args, 0, "a pure native"));
     }
-    let is_plus = std::ptr::eq(native, &super::numbers::PLUS);
+    // Names are unique: the native named `+` is the core one.
+    let is_plus = native.name == "+";
     let mut acc = std::mem::replace(&mut args[1], Value::Nil);
     // The vector's leaves are walked in place: slicing a copy of the vector
     // would rebuild its tree for every chunk.
@@ -97,19 +98,9 @@ fn is_reduced(acc: &Value) -> bool {
     }
 }
 
-pure!(
-    NATIVE_Q,
-    "-native?",
-    Arity::exactly(1),
-    is_native,
-    "True if f is a function written in Rust that -reduce-chunk can call (internal to reduce)."
-);
-consuming!(
-    REDUCE_CHUNK,
-    "-reduce-chunk",
-    Arity::exactly(5),
-    reduce_chunk,
-    "Steps acc with the native f over items from..to of vector v, stopping at a reduced value (internal to reduce)."
-);
-
-pub static NATIVES: &[&Native] = &[&NATIVE_Q, &REDUCE_CHUNK];
+natives! {
+    pure "-native?" "1" is_native,
+        "True if f is a function written in Rust that -reduce-chunk can call (internal to reduce).";
+    consuming "-reduce-chunk" "5" reduce_chunk,
+        "Steps acc with the native f over items from..to of vector v, stopping at a reduced value (internal to reduce).";
+}

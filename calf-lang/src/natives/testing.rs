@@ -6,8 +6,7 @@ use crate::vm::Effect;
 
 /// The native called `name`, in any family.
 pub fn native(name: &str) -> &'static Native {
-    super::core_natives()
-        .chain(super::string_natives())
+    super::all()
         .find(|n| n.name == name)
         .unwrap_or_else(|| panic!("no native named {name}"))
 }

@@ -6,7 +6,7 @@ use triomphe::Arc;
 use super::{Effect, Vm};
 use crate::bytecode::Code;
 use crate::error::RuntimeError;
-use crate::natives::collections::lookup;
+use crate::natives::maps::lookup;
 use crate::value::{Closure, NativeKind, Value};
 
 /// What the dispatch loop does after a call.

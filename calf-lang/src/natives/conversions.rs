@@ -1,0 +1,136 @@
+//! Conversions between numbers, and parsing numbers and booleans from
+//! strings.
+
+use super::helpers::{
+    illegal, overflow, str_arg, type_error,
+};
+use crate::error::RuntimeError;
+use crate::value::Value;
+
+fn to_int(fname: &str, args: &[Value]) -> Result<Value, RuntimeError> {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    match args[0] {
+        Value::Int(_) => Ok(args[0].clone()),
+        Value::Float(x) if x.is_nan() => Err(illegal(fname, "NaN is not an integer")),
+        Value::Float(x) if (-TWO_63..TWO_63).contains(&x) => Ok(Value::Int(x as i64)),
+        Value::Float(_) => Err(overflow(fname)),
+        _ => Err(type_error(fname, args, 0, "a number")),
+    }
+}
+
+fn int(args: &[Value]) -> Result<Value, RuntimeError> {
+    to_int("int", args)
+}
+
+fn long(args: &[Value]) -> Result<Value, RuntimeError> {
+    to_int("long", args)
+}
+
+fn to_float(fname: &str, args: &[Value]) -> Result<Value, RuntimeError> {
+    match args[0] {
+        Value::Int(n) => Ok(Value::Float(n as f64)),
+        Value::Float(_) => Ok(args[0].clone()),
+        _ => Err(type_error(fname, args, 0, "a number")),
+    }
+}
+
+fn double(args: &[Value]) -> Result<Value, RuntimeError> {
+    to_float("double", args)
+}
+
+fn float(args: &[Value]) -> Result<Value, RuntimeError> {
+    to_float("float", args)
+}
+
+fn parse_long(args: &[Value]) -> Result<Value, RuntimeError> {
+    let s = str_arg("parse-long", args, 0)?;
+    Ok(s.parse::<i64>().map_or(Value::Nil, Value::Int))
+}
+
+fn parse_double(args: &[Value]) -> Result<Value, RuntimeError> {
+    let s = str_arg("parse-double", args, 0)?;
+    let s = s.trim_matches(|c: char| c <= ' ');
+    let (sign, body) = match s.as_bytes().first() {
+        Some(b'-') => (-1.0, &s[1..]),
+        Some(b'+') => (1.0, &s[1..]),
+        _ => (1.0, s),
+    };
+    let x = match body {
+        "NaN" => Some(f64::NAN),
+        "Infinity" => Some(f64::INFINITY),
+        _ if body.starts_with(['+', '-']) => None,
+        _ if body.bytes().any(|b| b.is_ascii_digit())
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) =>
+        {
+            body.parse::<f64>().ok()
+        }
+        _ => None,
+    };
+    Ok(x.map_or(Value::Nil, |x| Value::Float(sign * x)))
+}
+
+fn parse_boolean(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(match str_arg("parse-boolean", args, 0)? {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        _ => Value::Nil,
+    })
+}
+
+natives! {
+    pure "int" "1" int,
+        "Returns the number as an integer, truncating a float toward zero.";
+    pure "long" "1" long,
+        "Returns the number as an integer, truncating a float toward zero.";
+    pure "double" "1" double,
+        "Returns the number as a float.";
+    pure "float" "1" float,
+        "Returns the number as a float.";
+    pure "parse-long" "1" parse_long,
+        "Returns the integer the string spells, or nil if it spells none.";
+    pure "parse-double" "1" parse_double,
+        "Returns the float the string spells, or nil if it spells none.";
+    pure "parse-boolean" "1" parse_boolean,
+        "Returns true or false for the strings \"true\" and \"false\", else nil.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::helpers::{ILLEGAL_ARGUMENT, OVERFLOW, TYPE_ERROR};
+    use super::super::testing::*;
+    
+
+    #[test]
+    fn conversions_and_parsing() {
+        check("int", &[f(3.9)], i(3));
+        check("int", &[f(-3.9)], i(-3));
+        check("int", &[i(5)], i(5));
+        check("long", &[f(2.0)], i(2));
+        check_err("int", &[f(1e19)], OVERFLOW);
+        check_err("int", &[f(f64::NAN)], ILLEGAL_ARGUMENT);
+        check_err("int", &[s("1")], TYPE_ERROR);
+        check("double", &[i(2)], f(2.0));
+        check("float", &[f(2.5)], f(2.5));
+        check("parse-long", &[s("42")], i(42));
+        check("parse-long", &[s("-42")], i(-42));
+        check("parse-long", &[s("4x")], nil());
+        check("parse-long", &[s("99999999999999999999")], nil());
+        check("parse-long", &[s(" 1")], nil());
+        check_err("parse-long", &[i(1)], TYPE_ERROR);
+        check("parse-double", &[s("1.5")], f(1.5));
+        check("parse-double", &[s("-2e3")], f(-2000.0));
+        check("parse-double", &[s(" 7 ")], f(7.0));
+        check("parse-double", &[s(".5")], f(0.5));
+        check("parse-double", &[s("Infinity")], f(f64::INFINITY));
+        check("parse-double", &[s("-Infinity")], f(f64::NEG_INFINITY));
+        check("parse-double", &[s("NaN")], f(f64::NAN));
+        check("parse-double", &[s("inf")], nil());
+        check("parse-double", &[s("1.2.3")], nil());
+        check("parse-double", &[s("--1")], nil());
+        check("parse-double", &[s("")], nil());
+        check("parse-boolean", &[s("true")], b(true));
+        check("parse-boolean", &[s("yes")], nil());
+    }
+}

@@ -1,0 +1,402 @@
+//! The `string/...` functions: joining, splitting, case, trimming, tests
+//! and search.
+//!
+//! Indexes into strings count characters (Unicode scalar values), not bytes.
+//! `string/split` and `string/replace` take literal strings: there are no
+//! regular expressions.
+
+use super::strings::{charge_text, write_str};
+use super::helpers::{
+    byte_to_char, char_to_byte, int_arg, items, str_arg, type_error,
+    vector_of,
+};
+use crate::error::RuntimeError;
+use crate::value::{StrBuf, Text, Value};
+
+fn join(args: &[Value]) -> Result<Value, RuntimeError> {
+    let (sep, coll) = if args.len() == 1 {
+        (None, 0)
+    } else {
+        (Some(&args[0]), 1)
+    };
+    let mut sep_text = String::new();
+    if let Some(sep) = sep {
+        write_str(&mut sep_text, sep);
+    }
+    // A list or vector is read in place and the result sized up front:
+    // no reference counting per item, no copying as the string grows.
+    if let Value::List(parts) | Value::Vector(parts) = &args[coll] {
+        let room: usize = parts
+            .iter()
+            .map(|v| match v {
+                Value::Str(s) => s.len() + sep_text.len(),
+                _ => 20 + sep_text.len(),
+            })
+            .sum();
+        let mut out = StrBuf::with_capacity(room);
+        for (i, v) in parts.iter().enumerate() {
+            if i > 0 {
+                out.push_str(&sep_text);
+            }
+            write_str(&mut out, v);
+        }
+        charge_text(parts.len(), out.len());
+        return Ok(Value::str(out));
+    }
+    let mut out = StrBuf::new();
+    for (i, v) in items("string/join", args, coll)?.enumerate() {
+        if i > 0 {
+            out.push_str(&sep_text);
+        }
+        write_str(&mut out, &v);
+    }
+    charge_text(0, out.len());
+    Ok(Value::str(out))
+}
+
+/// Splits like Java's `String.split` with a literal separator: a positive
+/// limit caps the number of parts, zero drops trailing empty parts, a
+/// negative limit keeps them.
+fn split_literal<'a>(s: &'a str, sep: &str, limit: i64) -> Vec<&'a str> {
+    if s.is_empty() {
+        return vec![""];
+    }
+    let max_parts = if limit > 0 {
+        usize::try_from(limit).unwrap_or(usize::MAX)
+    } else {
+        usize::MAX
+    };
+    let mut parts: Vec<&str> = if sep.is_empty() {
+        let mut parts = Vec::new();
+        let mut rest = s;
+        while parts.len() + 1 < max_parts {
+            let mut it = rest.char_indices();
+            it.next();
+            match it.next() {
+                Some((b, _)) => {
+                    parts.push(&rest[..b]);
+                    rest = &rest[b..];
+                }
+                None => break,
+            }
+        }
+        parts.push(rest);
+        parts
+    } else {
+        s.splitn(max_parts, sep).collect()
+    };
+    if limit == 0 {
+        while parts.last() == Some(&"") {
+            parts.pop();
+        }
+    }
+    parts
+}
+
+fn strings_vector<'a>(parts: impl IntoIterator<Item = &'a str>) -> Value {
+    vector_of(parts.into_iter().map(Value::str).collect())
+}
+
+fn split(args: &[Value]) -> Result<Value, RuntimeError> {
+    let s = str_arg("string/split", args, 0)?;
+    let sep = str_arg("string/split", args, 1)?;
+    let limit = match args.get(2) {
+        Some(_) => int_arg("string/split", args, 2)?,
+        None => 0,
+    };
+    let parts = split_literal(s, sep, limit);
+    charge_text(parts.len(), s.len());
+    Ok(strings_vector(parts))
+}
+
+fn split_lines(args: &[Value]) -> Result<Value, RuntimeError> {
+    let s = str_arg("string/split-lines", args, 0)?;
+    let parts = split_literal(s, "\n", 0);
+    charge_text(parts.len(), s.len());
+    Ok(strings_vector(
+        parts.into_iter().map(|p| p.strip_suffix('\r').unwrap_or(p)),
+    ))
+}
+
+/// A string-to-string function of the string namespace.
+fn map_str(fname: &str, args: &[Value], f: fn(&str) -> String) -> Result<Value, RuntimeError> {
+    let s = str_arg(fname, args, 0)?;
+    charge_text(0, s.len());
+    Ok(Value::str(f(s)))
+}
+
+/// A string-to-string function that writes the new text straight into the
+/// string value.
+fn build_str(fname: &str, args: &[Value], f: fn(&str, &mut StrBuf)) -> Result<Value, RuntimeError> {
+    let s = str_arg(fname, args, 0)?;
+    let mut out = StrBuf::with_capacity(s.len());
+    f(s, &mut out);
+    charge_text(0, s.len());
+    Ok(Value::str(out))
+}
+
+/// A string-to-substring function: returns the argument itself when
+/// nothing is cut.
+fn cut_str(fname: &str, args: &[Value], f: fn(&str) -> &str) -> Result<Value, RuntimeError> {
+    let s = str_arg(fname, args, 0)?;
+    let cut = f(s);
+    Ok(if cut.len() == s.len() {
+        args[0].clone()
+    } else {
+        Value::str(cut)
+    })
+}
+
+fn upper_case(args: &[Value]) -> Result<Value, RuntimeError> {
+    // Character by character, as `str::to_uppercase` does: upper case,
+    // unlike lower case, does not depend on the characters around.
+    build_str("string/upper-case", args, |s, out| {
+        for c in s.chars() {
+            if c.is_ascii() {
+                out.push(c.to_ascii_uppercase());
+            } else {
+                c.to_uppercase().for_each(|u| out.push(u));
+            }
+        }
+    })
+}
+
+fn lower_case(args: &[Value]) -> Result<Value, RuntimeError> {
+    map_str("string/lower-case", args, str::to_lowercase)
+}
+
+fn capitalize(args: &[Value]) -> Result<Value, RuntimeError> {
+    map_str("string/capitalize", args, |s| {
+        let mut chars = s.chars();
+        match chars.next() {
+            Some(c) => c
+                .to_uppercase()
+                .chain(chars.as_str().to_lowercase().chars())
+                .collect(),
+            None => String::new(),
+        }
+    })
+}
+
+fn reverse(args: &[Value]) -> Result<Value, RuntimeError> {
+    build_str("string/reverse", args, |s, out| {
+        s.chars().rev().for_each(|c| out.push(c))
+    })
+}
+
+fn trim(args: &[Value]) -> Result<Value, RuntimeError> {
+    cut_str("string/trim", args, str::trim)
+}
+
+fn triml(args: &[Value]) -> Result<Value, RuntimeError> {
+    cut_str("string/triml", args, str::trim_start)
+}
+
+fn trimr(args: &[Value]) -> Result<Value, RuntimeError> {
+    cut_str("string/trimr", args, str::trim_end)
+}
+
+fn trim_newline(args: &[Value]) -> Result<Value, RuntimeError> {
+    cut_str("string/trim-newline", args, |s| {
+        s.trim_end_matches(['\n', '\r'])
+    })
+}
+
+/// A test of a string against another string.
+fn test_str(fname: &str, args: &[Value], f: fn(&str, &str) -> bool) -> Result<Value, RuntimeError> {
+    let s = str_arg(fname, args, 0)?;
+    let other = str_arg(fname, args, 1)?;
+    Ok(Value::Bool(f(s, other)))
+}
+
+fn includes(args: &[Value]) -> Result<Value, RuntimeError> {
+    test_str("string/includes?", args, |s, sub| s.contains(sub))
+}
+
+fn starts_with(args: &[Value]) -> Result<Value, RuntimeError> {
+    test_str("string/starts-with?", args, |s, p| s.starts_with(p))
+}
+
+fn ends_with(args: &[Value]) -> Result<Value, RuntimeError> {
+    test_str("string/ends-with?", args, |s, p| s.ends_with(p))
+}
+
+fn replace(args: &[Value]) -> Result<Value, RuntimeError> {
+    let s = str_arg("string/replace", args, 0)?;
+    let from = str_arg("string/replace", args, 1)?;
+    let to = str_arg("string/replace", args, 2)?;
+    Ok(replaced(s, from, to, usize::MAX))
+}
+
+/// `s` with its first `limit` occurrences of `from` replaced by `to`, as
+/// `str::replacen` does.
+fn replaced(s: &str, from: &str, to: &str, limit: usize) -> Value {
+    let mut out = StrBuf::with_capacity(s.len());
+    let mut last = 0;
+    for (at, found) in s.match_indices(from).take(limit) {
+        out.push_str(&s[last..at]);
+        out.push_str(to);
+        last = at + found.len();
+    }
+    out.push_str(&s[last..]);
+    charge_text(0, s.len());
+    Value::str(out)
+}
+
+fn replace_first(args: &[Value]) -> Result<Value, RuntimeError> {
+    let s = str_arg("string/replace-first", args, 0)?;
+    let from = str_arg("string/replace-first", args, 1)?;
+    let to = str_arg("string/replace-first", args, 2)?;
+    Ok(replaced(s, from, to, 1))
+}
+
+fn blank(args: &[Value]) -> Result<Value, RuntimeError> {
+    match &args[0] {
+        Value::Nil => Ok(Value::Bool(true)),
+        Value::Str(s) => Ok(Value::Bool(s.trim().is_empty())),
+        _ => Err(type_error("string/blank?", args, 0, "a string or nil")),
+    }
+}
+
+fn index_of(args: &[Value]) -> Result<Value, RuntimeError> {
+    let s = str_arg("string/index-of", args, 0)?;
+    let needle = str_arg("string/index-of", args, 1)?;
+    let from = match args.get(2) {
+        Some(_) => int_arg("string/index-of", args, 2)?.max(0),
+        None => 0,
+    };
+    let Some(start) = usize::try_from(from).ok().and_then(|i| char_to_byte(s, i)) else {
+        return Ok(Value::Nil);
+    };
+    Ok(s[start..].find(needle).map_or(
+        Value::Nil,
+        |b| Value::Int(byte_to_char(s, start + b) as i64),
+    ))
+}
+
+fn last_index_of(args: &[Value]) -> Result<Value, RuntimeError> {
+    let s = str_arg("string/last-index-of", args, 0)?;
+    let needle = str_arg("string/last-index-of", args, 1)?;
+    let end = match args.get(2) {
+        Some(_) => {
+            let from = int_arg("string/last-index-of", args, 2)?;
+            if from < 0 {
+                return Ok(Value::Nil);
+            }
+            // A match may start at `from`, so it may end past it.
+            let start = usize::try_from(from)
+                .ok()
+                .and_then(|i| char_to_byte(s, i))
+                .unwrap_or(s.len());
+            start.saturating_add(needle.len()).min(s.len())
+        }
+        None => s.len(),
+    };
+    let mut end = end;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    Ok(s[..end]
+        .rfind(needle)
+        .map_or(Value::Nil, |b| Value::Int(byte_to_char(s, b) as i64)))
+}
+
+natives! {
+    pure "string/join" "1..=2" join,
+        "Returns the items as strings, joined by the separator if one is given.";
+    pure "string/split" "2..=3" split,
+        "Returns a vector of the parts of the string between occurrences of a literal separator, without trailing empty parts unless a limit says otherwise.";
+    pure "string/split-lines" "1" split_lines,
+        "Returns a vector of the lines of the string.";
+    pure "string/upper-case" "1" upper_case,
+        "Returns the string in upper case.";
+    pure "string/lower-case" "1" lower_case,
+        "Returns the string in lower case.";
+    pure "string/capitalize" "1" capitalize,
+        "Returns the string with its first character in upper case and the rest in lower case.";
+    pure "string/reverse" "1" reverse,
+        "Returns the characters of the string in reverse order.";
+    pure "string/trim" "1" trim,
+        "Returns the string without whitespace at either end.";
+    pure "string/triml" "1" triml,
+        "Returns the string without whitespace at its start.";
+    pure "string/trimr" "1" trimr,
+        "Returns the string without whitespace at its end.";
+    pure "string/trim-newline" "1" trim_newline,
+        "Returns the string without newline and return characters at its end.";
+    pure "string/includes?" "2" includes,
+        "True if the string contains the other string.";
+    pure "string/starts-with?" "2" starts_with,
+        "True if the string starts with the other string.";
+    pure "string/ends-with?" "2" ends_with,
+        "True if the string ends with the other string.";
+    pure "string/replace" "3" replace,
+        "Replaces every occurrence of a literal string with another.";
+    pure "string/replace-first" "3" replace_first,
+        "Replaces the first occurrence of a literal string with another.";
+    pure "string/blank?" "1" blank,
+        "True if the string is nil, empty or only whitespace.";
+    pure "string/index-of" "2..=3" index_of,
+        "Returns the character index of the first occurrence of the other string (from an index), or nil.";
+    pure "string/last-index-of" "2..=3" last_index_of,
+        "Returns the character index of the last occurrence of the other string (starting at or before an index), or nil.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::helpers::TYPE_ERROR;
+    use super::super::testing::*;
+
+    fn strs(parts: &[&str]) -> crate::value::Value {
+        v(&parts.iter().map(|p| s(p)).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn join_and_split() {
+        check("string/join", &[ints(&[1, 2, 3])], s("123"));
+        check(
+            "string/join",
+            &[s(", "), v(&[s("a"), nil(), kw("b")])],
+            s("a, , :b"),
+        );
+        check("string/join", &[s(","), nil()], s(""));
+        check("string/join", &[s("-"), s("abc")], s("a-b-c"));
+        check(
+            "string/split",
+            &[s("a,b,,c,,"), s(",")],
+            strs(&["a", "b", "", "c"]),
+        );
+        check("string/split", &[s(",a"), s(",")], strs(&["", "a"]));
+        check("string/split", &[s(""), s(",")], strs(&[""]));
+        check("string/split", &[s(",,"), s(",")], strs(&[]));
+        check("string/split", &[s("abc"), s(",")], strs(&["abc"]));
+        check(
+            "string/split",
+            &[s("a::b::c"), s("::")],
+            strs(&["a", "b", "c"]),
+        );
+        check("string/split", &[s("abc"), s("")], strs(&["a", "b", "c"]));
+        check(
+            "string/split",
+            &[s("héllo"), s(""), i(2)],
+            strs(&["h", "éllo"]),
+        );
+        check(
+            "string/split",
+            &[s("a,b,c"), s(","), i(2)],
+            strs(&["a", "b,c"]),
+        );
+        check(
+            "string/split",
+            &[s("a,b,,"), s(","), i(-1)],
+            strs(&["a", "b", "", ""]),
+        );
+        check_err("string/split", &[s("a"), nil()], TYPE_ERROR);
+        check(
+            "string/split-lines",
+            &[s("a\r\nb\n\nc\n")],
+            strs(&["a", "b", "", "c"]),
+        );
+    }
+
+}

@@ -1,0 +1,94 @@
+//! Any value's type, hash, identity and truth.
+
+use std::hash::{Hash, Hasher};
+use triomphe::Arc;
+
+use crate::error::RuntimeError;
+use crate::value::Value;
+
+fn type_of(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(Value::keyword(args[0].type_name()))
+}
+
+fn hash(args: &[Value]) -> Result<Value, RuntimeError> {
+    let mut h = rustc_hash::FxHasher::default();
+    args[0].hash(&mut h);
+    Ok(Value::Int(h.finish() as i64))
+}
+
+fn identity(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(args[0].clone())
+}
+
+fn identical(args: &[Value]) -> Result<Value, RuntimeError> {
+    use Value::*;
+    let same = match (&args[0], &args[1]) {
+        (Nil, Nil) => true,
+        (Bool(a), Bool(b)) => a == b,
+        (Int(a), Int(b)) => a == b,
+        (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
+        (Str(a), Str(b)) => a.identical(b),
+        (Symbol(a), Symbol(b)) | (Keyword(a), Keyword(b)) => a == b,
+        (List(a), List(b)) | (Vector(a), Vector(b)) => Arc::ptr_eq(a, b),
+        (Map(a), Map(b)) => Arc::ptr_eq(a, b),
+        (Set(a), Set(b)) => Arc::ptr_eq(a, b),
+        (Fn(a), Fn(b)) => Arc::ptr_eq(a, b),
+        (Native(a), Native(b)) => std::ptr::eq(*a, *b),
+        (Pid(a), Pid(b)) => a == b,
+        (Ref(a), Ref(b)) => a == b,
+        _ => false,
+    };
+    Ok(Value::Bool(same))
+}
+
+fn boolean(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(Value::Bool(args[0].is_truthy()))
+}
+
+natives! {
+    pure "type" "1" type_of,
+        "Returns the kind of the value as a keyword: :nil :boolean :int :float :string :symbol :keyword :list :vector :map :set :fn :pid or :ref.";
+    pure "hash" "1" hash,
+        "Returns the hash of the value, consistent with =.";
+    pure "identity" "1" identity,
+        "Returns its argument.";
+    pure "identical?" "2" identical,
+        "True if the two values are the same object, not merely equal.";
+    pure "boolean" "1" boolean,
+        "Returns false for nil and false, true for anything else.";
+}
+
+#[cfg(test)]
+mod tests {
+    
+    use super::super::testing::*;
+    use crate::value::Value;
+
+    #[test]
+    fn types_and_identity() {
+        check("type", &[i(1)], kw("int"));
+        check("type", &[s("a")], kw("string"));
+        check("type", &[ints(&[])], kw("vector"));
+        check("type", &[lints(&[])], kw("list"));
+        check("type", &[m(&[])], kw("map"));
+        check("type", &[nil()], kw("nil"));
+        check("type", &[Value::Native(native("+"))], kw("fn"));
+        check(
+            "hash",
+            &[ints(&[1, 2])],
+            call("hash", &[lints(&[1, 2])]).unwrap(),
+        );
+        assert_ne!(
+            call("hash", &[i(1)]).unwrap(),
+            call("hash", &[i(2)]).unwrap()
+        );
+        check("identity", &[kw("x")], kw("x"));
+        let xs = ints(&[1]);
+        check("identical?", &[xs.clone(), xs.clone()], b(true));
+        check("identical?", &[xs.clone(), ints(&[1])], b(false));
+        check("identical?", &[kw("a"), kw("a")], b(true));
+        check("identical?", &[i(1), f(1.0)], b(false));
+        check("boolean", &[nil()], b(false));
+        check("boolean", &[i(0)], b(true));
+    }
+}
