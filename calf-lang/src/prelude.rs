@@ -83,7 +83,8 @@ pub fn run_pure(mut vm: Vm) -> Result<Value, String> {
             Outcome::Done(v) => return Ok(v),
             Outcome::Yield => {}
             Outcome::Error(thrown) => return Err(message_of(&thrown.value)),
-            Outcome::Effect(effect) => return Err(format!("unexpected effect {effect:?}")),
+            Outcome::Effect(effect, _) => return Err(format!("unexpected effect {effect:?}")),
+            Outcome::Receive { .. } => return Err("unexpected receive".to_string()),
         }
     }
 }

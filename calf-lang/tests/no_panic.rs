@@ -44,7 +44,8 @@ fn evaluate(text: &str, fuel: u32) {
                         match vm.run(1_000) {
                             Outcome::Done(_) | Outcome::Error(_) => break,
                             Outcome::Yield => {}
-                            Outcome::Effect(_) => vm.resume(Value::Nil),
+                            Outcome::Effect(_, effect) => vm.resume(effect, Value::Nil),
+                            Outcome::Receive { answer, .. } => vm.resume_received(answer, None),
                         }
                         left = left.saturating_sub(1_000);
                         if left == 0 {

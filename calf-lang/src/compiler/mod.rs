@@ -214,12 +214,19 @@ impl<'a> Compiler<'a> {
                         format!("error while expanding macro {}: {}", var.name, message_of(&thrown.value)),
                     ))
                 }
-                Outcome::Effect(effect) => {
+                Outcome::Effect(effect, _) => {
                     return Err(self.error_at(
                         form,
                         format!("macro {} tried to perform an effect ({effect:?}) while expanding", var.name),
                     )
                     .with_hint("macros run at compile time and must be pure: move the effect into the code they return"))
+                }
+                Outcome::Receive { .. } => {
+                    return Err(self.error_at(
+                        form,
+                        format!("macro {} tried to receive a message while expanding", var.name),
+                    )
+                    .with_hint("macros run at compile time and must be pure: move the receive into the code they return"))
                 }
             }
         }

@@ -18,13 +18,6 @@ pub enum Effect {
     ExitProgram { status: i32 },
     /// Read the wall clock; resume with milliseconds since the Unix epoch.
     NowMs,
-    /// Hand out the next message of the mailbox, from its first when
-    /// `restart`, waiting up to `timeout_ms` (forever: `None`) for one to
-    /// arrive. Resume with [`crate::vm::Vm::resume_received`].
-    Receive {
-        restart: bool,
-        timeout_ms: Option<u64>,
-    },
     /// Remove the message last handed out from the mailbox; resume with `nil`.
     ReceiveAccept,
     /// Start a process running `(apply function args)`, linked to this one

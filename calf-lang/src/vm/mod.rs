@@ -39,11 +39,60 @@ pub enum Outcome {
     Done(Value),
     /// An uncaught throw ended the process.
     Error(Thrown),
-    /// The process asks its host for something; resume with the answer.
-    Effect(Effect),
+    /// The process asks its host for something: answer with
+    /// [`Vm::resume`] (or [`Vm::resume_throw`]), which take the token.
+    Effect(Effect, Resume),
+    /// A `receive` that the host did not answer while the VM ran: hand out
+    /// the next message of the mailbox, from its first when `restart`,
+    /// waiting up to `timeout_ms` (forever: `None`) for one to arrive.
+    /// Answer with [`Vm::resume_received`], which takes the token.
+    Receive {
+        restart: bool,
+        timeout_ms: Option<u64>,
+        answer: Received,
+    },
     /// The reduction budget ran out; run again to continue.
     Yield,
 }
+
+/// What a VM stopped for an effect is owed: an answer, which
+/// [`Vm::resume`] and [`Vm::resume_throw`] take. Only the VM makes one, and
+/// it cannot be copied, so each effect is answered once, and never as a
+/// `receive` is: the two answers leave different operands, and the code
+/// was checked for one of them.
+///
+/// A receive answered as an effect does not compile:
+///
+/// ```compile_fail,E0308
+/// use calf_lang::vm::{Outcome, Vm};
+/// use calf_lang::Value;
+///
+/// fn answer(vm: &mut Vm, outcome: Outcome) {
+///     if let Outcome::Receive { answer, .. } = outcome {
+///         vm.resume(answer, Value::Nil);
+///     }
+/// }
+/// ```
+///
+/// Nor does an answer made up by the host:
+///
+/// ```compile_fail,E0423
+/// use calf_lang::vm::{Resume, Vm};
+/// use calf_lang::Value;
+///
+/// fn answer(vm: &mut Vm) {
+///     vm.resume(Resume(()), Value::Nil);
+/// }
+/// ```
+#[must_use = "the VM waits for this effect's answer"]
+#[derive(Debug)]
+pub struct Resume(());
+
+/// What a VM stopped for a `receive` is owed: a message or a timeout,
+/// which only [`Vm::resume_received`] takes.
+#[must_use = "the VM waits for this receive's answer"]
+#[derive(Debug)]
+pub struct Received(());
 
 /// A top-level body that calls the value below its `argc` arguments and
 /// returns the result: how a spawned process starts. Shared by all.
@@ -255,13 +304,13 @@ impl Vm {
 
     /// Gives the answer to the effect the VM returned: the value its call
     /// evaluates to.
-    pub fn resume(&mut self, answer: Value) {
+    pub fn resume(&mut self, _effect: Resume, answer: Value) {
         self.push(answer);
     }
 
     /// Answers a `Receive` effect: the next message (cloned onto the
     /// stack), or `None` when the timeout passed.
-    pub fn resume_received(&mut self, message: Option<&Value>) {
+    pub fn resume_received(&mut self, _receive: Received, message: Option<&Value>) {
         self.stack.reserve(2);
         let len = self.stack.len();
         // SAFETY: room for two more values was reserved above; the slots
@@ -279,7 +328,7 @@ impl Vm {
     }
 
     /// Makes the call that asked for an effect throw `error` instead.
-    pub fn resume_throw(&mut self, error: Value) -> Option<Outcome> {
+    pub fn resume_throw(&mut self, _effect: Resume, error: Value) -> Option<Outcome> {
         let trace = self.trace();
         self.throw(error, trace).err()
     }
@@ -826,10 +875,11 @@ impl Vm {
                             None => {
                                 sync!();
                                 save_pc!();
-                                leave!(Outcome::Effect(Effect::Receive {
+                                leave!(Outcome::Receive {
                                     restart,
                                     timeout_ms,
-                                }));
+                                    answer: Received(()),
+                                });
                             }
                         }
                     }
@@ -854,7 +904,7 @@ impl Vm {
                             Err(effect) => {
                                 sync!();
                                 save_pc!();
-                                leave!(Outcome::Effect(effect));
+                                leave!(Outcome::Effect(effect, Resume(())));
                             }
                         }
                     }
@@ -862,7 +912,7 @@ impl Vm {
                         if !host.accept_message() {
                             sync!();
                             save_pc!();
-                            leave!(Outcome::Effect(Effect::ReceiveAccept));
+                            leave!(Outcome::Effect(Effect::ReceiveAccept, Resume(())));
                         }
                         // SAFETY: as for `Send`: the next instruction is
                         // there. The compiler follows an accept with a
@@ -982,7 +1032,7 @@ impl Vm {
                                                 sp = unsafe { drop_down_to(sp, sp.sub(argc + 1)) };
                                                 sync!();
                                                 save_pc!();
-                                                leave!(Outcome::Effect(effect));
+                                                leave!(Outcome::Effect(effect, Resume(())));
                                             }
                                         },
                                         Err(e) => Err(e),
@@ -1016,7 +1066,7 @@ impl Vm {
                                     self.push(answer);
                                     reload!();
                                 }
-                                Err(effect) => leave!(Outcome::Effect(effect)),
+                                Err(effect) => leave!(Outcome::Effect(effect, Resume(()))),
                             },
                             Err(e) => throw_synced!(e),
                         }
@@ -1175,7 +1225,9 @@ impl Vm {
                                     Ok(call::Next::Effect(effect)) => {
                                         match host.perform_now(effect) {
                                             Ok(answer) => self.push(answer),
-                                            Err(effect) => leave!(Outcome::Effect(effect)),
+                                            Err(effect) => {
+                                                leave!(Outcome::Effect(effect, Resume(())))
+                                            }
                                         }
                                     }
                                     Err(e) => fail!(e),
@@ -1192,7 +1244,9 @@ impl Vm {
                                     Ok(call::Next::Effect(effect)) => {
                                         match host.perform_now(effect) {
                                             Ok(answer) => self.push(answer),
-                                            Err(effect) => leave!(Outcome::Effect(effect)),
+                                            Err(effect) => {
+                                                leave!(Outcome::Effect(effect, Resume(())))
+                                            }
                                         }
                                     }
                                     Err(e) => fail!(e),

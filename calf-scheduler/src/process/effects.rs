@@ -104,15 +104,15 @@ impl calf_lang::vm::Host for Inline<'_> {
 }
 
 impl Process {
-    pub(super) fn perform(&mut self, effect: Effect) -> Option<Exit> {
+    pub(super) fn perform(&mut self, effect: Effect, answer: Resume) -> Option<Exit> {
         match effect {
             Effect::Print { text, to_stderr } => {
                 self.shared.write(&text, to_stderr);
-                self.vm.resume(Value::Nil);
+                self.vm.resume(answer, Value::Nil);
             }
             Effect::Sleep { ms } => {
                 self.seldom().timers.until = Some(Instant::now() + Duration::from_millis(ms));
-                self.waiting = Some(Wait::Sleep);
+                self.waiting = Some(Wait::Sleep(answer));
             }
             Effect::ExitProgram { status } => {
                 self.shared.end(Ending::Exit(status));
@@ -122,20 +122,11 @@ impl Process {
                 let ms = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as i64);
-                self.vm.resume(Value::Int(ms));
-            }
-            Effect::Receive {
-                restart,
-                timeout_ms,
-            } => {
-                if restart {
-                    start_receive(&mut self.cursor, &mut self.seldom, timeout_ms);
-                }
-                self.waiting = Some(Wait::Message);
+                self.vm.resume(answer, Value::Int(ms));
             }
             Effect::ReceiveAccept => {
                 accept(&mut self.mailbox, &mut self.cursor);
-                self.vm.resume(Value::Nil);
+                self.vm.resume(answer, Value::Nil);
             }
             Effect::Spawn {
                 function,
@@ -160,9 +151,9 @@ impl Process {
                     Some(r) => {
                         self.seldom().ties.watching.push((r, pid));
                         self.vm
-                            .resume(Value::vector([Value::Pid(pid), Value::Ref(r)]));
+                            .resume(answer, Value::vector([Value::Pid(pid), Value::Ref(r)]));
                     }
-                    None => self.vm.resume(Value::Pid(pid)),
+                    None => self.vm.resume(answer, Value::Pid(pid)),
                 }
             }
             Effect::Send { to, message } => {
@@ -176,7 +167,7 @@ impl Process {
                                 format!("send: no process is registered as {to}"),
                             )
                             .with("name", to.clone());
-                            return self.throw(error);
+                            return self.throw(answer, error);
                         }
                     },
                     _ => None,
@@ -184,9 +175,9 @@ impl Process {
                 if let Some(pid) = target {
                     send_message(&self.shared, &mut self.last_sent, pid, message.clone());
                 }
-                self.vm.resume(message);
+                self.vm.resume(answer, message);
             }
-            Effect::SelfPid => self.vm.resume(Value::Pid(self.pid())),
+            Effect::SelfPid => self.vm.resume(answer, Value::Pid(self.pid())),
             Effect::Call {
                 subject,
                 payload,
@@ -195,11 +186,11 @@ impl Process {
             } => {
                 let policy = match Policy::from_options(&options) {
                     Ok(policy) => policy,
-                    Err(error) => return self.throw(error),
+                    Err(error) => return self.throw(answer, error),
                 };
                 let body = match crate::bus::encode_payload(&payload) {
                     Ok(body) => body,
-                    Err(error) => return self.throw(error),
+                    Err(error) => return self.throw(answer, error),
                 };
                 let bus = self.shared.bus.clone();
                 let call = call::run(bus, subject, payload, body, policy, call::new_call_id());
@@ -211,7 +202,7 @@ impl Process {
                     let seldom = self.seldom();
                     seldom.calls.promise = promise;
                     seldom.timers.until = None;
-                    self.waiting = Some(Wait::Reply);
+                    self.waiting = Some(Wait::Reply(answer));
                     return None;
                 }
                 let me = self.handle.clone();
@@ -226,7 +217,7 @@ impl Process {
                     .calls
                     .in_flight
                     .push((promise, task.abort_handle()));
-                self.vm.resume(Value::Ref(promise));
+                self.vm.resume(answer, Value::Ref(promise));
             }
             Effect::Await {
                 promise,
@@ -250,7 +241,7 @@ impl Process {
                 }
                 let known = known || replied(self);
                 if !known {
-                    return self.throw(RuntimeError::new(
+                    return self.throw(answer, RuntimeError::new(
                         "calf/illegal-argument",
                         "await: not a pending promise of this process (a promise is awaited once, by the process that made it)",
                     ));
@@ -259,7 +250,7 @@ impl Process {
                 seldom.calls.promise = promise;
                 seldom.timers.until =
                     timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
-                self.waiting = Some(Wait::Reply);
+                self.waiting = Some(Wait::Reply(answer));
             }
             Effect::Serve { subject, handler } => {
                 let loop_fn = self
@@ -269,10 +260,10 @@ impl Process {
                     .lookup(Sym::new("-serve-loop"))
                     .and_then(|v| v.get());
                 let Some(loop_fn) = loop_fn else {
-                    return self.throw(RuntimeError::new(
-                        "calf/internal",
-                        "the core library has no -serve-loop",
-                    ));
+                    return self.throw(
+                        answer,
+                        RuntimeError::new("calf/internal", "the core library has no -serve-loop"),
+                    );
                 };
                 let pid = self.shared.spawn(Vm::call(loop_fn, vec![handler]), |_| {});
                 let service = Arc::new(crate::bus::ProcessService::new(&self.shared, pid));
@@ -298,34 +289,43 @@ impl Process {
                 seldom.calls.in_flight.push((promise, task.abort_handle()));
                 seldom.calls.promise = promise;
                 seldom.timers.until = None;
-                self.waiting = Some(Wait::Reply);
+                self.waiting = Some(Wait::Reply(answer));
             }
             Effect::Reply { request, result } => {
                 self.shared.reply(request, &result);
-                self.vm.resume(Value::Nil);
+                self.vm.resume(answer, Value::Nil);
             }
             Effect::Require(require) => {
-                let loading = self.suspend_for_loading(Some(require));
+                let loading = self.suspend_for_loading(answer, Some(require));
                 let step = self.continue_require(loading, 0);
                 return self.after_loading_step(step);
             }
             Effect::LoadFile { path } => {
-                let loading = self.suspend_for_loading(None);
+                let loading = self.suspend_for_loading(answer, None);
                 let step = self.load_file(loading, &path);
                 return self.after_loading_step(step);
             }
-            Effect::Process(op) => return self.process_request(op),
+            Effect::Process(op) => return self.process_request(op, answer),
         }
         None
     }
 
-    /// Throws `error` at the effect's call site.
-    pub(super) fn throw(&mut self, error: RuntimeError) -> Option<Exit> {
-        self.throw_value(error.into_value())
+    /// A `receive` with no message to hand out while the VM ran: it waits
+    /// for one (see `try_resume`).
+    pub(super) fn receive(&mut self, restart: bool, timeout_ms: Option<u64>, answer: Received) {
+        if restart {
+            start_receive(&mut self.cursor, &mut self.seldom, timeout_ms);
+        }
+        self.waiting = Some(Wait::Message(answer));
     }
 
-    pub(super) fn throw_value(&mut self, error: Value) -> Option<Exit> {
-        match self.vm.resume_throw(error) {
+    /// Throws `error` at the effect's call site.
+    pub(super) fn throw(&mut self, answer: Resume, error: RuntimeError) -> Option<Exit> {
+        self.throw_value(answer, error.into_value())
+    }
+
+    pub(super) fn throw_value(&mut self, answer: Resume, error: Value) -> Option<Exit> {
+        match self.vm.resume_throw(answer, error) {
             Some(Outcome::Error(thrown)) => {
                 Some((thrown.value.clone(), Some(Failure::Thrown(thrown))))
             }
@@ -335,31 +335,32 @@ impl Process {
 
     /// Resumes the VM if what it waits for is there; else says until when
     /// to park (`None`: until a signal arrives).
+    /// Gives the wait back, with the deadline, when it must go on.
     pub(super) fn try_resume(
         &mut self,
         wait: Wait,
         cx: &mut Context<'_>,
-    ) -> Result<Option<Exit>, Option<Instant>> {
+    ) -> Result<Option<Exit>, (Wait, Option<Instant>)> {
         let until = self.seldom.as_ref().and_then(|m| m.timers.until);
         match wait {
             Wait::Start => Ok(self.advance(Value::Nil)),
-            Wait::Message => {
+            Wait::Message(answer) => {
                 let deadline = self.seldom.as_ref().and_then(|m| m.timers.receive_deadline);
                 if let Some(message) = self.mailbox.get(self.cursor as usize) {
-                    self.vm.resume_received(Some(message));
+                    self.vm.resume_received(answer, Some(message));
                     self.cursor += 1;
                     Ok(None)
                 } else if deadline.is_some_and(|d| Instant::now() >= d) {
-                    self.vm.resume_received(None);
+                    self.vm.resume_received(answer, None);
                     Ok(None)
                 } else {
-                    Err(deadline)
+                    Err((Wait::Message(answer), deadline))
                 }
             }
-            Wait::Sleep => match until {
-                Some(at) if Instant::now() < at => Err(Some(at)),
+            Wait::Sleep(answer) => match until {
+                Some(at) if Instant::now() < at => Err((Wait::Sleep(answer), Some(at))),
                 _ => {
-                    self.vm.resume(Value::Nil);
+                    self.vm.resume(answer, Value::Nil);
                     Ok(None)
                 }
             },
@@ -370,7 +371,7 @@ impl Process {
                     .and_then(|m| m.forms.frames.last_mut())
                     .is_some_and(|f| f.program.next_line())
                 {
-                    return Err(None);
+                    return Err((Wait::Input, None));
                 }
                 self.waiting = None;
                 if let Some(exit) = self.advance(Value::Nil) {
@@ -381,7 +382,7 @@ impl Process {
                     return Ok(None);
                 }
             },
-            Wait::Reply => {
+            Wait::Reply(answer) => {
                 let seldom = self.seldom();
                 let promise = seldom.calls.promise;
                 let polled = match &mut seldom.calls.call {
@@ -405,10 +406,10 @@ impl Process {
                 if let Some(result) = polled.or_else(replied) {
                     return Ok(match result {
                         Ok(value) => {
-                            self.vm.resume(value);
+                            self.vm.resume(answer, value);
                             None
                         }
-                        Err(error) => self.throw_value(error),
+                        Err(error) => self.throw_value(answer, error),
                     });
                 }
                 if until.is_some_and(|d| Instant::now() >= d) {
@@ -416,9 +417,9 @@ impl Process {
                         "calf/timeout",
                         "await: the promise was not fulfilled in time (the call goes on; await it again to wait longer)",
                     );
-                    return Ok(self.throw(error));
+                    return Ok(self.throw(answer, error));
                 }
-                Err(until)
+                Err((Wait::Reply(answer), until))
             }
         }
     }

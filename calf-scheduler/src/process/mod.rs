@@ -39,7 +39,7 @@ use calf_lang::reader::Forms;
 use calf_lang::require::{refer, Require};
 use calf_lang::span::Span;
 use calf_lang::value::Pid;
-use calf_lang::vm::{Effect, Outcome, ProcessOp, Thrown, Vm};
+use calf_lang::vm::{Effect, Outcome, ProcessOp, Received, Resume, Thrown, Vm};
 use calf_lang::{RuntimeError, Sym, Value};
 use tokio::time::Instant;
 
@@ -149,21 +149,21 @@ struct Timers {
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
-/// Why a process is not running. The times and the promise it waits on are
-/// in `Seldom`, which keeps this one byte.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// Why a process is not running, with the answer its VM is owed when it
+/// waits for one. The times and the promise it waits on are in `Seldom`,
+/// which keeps this one byte.
 enum Wait {
     /// The main program: its first form is still to compile.
     Start,
     /// A `receive` with no message to hand out yet (until
     /// `receive_deadline`, if set).
-    Message,
+    Message(Received),
     /// A `sleep`, until `until`.
-    Sleep,
+    Sleep(Resume),
     /// A `call`, or an `await` of a `call-async` promise: the reply to
-    /// `promise` (a `call` is polled in `Seldom::call` once sent), until
+    /// `promise` (a `call` is polled in `Calls::call` once sent), until
     /// `until` if set.
-    Reply,
+    Reply(Resume),
     /// An interactive main process between two lines.
     Input,
 }
@@ -237,7 +237,7 @@ impl Process {
                 }
             }
             take = true;
-            if let Some(wait) = self.waiting {
+            if let Some(wait) = self.waiting.take() {
                 match self.try_resume(wait, cx) {
                     Ok(resumed) => {
                         self.waiting = None;
@@ -248,7 +248,8 @@ impl Process {
                             return Poll::Ready(exit);
                         }
                     }
-                    Err(deadline) => {
+                    Err((wait, deadline)) => {
+                        self.waiting = Some(wait);
                         if self.park(cx, deadline) {
                             return Poll::Pending;
                         }
@@ -303,12 +304,20 @@ impl Process {
                         return Poll::Ready(exit);
                     }
                 }
-                Outcome::Effect(effect) => {
+                Outcome::Effect(effect, answer) => {
                     left = left.saturating_sub(EFFECT_COST);
                     take = !matches!(effect, Effect::Send { .. } | Effect::ReceiveAccept);
-                    if let Some(exit) = self.perform(effect) {
+                    if let Some(exit) = self.perform(effect, answer) {
                         return Poll::Ready(exit);
                     }
+                }
+                Outcome::Receive {
+                    restart,
+                    timeout_ms,
+                    answer,
+                } => {
+                    left = left.saturating_sub(EFFECT_COST);
+                    self.receive(restart, timeout_ms, answer);
                 }
             }
         }

@@ -6,8 +6,8 @@ use calf_lang::vm::Dest;
 use super::*;
 
 impl Process {
-    pub(super) fn process_request(&mut self, op: ProcessOp) -> Option<Exit> {
-        let answer = match op {
+    pub(super) fn process_request(&mut self, op: ProcessOp, answer: Resume) -> Option<Exit> {
+        let value = match op {
             ProcessOp::Link(other) => {
                 if other != self.pid() && !self.links().contains(&other) {
                     let delivered = self
@@ -98,19 +98,25 @@ impl Process {
             }
             ProcessOp::Register { name, pid } => {
                 if !self.shared.is_alive(pid) {
-                    return self.throw(RuntimeError::new(
-                        "calf/noproc",
-                        format!("register!: #pid<{}> is not alive", pid.0),
-                    ));
+                    return self.throw(
+                        answer,
+                        RuntimeError::new(
+                            "calf/noproc",
+                            format!("register!: #pid<{}> is not alive", pid.0),
+                        ),
+                    );
                 }
                 if let Err(holder) = self.shared.register(name, pid) {
-                    return self.throw(RuntimeError::new(
-                        "calf/already-registered",
-                        format!(
-                            "register!: :{name} is already registered to #pid<{}>",
-                            holder.0
+                    return self.throw(
+                        answer,
+                        RuntimeError::new(
+                            "calf/already-registered",
+                            format!(
+                                "register!: :{name} is already registered to #pid<{}>",
+                                holder.0
+                            ),
                         ),
-                    ));
+                    );
                 }
                 Value::Bool(true)
             }
@@ -120,7 +126,7 @@ impl Process {
             ProcessOp::Processes => Value::vector(self.shared.pids().into_iter().map(Value::Pid)),
             ProcessOp::MakeRef => Value::Ref(self.shared.new_ref()),
         };
-        self.vm.resume(answer);
+        self.vm.resume(answer, value);
         None
     }
 }

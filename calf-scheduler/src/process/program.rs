@@ -103,6 +103,8 @@ pub(super) struct Loading {
     /// The VM that called `require` (or `load-file`), resumed when every
     /// lib (the file) is loaded.
     pub(super) caller: Vm,
+    /// The answer the caller's `require` (or `load-file`) is owed.
+    pub(super) answer: Resume,
     /// The namespace the caller runs in: libs are referred there.
     pub(super) caller_ns: Sym,
     /// `None` for a `load-file`: its caller gets the value of the file's
@@ -323,10 +325,10 @@ impl Process {
         self.vm = loading.caller;
         match result {
             Ok(value) => {
-                self.vm.resume(value);
+                self.vm.resume(loading.answer, value);
                 Step::Ran
             }
-            Err(thrown) => match self.vm.resume_throw(thrown.value.clone()) {
+            Err(thrown) => match self.vm.resume_throw(loading.answer, thrown.value.clone()) {
                 None => Step::Ran,
                 Some(Outcome::Error(mut outer)) => {
                     let mut trace = thrown.trace;
@@ -341,7 +343,11 @@ impl Process {
 
     /// Sets the VM that called `require` or `load-file` aside until the
     /// loading is done.
-    pub(super) fn suspend_for_loading(&mut self, require: Option<Require>) -> Loading {
+    pub(super) fn suspend_for_loading(
+        &mut self,
+        answer: Resume,
+        require: Option<Require>,
+    ) -> Loading {
         let caller_ns = self
             .frames()
             .last()
@@ -349,6 +355,7 @@ impl Process {
         let caller = std::mem::replace(&mut self.vm, Vm::call(Value::Nil, Vec::new()));
         Loading {
             caller,
+            answer,
             caller_ns,
             require,
             lib: 0,

@@ -132,7 +132,7 @@ impl Process {
             Signal::CallSent(sent) => {
                 // A call given back after the process stopped waiting for
                 // it (a REPL line interrupted) is dropped, which stops it.
-                let waiting = self.waiting == Some(Wait::Reply);
+                let waiting = matches!(self.waiting, Some(Wait::Reply(_)));
                 let seldom = self.seldom();
                 if waiting && seldom.calls.promise == sent.promise {
                     seldom.calls.call = Some(sent.call);
@@ -154,7 +154,7 @@ impl Process {
                 }
             }
             Signal::Interrupt => {
-                if self.is_interactive() && self.waiting != Some(Wait::Input) {
+                if self.is_interactive() && !matches!(self.waiting, Some(Wait::Input)) {
                     let error = RuntimeError::new("calf/interrupted", "interrupted (Ctrl-C)");
                     let value = error.into_value();
                     let failure = Failure::Thrown(Thrown {
