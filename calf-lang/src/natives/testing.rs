@@ -94,9 +94,6 @@ pub fn nil() -> Value {
 pub fn v(items: &[Value]) -> Value {
     Value::vector(items.iter().cloned())
 }
-pub fn l(items: &[Value]) -> Value {
-    Value::list(items.iter().cloned())
-}
 pub fn set(items: &[Value]) -> Value {
     Value::set(items.iter().cloned())
 }
