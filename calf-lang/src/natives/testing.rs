@@ -94,9 +94,6 @@ pub fn nil() -> Value {
 pub fn v(items: &[Value]) -> Value {
     Value::vector(items.iter().cloned())
 }
-pub fn set(items: &[Value]) -> Value {
-    Value::set(items.iter().cloned())
-}
 pub fn m(entries: &[(Value, Value)]) -> Value {
     Value::map(entries.iter().cloned())
 }
