@@ -49,33 +49,3 @@ natives! {
     pure "ex-cause" "1" ex_cause,
         "Returns the cause of an error value, or nil.";
 }
-
-#[cfg(test)]
-mod tests {
-    use super::super::helpers::TYPE_ERROR;
-    use super::super::testing::*;
-    
-
-    #[test]
-    fn errors_as_values() {
-        let data = m(&[(kw("k"), i(1))]);
-        let e = call("ex-info", &[s("boom"), data.clone()]).unwrap();
-        check("ex-message", std::slice::from_ref(&e), s("boom"));
-        check("ex-data", std::slice::from_ref(&e), data.clone());
-        check("ex-cause", std::slice::from_ref(&e), nil());
-        let outer = call("ex-info", &[s("outer"), nil(), e.clone()]).unwrap();
-        check("ex-cause", std::slice::from_ref(&outer), e.clone());
-        check("ex-data", &[outer], m(&[]));
-        check("ex-message", &[i(42)], nil());
-        check("ex-data", &[s("x")], nil());
-        check_err("ex-info", &[s("boom"), i(1)], TYPE_ERROR);
-        check_err("ex-info", &[i(1), m(&[])], TYPE_ERROR);
-        let thrown = crate::error::RuntimeError::new("calf/overflow", "too big").into_value();
-        check("ex-message", std::slice::from_ref(&thrown), s("too big"));
-        check(
-            "ex-data",
-            &[thrown],
-            m(&[(kw("type"), kw("calf/overflow"))]),
-        );
-    }
-}

@@ -91,39 +91,3 @@ predicates! {
     "any?" |_| true,
         "Returns true for any value.";
 }
-
-#[cfg(test)]
-mod tests {
-    use super::super::testing::*;
-    use crate::value::Pid;
-
-    #[test]
-    fn kinds() {
-        check("number?", &[f(1.0)], b(true));
-        check("int?", &[f(1.0)], b(false));
-        check("integer?", &[i(1)], b(true));
-        check("float?", &[f(1.0)], b(true));
-        check("pos-int?", &[i(0)], b(false));
-        check("nat-int?", &[i(0)], b(true));
-        check("NaN?", &[f(f64::NAN)], b(true));
-        check("string?", &[s("")], b(true));
-        check("keyword?", &[kw("a")], b(true));
-        check("symbol?", &[kw("a")], b(false));
-        check("qualified-keyword?", &[kw("a/b")], b(true));
-        check("simple-symbol?", &[sym("a")], b(true));
-        check("vector?", &[lints(&[1])], b(false));
-        check("list?", &[lints(&[1])], b(true));
-        check("map?", &[m(&[])], b(true));
-        check("set?", &[set(&[])], b(true));
-        check("fn?", &[crate::value::Value::Native(native("+"))], b(true));
-        check("fn?", &[kw("a")], b(false));
-        check("pid?", &[crate::value::Value::Pid(Pid(1))], b(true));
-        check("coll?", &[s("abc")], b(false));
-        check("coll?", &[set(&[])], b(true));
-        check("seq?", &[lints(&[])], b(true));
-        check("seq?", &[ints(&[])], b(false));
-        check("sequential?", &[ints(&[])], b(true));
-        check("seqable?", &[nil()], b(true));
-        check("seqable?", &[i(1)], b(false));
-    }
-}

@@ -82,30 +82,12 @@ pub fn s(text: &str) -> Value {
 pub fn kw(name: &str) -> Value {
     Value::keyword(name)
 }
-pub fn sym(name: &str) -> Value {
-    Value::symbol(name)
-}
-pub fn b(x: bool) -> Value {
-    Value::Bool(x)
-}
 pub fn nil() -> Value {
     Value::Nil
 }
 pub fn v(items: &[Value]) -> Value {
     Value::vector(items.iter().cloned())
 }
-pub fn l(items: &[Value]) -> Value {
-    Value::list(items.iter().cloned())
-}
-pub fn set(items: &[Value]) -> Value {
-    Value::set(items.iter().cloned())
-}
-pub fn m(entries: &[(Value, Value)]) -> Value {
-    Value::map(entries.iter().cloned())
-}
 pub fn ints(items: &[i64]) -> Value {
     Value::vector(items.iter().map(|n| Value::Int(*n)))
-}
-pub fn lints(items: &[i64]) -> Value {
-    Value::list(items.iter().map(|n| Value::Int(*n)))
 }

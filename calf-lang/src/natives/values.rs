@@ -57,38 +57,3 @@ natives! {
     pure "boolean" "1" boolean,
         "Returns false for nil and false, true for anything else.";
 }
-
-#[cfg(test)]
-mod tests {
-    
-    use super::super::testing::*;
-    use crate::value::Value;
-
-    #[test]
-    fn types_and_identity() {
-        check("type", &[i(1)], kw("int"));
-        check("type", &[s("a")], kw("string"));
-        check("type", &[ints(&[])], kw("vector"));
-        check("type", &[lints(&[])], kw("list"));
-        check("type", &[m(&[])], kw("map"));
-        check("type", &[nil()], kw("nil"));
-        check("type", &[Value::Native(native("+"))], kw("fn"));
-        check(
-            "hash",
-            &[ints(&[1, 2])],
-            call("hash", &[lints(&[1, 2])]).unwrap(),
-        );
-        assert_ne!(
-            call("hash", &[i(1)]).unwrap(),
-            call("hash", &[i(2)]).unwrap()
-        );
-        check("identity", &[kw("x")], kw("x"));
-        let xs = ints(&[1]);
-        check("identical?", &[xs.clone(), xs.clone()], b(true));
-        check("identical?", &[xs.clone(), ints(&[1])], b(false));
-        check("identical?", &[kw("a"), kw("a")], b(true));
-        check("identical?", &[i(1), f(1.0)], b(false));
-        check("boolean", &[nil()], b(false));
-        check("boolean", &[i(0)], b(true));
-    }
-}
