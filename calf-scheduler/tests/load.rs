@@ -10,6 +10,9 @@ use calf_lang::{Sym, Value};
 use calf_scheduler::load::Missing;
 use calf_scheduler::{run_program, Config, Ending, Failure, Io, LoadPath};
 
+mod support;
+use support::Buffer;
+
 /// A fresh directory for one test, with `files` (relative path, text).
 fn dir_with(test: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -23,20 +26,6 @@ fn dir_with(test: &str, files: &[(&str, &str)]) -> PathBuf {
     }
     fs::create_dir_all(&dir).expect("creatable");
     dir
-}
-
-/// Captured output.
-#[derive(Clone, Default)]
-struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// Runs `source` with `load_path` in `globals`; its stdout, or the message
@@ -60,7 +49,7 @@ fn run_in(
         add_source("<test>", source),
         io,
     );
-    let text = String::from_utf8_lossy(&stdout.0.lock().expect("buffer")).into_owned();
+    let text = stdout.text();
     match ending {
         Ending::Returned(_) | Ending::Exit(0) => Ok(text),
         Ending::Failed(Failure::Thrown(thrown)) => Err(calf_lang::error::message_of(&thrown.value)),

@@ -15,6 +15,9 @@ use calf_lang::value::{Arity, Native, NativeKind};
 use calf_lang::{RuntimeError, Sym, Value};
 use calf_scheduler::{run_program, Config, Ending, Failure, Io, LoadPath};
 
+mod support;
+use support::Buffer;
+
 fn panics(_: &[Value]) -> Result<Value, RuntimeError> {
     panic!("injected fault")
 }
@@ -25,20 +28,6 @@ static BOOM: Native = Native {
     kind: NativeKind::Pure(panics),
     doc: "Panics: a stand-in for a bug in a native.",
 };
-
-/// Captured output.
-#[derive(Clone, Default)]
-struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Runs `source` with `boom` defined; its stdout and how it ended. A
 /// program still running after 30 s is a hang, and fails the test.
@@ -65,7 +54,7 @@ fn run(source: &str) -> (String, Ending) {
             add_source("<test>", &source),
             io,
         );
-        let text = String::from_utf8_lossy(&stdout.0.lock().expect("buffer")).into_owned();
+        let text = stdout.text();
         let _ = done.send((text, ending));
     });
     ended
