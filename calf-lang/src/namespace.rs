@@ -279,6 +279,17 @@ impl Globals {
             .cloned()
     }
 
+    /// Makes `alias` a second name of the namespace `target`, for every
+    /// namespace at once (a namespace's own aliases are for it alone): a
+    /// bundled namespace keeps its former name this way.
+    pub fn add_namespace_alias(&self, alias: Sym, target: Sym) {
+        let target = self.namespace(target);
+        self.namespaces
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(alias, target);
+    }
+
     pub fn namespace_names(&self) -> Vec<Sym> {
         let mut names: Vec<Sym> = self
             .namespaces

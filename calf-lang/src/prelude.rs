@@ -27,9 +27,6 @@ pub fn bundled_source(path: &str) -> Option<&'static str> {
         .map(|(_, text)| *text)
 }
 
-/// The Calf source of the `supervisor` namespace.
-pub const SUPERVISOR_SOURCE: &str = include_str!("../../stdlib/supervisor.calf");
-
 /// A fresh runtime's globals: natives and the Calf-written core library.
 pub fn new_globals() -> Arc<Globals> {
     let globals = Globals::new();
@@ -39,16 +36,21 @@ pub fn new_globals() -> Arc<Globals> {
         // bug in Calf itself, caught by every test.
         panic!("the bundled core library failed to load: {e}");
     }
-    let supervisor = Sym::new("supervisor");
-    if let Err(e) = load_pure(
-        &globals,
-        "stdlib/supervisor.calf",
-        SUPERVISOR_SOURCE,
-        supervisor,
-    ) {
+    load_supervisor(&globals);
+    globals
+}
+
+/// Loads `calf.supervisor`, which every runtime has without a `require`,
+/// and gives it its former name too: `supervisor/start-link` was written
+/// before the bundled namespaces moved under `calf.`.
+fn load_supervisor(globals: &Arc<Globals>) {
+    const PATH: &str = "calf/supervisor.calf";
+    let text = bundled_source(PATH).expect("build.rs bundles every stdlib file");
+    let name = Sym::new("calf.supervisor");
+    if let Err(e) = load_pure(globals, &format!("stdlib/{PATH}"), text, name) {
         panic!("the bundled supervisor library failed to load: {e}");
     }
-    globals
+    globals.add_namespace_alias(Sym::new("supervisor"), name);
 }
 
 /// Reads, compiles and runs every form of `text` in namespace `ns`; the
@@ -115,6 +117,21 @@ mod tests {
             "these calf.core functions and macros have no docstring: {}",
             undocumented.join(", ")
         );
+    }
+
+    #[test]
+    fn the_supervisor_namespace_answers_to_both_its_names() {
+        let globals = new_globals();
+        let start = |ns: &str| {
+            globals
+                .resolve(Sym::new("user"), Sym::new(&format!("{ns}/start-link")))
+                .map(|var| var.name.to_string())
+        };
+        assert_eq!(
+            start("calf.supervisor").as_deref(),
+            Some("calf.supervisor/start-link")
+        );
+        assert_eq!(start("supervisor"), start("calf.supervisor"));
     }
 
     #[test]
