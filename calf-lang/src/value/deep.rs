@@ -9,6 +9,8 @@
 //! without recursion (each level wraps one already built), so this is
 //! where any depth can first meet a stack.
 
+use std::cell::Cell;
+
 /// Room left on the stack below which a walk moves to a new segment: more
 /// than any one level of a walk uses between two calls of [`deeper`].
 const RED_ZONE: usize = 64 * 1024;
@@ -16,9 +18,47 @@ const RED_ZONE: usize = 64 * 1024;
 /// The size of each new segment.
 const SEGMENT: usize = 1024 * 1024;
 
+thread_local! {
+    /// The lowest address the current stack segment may reach before a
+    /// walk moves on: `usize::MAX` when not known yet on this segment.
+    static FLOOR: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
 /// Runs one level of a walk, on a new stack segment if this one is
-/// nearly full. Costs a comparison of the stack pointer otherwise.
+/// nearly full. The usual case is one comparison of a local's address
+/// with the segment's floor, kept per thread: asking `stacker` at every
+/// level (a call to read the stack pointer, a lookup of the thread's
+/// limit) cost the vector and map benchmarks 2.5% of their instructions,
+/// as every drop of a collection goes through here.
 #[inline(always)]
 pub fn deeper<R>(walk: impl FnOnce() -> R) -> R {
-    stacker::maybe_grow(RED_ZONE, SEGMENT, walk)
+    let here = 0u8;
+    if std::ptr::addr_of!(here) as usize > FLOOR.get() {
+        walk()
+    } else {
+        near_the_floor(walk)
+    }
+}
+
+/// The floor is not known on this segment, or is near: learn it, and move
+/// to a new segment when there is too little room left.
+#[cold]
+#[inline(never)]
+fn near_the_floor<R>(walk: impl FnOnce() -> R) -> R {
+    let here = 0u8;
+    let sp = std::ptr::addr_of!(here) as usize;
+    if let Some(remaining) = stacker::remaining_stack() {
+        if remaining >= RED_ZONE {
+            FLOOR.set(sp - remaining + RED_ZONE);
+            return walk();
+        }
+    }
+    let outer = FLOOR.get();
+    let result = stacker::grow(SEGMENT, || {
+        // A new segment: its floor is learnt at its first step.
+        FLOOR.set(usize::MAX);
+        walk()
+    });
+    FLOOR.set(outer);
+    result
 }
