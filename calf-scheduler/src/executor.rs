@@ -487,8 +487,10 @@ impl<F> Drop for Runner<F> {
     /// Finished, or dropped by a tokio runtime shutting down.
     fn drop(&mut self) {
         // SAFETY: nothing polls this runner while it is dropped, so its
-        // slot is this thread's; its job is owned (`SCHEDULED`).
+        // slot is this thread's.
         if let Some(task) = unsafe { (*self.inner.nexts[self.index].0.get()).take() } {
+            // SAFETY: a task in a next slot is `SCHEDULED` and in no queue:
+            // whoever takes it out owns its job, and that is this thread.
             drop(unsafe { (*task.job.get()).take() });
         }
         self.wake_up();
@@ -580,24 +582,32 @@ impl<F: Job> Task<F> {
         ManuallyDrop::new(unsafe { Waker::from_raw(raw) })
     }
 
-    // SAFETY (the four below): `ptr` comes from `Arc::as_ptr` of a task,
-    // and a waker owns one strong count of it (the borrowed one of
-    // `waker_ref` is never dropped).
+    // The four below are called only through `WAKER`, with the pointer of
+    // a waker made by `waker_ref` or `clone_raw`: it comes from
+    // `Arc::as_ptr` of a task, and a waker owns one strong count of it
+    // (the borrowed one of `waker_ref` is never dropped).
     unsafe fn clone_raw(ptr: *const ()) -> RawWaker {
+        // SAFETY: the waker being cloned holds a count, so the task is
+        // alive; the new count is the clone's.
         unsafe { Arc::increment_strong_count(ptr.cast::<Task<F>>()) };
         RawWaker::new(ptr, &Self::WAKER)
     }
 
     unsafe fn wake_raw(ptr: *const ()) {
+        // SAFETY: `wake` consumes the waker, so its count moves into the
+        // `Arc`, which `Task::wake` then owns.
         unsafe { Arc::from_raw(ptr.cast::<Task<F>>()) }.wake();
     }
 
     unsafe fn wake_by_ref_raw(ptr: *const ()) {
+        // SAFETY: the waker keeps its count: the `Arc` rebuilt from it is
+        // never dropped, only cloned.
         let task = ManuallyDrop::new(unsafe { Arc::from_raw(ptr.cast::<Task<F>>()) });
         Arc::clone(&task).wake();
     }
 
     unsafe fn drop_raw(ptr: *const ()) {
+        // SAFETY: the waker is dropped, and its count with it.
         drop(unsafe { Arc::from_raw(ptr.cast::<Task<F>>()) });
     }
 
@@ -623,6 +633,8 @@ impl<F: Job> Task<F> {
                     // one for the whole call (the common case: a process
                     // waking another, with no count to raise and lower).
                     if unsafe { (*pool).on_worker() }.is_some() {
+                        // SAFETY: as just above: this thread's runner holds
+                        // a count of the pool until `schedule` returns.
                         unsafe { (*pool).schedule(self) };
                     } else {
                         let pool = self.pool.clone();
