@@ -28,6 +28,16 @@ const DONE: u8 = 4;
 /// The scheduling state of one task. Whoever moves it to `SCHEDULED`
 /// queues the task; whoever takes the task out of a queue polls its job;
 /// the job is touched by no one else.
+///
+/// A wake-up that finds the task queued writes nothing, and `start` is a
+/// plain store: so what a waker wrote before it woke the task reaches the
+/// next poll only through what the two share, a lock (every mailbox and
+/// reply slot of this crate is one) or an atomic read-modify-write. A job
+/// that only loads a flag its waker stored can miss it (the loom model
+/// shows it, `loom_a_flag_without_a_lock_can_be_missed`).
+/// FIXME: `start` as a swap, and a wake-up of a queued task as a
+/// compare-and-swap, would close that, at the cost of an atomic
+/// read-modify-write on every poll.
 pub(super) struct TaskState(AtomicU8);
 
 impl TaskState {
@@ -257,6 +267,46 @@ mod loom_model {
             }
             queue.run_all();
             assert!(task.finished(), "the wake-up was lost");
+        });
+    }
+
+    /// Today's limit (see `TaskState`): a job that reads its waker's
+    /// write with a plain atomic load, not under a lock, can miss it and
+    /// never run again.
+    #[test]
+    #[should_panic(expected = "missed")]
+    fn loom_a_flag_without_a_lock_can_be_missed() {
+        use ::loom::sync::atomic::{AtomicBool, Ordering};
+        model(|| {
+            let flag = Arc::new(AtomicBool::new(false));
+            let state = Arc::new(TaskState::scheduled());
+            let polls = Arc::new(Mutex::new(Vec::new()));
+            let runner = {
+                let (flag, state, polls) = (flag.clone(), state.clone(), polls.clone());
+                thread::spawn(move || {
+                    state.start();
+                    let seen = flag.load(Ordering::Acquire);
+                    polls.lock().unwrap().push(seen);
+                    if seen {
+                        state.finish();
+                    } else if state.park() {
+                        // Woken while it ran: polled again.
+                        state.start();
+                        let seen = flag.load(Ordering::Acquire);
+                        polls.lock().unwrap().push(seen);
+                    }
+                })
+            };
+            flag.store(true, Ordering::Release);
+            // Already queued: nothing more to do, the poll to come should
+            // see the flag.
+            let queued_now = state.wake();
+            runner.join().unwrap();
+            let polls = polls.lock().unwrap();
+            assert!(
+                queued_now || polls.last() == Some(&true),
+                "the flag was missed: polls saw {polls:?}"
+            );
         });
     }
 
