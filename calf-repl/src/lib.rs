@@ -7,6 +7,10 @@
 //! calf-scheduler's host and calf-lang's reader, and only decides how
 //! results and errors are shown.
 
+// Everything a person touches is safe Rust; the only unsafe code of the
+// binary is its allocator, which lives in main.rs.
+#![forbid(unsafe_code)]
+
 mod brackets;
 mod completion;
 pub mod diagnostic;

@@ -24,10 +24,14 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{fence, AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::time::{Duration, Instant};
+
+mod state;
+
+use state::TaskState;
 
 /// A future the pool runs to completion: a process.
 pub(crate) trait Job: Future<Output = ()> + Send + Unpin + 'static {}
@@ -140,10 +144,10 @@ unsafe impl<F: Job> Sync for NextSlot<F> {}
 
 /// One job and its scheduling state.
 struct Task<F> {
-    state: AtomicU8,
+    state: TaskState,
     pool: Arc<Inner<F>>,
-    /// Touched only by the thread that moved `state` to `RUNNING`, or that
-    /// took the task out of a queue after the pool stopped.
+    /// Touched only by the thread that took the task out of a queue (and
+    /// then started it running, unless the pool had stopped).
     job: UnsafeCell<Option<F>>,
 }
 
@@ -157,17 +161,6 @@ unsafe impl<F: Job> Sync for Task<F> {}
 pub(crate) const fn task_bytes<F>() -> usize {
     2 * std::mem::size_of::<usize>() + std::mem::size_of::<Task<F>>()
 }
-
-/// Waiting for a wake-up; in no queue.
-const IDLE: u8 = 0;
-/// In a run queue.
-const SCHEDULED: u8 = 1;
-/// Being polled.
-const RUNNING: u8 = 2;
-/// Being polled, and woken meanwhile: queued again after the poll.
-const NOTIFIED: u8 = 3;
-/// Finished: wake-ups are ignored.
-const DONE: u8 = 4;
 
 /// How long a runner polls jobs before it yields to the other tasks of its
 /// thread (calls, timers, I/O): a bound on how late those run while
@@ -255,7 +248,7 @@ impl<F: Job> Pool<F> {
     /// Runs `job` in one of the pool's runners.
     pub fn spawn(&self, job: F) {
         let task = Arc::new(Task {
-            state: AtomicU8::new(SCHEDULED),
+            state: TaskState::scheduled(),
             pool: self.inner.clone(),
             job: UnsafeCell::new(Some(job)),
         });
@@ -414,7 +407,7 @@ impl<F: Job> Inner<F> {
 
     /// Polls `task` once in runner `index`.
     fn run(&self, index: usize, task: Arc<Task<F>>) {
-        task.state.store(RUNNING, Ordering::Release);
+        task.state.start();
         // A next job left waiting (this one came from the injector) goes
         // where other runners can take it.
         // SAFETY: this thread polls runner `index` (see `NextSlot`).
@@ -430,8 +423,9 @@ impl<F: Job> Inner<F> {
         // and lower for every poll.
         let waker = Task::waker_ref(&task);
         let mut cx = Context::from_waker(&waker);
-        // SAFETY: this thread set `RUNNING`; no other touches the job
-        // until the state leaves it.
+        // SAFETY: this thread took the task out of its queue and started
+        // it; no other touches the job until `finish` or `park` (see
+        // `TaskState`).
         let job = unsafe { &mut *task.job.get() };
         let poll = match job {
             Some(future) => catch_unwind(AssertUnwindSafe(|| Pin::new(future).poll(&mut cx)))
@@ -440,16 +434,11 @@ impl<F: Job> Inner<F> {
         };
         if poll.is_ready() {
             *job = None;
-            task.state.store(DONE, Ordering::Release);
+            task.state.finish();
             return;
         }
-        if task
-            .state
-            .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
+        if task.state.park() {
             // Woken while it ran (or it yielded): to the back of the queue.
-            task.state.store(SCHEDULED, Ordering::Release);
             self.schedule(task);
         }
     }
@@ -487,8 +476,10 @@ impl<F> Drop for Runner<F> {
     /// Finished, or dropped by a tokio runtime shutting down.
     fn drop(&mut self) {
         // SAFETY: nothing polls this runner while it is dropped, so its
-        // slot is this thread's; its job is owned (`SCHEDULED`).
+        // slot is this thread's.
         if let Some(task) = unsafe { (*self.inner.nexts[self.index].0.get()).take() } {
+            // SAFETY: a task in a next slot is `SCHEDULED` and in no queue:
+            // whoever takes it out owns its job, and that is this thread.
             drop(unsafe { (*task.job.get()).take() });
         }
         self.wake_up();
@@ -580,59 +571,54 @@ impl<F: Job> Task<F> {
         ManuallyDrop::new(unsafe { Waker::from_raw(raw) })
     }
 
-    // SAFETY (the four below): `ptr` comes from `Arc::as_ptr` of a task,
-    // and a waker owns one strong count of it (the borrowed one of
-    // `waker_ref` is never dropped).
+    // The four below are called only through `WAKER`, with the pointer of
+    // a waker made by `waker_ref` or `clone_raw`: it comes from
+    // `Arc::as_ptr` of a task, and a waker owns one strong count of it
+    // (the borrowed one of `waker_ref` is never dropped).
     unsafe fn clone_raw(ptr: *const ()) -> RawWaker {
+        // SAFETY: the waker being cloned holds a count, so the task is
+        // alive; the new count is the clone's.
         unsafe { Arc::increment_strong_count(ptr.cast::<Task<F>>()) };
         RawWaker::new(ptr, &Self::WAKER)
     }
 
     unsafe fn wake_raw(ptr: *const ()) {
+        // SAFETY: `wake` consumes the waker, so its count moves into the
+        // `Arc`, which `Task::wake` then owns.
         unsafe { Arc::from_raw(ptr.cast::<Task<F>>()) }.wake();
     }
 
     unsafe fn wake_by_ref_raw(ptr: *const ()) {
+        // SAFETY: the waker keeps its count: the `Arc` rebuilt from it is
+        // never dropped, only cloned.
         let task = ManuallyDrop::new(unsafe { Arc::from_raw(ptr.cast::<Task<F>>()) });
         Arc::clone(&task).wake();
     }
 
     unsafe fn drop_raw(ptr: *const ()) {
+        // SAFETY: the waker is dropped, and its count with it.
         drop(unsafe { Arc::from_raw(ptr.cast::<Task<F>>()) });
     }
 
     /// Queues the task unless it is queued or running already (then it
     /// runs again after this poll).
     fn wake(self: Arc<Self>) {
-        let mut state = self.state.load(Ordering::Acquire);
-        loop {
-            let next = match state {
-                IDLE => SCHEDULED,
-                RUNNING => NOTIFIED,
-                _ => return,
-            };
-            match self
-                .state
-                .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) if next == SCHEDULED => {
-                    let pool: *const Inner<F> = Arc::as_ptr(&self.pool);
-                    // SAFETY: the task holds a count of the pool until it
-                    // is moved into `schedule`; from then on, on one of
-                    // the pool's runners, the runner being polled holds
-                    // one for the whole call (the common case: a process
-                    // waking another, with no count to raise and lower).
-                    if unsafe { (*pool).on_worker() }.is_some() {
-                        unsafe { (*pool).schedule(self) };
-                    } else {
-                        let pool = self.pool.clone();
-                        pool.schedule(self);
-                    }
-                    return;
-                }
-                Ok(_) => return,
-                Err(now) => state = now,
-            }
+        if !self.state.wake() {
+            return;
+        }
+        let pool: *const Inner<F> = Arc::as_ptr(&self.pool);
+        // SAFETY: the task holds a count of the pool until it is moved
+        // into `schedule`; from then on, on one of the pool's runners, the
+        // runner being polled holds one for the whole call (the common
+        // case: a process waking another, with no count to raise and
+        // lower).
+        if unsafe { (*pool).on_worker() }.is_some() {
+            // SAFETY: as just above: this thread's runner holds a count of
+            // the pool until `schedule` returns.
+            unsafe { (*pool).schedule(self) };
+        } else {
+            let pool = self.pool.clone();
+            pool.schedule(self);
         }
     }
 }

@@ -26,6 +26,10 @@
 //! }
 //! ```
 
+// A worker SDK has no reason for unsafe code: all of it is in its
+// dependencies, which answer for it.
+#![forbid(unsafe_code)]
+
 mod error;
 mod request;
 pub mod wire;

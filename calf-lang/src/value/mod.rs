@@ -519,12 +519,15 @@ mod tests {
         for n in [0, -1, i64::MAX, i64::MIN, 42] {
             // SAFETY: the slot is valid and holds nothing to drop.
             unsafe { Value::write_int(slot.as_mut_ptr(), n) };
+            // SAFETY: `write_int` wrote a whole value; an integer owns
+            // nothing, so reading it again next round leaves no owner behind.
             let v = unsafe { slot.assume_init_read() };
             assert!(matches!(v, Value::Int(m) if m == n));
         }
         for b in [true, false] {
             // SAFETY: as above.
             unsafe { Value::write_bool(slot.as_mut_ptr(), b) };
+            // SAFETY: as for the integers.
             let v = unsafe { slot.assume_init_read() };
             assert!(matches!(v, Value::Bool(c) if c == b));
         }
@@ -537,16 +540,21 @@ mod tests {
         let mut slot = std::mem::MaybeUninit::<Value>::uninit();
         // SAFETY: the slot is valid and holds nothing to drop.
         unsafe { Value::write_nil(slot.as_mut_ptr()) };
+        // SAFETY: `write_nil` wrote a whole value, which owns nothing.
         assert!(matches!(unsafe { slot.assume_init_read() }, Value::Nil));
         let native = crate::natives::core_natives().next().expect("a native");
         // SAFETY: as above.
         unsafe { Value::write_native(slot.as_mut_ptr(), native) };
+        // SAFETY: a whole value was written; a native is `'static` and owns
+        // nothing.
         let v = unsafe { slot.assume_init_read() };
         assert!(matches!(v, Value::Native(n) if std::ptr::eq(n, native)));
         let items: Vector = [Value::Int(1), Value::keyword("k")].into_iter().collect();
         for list in [false, true] {
             // SAFETY: as above.
             unsafe { Value::write_seq(slot.as_mut_ptr(), Arc::new(items.clone()), list) };
+            // SAFETY: a whole value was written, and this read is its only
+            // owner (the slot is written anew before it is read again).
             let v = unsafe { slot.assume_init_read() };
             assert_eq!(v.type_name(), if list { "list" } else { "vector" });
             assert_eq!(v.as_seq(), Some(&items));
@@ -559,6 +567,7 @@ mod tests {
         ] {
             // SAFETY: as above; the clone is read back and dropped once.
             unsafe { v.clone_to(slot.as_mut_ptr()) };
+            // SAFETY: `clone_to` wrote a whole value; this read owns it.
             assert_eq!(unsafe { slot.assume_init_read() }, v);
         }
     }
@@ -577,6 +586,8 @@ mod tests {
         // SAFETY: the slot is valid and holds nothing to drop.
         unsafe { long.clone_to(slot.as_mut_ptr()) };
         assert_eq!(count(&long), Some(4));
+        // SAFETY: `clone_to` wrote a whole value; it is read, and dropped,
+        // once.
         unsafe { slot.assume_init_read() }.drop_fast();
         for copy in copies {
             copy.drop_fast();

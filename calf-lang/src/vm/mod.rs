@@ -216,6 +216,8 @@ struct Handler {
 // `Closure` are `Sync`; the pointers stay valid wherever the VM moves
 // (see `Frame`).
 unsafe impl Send for Frame {}
+// SAFETY: a shared frame gives out only shared references to `Code` and
+// `Closure`, which are `Sync`; it has no interior mutability of its own.
 unsafe impl Sync for Frame {}
 
 impl Frame {
@@ -445,11 +447,14 @@ impl Vm {
             }
             reload!();
 
-            // SAFETY (push!, pop!, top!, local!): the bounds proved by
+            // push!, pop!, top! and local! stay inside the bounds proved by
             // `Unchecked::check` and reserved on entry, as explained above.
             macro_rules! push {
                 ($value:expr) => {{
                     let value: Value = $value;
+                    // SAFETY: the checked depth of this instruction is below
+                    // `max_stack`, and room for it was reserved on entry, so
+                    // `sp` is inside the buffer and its slot holds nothing.
                     unsafe {
                         sp.write(value);
                         sp = sp.add(1);
@@ -458,6 +463,9 @@ impl Vm {
             }
             macro_rules! pop {
                 () => {
+                    // SAFETY: the check proved an operand there for this
+                    // instruction; reading it moves it out, and lowering
+                    // `sp` first leaves no second owner.
                     unsafe {
                         sp = sp.sub(1);
                         sp.read()
@@ -466,11 +474,15 @@ impl Vm {
             }
             macro_rules! top {
                 () => {
+                    // SAFETY: the check proved an operand there; the borrow
+                    // ends before `sp` moves again.
                     unsafe { &mut *sp.sub(1) }
                 };
             }
             macro_rules! local {
                 ($slot:expr) => {
+                    // SAFETY: the check proved `$slot` below `locals`, all of
+                    // which were filled when the frame was entered.
                     unsafe { &mut *bp.add($slot as usize) }
                 };
             }
@@ -678,42 +690,50 @@ impl Vm {
                 let op = unsafe { *code.ops().get_unchecked(pc) };
                 pc += 1;
                 match op {
-                    // SAFETY (nil, integers, booleans): as for `push!`.
+                    // SAFETY: as for `push!`; nil owns nothing to drop.
                     Op::Nil => unsafe {
                         Value::write_nil(sp);
                         sp = sp.add(1);
                     },
+                    // SAFETY: as for `push!`; a boolean owns nothing.
                     Op::True => unsafe {
                         Value::write_bool(sp, true);
                         sp = sp.add(1);
                     },
+                    // SAFETY: as for `push!`; a boolean owns nothing.
                     Op::False => unsafe {
                         Value::write_bool(sp, false);
                         sp = sp.add(1);
                     },
+                    // SAFETY: as for `push!`; an integer owns nothing.
                     Op::Int(n) => unsafe {
                         Value::write_int(sp, n as i64);
                         sp = sp.add(1);
                     },
-                    // SAFETY (constants, locals): as for `push!` and `local!`;
-                    // a moved value leaves `nil` behind, so it has one owner.
+                    // SAFETY: as for `push!`; `clone_to` writes a new owner
+                    // of the constant into the empty slot.
                     Op::Const(i) => unsafe {
                         code.consts()[i as usize].clone_to(sp);
                         sp = sp.add(1);
                     },
+                    // SAFETY: as for `push!` and `local!`; the slot keeps its
+                    // value and the operand is a clone.
                     Op::Local(slot) => unsafe {
                         (*bp.add(slot as usize)).clone_to(sp);
                         sp = sp.add(1);
                     },
+                    // SAFETY: as for `push!` and `local!`; the moved value
+                    // leaves `nil` behind, so it still has one owner.
                     Op::MoveLocal(slot) => unsafe {
                         let from = bp.add(slot as usize);
                         std::ptr::copy_nonoverlapping(from, sp, 1);
                         Value::write_nil(from);
                         sp = sp.add(1);
                     },
-                    // SAFETY (set, pop, recur): as for `pop!` and `local!`;
-                    // the old value is dropped where it lies, and the
-                    // operand moved over it, each with no piecewise copy.
+                    // SAFETY: as for `pop!` and `local!`; the old value is
+                    // dropped where it lies, and the operand moved over it,
+                    // each with no piecewise copy (the same for `Pop` and
+                    // `Recur` below).
                     Op::SetLocal(slot) => unsafe {
                         sp = sp.sub(1);
                         let to = bp.add(slot as usize);
@@ -750,6 +770,8 @@ impl Vm {
                             .with("var", Value::Symbol(var.name)))
                         }
                     }
+                    // SAFETY: as for `pop!`; the operand is dropped where it
+                    // lies and its slot is above the new top.
                     Op::Pop => unsafe {
                         sp = sp.sub(1);
                         Value::drop_at(sp);
@@ -765,8 +787,10 @@ impl Vm {
                     } => {
                         spend_reduction!();
                         let first = first as usize;
-                        // SAFETY: as for `SetLocal`, once per new value.
                         for slot in (first..first + count as usize).rev() {
+                            // SAFETY: as for `SetLocal`, once per new value:
+                            // the check proved `count` operands on the stack
+                            // and every `slot` below `locals`.
                             unsafe {
                                 sp = sp.sub(1);
                                 let to = bp.add(slot);
@@ -1009,17 +1033,25 @@ impl Vm {
                                 }
                             }
                             Value::Native(native) if native.arity.accepts(argc) => {
-                                // SAFETY: the arguments are the top `argc`
-                                // operands, borrowed only for the call.
+                                // The arguments are the top `argc` operands,
+                                // borrowed only for the call.
                                 let result = match native.kind {
                                     NativeKind::Pure(f) => {
+                                        // SAFETY: the check proved `argc`
+                                        // operands below `sp` (the call's
+                                        // depth counts them), all initialized.
                                         f(unsafe { std::slice::from_raw_parts(sp.sub(argc), argc) })
                                     }
+                                    // SAFETY: as for `Pure`, and nothing else
+                                    // borrows those slots during the call;
+                                    // whatever the native leaves in them is a
+                                    // whole value, which the drop below drops.
                                     NativeKind::Consuming(f) => f(unsafe {
                                         std::slice::from_raw_parts_mut(sp.sub(argc), argc)
                                     }),
                                     // Offered to the host first: a `send`
                                     // need not stop the VM.
+                                    // SAFETY: as for `Pure`.
                                     NativeKind::Effect(f) => match f(unsafe {
                                         std::slice::from_raw_parts(sp.sub(argc), argc)
                                     }) {
@@ -1144,6 +1176,8 @@ impl Vm {
                         push!(result);
                         // SAFETY: as when the frame was first taken above.
                         code = unsafe { caller.code.as_ref() };
+                        // SAFETY: as for `code`: the caller's closure
+                        // outlives its frame (see `Frame`).
                         closure = caller.closure.map(|c| unsafe { &*c.as_ptr() });
                         base = caller.base as usize;
                         pc = caller.pc as usize;
