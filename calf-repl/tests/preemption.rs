@@ -82,3 +82,8 @@ fn a_loop_with_an_effect_in_it_lets_the_others_run() {
 fn a_loop_over_costly_natives_lets_the_others_run() {
     check("native");
 }
+
+#[test]
+fn a_loop_hashing_a_large_collection_lets_the_others_run() {
+    check("hash");
+}

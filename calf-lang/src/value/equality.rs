@@ -9,6 +9,7 @@ use triomphe::Arc;
 
 use super::deep::deeper;
 use super::Value;
+use crate::vm::work::charge_items;
 
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
@@ -85,9 +86,12 @@ impl Hash for Value {
                 state.write_u8(6);
                 s.hash(state)
             }
+            // Hashing a collection walks all of it: owed to the budget of
+            // the process whose native hashes it (`vm/work.rs`).
             List(items) | Vector(items) => {
                 state.write_u8(7);
                 state.write_usize(items.len());
+                charge_items(items.len());
                 deeper(|| {
                     for item in items.iter() {
                         item.hash(state);
@@ -96,12 +100,14 @@ impl Hash for Value {
             }
             Map(m) => {
                 state.write_u8(8);
+                charge_items(m.len());
                 state.write_u64(deeper(|| {
                     unordered_hash(m.iter().map(|(k, v)| pair_hash(k, v)))
                 }));
             }
             Set(s) => {
                 state.write_u8(9);
+                charge_items(s.len());
                 state.write_u64(deeper(|| unordered_hash(s.iter().map(single_hash))));
             }
             Fn(f) => {
