@@ -87,3 +87,8 @@ fn a_loop_over_costly_natives_lets_the_others_run() {
 fn a_loop_hashing_a_large_collection_lets_the_others_run() {
     check("hash");
 }
+
+#[test]
+fn a_loop_comparing_large_collections_lets_the_others_run() {
+    check("equal");
+}

@@ -41,18 +41,28 @@ impl Eq for Value {}
 /// (the map's key comparisons).
 /// Each steps into the items through `deeper`: values nest deeper than
 /// the stack (see `deep.rs`).
+/// Items compared are owed to the budget, as hashing's are.
 #[inline(never)]
 fn items_eq(a: &super::Vector, b: &super::Vector) -> bool {
+    if a.len() == b.len() {
+        charge_items(a.len());
+    }
     deeper(|| a == b)
 }
 
 #[inline(never)]
 fn maps_eq(a: &super::Map, b: &super::Map) -> bool {
+    if a.len() == b.len() {
+        charge_items(a.len());
+    }
     deeper(|| a == b)
 }
 
 #[inline(never)]
 fn sets_eq(a: &super::Set, b: &super::Set) -> bool {
+    if a.len() == b.len() {
+        charge_items(a.len());
+    }
     deeper(|| a == b)
 }
 

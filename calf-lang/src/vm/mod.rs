@@ -571,6 +571,8 @@ impl Vm {
                         Ok(v) => *top!() = v,
                         Err(e) => fail!(e),
                     }
+                    // Comparing two collections walks them (value/equality.rs).
+                    pay_for_work!();
                 }};
             }
             macro_rules! unary {
@@ -635,10 +637,12 @@ impl Vm {
                     } else {
                         let b = pop!();
                         let a = pop!();
-                        match $slow(&a, &b) {
+                        let holds = match $slow(&a, &b) {
                             Ok(v) => v.is_truthy(),
                             Err(e) => fail!(e),
-                        }
+                        };
+                        pay_for_work!();
+                        holds
                     };
                     if !holds {
                         pc = $target as usize;
@@ -994,10 +998,12 @@ impl Vm {
                                         Cmp::NumEq => arith::num_eq,
                                         Cmp::Eq => arith::equal,
                                     };
-                                match slow(x, y) {
+                                let holds = match slow(x, y) {
                                     Ok(v) => v.is_truthy(),
                                     Err(e) => fail!(e),
-                                }
+                                };
+                                pay_for_work!();
+                                holds
                             }
                         };
                         if !holds {
