@@ -5,13 +5,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use calf_lang::prelude::{new_globals, BUNDLED};
-use calf_lang::span::add_source;
 use calf_lang::{Sym, Value};
 use calf_scheduler::load::Missing;
-use calf_scheduler::{run_program, Config, Ending, Failure, Io, LoadPath};
+use calf_scheduler::{Ending, Failure, LoadPath};
 
 mod support;
-use support::Buffer;
+use support::run_captured;
 
 /// A fresh directory for one test, with `files` (relative path, text).
 fn dir_with(test: &str, files: &[(&str, &str)]) -> PathBuf {
@@ -35,21 +34,7 @@ fn run_in(
     source: &str,
     load_path: LoadPath,
 ) -> Result<String, String> {
-    let stdout = Buffer::default();
-    let io = Io {
-        stdout: Box::new(stdout.clone()),
-        stderr: Box::new(Buffer::default()),
-        render: |_| String::new(),
-        nats_url: None,
-    };
-    let ending = run_program(
-        globals,
-        Config::default(),
-        load_path,
-        add_source("<test>", source),
-        io,
-    );
-    let text = stdout.text();
+    let (text, ending) = run_captured(globals, source, load_path);
     match ending {
         Ending::Returned(_) | Ending::Exit(0) => Ok(text),
         Ending::Failed(Failure::Thrown(thrown)) => Err(calf_lang::error::message_of(&thrown.value)),

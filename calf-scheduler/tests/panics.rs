@@ -10,13 +10,12 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use calf_lang::prelude::new_globals;
-use calf_lang::span::add_source;
 use calf_lang::value::{Arity, Native, NativeKind};
 use calf_lang::{RuntimeError, Sym, Value};
-use calf_scheduler::{run_program, Config, Ending, Failure, Io, LoadPath};
+use calf_scheduler::{Ending, Failure, LoadPath};
 
 mod support;
-use support::Buffer;
+use support::run_captured;
 
 fn panics(_: &[Value]) -> Result<Value, RuntimeError> {
     panic!("injected fault")
@@ -40,21 +39,7 @@ fn run(source: &str) -> (String, Ending) {
             .namespace(Sym::new("user"))
             .intern(Sym::new("boom"))
             .set(Value::Native(&BOOM));
-        let stdout = Buffer::default();
-        let io = Io {
-            stdout: Box::new(stdout.clone()),
-            stderr: Box::new(Buffer::default()),
-            render: |_| String::new(),
-            nats_url: None,
-        };
-        let ending = run_program(
-            globals,
-            Config::default(),
-            LoadPath::default(),
-            add_source("<test>", &source),
-            io,
-        );
-        let text = stdout.text();
+        let (text, ending) = run_captured(globals, &source, LoadPath::default());
         let _ = done.send((text, ending));
     });
     ended
