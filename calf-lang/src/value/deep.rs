@@ -26,10 +26,10 @@ thread_local! {
 
 /// Runs one level of a walk, on a new stack segment if this one is
 /// nearly full. The usual case is one comparison of a local's address
-/// with the segment's floor, kept per thread: asking `stacker` at every
-/// level (a call to read the stack pointer, a lookup of the thread's
-/// limit) cost the vector and map benchmarks 2.5% of their instructions,
-/// as every drop of a collection goes through here.
+/// with the segment's floor, kept per thread; `stacker` is asked (a call
+/// to read the stack pointer, a lookup of the thread's limit) only when
+/// the floor is not known yet or is near, since every drop of the last
+/// reference to a collection comes through here.
 #[inline(always)]
 pub fn deeper<R>(walk: impl FnOnce() -> R) -> R {
     let here = 0u8;

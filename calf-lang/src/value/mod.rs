@@ -130,7 +130,7 @@ impl Clone for Value {
 /// Dropping the last reference to a collection drops its items, each of
 /// which may hold the last reference to another: a recursion as deep as
 /// the value. Each level goes through [`deep::deeper`], so that a value of
-/// any depth can be dropped (one a million vectors deep aborted the
+/// any depth can be dropped (one two million vectors deep aborted the
 /// runtime on a 64 MB stack).
 impl Drop for Value {
     #[inline]
