@@ -12,7 +12,6 @@
 #![forbid(unsafe_code)]
 
 mod brackets;
-mod completion;
 pub mod diagnostic;
 mod line_editor;
 mod output;

@@ -1,5 +1,5 @@
 //! What the REPL adds to rustyline's line editing: Tab completes names
-//! ([`crate::completion`]) and the bracket matching the one at the cursor
+//! ([`calf_lang::completion`]) and the bracket matching the one at the cursor
 //! is highlighted ([`crate::brackets`]).
 
 use std::borrow::Cow;
@@ -47,7 +47,7 @@ impl Completer for LineHelper {
         pos: usize,
         _: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<String>)> {
-        Ok(crate::completion::complete(
+        Ok(calf_lang::completion::complete(
             &self.globals,
             self.ns,
             line,

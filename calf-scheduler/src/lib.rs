@@ -17,6 +17,7 @@ pub mod bus;
 mod call;
 mod call_sender;
 mod executor;
+pub mod hosted;
 pub mod load;
 // Public for the micro-benchmarks (benches/); not an API.
 #[doc(hidden)]

@@ -7,10 +7,10 @@
 //! of that namespace; `:` from the keywords read so far. Locals are not
 //! known here: a line is completed before it is compiled.
 
-use calf_lang::compiler::SPECIAL_FORMS;
-use calf_lang::namespace::{Globals, Namespace};
-use calf_lang::prelude::BUNDLED;
-use calf_lang::Sym;
+use crate::compiler::SPECIAL_FORMS;
+use crate::namespace::{Globals, Namespace};
+use crate::prelude::BUNDLED;
+use crate::Sym;
 
 /// The word before byte `pos` of `line` and its completions: the byte
 /// offset where the word starts, and every name it could become, sorted.
