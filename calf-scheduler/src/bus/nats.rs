@@ -54,13 +54,22 @@ struct Link {
 impl NatsBus {
     /// Connects to `url`; the client reconnects by itself after that.
     pub async fn connect(url: &str) -> Result<NatsBus, String> {
+        NatsBus::connect_with(url, async_nats::ConnectOptions::new()).await
+    }
+
+    /// Connects to `url` with `options` (credentials, say); the bus sets
+    /// the client's name and follows its connection events.
+    pub async fn connect_with(
+        url: &str,
+        options: async_nats::ConnectOptions,
+    ) -> Result<NatsBus, String> {
         let (tell, link) = watch::channel(Link {
             generation: 0,
             connected: false,
         });
         let tell = Arc::new(tell);
         let events = tell.clone();
-        let client = async_nats::ConnectOptions::new()
+        let client = options
             .name("calf")
             .event_callback(move |event| {
                 match event {
@@ -87,6 +96,12 @@ impl NatsBus {
             served: Mutex::default(),
             link,
         })
+    }
+
+    /// The connection, for the serve layer's own subscriptions in the
+    /// same account.
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
     }
 }
 
