@@ -5,6 +5,7 @@
 //! call id until the attempts or the deadline run out; non-retryable errors
 //! and bad replies raise at once.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -246,6 +247,23 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// What a call carries besides its request, under `calf serve`.
+#[derive(Clone, Default)]
+pub struct CallContext {
+    /// The tenant it is made for (the `Calf-Tenant` header).
+    pub tenant: Option<Arc<str>>,
+    /// A permit of this is held while the call is in flight (the quota
+    /// of calls in flight): the call waits for one, until its deadline.
+    pub permits: Option<Arc<tokio::sync::Semaphore>>,
+    /// Where the number of the attempt under way is kept, for `inspect`.
+    pub attempt: Option<Arc<AtomicU32>>,
+}
+
+/// When a call made now gives up, in Unix milliseconds.
+pub fn deadline_ms(policy: &Policy) -> i64 {
+    now_ms() + policy.deadline.as_millis() as i64
+}
+
 /// Runs a call to its end: the reply's value, or the error value to throw.
 pub async fn run(
     bus: Arc<dyn Bus>,
@@ -254,13 +272,36 @@ pub async fn run(
     body: Bytes,
     policy: Policy,
     call_id: String,
+    context: CallContext,
 ) -> Result<Value, Value> {
     let start = tokio::time::Instant::now();
     let deadline = start + policy.deadline;
-    let deadline_ms = now_ms() + policy.deadline.as_millis() as i64;
+    let deadline_ms = deadline_ms(&policy);
+    let _permit = match &context.permits {
+        None => None,
+        Some(permits) => match tokio::time::timeout_at(deadline, permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Some(permit),
+            _ => {
+                return Err(failure(
+                    "calf/timeout",
+                    format!(
+                        "{subject} was not sent before its deadline ({} ms): the tenant's calls in flight were at their quota (max-calls-in-flight) all along",
+                        policy.deadline.as_millis()
+                    ),
+                    &subject,
+                    &call_id,
+                    0,
+                    vec![("quota", Value::keyword("max-calls-in-flight"))],
+                ))
+            }
+        },
+    };
     let mut attempt = 0u32;
     loop {
         attempt += 1;
+        if let Some(progress) = &context.attempt {
+            progress.store(attempt, Ordering::Relaxed);
+        }
         let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
         let request = Request {
             subject: subject.clone(),
@@ -270,7 +311,7 @@ pub async fn run(
             attempt,
             deadline_ms,
             timeout: policy.timeout.min(remaining),
-            tenant: None,
+            tenant: context.tenant.as_deref().map(str::to_string),
         };
         let sent = tokio::time::Instant::now();
         let outcome = bus.request(request).await;

@@ -157,7 +157,6 @@ unsafe impl<F: Job> Sync for Task<F> {}
 
 /// The bytes a task running `F` allocates: its `Arc`'s two counts, then
 /// the task.
-#[cfg(test)]
 pub(crate) const fn task_bytes<F>() -> usize {
     2 * std::mem::size_of::<usize>() + std::mem::size_of::<Task<F>>()
 }

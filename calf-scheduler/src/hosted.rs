@@ -10,14 +10,36 @@
 //! process ends, the job's other processes are stopped, as when a script
 //! run by `calf` ends.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use calf_lang::namespace::Globals;
+use calf_lang::span::add_source;
 use calf_lang::value::Pid;
-use calf_lang::Value;
+use calf_lang::vm::{Thrown, Vm};
+use calf_lang::{RuntimeError, Sym, Value};
+use tokio::sync::oneshot;
 
 use crate::bus::Bus;
-use crate::runtime::{Config, Evaluated, Failure};
+use crate::executor::Pool;
+use crate::job::Job;
+use crate::load::LoadPath;
+use crate::mailbox::{ExitSignal, ProcessHandle, Signal};
+use crate::process::Program;
+use crate::quota::Quotas;
+use crate::runtime::{Config, Evaluated, Failure, Parts, Shared};
+
+/// How long `ps` waits for the processes to tell what they do: a process
+/// answers between two slices, so only one inside a native that runs long
+/// is late, and is shown as `busy`.
+const PS_WAIT: Duration = Duration::from_secs(1);
+
+/// How long `inspect` waits for its process.
+const INSPECT_WAIT: Duration = Duration::from_secs(2);
+
+/// How long processes killed at shutdown have to go.
+const KILL_WAIT: Duration = Duration::from_secs(2);
 
 /// What a tenant may use of the scheduler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,28 +61,68 @@ pub struct Limits {
 /// The threads every hosted runtime of a scheduler shares, and how their
 /// time is divided between the runtimes.
 pub struct Scheduler {
-    _private: (),
+    tokio: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+    threads: usize,
+    render: fn(&Failure) -> String,
 }
 
 impl Scheduler {
     /// A scheduler running processes on `threads` threads; `render`
     /// shows a failure to a person (job ends, crash reports).
     pub fn new(threads: usize, render: fn(&Failure) -> String) -> std::io::Result<Scheduler> {
-        let _ = (threads, render);
-        todo!()
+        let threads = threads.max(1);
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_stack_size(64 << 20)
+            .enable_all()
+            .build()?;
+        Ok(Scheduler {
+            handle: tokio.handle().clone(),
+            tokio: Some(tokio),
+            threads,
+            render,
+        })
     }
 
     /// The tokio runtime the scheduler's threads belong to: the serve
     /// layer runs its NATS connections on it.
     pub fn tokio(&self) -> &tokio::runtime::Handle {
-        todo!()
+        &self.handle
     }
 
     /// Starts a hosted runtime named `tenant` (in errors and quota
     /// reports), sending its foreign calls to `bus`.
     pub fn host(&self, tenant: &str, config: Config, limits: Limits, bus: Arc<dyn Bus>) -> Hosted {
-        let _ = (tenant, config, limits, bus);
-        todo!()
+        // The call sender is a task of the scheduler's runtime.
+        let _entered = self.handle.enter();
+        let pool = Pool::new(self.threads, &self.handle);
+        let shared = Shared::new(
+            Parts {
+                config: Config {
+                    max_mailbox: limits.max_mailbox,
+                    ..config
+                },
+                render: self.render,
+                bus,
+                quotas: Quotas::hosted(tenant, limits),
+                hosted: true,
+            },
+            pool,
+        );
+        Hosted {
+            shared: Arc::new(shared),
+            stopping: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        if let Some(tokio) = self.tokio.take() {
+            tokio.shutdown_background();
+        }
     }
 }
 
@@ -172,97 +234,317 @@ pub struct NoSuchProcess(pub Pid);
 
 /// One tenant's runtime on a [`Scheduler`].
 pub struct Hosted {
-    _private: (),
+    shared: Arc<Shared>,
+    /// Set by `shutdown`: no job starts after it.
+    stopping: AtomicBool,
+    /// Set once its processes are stopped.
+    stopped: AtomicBool,
 }
 
 impl Hosted {
     /// New quotas (a reloaded configuration); running processes keep
     /// running.
     pub fn set_limits(&self, limits: Limits) {
-        let _ = limits;
-        todo!()
+        self.shared.quotas.set(limits);
     }
 
     /// Starts a job; its pid is its main process's.
     pub fn submit(&self, submission: Submission) -> Result<Pid, Refused> {
-        let _ = submission;
-        todo!()
+        let Submission {
+            main,
+            files,
+            args,
+            output,
+        } = submission;
+        let Some((_, text)) = files.iter().find(|(path, _)| *path == main) else {
+            let listed: Vec<&str> = files.iter().map(|(path, _)| path.as_str()).collect();
+            return Err(Refused::Source(thrown(RuntimeError::new(
+                crate::load::UNREADABLE,
+                format!(
+                    "the main file {main} is not among the files submitted ({})",
+                    listed.join(", ")
+                ),
+            ))));
+        };
+        let file = add_source(main.clone(), text.clone());
+        let forms = calf_lang::reader::read_file(file)
+            .map_err(|error| Refused::Source(Failure::Source(error)))?;
+        let job = Job::hosted(
+            globals_with_args(&args),
+            LoadPath::submitted(files),
+            output,
+            true,
+        );
+        self.start(job, Program::new(forms))
+    }
+
+    /// Starts `job`'s main process, running `program`.
+    fn start(&self, job: Job, program: Program) -> Result<Pid, Refused> {
+        if self.stopping.load(Ordering::Acquire) {
+            return Err(Refused::ShuttingDown);
+        }
+        let job = Arc::new(job);
+        self.shared
+            .spawn(&job, Vm::call(Value::Nil, Vec::new()), |main| {
+                main.set_program(program)
+            })
+            .map_err(|error| Refused::Quota(error.into_value()))
     }
 
     /// Every process, by pid.
     pub async fn processes(&self) -> Vec<ProcessRow> {
-        todo!()
+        let asked: Vec<_> = self
+            .shared
+            .handles()
+            .into_iter()
+            .filter_map(|handle| ask(&handle).map(|answer| (handle, answer)))
+            .collect();
+        let until = tokio::time::Instant::now() + PS_WAIT;
+        let mut rows = Vec::with_capacity(asked.len());
+        for (handle, answer) in asked {
+            match tokio::time::timeout_at(until, answer).await {
+                Ok(Ok(detail)) => rows.push(detail.row),
+                // Ended meanwhile.
+                Ok(Err(_)) => {}
+                Err(_) => rows.push(ProcessRow {
+                    pid: handle.pid(),
+                    job: handle.job(),
+                    name: None,
+                    status: "busy",
+                    function: None,
+                    mailbox: 0,
+                    reductions: 0,
+                    memory: 0,
+                    age: Duration::ZERO,
+                }),
+            }
+        }
+        rows
     }
 
     pub async fn inspect(&self, pid: Pid) -> Result<ProcessDetail, NoSuchProcess> {
-        let _ = pid;
-        todo!()
+        let handle = self.shared.handle(pid).ok_or(NoSuchProcess(pid))?;
+        let answer = ask(&handle).ok_or(NoSuchProcess(pid))?;
+        match tokio::time::timeout(INSPECT_WAIT, answer).await {
+            Ok(Ok(detail)) => Ok(detail),
+            Ok(Err(_)) => Err(NoSuchProcess(pid)),
+            Err(_) => Ok(ProcessDetail {
+                row: ProcessRow {
+                    pid,
+                    job: handle.job(),
+                    name: None,
+                    status: "busy",
+                    function: None,
+                    mailbox: 0,
+                    reductions: 0,
+                    memory: 0,
+                    age: Duration::ZERO,
+                },
+                stack: Vec::new(),
+                mailbox: Vec::new(),
+                links: Vec::new(),
+                monitors: Vec::new(),
+                monitored_by: Vec::new(),
+                traps_exits: handle.traps_exits(),
+                call: None,
+            }),
+        }
     }
 
     /// An exit signal, as `(exit pid reason)` sent from outside.
     pub fn kill(&self, pid: Pid, reason: Value) -> Result<(), NoSuchProcess> {
-        let _ = (pid, reason);
-        todo!()
+        let handle = self.shared.handle(pid).ok_or(NoSuchProcess(pid))?;
+        handle
+            .push(exit_signal(reason))
+            .map_err(|_| NoSuchProcess(pid))
     }
 
     /// A message from outside.
     pub fn send(&self, pid: Pid, message: Value) -> Result<(), NoSuchProcess> {
-        let _ = (pid, message);
-        todo!()
+        let handle = self.shared.handle(pid).ok_or(NoSuchProcess(pid))?;
+        handle
+            .push(Signal::Message(message))
+            .map_err(|_| NoSuchProcess(pid))
     }
 
     /// A REPL process in this runtime (fresh namespaces, the runtime's
     /// registry); what it prints goes to `output`.
     pub fn attach(&self, output: Arc<dyn JobOutput>) -> Result<Attached, Refused> {
-        let _ = output;
-        todo!()
+        let (results_tx, results) = std::sync::mpsc::channel();
+        let job = Job::hosted(
+            globals_with_args(&[]),
+            LoadPath::submitted(Vec::new()),
+            output,
+            false,
+        );
+        let globals = job.globals.clone();
+        let pid = self.start(job, Program::interactive(results_tx))?;
+        let handle = self
+            .shared
+            .handle(pid)
+            .unwrap_or_else(|| Arc::new(ProcessHandle::new(pid)));
+        Ok(Attached {
+            handle,
+            globals,
+            results: Arc::new(Mutex::new(results)),
+            ns: Mutex::new(Sym::new(calf_lang::namespace::USER)),
+        })
     }
 
     pub fn figures(&self) -> Figures {
-        todo!()
+        let handles = self.shared.handles();
+        let mut jobs: Vec<Pid> = handles.iter().map(|h| h.job()).collect();
+        jobs.dedup();
+        jobs.sort();
+        jobs.dedup();
+        Figures {
+            processes: handles.len(),
+            jobs: jobs.len(),
+            reductions: self.shared.reductions.load(Ordering::Relaxed),
+            calls_in_flight: self.shared.quotas.calls_in_flight(),
+            quota_refusals: self.shared.quotas.refusals(),
+        }
     }
 
     /// Stops every process: first with the exit reason `:shutdown`
     /// (processes trapping exits may clean up), then, after `grace`,
     /// killed.
     pub async fn shutdown(&self, grace: Duration) {
-        let _ = grace;
-        todo!()
+        self.stopping.store(true, Ordering::Release);
+        for (reason, wait) in [("shutdown", grace), ("kill", KILL_WAIT)] {
+            for handle in self.shared.handles() {
+                let _ = handle.push(exit_signal(Value::keyword(reason)));
+            }
+            let until = Instant::now() + wait;
+            while self.shared.process_count() > 0 && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        let shared = self.shared.clone();
+        if !self.stopped.swap(true, Ordering::AcqRel) {
+            // The pool's runners are tasks of this runtime: wait for them
+            // on a thread that is not one of its workers.
+            let _ = tokio::task::spawn_blocking(move || shared.stop()).await;
+        }
     }
+}
+
+impl Drop for Hosted {
+    /// Stops what still runs (`shutdown` is the orderly way).
+    fn drop(&mut self) {
+        if !self.stopped.swap(true, Ordering::AcqRel) {
+            self.shared.stop();
+        }
+    }
+}
+
+/// Asks a process what it does; `None` if it has ended.
+fn ask(handle: &ProcessHandle) -> Option<oneshot::Receiver<ProcessDetail>> {
+    let (tx, rx) = oneshot::channel();
+    handle.push(Signal::Inspect(Box::new(tx))).ok()?;
+    Some(rx)
+}
+
+/// An exit signal from outside the runtime (pid 0, which no process has).
+fn exit_signal(reason: Value) -> Signal {
+    Signal::Exit(Box::new(ExitSignal {
+        from: Pid(0),
+        reason,
+        link_broken: false,
+    }))
+}
+
+fn thrown(error: RuntimeError) -> Failure {
+    Failure::Thrown(Thrown {
+        value: error.into_value(),
+        trace: Vec::new(),
+    })
+}
+
+/// Fresh namespaces with the core library, `*command-line-args*` set.
+fn globals_with_args(args: &[String]) -> Arc<Globals> {
+    let globals = calf_lang::prelude::new_globals();
+    globals
+        .core()
+        .intern(Sym::new("*command-line-args*"))
+        .set(Value::vector(args.iter().map(|a| Value::str(a.as_str()))));
+    globals
 }
 
 /// A REPL process living in a hosted runtime.
 pub struct Attached {
-    _private: (),
+    handle: Arc<ProcessHandle>,
+    globals: Arc<Globals>,
+    results: Arc<Mutex<std::sync::mpsc::Receiver<Evaluated>>>,
+    /// The namespace the next line is read in.
+    ns: Mutex<Sym>,
 }
 
 impl Attached {
     pub fn pid(&self) -> Pid {
-        todo!()
+        self.handle.pid()
     }
 
     /// Evaluates one line (read from `source`, named `name` in errors)
     /// and waits for its result.
     pub async fn eval(&self, name: &str, source: &str) -> Evaluated {
-        let _ = (name, source);
-        todo!()
+        let ns = *self.ns.lock().unwrap_or_else(|e| e.into_inner());
+        let file = add_source(name.to_string(), source.to_string());
+        let forms = match calf_lang::reader::read_file(file) {
+            Ok(forms) => forms,
+            Err(error) => {
+                return Evaluated {
+                    result: Err(Failure::Source(error)),
+                    ns,
+                }
+            }
+        };
+        let results = self.results.clone();
+        let handle = self.handle.clone();
+        let evaluated = tokio::task::spawn_blocking(move || {
+            let results = results.lock().unwrap_or_else(|e| e.into_inner());
+            // An answer to an interrupt that came too late is stale.
+            while results.try_recv().is_ok() {}
+            if handle.push(Signal::Input(Box::new(forms))).is_err() {
+                return None;
+            }
+            results.recv().ok()
+        })
+        .await
+        .ok()
+        .flatten();
+        let evaluated = evaluated.unwrap_or_else(|| Evaluated {
+            result: Err(thrown(RuntimeError::new(
+                "calf/session-ended",
+                "the session's process has ended (exit-program, or it was killed): attach again",
+            ))),
+            ns,
+        });
+        *self.ns.lock().unwrap_or_else(|e| e.into_inner()) = evaluated.ns;
+        evaluated
     }
 
     /// Fails the line being evaluated with `:calf/interrupted`.
     pub fn interrupt(&self) {
-        todo!()
+        let _ = self.handle.push(Signal::Interrupt);
     }
 
     /// Completions of the word ending at `pos` in `line`, in the namespace
     /// the next line is read in: where the word starts, and the names
     /// (`calf_lang::completion::complete`).
     pub fn completions(&self, line: &str, pos: usize) -> (usize, Vec<String>) {
-        let _ = (line, pos);
-        todo!()
+        let ns = *self.ns.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pos = pos.min(line.len());
+        while !line.is_char_boundary(pos) {
+            pos -= 1;
+        }
+        calf_lang::completion::complete(&self.globals, ns, line, pos)
     }
 }
 
 impl Drop for Attached {
     /// The REPL's process ends; what it spawned keeps running.
-    fn drop(&mut self) {}
+    fn drop(&mut self) {
+        let _ = self.handle.push(exit_signal(Value::keyword("kill")));
+    }
 }

@@ -17,6 +17,8 @@ pub mod bus;
 mod call;
 mod call_sender;
 mod executor;
+mod job;
+mod quota;
 pub mod hosted;
 pub mod load;
 // Public for the micro-benchmarks (benches/); not an API.

@@ -12,7 +12,9 @@
 //! loaded again unless `:reload` asks. Requiring a namespace whose file is
 //! still being evaluated is a cycle, reported with the whole chain.
 
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
+use std::sync::Arc;
 use std::path::{Path, PathBuf};
 
 use calf_lang::error::RuntimeError;
@@ -33,6 +35,10 @@ pub const UNREADABLE: &str = "calf/load-error";
 #[derive(Clone, Debug, Default)]
 pub struct LoadPath {
     dirs: Vec<LoadDir>,
+    /// The files submitted with a job (`calf serve`), by `/`-separated
+    /// relative path: looked in before the directories, of which a hosted
+    /// job has none (it never reads the scheduler's disk).
+    submitted: Option<Arc<BTreeMap<String, String>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -86,6 +92,23 @@ impl LoadPath {
         self
     }
 
+    /// The load path of a submitted job: its files (relative path and
+    /// text), then the bundled stdlib; no directory of the disk.
+    pub fn submitted(files: impl IntoIterator<Item = (String, String)>) -> LoadPath {
+        LoadPath {
+            dirs: Vec::new(),
+            submitted: Some(Arc::new(files.into_iter().collect())),
+        }
+    }
+
+    /// The text of submitted file `relative`, if this is a job's load path
+    /// and it has one.
+    fn submitted_file(&self, relative: &str) -> Option<&str> {
+        let files = self.submitted.as_ref()?;
+        let relative = relative.strip_prefix("./").unwrap_or(relative);
+        files.get(relative).map(String::as_str)
+    }
+
     /// Adds the directories of a `CALF_PATH` value: separated by `:` (`;`
     /// on Windows), empty entries skipped.
     pub fn with_calf_path(mut self, value: &OsStr) -> LoadPath {
@@ -125,6 +148,17 @@ impl LoadPath {
     /// first directory that has it, else in the bundled stdlib.
     pub fn find(&self, relative: &str) -> Result<Found, Missing> {
         let mut searched = Vec::new();
+        if self.submitted.is_some() {
+            match self.submitted_file(relative) {
+                Some(text) => {
+                    return Ok(Found {
+                        name: relative.to_string(),
+                        text: text.to_string(),
+                    })
+                }
+                None => searched.push(format!("{relative} (submitted)")),
+            }
+        }
         for dir in &self.dirs {
             let path = relative
                 .split('/')
@@ -223,6 +257,16 @@ pub(crate) fn locate(load_path: &LoadPath, ns: Sym) -> Result<(FileId, String), 
 
 /// Reads and registers the file a `load-file` names.
 pub(crate) fn register_file(load_path: &LoadPath, path: &str) -> Result<FileId, RuntimeError> {
+    if load_path.submitted.is_some() {
+        return match load_path.submitted_file(path) {
+            Some(text) => Ok(add_source(path.to_string(), text.to_string())),
+            None => Err(RuntimeError::new(
+                UNREADABLE,
+                format!("load-file: no file {path} was submitted with this job"),
+            )
+            .with("file", Value::str(path))),
+        };
+    }
     let (file, shown) = load_path.file(path);
     match std::fs::read_to_string(&file) {
         Ok(text) => Ok(add_source(shown, text)),

@@ -42,6 +42,9 @@ pub enum Signal {
     /// Ctrl-C at the REPL: the line being evaluated stops with
     /// `:calf/interrupted` (ignored between lines).
     Interrupt,
+    /// What the process is doing, for `calf ps` and `calf inspect`: it
+    /// answers between two slices, or when woken from a wait.
+    Inspect(Box<tokio::sync::oneshot::Sender<crate::hosted::ProcessDetail>>),
 }
 
 /// `from` exited (a link broke) or called `(exit pid reason)`.
@@ -184,6 +187,9 @@ pub struct ProcessHandle {
     /// Whether the inbox holds signals: set and cleared with the inbox
     /// locked, read without the lock by the process (see `has_signals`).
     pending: AtomicBool,
+    /// The main process of its job (0 when it has none yet: the main
+    /// process itself, as it is made).
+    job: Pid,
 }
 
 #[derive(Debug, Default)]
@@ -197,17 +203,28 @@ struct Inbox {
 
 impl ProcessHandle {
     pub fn new(pid: Pid) -> ProcessHandle {
+        ProcessHandle::of_job(pid, pid)
+    }
+
+    /// The handle of a process of the job whose main process is `job`.
+    pub fn of_job(pid: Pid, job: Pid) -> ProcessHandle {
         ProcessHandle {
             pid,
             inbox: Mutex::default(),
             closed: AtomicBool::new(false),
             trap_exit: AtomicBool::new(false),
             pending: AtomicBool::new(false),
+            job,
         }
     }
 
     pub fn pid(&self) -> Pid {
         self.pid
+    }
+
+    /// The main process of its job.
+    pub fn job(&self) -> Pid {
+        self.job
     }
 
     fn inbox(&self) -> std::sync::MutexGuard<'_, Inbox> {

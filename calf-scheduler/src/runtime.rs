@@ -8,22 +8,25 @@
 //! are stopped with it.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use calf_lang::error::SourceError;
 use calf_lang::namespace::Globals;
 use calf_lang::span::FileId;
 use calf_lang::value::Pid;
 use calf_lang::vm::{Thrown, Vm};
-use calf_lang::{Sym, Value};
+use calf_lang::{RuntimeError, Sym, Value};
 use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 
 use crate::bus::{Bus, Reply};
 use crate::executor::Pool;
 use crate::load::LoadPath;
-use crate::mailbox::ProcessHandle;
+use crate::job::Job;
+use crate::mailbox::{ExitSignal, ProcessHandle, Signal};
+use crate::quota::Quotas;
 use crate::process::{Process, Program};
 
 /// How processes run.
@@ -96,32 +99,64 @@ pub struct Io {
 
 /// State shared by every process of one runtime.
 pub(crate) struct Shared {
-    pub globals: Arc<Globals>,
     pub config: Config,
-    /// Where `require` finds namespaces' files.
-    pub load_path: LoadPath,
     processes: RwLock<FxHashMap<Pid, Arc<ProcessHandle>>>,
     /// The runners polling the processes.
     pool: Pool<Process>,
     names: Mutex<FxHashMap<Sym, Pid>>,
     next_pid: AtomicU64,
     next_ref: AtomicU64,
-    stdout: Mutex<Box<dyn Write + Send>>,
-    /// Whether `stdout` holds output not flushed yet: every process about
-    /// to wait flushes it, and most have printed nothing.
-    stdout_unflushed: AtomicBool,
-    stderr: Mutex<Box<dyn Write + Send>>,
-    render: fn(&Failure) -> String,
-    ending: Mutex<Option<oneshot::Sender<Ending>>>,
+    /// Renders the failure of a process for its crash report.
+    pub render: fn(&Failure) -> String,
     /// Where foreign calls go.
     pub bus: Arc<dyn Bus>,
     /// Sends the first attempt of `call`s, in batches.
     pub call_sender: crate::call_sender::CallSender,
     /// Requests a serving process has yet to answer, by reference.
     requests: Mutex<FxHashMap<u64, oneshot::Sender<Reply>>>,
+    /// What the runtime's processes may use.
+    pub quotas: Quotas,
+    /// When the runtime started: processes' ages count from it.
+    pub epoch: Instant,
+    /// Whether ending one job leaves the runtime running (a hosted one);
+    /// otherwise the program's end stops everything.
+    pub hosted: bool,
+    /// Reductions spent by the processes of a hosted runtime, counted
+    /// after each poll of one.
+    pub reductions: AtomicU64,
+}
+
+/// What a runtime is made of, besides its pool.
+pub(crate) struct Parts {
+    pub config: Config,
+    pub render: fn(&Failure) -> String,
+    pub bus: Arc<dyn Bus>,
+    pub quotas: Quotas,
+    pub hosted: bool,
 }
 
 impl Shared {
+    /// A runtime whose processes run in `pool`; starts the call sender,
+    /// so it must be called on the tokio runtime.
+    pub fn new(parts: Parts, pool: Pool<Process>) -> Shared {
+        Shared {
+            config: parts.config,
+            processes: RwLock::default(),
+            pool,
+            names: Mutex::default(),
+            next_pid: AtomicU64::new(1),
+            next_ref: AtomicU64::new(1),
+            render: parts.render,
+            bus: parts.bus,
+            call_sender: crate::call_sender::CallSender::start(),
+            requests: Mutex::default(),
+            quotas: parts.quotas,
+            epoch: Instant::now(),
+            hosted: parts.hosted,
+            reductions: AtomicU64::new(0),
+        }
+    }
+
     pub fn open_request(&self, reply: oneshot::Sender<Reply>) -> u64 {
         let id = self.new_ref();
         self.requests
@@ -178,23 +213,64 @@ impl Shared {
         pids
     }
 
+    /// Every live process's handle, by pid.
+    pub fn handles(&self) -> Vec<Arc<ProcessHandle>> {
+        let mut handles: Vec<Arc<ProcessHandle>> = self
+            .processes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        handles.sort_by_key(|h| h.pid());
+        handles
+    }
+
+    pub fn process_count(&self) -> usize {
+        self.processes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
     pub fn new_ref(&self) -> u64 {
         self.next_ref.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Starts a process running `vm`; `setup` prepares it (links, monitors)
-    /// before it runs.
-    pub fn spawn(self: &Arc<Self>, vm: Vm, setup: impl FnOnce(&mut Process)) -> Pid {
+    /// Starts a process of `job` running `vm`; `setup` prepares it (links,
+    /// monitors) before it runs. Refused past the quota of processes.
+    pub fn spawn(
+        self: &Arc<Self>,
+        job: &Arc<Job>,
+        vm: Vm,
+        setup: impl FnOnce(&mut Process),
+    ) -> Result<Pid, RuntimeError> {
         let pid = Pid(self.next_pid.fetch_add(1, Ordering::Relaxed));
-        let handle = Arc::new(ProcessHandle::new(pid));
-        self.processes
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(pid, handle.clone());
-        let mut process = Process::new(self.clone(), handle, vm);
+        let main = match job.main() {
+            Pid(0) => pid,
+            main => main,
+        };
+        let handle = Arc::new(ProcessHandle::of_job(pid, main));
+        {
+            let mut processes = self.processes.write().unwrap_or_else(|e| e.into_inner());
+            let limit = self.quotas.max_processes();
+            if processes.len() >= limit {
+                drop(processes);
+                return Err(self.quotas.exceeded(
+                    "max-processes",
+                    limit,
+                    "cannot spawn another process",
+                ));
+            }
+            processes.insert(pid, handle.clone());
+        }
+        if main == pid {
+            job.set_main(pid);
+        }
+        let mut process = Process::new(self.clone(), job.clone(), handle, vm);
         setup(&mut process);
         self.pool.spawn(process);
-        pid
+        Ok(pid)
     }
 
     /// Forgets a process that has ended, and the names it had.
@@ -218,6 +294,16 @@ impl Shared {
         self.is_alive(pid).then_some(pid)
     }
 
+    /// The names registered, with their processes.
+    pub fn registered(&self) -> Vec<(Sym, Pid)> {
+        self.names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(name, pid)| (*name, *pid))
+            .collect()
+    }
+
     /// Registers `name`; fails with the pid already holding it.
     pub fn register(&self, name: Sym, pid: Pid) -> Result<(), Pid> {
         let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
@@ -238,77 +324,44 @@ impl Shared {
             .is_some()
     }
 
-    pub fn write(&self, text: &str, to_stderr: bool) {
-        let stream = if to_stderr {
-            &self.stderr
-        } else {
-            &self.stdout
-        };
-        let mut out = stream.lock().unwrap_or_else(|e| e.into_inner());
-        // A closed stream (a reader that went away) is not the program's
-        // error: its output just goes nowhere.
-        let _ = out.write_all(text.as_bytes());
-        if to_stderr {
-            let _ = out.flush();
-        } else {
-            self.stdout_unflushed.store(true, Ordering::Release);
-        }
-    }
-
-    pub fn flush_stdout(&self) {
-        // Read before it is swapped: the flag is shared by every thread,
-        // and most waits find it clear.
-        if !self.stdout_unflushed.load(Ordering::Acquire)
-            || !self.stdout_unflushed.swap(false, Ordering::AcqRel)
-        {
-            return;
-        }
-        let _ = self
-            .stdout
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .flush();
-    }
-
-    pub fn flush(&self) {
-        let _ = self
-            .stdout
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .flush();
-        let _ = self
-            .stderr
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .flush();
-    }
-
-    /// Prints the crash report of a process that failed.
-    pub fn report_crash(&self, pid: Pid, failure: &Failure) {
+    /// Prints the crash report of a process of `job` that failed.
+    pub fn report_crash(&self, job: &Job, pid: Pid, failure: &Failure) {
         let text = format!(
             "process #pid<{}> exited with an error:\n{}",
             pid.0,
             (self.render)(failure)
         );
-        let _ = self
-            .stdout
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .flush();
-        self.write(&text, true);
+        job.flush();
+        job.write(&text, true);
     }
 
-    /// Whether the program has ended.
-    pub fn has_ended(&self) -> bool {
-        self.ending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_none()
+    /// Ends `job` (the first end wins). In a hosted runtime the job's
+    /// other processes are then stopped; otherwise the program's end
+    /// stops the runtime.
+    pub fn end_job(&self, job: &Job, ending: Ending) {
+        if job.end(ending, self.render) && self.hosted && job.stops_with_main {
+            self.kill_job(job.main());
+        }
+    }
+
+    /// Sends `:kill` to every process of the job whose main process is
+    /// `main`, but the main process itself (which has ended).
+    fn kill_job(&self, main: Pid) {
+        let kill = Value::keyword("kill");
+        for handle in self.handles() {
+            if handle.job() == main && handle.pid() != main {
+                let _ = handle.push(Signal::Exit(Box::new(ExitSignal {
+                    from: main,
+                    reason: kill.clone(),
+                    link_broken: false,
+                })));
+            }
+        }
     }
 
     /// Stops every process: the pool's runners end after the slice each is
     /// running, and the processes still waiting are dropped.
-    fn stop(&self) {
+    pub fn stop(&self) {
         self.pool.shutdown();
         let processes =
             std::mem::take(&mut *self.processes.write().unwrap_or_else(|e| e.into_inner()));
@@ -316,13 +369,6 @@ impl Shared {
         // process, which holds its inbox: closing breaks the cycle.
         for handle in processes.into_values() {
             handle.close();
-        }
-    }
-
-    /// Ends the program (the first call wins).
-    pub fn end(&self, ending: Ending) {
-        if let Some(tx) = self.ending.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = tx.send(ending);
         }
     }
 }
@@ -347,11 +393,12 @@ pub fn run_program(
     let Started {
         tokio,
         shared,
+        job,
         ending,
         ..
     } = started;
     let ending = ending.blocking_recv().unwrap_or(Ending::Exit(0));
-    shared.flush();
+    job.flush();
     shared.stop();
     tokio.shutdown_background();
     ending
@@ -361,6 +408,7 @@ pub fn run_program(
 struct Started {
     tokio: tokio::runtime::Runtime,
     shared: Arc<Shared>,
+    job: Arc<Job>,
     main: Pid,
     ending: oneshot::Receiver<Ending>,
 }
@@ -398,33 +446,33 @@ fn start(
                 Err(why) => return Err(failed("calf/bus-unavailable", why)),
             },
         };
-        let shared = Arc::new(Shared {
-            globals,
-            config,
-            load_path,
-            processes: RwLock::default(),
+        let shared = Arc::new(Shared::new(
+            Parts {
+                config,
+                render: io.render,
+                bus,
+                quotas: Quotas::unlimited(config.max_mailbox),
+                hosted: false,
+            },
             pool,
-            names: Mutex::default(),
-            next_pid: AtomicU64::new(1),
-            next_ref: AtomicU64::new(1),
-            stdout: Mutex::new(io.stdout),
-            stdout_unflushed: AtomicBool::new(false),
-            stderr: Mutex::new(io.stderr),
-            render: io.render,
-            ending: Mutex::new(Some(tx)),
-            bus,
-            call_sender: crate::call_sender::CallSender::start(),
-            requests: Mutex::default(),
-        });
-        let main = shared.spawn(Vm::call(Value::Nil, Vec::new()), |main| {
+        ));
+        let job = Arc::new(Job::program(globals, load_path, io.stdout, io.stderr, tx));
+        let main = shared.spawn(&job, Vm::call(Value::Nil, Vec::new()), |main| {
             main.set_program(program)
         });
-        Ok((shared, main))
+        match main {
+            Ok(main) => Ok((shared, job, main)),
+            Err(error) => Err(Ending::Failed(Failure::Thrown(Thrown {
+                value: error.into_value(),
+                trace: Vec::new(),
+            }))),
+        }
     });
     match started {
-        Ok((shared, main)) => Ok(Started {
+        Ok((shared, job, main)) => Ok(Started {
             tokio,
             shared,
+            job,
             main,
             ending: rx,
         }),
@@ -512,13 +560,13 @@ impl Session {
     }
 
     pub fn globals(&self) -> Option<Arc<Globals>> {
-        self.started.as_ref().map(|s| s.shared.globals.clone())
+        self.started.as_ref().map(|s| s.job.globals.clone())
     }
 
     /// Writes out buffered output of every process.
     pub fn flush(&self) {
         if let Some(started) = &self.started {
-            started.shared.flush();
+            started.job.flush();
         }
     }
 
@@ -539,7 +587,7 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         if let Some(started) = self.started.take() {
-            started.shared.flush();
+            started.job.flush();
             started.shared.stop();
             started.tokio.shutdown_background();
         }

@@ -107,7 +107,7 @@ impl Process {
     pub(super) fn perform(&mut self, effect: Effect, answer: Resume) -> Option<Exit> {
         match effect {
             Effect::Print { text, to_stderr } => {
-                self.shared.write(&text, to_stderr);
+                self.job.write(&text, to_stderr);
                 self.vm.resume(answer, Value::Nil);
             }
             Effect::Sleep { ms } => {
@@ -115,7 +115,7 @@ impl Process {
                 self.waiting = Some(Wait::Sleep(answer));
             }
             Effect::ExitProgram { status } => {
-                self.shared.end(Ending::Exit(status));
+                self.shared.end_job(&self.job, Ending::Exit(status));
                 return Some((keyword("normal"), None));
             }
             Effect::NowMs => {
@@ -136,7 +136,7 @@ impl Process {
             } => {
                 let me = self.pid();
                 let reference = monitor.then(|| self.shared.new_ref());
-                let pid = self.shared.spawn(Vm::call(function, args), |child| {
+                let spawned = self.shared.spawn(&self.job, Vm::call(function, args), |child| {
                     if link {
                         child.link_to(me);
                     }
@@ -144,6 +144,10 @@ impl Process {
                         child.watched_by(me, r);
                     }
                 });
+                let pid = match spawned {
+                    Ok(pid) => pid,
+                    Err(error) => return self.throw(answer, error),
+                };
                 if link {
                     self.seldom().ties.links.push(pid);
                 }
@@ -193,7 +197,22 @@ impl Process {
                     Err(error) => return self.throw(answer, error),
                 };
                 let bus = self.shared.bus.clone();
-                let call = call::run(bus, subject, payload, body, policy, call::new_call_id());
+                let mut context = call::CallContext::default();
+                if let Some(tenant) = &self.shared.quotas.tenant {
+                    context.tenant = Some(tenant.clone());
+                    context.permits = self.shared.quotas.call_permits();
+                    if wait {
+                        // What `inspect` shows of the call it waits on.
+                        let attempt = Arc::new(std::sync::atomic::AtomicU32::new(0));
+                        context.attempt = Some(attempt.clone());
+                        self.seldom().calls.waiting_on = Some(super::CallInfo {
+                            subject: subject.clone(),
+                            deadline_ms: call::deadline_ms(&policy),
+                            attempt,
+                        });
+                    }
+                }
+                let call = call::run(bus, subject, payload, body, policy, call::new_call_id(), context);
                 let promise = self.shared.new_ref();
                 if wait {
                     self.shared
@@ -254,7 +273,7 @@ impl Process {
             }
             Effect::Serve { subject, handler } => {
                 let loop_fn = self
-                    .shared
+                    .job
                     .globals
                     .core()
                     .lookup(Sym::new("-serve-loop"))
@@ -265,7 +284,10 @@ impl Process {
                         RuntimeError::new("calf/internal", "the core library has no -serve-loop"),
                     );
                 };
-                let pid = self.shared.spawn(Vm::call(loop_fn, vec![handler]), |_| {});
+                let pid = match self.shared.spawn(&self.job, Vm::call(loop_fn, vec![handler]), |_| {}) {
+                    Ok(pid) => pid,
+                    Err(error) => return self.throw(answer, error),
+                };
                 let service = Arc::new(crate::bus::ProcessService::new(&self.shared, pid));
                 let registered = self.shared.bus.serve(&subject, pid, service);
                 // Answer with the pid once the bus serves the subject (NATS

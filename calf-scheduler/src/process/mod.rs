@@ -44,11 +44,13 @@ use calf_lang::{RuntimeError, Sym, Value};
 use tokio::time::Instant;
 
 use crate::call::{self, Policy};
+use crate::job::Job;
 use crate::mailbox::{ExitSignal, ProcessHandle, Queue, Signal};
 use crate::runtime::{Ending, Evaluated, Failure, Shared};
 use std::sync::mpsc::Sender;
 
 mod effects;
+mod inspect;
 mod ops;
 mod program;
 mod signals;
@@ -77,6 +79,8 @@ pub(crate) struct Process {
     /// Its inbox, shared with those who send to it; also its pid.
     handle: Arc<ProcessHandle>,
     shared: Arc<Shared>,
+    /// The program it is part of: its namespaces and output.
+    job: Arc<Job>,
     vm: Vm,
     mailbox: Queue<Value>,
     /// The next mailbox position `receive` looks at.
@@ -87,6 +91,10 @@ pub(crate) struct Process {
     last_sent: Option<Arc<ProcessHandle>>,
     /// The rest, allocated when first needed.
     seldom: Option<Box<Seldom>>,
+    /// Reductions it has spent.
+    reductions: u64,
+    /// When it was spawned, in milliseconds from the runtime's start.
+    born_ms: u64,
 }
 
 /// What few processes use, in a box made on first use: most never link,
@@ -136,6 +144,16 @@ struct Calls {
     replies: Vec<(u64, Result<Value, Value>)>,
     /// The call whose reply `Wait::Reply` waits for.
     promise: u64,
+    /// What `inspect` shows of the last `call` (in a hosted runtime).
+    waiting_on: Option<CallInfo>,
+}
+
+/// The `call` a process waits on, as `inspect` shows it.
+struct CallInfo {
+    subject: String,
+    deadline_ms: i64,
+    /// The attempt under way, kept by the call.
+    attempt: Arc<std::sync::atomic::AtomicU32>,
 }
 
 /// When the process's timed waits give up.
@@ -176,12 +194,16 @@ fn keyword(name: &str) -> Value {
 }
 
 impl Process {
-    pub fn new(shared: Arc<Shared>, handle: Arc<ProcessHandle>, mut vm: Vm) -> Process {
+    pub fn new(shared: Arc<Shared>, job: Arc<Job>, handle: Arc<ProcessHandle>, mut vm: Vm) -> Process {
         vm.set_max_depth(shared.config.max_depth);
+        let born_ms = shared.epoch.elapsed().as_millis() as u64;
         Process {
             handle,
             shared,
+            job,
             vm,
+            reductions: 0,
+            born_ms,
             mailbox: Queue::default(),
             cursor: 0,
             waiting: None,
@@ -289,6 +311,7 @@ impl Process {
                 )
             };
             left -= given - allowance;
+            self.reductions += u64::from(given - allowance);
             match outcome {
                 Outcome::Yield => {}
                 Outcome::Done(value) => {
@@ -357,7 +380,7 @@ impl Process {
     fn park(&mut self, cx: &mut Context<'_>, deadline: Option<Instant>) -> bool {
         // What the program printed shows before it waits (a no-op when
         // nothing is buffered).
-        self.shared.flush_stdout();
+        self.job.flush_stdout();
         match deadline {
             Some(at) => {
                 let timer = match &mut self.seldom().timers.timer {
@@ -401,13 +424,20 @@ impl Future for Process {
             // its links, monitors and name never told. The VM it left may
             // be in any state, and is not run again: the process ends (an
             // interactive one starts its next line on a fresh VM).
+            let before = process.reductions;
             let ran = catch_unwind(AssertUnwindSafe(|| process.run_until_exit(cx)));
+            if process.shared.hosted {
+                process
+                    .shared
+                    .reductions
+                    .fetch_add(process.reductions - before, Ordering::Relaxed);
+            }
             let (reason, failure) = match ran {
                 Ok(Poll::Pending) => return Poll::Pending,
                 Ok(Poll::Ready(exit)) => exit,
                 Err(panic) => internal_error(panic.as_ref()),
             };
-            if process.is_interactive() && !process.shared.has_ended() {
+            if process.is_interactive() && !process.job.has_ended() {
                 process.line_failed(reason, failure);
                 continue;
             }
@@ -444,17 +474,19 @@ mod tests {
 
     /// A million waiting processes must fit in memory. The pool keeps a
     /// process in a task with 32 bytes of its own (reference counts, its
-    /// state, the pool), all in one allocation: at most 192 bytes, a
-    /// 208-byte chunk for glibc's allocator.
+    /// state, the pool), all in one allocation: at most 224 bytes, one
+    /// size class of mimalloc (and a 224-byte chunk of glibc's
+    /// allocator). Its job, reductions and age (what `calf ps` shows)
+    /// take 24 of them.
     #[test]
     fn the_waiting_process_stays_small() {
         assert!(
-            crate::executor::task_bytes::<Process>() <= 192,
+            crate::executor::task_bytes::<Process>() <= 224,
             "a process's task is {} bytes",
             crate::executor::task_bytes::<Process>()
         );
         assert!(
-            size_of::<Process>() <= 160,
+            size_of::<Process>() <= 184,
             "Process is {} bytes: move what few processes use into `Seldom`",
             size_of::<Process>()
         );

@@ -184,7 +184,7 @@ impl Process {
             };
             let program = &mut frame.program;
             let mut compiler =
-                Compiler::new(&self.shared.globals, program.ns, &program.spans, span);
+                Compiler::new(&self.job.globals, program.ns, &program.spans, span);
             let expanded = compiler.expand_toplevel(&form);
             program.ns = compiler.ns;
             match expanded {
@@ -197,7 +197,7 @@ impl Process {
                 Ok(TopLevel::Code(code)) => {
                     if self.shared.config.disassemble && self.frames().len() == 1 {
                         let listing = format!(";; {}\n{}", span.location(), code.disassemble());
-                        self.shared.write(&listing, false);
+                        self.job.write(&listing, false);
                     }
                     self.vm = Vm::new(code);
                     self.vm.set_max_depth(self.shared.config.max_depth);
@@ -220,14 +220,14 @@ impl Process {
                 self.waiting = Some(Wait::Input);
                 return Step::Ran;
             }
-            self.shared.end(Ending::Returned(last));
+            self.shared.end_job(&self.job, Ending::Returned(last));
             return Step::Exit((keyword("normal"), None));
         };
         let Some(require) = &loading.require else {
             return self.resume_caller(*loading, Ok(last));
         };
         let lib = &require.libs[loading.lib];
-        if self.shared.globals.find_namespace(lib.ns).is_none() {
+        if self.job.globals.find_namespace(lib.ns).is_none() {
             let error = crate::load::undefined_error(&loading.file, lib.ns);
             return self.resume_caller(*loading, Err(plain(error)));
         }
@@ -241,7 +241,7 @@ impl Process {
         let Some(require) = loading.require.clone() else {
             return self.resume_caller(loading, Ok(Value::Nil));
         };
-        let globals = self.shared.globals.clone();
+        let globals = self.job.globals.clone();
         if from > 0 {
             let done = &require.libs[from - 1];
             if let Err(error) = refer(&globals, loading.caller_ns, done) {
@@ -257,7 +257,7 @@ impl Process {
                 return self.resume_caller(loading, Err(plain(error)));
             }
             if require.reload || globals.find_namespace(lib.ns).is_none() {
-                let (file, shown) = match crate::load::locate(&self.shared.load_path, lib.ns) {
+                let (file, shown) = match crate::load::locate(&self.job.load_path, lib.ns) {
                     Ok(found) => found,
                     Err(error) => return self.resume_caller(loading, Err(plain(error))),
                 };
@@ -285,7 +285,7 @@ impl Process {
     /// Starts evaluating the file at `path` for `load-file`, in the
     /// caller's namespace.
     pub(super) fn load_file(&mut self, mut loading: Loading, path: &str) -> Step {
-        let file = match crate::load::register_file(&self.shared.load_path, path) {
+        let file = match crate::load::register_file(&self.job.load_path, path) {
             Ok(file) => file,
             Err(error) => return self.resume_caller(loading, Err(plain(error))),
         };

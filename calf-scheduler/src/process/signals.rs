@@ -65,14 +65,16 @@ impl Process {
     pub(super) fn take_signal(&mut self, signal: Signal) -> Option<Exit> {
         match signal {
             Signal::Message(message) => {
-                if self.mailbox.len() >= self.shared.config.max_mailbox {
-                    let error = RuntimeError::new(
-                        "calf/mailbox-overflow",
-                        format!(
-                            "the mailbox of #pid<{}> holds seldom than {} messages: is a receive missing a clause?",
-                            self.pid().0, self.shared.config.max_mailbox
-                        ),
+                let limit = self.shared.quotas.max_mailbox();
+                if self.mailbox.len() >= limit {
+                    let what = format!(
+                        "the mailbox of #pid<{}> holds more than {limit} messages (is a receive missing a clause?)",
+                        self.pid().0
                     );
+                    let error = match self.shared.quotas.tenant {
+                        Some(_) => self.shared.quotas.exceeded("max-mailbox", limit, &what),
+                        None => RuntimeError::new("calf/mailbox-overflow", what),
+                    };
                     let value = error.into_value();
                     let failure = Failure::Thrown(calf_lang::vm::Thrown {
                         value: value.clone(),
@@ -153,6 +155,9 @@ impl Process {
                     lines.push_back(*forms);
                 }
             }
+            Signal::Inspect(reply) => {
+                let _ = reply.send(self.describe());
+            }
             Signal::Interrupt => {
                 if self.is_interactive() && !matches!(self.waiting, Some(Wait::Input)) {
                     let error = RuntimeError::new("calf/interrupted", "interrupted (Ctrl-C)");
@@ -208,7 +213,7 @@ impl Process {
                 .iter()
                 .any(|pid| self.shared.handle(*pid).is_some_and(|h| h.traps_exits()));
             if !supervised {
-                self.shared.report_crash(pid, failure);
+                self.shared.report_crash(&self.job, pid, failure);
             }
         }
         for link in &seldom.ties.links {
@@ -232,8 +237,17 @@ impl Process {
             }
         }
         match (seldom.forms.main, failure) {
-            (true, Some(failure)) => self.shared.end(Ending::Failed(failure)),
-            (true, None) => self.shared.end(Ending::Returned(Value::Nil)),
+            (true, Some(failure)) => self.shared.end_job(&self.job, Ending::Failed(failure)),
+            // Ended by an exit signal: the program failed with its reason.
+            (true, None) if !matches!(&reason, Value::Keyword(k) if k.name() == "normal") => {
+                let thrown = Thrown {
+                    value: reason,
+                    trace: Vec::new(),
+                };
+                self.shared
+                    .end_job(&self.job, Ending::Failed(Failure::Thrown(thrown)))
+            }
+            (true, None) => self.shared.end_job(&self.job, Ending::Returned(Value::Nil)),
             _ => {}
         }
     }

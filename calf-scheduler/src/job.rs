@@ -1,0 +1,202 @@
+//! A job: a program's main process and every process it spawns, with the
+//! namespaces they share, where they print, and who is told of the end.
+//!
+//! `calf FILE` runs one job, whose end is the program's. A hosted runtime
+//! (`calf serve`) runs many, each submitted on its own: when one's main
+//! process ends, its other processes are stopped, as when a script run by
+//! `calf` ends, and the rest of the runtime goes on.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use calf_lang::namespace::Globals;
+use calf_lang::value::Pid;
+use tokio::sync::oneshot;
+
+use crate::hosted::{JobEnd, JobOutput};
+use crate::load::LoadPath;
+use crate::runtime::{Ending, Failure};
+
+pub(crate) struct Job {
+    /// The namespaces its code is compiled in.
+    pub globals: Arc<Globals>,
+    /// Where its `require`s find namespaces' files.
+    pub load_path: LoadPath,
+    output: Output,
+    /// Who hears of its end; taken by the first end.
+    told: Mutex<Option<Told>>,
+    /// Its main process, once spawned.
+    main: AtomicU64,
+    /// Whether its other processes are stopped when its main process
+    /// ends: not those an attached REPL spawned, which outlive it.
+    pub stops_with_main: bool,
+}
+
+/// Where a job's processes print.
+enum Output {
+    /// A terminal or a file, buffered; flushed when a process waits.
+    Streams {
+        stdout: Mutex<Box<dyn Write + Send>>,
+        /// Whether `stdout` holds output not flushed yet: every process
+        /// about to wait flushes it, and most have printed nothing.
+        unflushed: AtomicBool,
+        stderr: Mutex<Box<dyn Write + Send>>,
+    },
+    /// A hosted job's kept output.
+    Hosted(Arc<dyn JobOutput>),
+}
+
+/// Who is told how a job ended.
+enum Told {
+    /// The program waiting for its end (`run_program`, the REPL).
+    Program(oneshot::Sender<Ending>),
+    /// A hosted job's output keeps its end.
+    Hosted,
+}
+
+impl Job {
+    /// The job of a program run from the command line: it prints to
+    /// `stdout` and `stderr`, and its end is sent to `ending`.
+    pub fn program(
+        globals: Arc<Globals>,
+        load_path: LoadPath,
+        stdout: Box<dyn Write + Send>,
+        stderr: Box<dyn Write + Send>,
+        ending: oneshot::Sender<Ending>,
+    ) -> Job {
+        Job {
+            globals,
+            load_path,
+            output: Output::Streams {
+                stdout: Mutex::new(stdout),
+                unflushed: AtomicBool::new(false),
+                stderr: Mutex::new(stderr),
+            },
+            told: Mutex::new(Some(Told::Program(ending))),
+            main: AtomicU64::new(0),
+            stops_with_main: true,
+        }
+    }
+
+    /// A job of a hosted runtime, printing to (and ending in) `output`.
+    pub fn hosted(
+        globals: Arc<Globals>,
+        load_path: LoadPath,
+        output: Arc<dyn JobOutput>,
+        stops_with_main: bool,
+    ) -> Job {
+        Job {
+            globals,
+            load_path,
+            output: Output::Hosted(output),
+            told: Mutex::new(Some(Told::Hosted)),
+            main: AtomicU64::new(0),
+            stops_with_main,
+        }
+    }
+
+    pub fn set_main(&self, pid: Pid) {
+        self.main.store(pid.0, Ordering::Relaxed);
+    }
+
+    /// Its main process (0 before it is spawned).
+    pub fn main(&self) -> Pid {
+        Pid(self.main.load(Ordering::Relaxed))
+    }
+
+    pub fn write(&self, text: &str, to_stderr: bool) {
+        match &self.output {
+            Output::Streams {
+                stdout,
+                unflushed,
+                stderr,
+            } => {
+                let stream = if to_stderr { stderr } else { stdout };
+                let mut out = stream.lock().unwrap_or_else(|e| e.into_inner());
+                // A closed stream (a reader that went away) is not the
+                // program's error: its output just goes nowhere.
+                let _ = out.write_all(text.as_bytes());
+                if to_stderr {
+                    let _ = out.flush();
+                } else {
+                    unflushed.store(true, Ordering::Release);
+                }
+            }
+            Output::Hosted(output) => output.write(text, to_stderr),
+        }
+    }
+
+    /// Writes out what is buffered of stdout, if anything.
+    pub fn flush_stdout(&self) {
+        if let Output::Streams {
+            stdout, unflushed, ..
+        } = &self.output
+        {
+            // Read before it is swapped: the flag is shared by every
+            // thread, and most waits find it clear.
+            if !unflushed.load(Ordering::Acquire) || !unflushed.swap(false, Ordering::AcqRel) {
+                return;
+            }
+            let _ = stdout.lock().unwrap_or_else(|e| e.into_inner()).flush();
+        }
+    }
+
+    pub fn flush(&self) {
+        if let Output::Streams { stdout, stderr, .. } = &self.output {
+            let _ = stdout.lock().unwrap_or_else(|e| e.into_inner()).flush();
+            let _ = stderr.lock().unwrap_or_else(|e| e.into_inner()).flush();
+        }
+    }
+
+    /// Whether the job has ended.
+    pub fn has_ended(&self) -> bool {
+        self.told
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
+    }
+
+    /// Ends the job (the first call wins); true for that first call.
+    /// `render` shows a failure to a person.
+    pub fn end(&self, ending: Ending, render: fn(&Failure) -> String) -> bool {
+        let told = self.told.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match told {
+            None => false,
+            Some(Told::Program(tx)) => {
+                let _ = tx.send(ending);
+                true
+            }
+            Some(Told::Hosted) => {
+                if let Output::Hosted(output) = &self.output {
+                    output.ended(job_end(&ending, render));
+                }
+                true
+            }
+        }
+    }
+}
+
+/// How a hosted job's end is kept.
+fn job_end(ending: &Ending, render: fn(&Failure) -> String) -> JobEnd {
+    match ending {
+        Ending::Returned(_) => JobEnd {
+            reason: ":normal".to_string(),
+            status: 0,
+            failure: None,
+        },
+        Ending::Exit(status) => JobEnd {
+            reason: format!("[:exit {status}]"),
+            status: *status,
+            failure: None,
+        },
+        Ending::Failed(failure) => JobEnd {
+            reason: match failure {
+                Failure::Thrown(thrown) => thrown.value.to_string(),
+                Failure::Source(error) => error.to_value("calf/syntax-error").to_string(),
+            },
+            status: 1,
+            failure: Some(render(failure)),
+        },
+    }
+}
