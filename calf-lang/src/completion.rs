@@ -96,11 +96,11 @@ fn bundled_namespace(path: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use calf_lang::namespace::USER;
-    use calf_lang::Value;
+    use crate::namespace::USER;
+    use crate::Value;
 
     fn globals() -> std::sync::Arc<Globals> {
-        let globals = calf_lang::prelude::new_globals();
+        let globals = crate::prelude::new_globals();
         let user = globals.namespace(Sym::new(USER));
         user.intern(Sym::new("twice")).set(Value::Int(2));
         user.intern(Sym::new("twirl")).set(Value::Int(3));
@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn completes_keywords_read_so_far() {
-        calf_lang::reader::read_str("<test>", "{:completion-test/kw 1}").expect("reads");
+        crate::reader::read_str("<test>", "{:completion-test/kw 1}").expect("reads");
         assert_eq!(
             completions("(get m :completion-test/k|"),
             [":completion-test/kw"]

@@ -29,8 +29,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::time::{Duration, Instant};
 
+pub mod fair;
 mod state;
 
+use fair::Share;
 use state::TaskState;
 
 /// A future the pool runs to completion: a process.
@@ -66,6 +68,8 @@ struct Inner<F> {
     /// another would only make both look for the same work.
     searching: AtomicUsize,
     stopped: AtomicBool,
+    /// Its part of the threads, when it shares them with other pools.
+    share: Option<Arc<Share>>,
     /// Runners not finished yet; `shutdown` waits for none.
     running: Mutex<usize>,
     finished: Condvar,
@@ -210,12 +214,24 @@ struct Runner<F> {
     searching: bool,
     /// Jobs polled, for `INJECTOR_EVERY`.
     ticks: u32,
+    /// Whether its pool's share counts it as waiting for a thread.
+    awaited: bool,
 }
 
 impl<F: Job> Pool<F> {
     /// Starts `runners` runners on the tokio runtime of `tokio` (one per
     /// thread of it suits best).
     pub fn new(runners: usize, tokio: &tokio::runtime::Handle) -> Pool<F> {
+        Pool::sharing(runners, tokio, None)
+    }
+
+    /// A pool whose runners yield their threads to other pools' runners
+    /// by `share` (see `fair.rs`).
+    pub fn sharing(
+        runners: usize,
+        tokio: &tokio::runtime::Handle,
+        share: Option<Arc<Share>>,
+    ) -> Pool<F> {
         let runners = runners.max(1);
         let inner = Arc::new(Inner {
             injector: RunQueue::new(),
@@ -227,6 +243,7 @@ impl<F: Job> Pool<F> {
             sleeping: AtomicUsize::new(0),
             searching: AtomicUsize::new(0),
             stopped: AtomicBool::new(false),
+            share,
             running: Mutex::new(runners),
             finished: Condvar::new(),
         });
@@ -239,6 +256,7 @@ impl<F: Job> Pool<F> {
                 asleep: false,
                 searching: false,
                 ticks: 0,
+                awaited: false,
             }));
         }
         Pool { inner }
@@ -280,6 +298,9 @@ impl<F> Pool<F> {
 impl<F> Drop for Pool<F> {
     fn drop(&mut self) {
         self.shutdown();
+        if let Some(share) = &self.inner.share {
+            share.leave();
+        }
     }
 }
 
@@ -364,6 +385,9 @@ impl<F: Job> Inner<F> {
             woken
         };
         if let Some((_, waker)) = woken {
+            if let Some(share) = &self.share {
+                share.wants_thread();
+            }
             waker.wake();
         }
     }
@@ -466,7 +490,12 @@ impl<F> Runner<F> {
                 sleepers.swap_remove(at);
                 self.inner.sleeping.fetch_sub(1, Ordering::SeqCst);
             }
-            None => self.searching = true,
+            None => {
+                // Taken off by `wake_one`, which counted it as waiting
+                // for a thread.
+                self.searching = true;
+                self.awaited = self.inner.share.is_some();
+            }
         }
     }
 }
@@ -483,6 +512,9 @@ impl<F> Drop for Runner<F> {
         }
         self.wake_up();
         self.found_work();
+        if let (true, Some(share)) = (self.awaited, &self.inner.share) {
+            share.stops_waiting();
+        }
         let mut running = lock(&self.inner.running);
         *running -= 1;
         self.inner.finished.notify_all();
@@ -516,6 +548,10 @@ impl<F: Job> Future for Runner<F> {
         let runner = self.get_mut();
         let _polling = Polling::enter(runner.inner.id(), runner.index);
         runner.wake_up();
+        let share = runner.inner.share.clone();
+        if let Some(share) = &share {
+            share.start_turn(std::mem::take(&mut runner.awaited));
+        }
         let started = Instant::now();
         let mut polls: u32 = 0;
         loop {
@@ -524,6 +560,9 @@ impl<F: Job> Future for Runner<F> {
                 break;
             }
             if runner.inner.stopped.load(Ordering::Acquire) {
+                if let Some(share) = &share {
+                    share.end_turn(started.elapsed());
+                }
                 return Poll::Ready(());
             }
             runner.ticks = runner.ticks.wrapping_add(1);
@@ -531,13 +570,28 @@ impl<F: Job> Future for Runner<F> {
                 Some(task) => {
                     runner.found_work();
                     runner.inner.run(runner.index, task);
+                    // Another pool's runner, behind this pool in its use
+                    // of the threads, waits for one: this turn ends.
+                    if let Some(share) = &share {
+                        if share.anyone_waits() && share.should_yield(started.elapsed()) {
+                            break;
+                        }
+                    }
                 }
                 None => {
                     if runner.sleep(cx.waker()) {
+                        if let Some(share) = &share {
+                            share.end_turn(started.elapsed());
+                        }
                         return Poll::Pending;
                     }
                 }
             }
+        }
+        if let Some(share) = &share {
+            share.end_turn(started.elapsed());
+            share.wants_thread();
+            runner.awaited = true;
         }
         // Its turn is over: the thread's other tasks run, and its timers
         // and I/O are looked at, then it goes on. Woken the way

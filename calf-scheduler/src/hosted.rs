@@ -22,6 +22,7 @@ use calf_lang::{RuntimeError, Sym, Value};
 use tokio::sync::oneshot;
 
 use crate::bus::Bus;
+use crate::executor::fair::{Fairness, Share};
 use crate::executor::Pool;
 use crate::job::Job;
 use crate::load::LoadPath;
@@ -65,6 +66,8 @@ pub struct Scheduler {
     handle: tokio::runtime::Handle,
     threads: usize,
     render: fn(&Failure) -> String,
+    /// How the threads are divided between the hosted runtimes.
+    fairness: Arc<Fairness>,
 }
 
 impl Scheduler {
@@ -82,6 +85,7 @@ impl Scheduler {
             tokio: Some(tokio),
             threads,
             render,
+            fairness: Fairness::new(),
         })
     }
 
@@ -96,7 +100,8 @@ impl Scheduler {
     pub fn host(&self, tenant: &str, config: Config, limits: Limits, bus: Arc<dyn Bus>) -> Hosted {
         // The call sender is a task of the scheduler's runtime.
         let _entered = self.handle.enter();
-        let pool = Pool::new(self.threads, &self.handle);
+        let share = self.fairness.join(limits.cpu_share);
+        let pool = Pool::sharing(self.threads, &self.handle, Some(share.clone()));
         let shared = Shared::new(
             Parts {
                 config: Config {
@@ -112,6 +117,7 @@ impl Scheduler {
         );
         Hosted {
             shared: Arc::new(shared),
+            share,
             stopping: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
         }
@@ -235,6 +241,8 @@ pub struct NoSuchProcess(pub Pid);
 /// One tenant's runtime on a [`Scheduler`].
 pub struct Hosted {
     shared: Arc<Shared>,
+    /// Its part of the scheduler's threads.
+    share: Arc<Share>,
     /// Set by `shutdown`: no job starts after it.
     stopping: AtomicBool,
     /// Set once its processes are stopped.
@@ -246,6 +254,7 @@ impl Hosted {
     /// running.
     pub fn set_limits(&self, limits: Limits) {
         self.shared.quotas.set(limits);
+        self.share.set_weight(limits.cpu_share);
     }
 
     /// Starts a job; its pid is its main process's.
