@@ -17,10 +17,10 @@ pub mod bus;
 mod call;
 mod call_sender;
 mod executor;
-mod job;
-mod quota;
 pub mod hosted;
+mod job;
 pub mod load;
+mod quota;
 // Public for the micro-benchmarks (benches/); not an API.
 #[doc(hidden)]
 pub mod mailbox;

@@ -14,8 +14,8 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
-use std::sync::Arc;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use calf_lang::error::RuntimeError;
 use calf_lang::prelude::bundled_source;

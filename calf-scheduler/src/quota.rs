@@ -63,7 +63,8 @@ impl Quotas {
     pub fn set(&self, limits: Limits) {
         self.max_processes
             .store(limits.max_processes, Ordering::Relaxed);
-        self.max_mailbox.store(limits.max_mailbox, Ordering::Relaxed);
+        self.max_mailbox
+            .store(limits.max_mailbox, Ordering::Relaxed);
         if let Some(calls) = &self.calls {
             let mut limit = calls.limit.lock().unwrap_or_else(|e| e.into_inner());
             let wanted = limits.max_calls_in_flight;

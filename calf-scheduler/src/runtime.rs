@@ -23,11 +23,11 @@ use tokio::sync::oneshot;
 
 use crate::bus::{Bus, Reply};
 use crate::executor::Pool;
-use crate::load::LoadPath;
 use crate::job::Job;
+use crate::load::LoadPath;
 use crate::mailbox::{ExitSignal, ProcessHandle, Signal};
-use crate::quota::Quotas;
 use crate::process::{Process, Program};
+use crate::quota::Quotas;
 
 /// How processes run.
 #[derive(Clone, Copy, Debug)]

@@ -39,7 +39,11 @@ impl Captured {
     fn wait_for(&self, what: &str, done: impl Fn(&Captured) -> bool) {
         let until = Instant::now() + Duration::from_secs(20);
         while !done(self) {
-            assert!(Instant::now() < until, "still waiting for {what}; printed: {}", self.text());
+            assert!(
+                Instant::now() < until,
+                "still waiting for {what}; printed: {}",
+                self.text()
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -63,7 +67,12 @@ const LIMITS: Limits = Limits {
 
 fn hosted(limits: Limits) -> (Scheduler, Hosted) {
     let scheduler = Scheduler::new(2, render).unwrap();
-    let hosted = scheduler.host("acme", Config::default(), limits, Arc::new(EmbeddedBus::new()));
+    let hosted = scheduler.host(
+        "acme",
+        Config::default(),
+        limits,
+        Arc::new(EmbeddedBus::new()),
+    );
     (scheduler, hosted)
 }
 
@@ -91,14 +100,21 @@ fn submit_files(hosted: &Hosted, main: &str, files: Vec<(&str, &str)>) -> (Pid, 
 fn a_job_prints_to_its_own_output_and_ends_there() {
     let (_scheduler, hosted) = hosted(LIMITS);
     let (_, first) = submit(&hosted, "(println \"first\" *command-line-args*) 1");
-    let (_, second) = submit(&hosted, "(println \"second\") (throw (ex-info \"no\" {:why 1}))");
+    let (_, second) = submit(
+        &hosted,
+        "(println \"second\") (throw (ex-info \"no\" {:why 1}))",
+    );
     let end = first.wait_end();
     assert_eq!(first.text(), "first [one]\n");
     assert_eq!((end.reason.as_str(), end.status), (":normal", 0));
     let end = second.wait_end();
     assert_eq!(second.text(), "second\n");
     assert_eq!(end.status, 1);
-    assert!(end.failure.is_some_and(|f| f.contains("no")), "{:?}", end.reason);
+    assert!(
+        end.failure.is_some_and(|f| f.contains("no")),
+        "{:?}",
+        end.reason
+    );
     // The runtime goes on after its jobs end.
     let (_, third) = submit(&hosted, "(exit-program 3)");
     assert_eq!(third.wait_end().status, 3);
@@ -111,7 +127,10 @@ fn require_reads_the_files_submitted_with_the_job_never_the_disk() {
         &hosted,
         "main.calf",
         vec![
-            ("main.calf", "(require '[app.util :as u]) (println (u/twice 21))"),
+            (
+                "main.calf",
+                "(require '[app.util :as u]) (println (u/twice 21))",
+            ),
             ("app/util.calf", "(ns app.util) (defn twice [x] (* 2 x))"),
         ],
     );
@@ -122,7 +141,11 @@ fn require_reads_the_files_submitted_with_the_job_never_the_disk() {
     let (_, output) = submit(&hosted, "(load-file \"Cargo.toml\")");
     let end = output.wait_end();
     assert_eq!(end.status, 1);
-    assert!(end.reason.contains("no file Cargo.toml was submitted"), "{}", end.reason);
+    assert!(
+        end.reason.contains("no file Cargo.toml was submitted"),
+        "{}",
+        end.reason
+    );
 }
 
 #[test]
@@ -135,7 +158,10 @@ fn a_submission_that_does_not_read_is_refused_with_its_error() {
         args: Vec::new(),
         output: output.clone(),
     });
-    assert!(matches!(refused, Err(Refused::Source(Failure::Source(_)))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(Refused::Source(Failure::Source(_)))),
+        "{refused:?}"
+    );
     let refused = hosted.submit(Submission {
         main: "missing.calf".to_string(),
         files: Vec::new(),
@@ -170,7 +196,10 @@ fn ps_and_inspect_show_what_processes_do() {
     let detail = scheduler.tokio().block_on(hosted.inspect(main)).unwrap();
     assert_eq!(detail.mailbox, vec!["\"not this\"".to_string()]);
     assert!(
-        detail.stack.iter().any(|f| f.contains("wait-for-stop") && f.contains("main.calf:2")),
+        detail
+            .stack
+            .iter()
+            .any(|f| f.contains("wait-for-stop") && f.contains("main.calf:2")),
         "{:?}",
         detail.stack
     );
@@ -178,7 +207,9 @@ fn ps_and_inspect_show_what_processes_do() {
     assert_eq!(hosted.figures().jobs, 1);
     // A message from outside ends the wait; the job's end stops the
     // spinner, which would otherwise run forever.
-    hosted.send(main, Value::vector([Value::keyword("stop")])).unwrap();
+    hosted
+        .send(main, Value::vector([Value::keyword("stop")]))
+        .unwrap();
     assert_eq!(output.wait_end().status, 0);
     let until = Instant::now() + Duration::from_secs(10);
     while hosted.figures().processes > 0 {
@@ -214,7 +245,10 @@ fn a_spawn_past_the_quota_throws_quota_exceeded() {
          (println (bomb 0))",
     );
     assert_eq!(output.wait_end().status, 0);
-    assert_eq!(output.text(), "[4 :calf/quota-exceeded :max-processes 5 acme]\n");
+    assert_eq!(
+        output.text(),
+        "[4 :calf/quota-exceeded :max-processes 5 acme]\n"
+    );
     assert!(hosted.figures().quota_refusals >= 1);
 }
 
@@ -233,8 +267,14 @@ fn a_mailbox_past_the_quota_kills_its_process_with_quota_exceeded() {
     );
     assert_eq!(output.wait_end().status, 0);
     let text = output.text();
-    assert!(text.ends_with(":calf/quota-exceeded :max-mailbox\n"), "{text}");
-    assert!(text.contains("tenant acme reached its quota max-mailbox of 100"), "{text}");
+    assert!(
+        text.ends_with(":calf/quota-exceeded :max-mailbox\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tenant acme reached its quota max-mailbox of 100"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -247,11 +287,17 @@ fn an_attached_repl_keeps_its_namespace_and_its_processes_outlive_it() {
     assert_eq!(evaluated.result.unwrap(), Value::Int(42));
     assert_eq!(output.text(), "hello\n");
     assert!(eval("(throw (ex-info \"bad\" {}))").result.is_err());
-    assert_eq!(eval("x").result.unwrap(), Value::Int(41), "a failed line ends no session");
+    assert_eq!(
+        eval("x").result.unwrap(),
+        Value::Int(41),
+        "a failed line ends no session"
+    );
     let (start, names) = attached.completions("(rec", 4);
     assert_eq!(start, 1);
     assert!(names.contains(&"recur".to_string()), "{names:?}");
-    let long_lived = eval("(spawn (fn [] (receive [:never] :ok)))").result.unwrap();
+    let long_lived = eval("(spawn (fn [] (receive [:never] :ok)))")
+        .result
+        .unwrap();
     let Value::Pid(spawned) = long_lived else {
         panic!("not a pid: {long_lived}")
     };
@@ -270,7 +316,9 @@ fn shutdown_stops_every_process_and_refuses_new_jobs() {
     let (_, spinning) = submit(&hosted, "(loop [] (recur))");
     std::thread::sleep(Duration::from_millis(50));
     let started = Instant::now();
-    scheduler.tokio().block_on(hosted.shutdown(Duration::from_secs(5)));
+    scheduler
+        .tokio()
+        .block_on(hosted.shutdown(Duration::from_secs(5)));
     assert!(started.elapsed() < Duration::from_secs(5));
     let end = trapping.wait_end();
     assert_eq!(end.status, 0, "{end:?} {}", trapping.text());

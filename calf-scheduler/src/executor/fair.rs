@@ -168,7 +168,10 @@ mod tests {
         light.wants_thread();
         assert!(busy.should_yield(Duration::from_millis(1)));
         light.start_turn(true);
-        assert!(!busy.should_yield(Duration::from_millis(1)), "it got a thread");
+        assert!(
+            !busy.should_yield(Duration::from_millis(1)),
+            "it got a thread"
+        );
         busy.end_turn(Duration::from_millis(1));
         light.end_turn(Duration::from_micros(10));
         // `busy` is ahead now: it waits, and `light` keeps going.
@@ -204,7 +207,9 @@ mod tests {
         idle.end_turn(Duration::from_millis(1));
         // Brought up to `busy`'s 10 s before its turn was charged: it
         // is behind `busy` by no more than the turn it just had.
-        assert!(idle.virtual_ns.load(Ordering::Relaxed) >= Duration::from_secs(10).as_nanos() as u64);
+        assert!(
+            idle.virtual_ns.load(Ordering::Relaxed) >= Duration::from_secs(10).as_nanos() as u64
+        );
         busy.wants_thread();
         assert!(idle.should_yield(Duration::ZERO));
     }

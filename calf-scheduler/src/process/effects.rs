@@ -136,14 +136,16 @@ impl Process {
             } => {
                 let me = self.pid();
                 let reference = monitor.then(|| self.shared.new_ref());
-                let spawned = self.shared.spawn(&self.job, Vm::call(function, args), |child| {
-                    if link {
-                        child.link_to(me);
-                    }
-                    if let Some(r) = reference {
-                        child.watched_by(me, r);
-                    }
-                });
+                let spawned = self
+                    .shared
+                    .spawn(&self.job, Vm::call(function, args), |child| {
+                        if link {
+                            child.link_to(me);
+                        }
+                        if let Some(r) = reference {
+                            child.watched_by(me, r);
+                        }
+                    });
                 let pid = match spawned {
                     Ok(pid) => pid,
                     Err(error) => return self.throw(answer, error),
@@ -212,7 +214,15 @@ impl Process {
                         });
                     }
                 }
-                let call = call::run(bus, subject, payload, body, policy, call::new_call_id(), context);
+                let call = call::run(
+                    bus,
+                    subject,
+                    payload,
+                    body,
+                    policy,
+                    call::new_call_id(),
+                    context,
+                );
                 let promise = self.shared.new_ref();
                 if wait {
                     self.shared
@@ -284,10 +294,14 @@ impl Process {
                         RuntimeError::new("calf/internal", "the core library has no -serve-loop"),
                     );
                 };
-                let pid = match self.shared.spawn(&self.job, Vm::call(loop_fn, vec![handler]), |_| {}) {
-                    Ok(pid) => pid,
-                    Err(error) => return self.throw(answer, error),
-                };
+                let pid =
+                    match self
+                        .shared
+                        .spawn(&self.job, Vm::call(loop_fn, vec![handler]), |_| {})
+                    {
+                        Ok(pid) => pid,
+                        Err(error) => return self.throw(answer, error),
+                    };
                 let service = Arc::new(crate::bus::ProcessService::new(&self.shared, pid));
                 let registered = self.shared.bus.serve(&subject, pid, service);
                 // Answer with the pid once the bus serves the subject (NATS

@@ -78,7 +78,10 @@ impl Process {
             .map(|message| shortened(message.to_string()))
             .collect();
         let pids = |pairs: &[(u64, Pid)]| pairs.iter().map(|(_, p)| *p).collect::<Vec<Pid>>();
-        let call = match (&self.waiting, seldom.and_then(|s| s.calls.waiting_on.as_ref())) {
+        let call = match (
+            &self.waiting,
+            seldom.and_then(|s| s.calls.waiting_on.as_ref()),
+        ) {
             (Some(Wait::Reply(_)), Some(info)) => Some(CallWait {
                 subject: info.subject.clone(),
                 attempt: info.attempt.load(Ordering::Relaxed),

@@ -194,7 +194,12 @@ fn keyword(name: &str) -> Value {
 }
 
 impl Process {
-    pub fn new(shared: Arc<Shared>, job: Arc<Job>, handle: Arc<ProcessHandle>, mut vm: Vm) -> Process {
+    pub fn new(
+        shared: Arc<Shared>,
+        job: Arc<Job>,
+        handle: Arc<ProcessHandle>,
+        mut vm: Vm,
+    ) -> Process {
         vm.set_max_depth(shared.config.max_depth);
         let born_ms = shared.epoch.elapsed().as_millis() as u64;
         Process {

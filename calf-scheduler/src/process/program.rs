@@ -183,8 +183,7 @@ impl Process {
                 }
             };
             let program = &mut frame.program;
-            let mut compiler =
-                Compiler::new(&self.job.globals, program.ns, &program.spans, span);
+            let mut compiler = Compiler::new(&self.job.globals, program.ns, &program.spans, span);
             let expanded = compiler.expand_toplevel(&form);
             program.ns = compiler.ns;
             match expanded {

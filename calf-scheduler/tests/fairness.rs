@@ -1,0 +1,160 @@
+//! Tenants of one scheduler share its threads by their shares, whatever
+//! they run: a tenant running a thousand busy loops, a spawn bomb and a
+//! mailbox flood does not starve another. Only what cannot be flaky is
+//! asserted (progress, and a ratio far from the boundary); the latency
+//! figures are the benchmark's (bench/run's `serve-fairness` row).
+
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use calf_lang::Value;
+use calf_scheduler::bus::embedded::EmbeddedBus;
+use calf_scheduler::hosted::{Hosted, JobEnd, JobOutput, Limits, Scheduler, Submission};
+use calf_scheduler::{Config, Failure};
+
+/// Forwards each line printed to a channel.
+struct Lines(Mutex<mpsc::Sender<String>>);
+
+impl JobOutput for Lines {
+    fn write(&self, text: &str, _to_stderr: bool) {
+        let _ = self.0.lock().unwrap().send(text.to_string());
+    }
+
+    fn ended(&self, end: JobEnd) {
+        let _ = self.0.lock().unwrap().send(format!("ended {}", end.reason));
+    }
+}
+
+fn render(failure: &Failure) -> String {
+    format!("{failure:?}")
+}
+
+fn limits(cpu_share: u32) -> Limits {
+    Limits {
+        max_processes: 2_000,
+        max_calls_in_flight: 100,
+        max_mailbox: 10_000,
+        cpu_share,
+    }
+}
+
+fn host(scheduler: &Scheduler, tenant: &str, cpu_share: u32) -> Hosted {
+    let config = Config {
+        budget: 2_000,
+        ..Config::default()
+    };
+    scheduler.host(
+        tenant,
+        config,
+        limits(cpu_share),
+        Arc::new(EmbeddedBus::new()),
+    )
+}
+
+fn submit(hosted: &Hosted, source: &str) -> (calf_lang::value::Pid, mpsc::Receiver<String>) {
+    let (tx, rx) = mpsc::channel();
+    let pid = hosted
+        .submit(Submission {
+            main: "main.calf".to_string(),
+            files: vec![("main.calf".to_string(), source.to_string())],
+            args: Vec::new(),
+            output: Arc::new(Lines(Mutex::new(tx))),
+        })
+        .expect("submitted");
+    (pid, rx)
+}
+
+/// A thousand busy loops, a spawn bomb (held back by the quota of
+/// processes) and a mailbox flood (held back by the quota of mailboxes),
+/// forever.
+const HOSTILE: &str = "
+(dotimes [_ 1000] (spawn (fn [] (loop [i 0] (recur (inc i))))))
+(defn bomb [] (spawn bomb) (spawn bomb) (receive [:never] :ok))
+(spawn (fn [] (try (bomb) (catch e nil))))
+(defn flood []
+  (let [sink (spawn (fn [] (sleep 1000000)))]
+    (loop [] (send sink :junk) (if (alive? sink) (recur) (flood)))))
+(spawn flood)
+(receive [:never] :ok)";
+
+/// The answer to a ping, from outside the runtime, printed.
+const ECHO: &str = "
+(println \"ready\")
+(loop [] (receive [:ping n] (println n)) (recur))";
+
+#[test]
+fn a_hostile_tenant_does_not_starve_another() {
+    let scheduler = Scheduler::new(2, render).unwrap();
+    let hostile = host(&scheduler, "hostile", 1);
+    let calm = host(&scheduler, "calm", 1);
+    let (_, _hostile_output) = submit(&hostile, HOSTILE);
+    // Let the hostile tenant fill its quotas.
+    let until = Instant::now() + Duration::from_secs(20);
+    while hostile.figures().processes < 1_500 {
+        assert!(Instant::now() < until, "the hostile tenant never got going");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Pings from outside are answered one by one, each in far less than
+    // the hostile tenant's thousand loops would take to run a slice each.
+    let (echo, lines) = submit(&calm, ECHO);
+    assert_eq!(
+        lines.recv_timeout(Duration::from_secs(20)).unwrap(),
+        "ready\n"
+    );
+    let mut worst = Duration::ZERO;
+    for n in 0..200 {
+        let sent = Instant::now();
+        calm.send(echo, Value::vector([Value::keyword("ping"), Value::Int(n)]))
+            .unwrap();
+        let answer = lines
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("ping {n} unanswered for 10 s"));
+        assert_eq!(answer, format!("{n}\n"));
+        worst = worst.max(sent.elapsed());
+    }
+    // A thousand slices of 2,000 reductions take about a second; a fair
+    // share answers within a few slices.
+    eprintln!("worst ping {worst:?}");
+    assert!(
+        worst < Duration::from_secs(2),
+        "the worst ping took {worst:?}"
+    );
+    // And a ping-pong inside the calm tenant completes.
+    let (_, lines) = submit(
+        &calm,
+        "(defn pong [] (receive [:ping from] (do (send from :pong) (recur))))
+         (let [p (spawn pong)] (dotimes [_ 20000] (send p [:ping (self)]) (receive :pong nil)))
+         (println \"done\")",
+    );
+    assert_eq!(
+        lines.recv_timeout(Duration::from_secs(60)).unwrap(),
+        "done\n"
+    );
+    assert!(
+        hostile.figures().quota_refusals > 0,
+        "the quotas held the hostile tenant back"
+    );
+}
+
+#[test]
+fn busy_tenants_get_reductions_in_proportion_to_their_shares() {
+    let scheduler = Scheduler::new(2, render).unwrap();
+    let big = host(&scheduler, "big", 3);
+    let small = host(&scheduler, "small", 1);
+    let spinners =
+        "(dotimes [_ 8] (spawn (fn [] (loop [i 0] (recur (inc i)))))) (receive [:never] :ok)";
+    submit(&big, spinners);
+    submit(&small, spinners);
+    std::thread::sleep(Duration::from_millis(300));
+    let (big_before, small_before) = (big.figures().reductions, small.figures().reductions);
+    std::thread::sleep(Duration::from_secs(2));
+    let big_used = big.figures().reductions - big_before;
+    let small_used = small.figures().reductions - small_before;
+    let ratio = big_used as f64 / small_used.max(1) as f64;
+    eprintln!("ratio {ratio:.2}");
+    // 3 expected; far from both 1 (no shares) and the boundary.
+    assert!(
+        (1.8..5.0).contains(&ratio),
+        "share 3 got {big_used} reductions, share 1 got {small_used}: ratio {ratio:.2}"
+    );
+}
