@@ -92,6 +92,17 @@ impl Var {
         self.native.store(native, Ordering::Release);
     }
 
+    /// Back to declared but never set.
+    fn unbind(&self) {
+        let mut slot = self.value.write().unwrap_or_else(|e| e.into_inner());
+        let value = slot.take();
+        self.native.store(std::ptr::null_mut(), Ordering::Release);
+        drop(slot);
+        // Dropped outside the lock: the value may hold the last count of
+        // code that names this very var.
+        drop(value);
+    }
+
     pub fn is_bound(&self) -> bool {
         self.value
             .read()
@@ -229,7 +240,21 @@ impl Namespace {
     }
 }
 
-/// All namespaces of one runtime.
+impl Drop for Globals {
+    fn drop(&mut self) {
+        for var in self.every_var() {
+            var.unbind();
+        }
+    }
+}
+
+/// All namespaces of one runtime (or of one job of a hosted runtime).
+///
+/// Dropped, it unbinds every var: a var's value is often a function whose
+/// code holds the vars it names, two mutually recursive functions are a
+/// cycle of counts, and `calf serve` makes fresh globals for every job it
+/// runs. A function that escaped (sent to a process of another job) and
+/// is called after its globals are gone finds its vars unbound.
 #[derive(Debug)]
 pub struct Globals {
     namespaces: RwLock<FxHashMap<Sym, Arc<Namespace>>>,
@@ -256,6 +281,12 @@ impl Globals {
 
     pub fn core(&self) -> &Arc<Namespace> {
         &self.core
+    }
+
+    /// Every var of every namespace.
+    fn every_var(&self) -> Vec<Arc<Var>> {
+        let namespaces = self.namespaces.read().unwrap_or_else(|e| e.into_inner());
+        namespaces.values().flat_map(|ns| ns.vars()).collect()
     }
 
     /// The namespace `name`, made if needed.
@@ -317,5 +348,27 @@ impl Globals {
         ns.lookup(sym)
             .or_else(|| ns.referred(sym))
             .or_else(|| self.core.lookup(sym))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two functions that call each other hold each other's vars through
+    /// their code: without the unbinding on drop, neither would be freed.
+    #[test]
+    fn dropped_globals_free_their_mutually_recursive_functions() {
+        let globals = crate::prelude::new_globals();
+        let source = "(declare pong)
+                      (defn ping [n] (if (zero? n) :done (pong (dec n))))
+                      (defn pong [n] (ping n))";
+        crate::prelude::load_pure(&globals, "<test>", source, Sym::new(USER)).unwrap();
+        let user = globals.namespace(Sym::new(USER));
+        let ping = Arc::downgrade(&user.lookup(Sym::new("ping")).unwrap());
+        drop(user);
+        assert!(ping.upgrade().is_some_and(|var| var.is_bound()));
+        drop(globals);
+        assert!(ping.upgrade().is_none(), "the var outlived its globals");
     }
 }
