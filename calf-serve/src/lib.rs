@@ -16,4 +16,12 @@
 
 pub mod api;
 pub mod config;
+pub mod data;
+mod jobs;
+mod listener;
 pub mod nats_config;
+pub mod output;
+pub mod reply;
+pub mod server;
+mod sessions;
+mod tenant;
