@@ -267,6 +267,9 @@ fn connect_reason(error: &async_nats::ConnectError) -> String {
         async_nats::ConnectErrorKind::TimedOut => {
             format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())
         }
+        async_nats::ConnectErrorKind::Io => {
+            format!("{error}: is a NATS server running there? (--nats URL, or CALF_NATS_URL)")
+        }
         _ => error.to_string(),
     }
 }
