@@ -19,7 +19,7 @@ pub mod client;
 pub mod config;
 pub mod data;
 mod jobs;
-mod listener;
+pub mod listener;
 pub mod nats_config;
 pub mod output;
 pub mod reply;
