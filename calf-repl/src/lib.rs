@@ -11,6 +11,8 @@
 // binary is its allocator, which lives in main.rs.
 #![forbid(unsafe_code)]
 
+pub mod admin;
+mod attach;
 mod brackets;
 pub mod diagnostic;
 mod line_editor;

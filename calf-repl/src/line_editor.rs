@@ -19,9 +19,20 @@ use rustyline::{Context, Helper};
 const BRACKET_STYLE: &str = "\x1b[1;34m";
 const RESET: &str = "\x1b[0m";
 
+/// Completions of the word ending at a position of a line: where the
+/// word starts, and the names.
+pub type Complete = Box<dyn Fn(&str, usize) -> (usize, Vec<String>)>;
+
+/// Where completions come from: this process's namespaces, or an attached
+/// session's (a request to the scheduler).
+pub enum Names {
+    Local(Arc<Globals>),
+    Remote(Complete),
+}
+
 /// The REPL's rustyline helper.
 pub struct LineHelper {
-    globals: Arc<Globals>,
+    names: Names,
     /// The namespace the next line is read in: names are completed there.
     pub ns: Sym,
     /// Whether the line is shown with a bracket highlighted.
@@ -30,8 +41,12 @@ pub struct LineHelper {
 
 impl LineHelper {
     pub fn new(globals: Arc<Globals>, ns: Sym) -> LineHelper {
+        LineHelper::with_names(Names::Local(globals), ns)
+    }
+
+    pub fn with_names(names: Names, ns: Sym) -> LineHelper {
         LineHelper {
-            globals,
+            names,
             ns,
             bracket_shown: Cell::new(false),
         }
@@ -47,12 +62,10 @@ impl Completer for LineHelper {
         pos: usize,
         _: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<String>)> {
-        Ok(calf_lang::completion::complete(
-            &self.globals,
-            self.ns,
-            line,
-            pos,
-        ))
+        Ok(match &self.names {
+            Names::Local(globals) => calf_lang::completion::complete(globals, self.ns, line, pos),
+            Names::Remote(complete) => complete(line, pos),
+        })
     }
 }
 

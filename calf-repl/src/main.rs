@@ -37,7 +37,9 @@ static ALLOCATOR: allocator::Mimalloc = allocator::Mimalloc;
     trailing_var_arg = true,
     after_help = "(require 'app.util) loads app/util.calf from the script's directory (the current \
                   directory for -e), then from each directory of CALF_PATH (separated by ':'), then \
-                  from the stdlib bundled in calf."
+                  from the stdlib bundled in calf.\n\n\
+                  The central scheduler: calf serve, submit, ps, inspect, kill, send, logs, attach \
+                  (calf VERB --help; docs/serve.md). A script named like one runs as ./NAME."
 )]
 struct Cli {
     /// Evaluate EXPR, print the result with prn, and exit.
@@ -87,8 +89,16 @@ fn main() -> ExitCode {
 }
 
 fn run() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let verb = args.get(1).and_then(|a| a.to_str());
+    if let Some(verb) = verb.filter(|v| calf_repl::admin::is_verb(v)) {
+        // The scheduler says what it does; a command, only what went wrong.
+        init_logging(if verb == "serve" { "info" } else { "warn" });
+        let status = calf_repl::admin::main(args);
+        return ExitCode::from(status.clamp(0, 255) as u8);
+    }
     let cli = Cli::parse();
-    init_logging();
+    init_logging("warn");
     let config = Config {
         budget: cli.reductions.max(1),
         max_depth: cli.max_depth,
@@ -137,12 +147,12 @@ fn run() -> ExitCode {
     ExitCode::from(status.clamp(0, 255) as u8)
 }
 
-/// Logs go to stderr; `CALF_LOG` sets the level (default `warn`: every
-/// retried call is logged with why and when it is tried next; `debug` shows
-/// each call attempt with its latency).
-fn init_logging() {
+/// Logs go to stderr; `CALF_LOG` sets the level (default `warn`, `info`
+/// for `calf serve`: every retried call is logged with why and when it is
+/// tried next; `debug` shows each call attempt with its latency).
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CALF_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -39,7 +39,7 @@ Type a form and press Enter; an open bracket continues on the next line.
 
 /// Where history is kept: `$XDG_DATA_HOME/calf/history`, else
 /// `~/.local/share/calf/history`.
-fn history_path() -> Option<PathBuf> {
+pub(crate) fn history_path() -> Option<PathBuf> {
     let data = match std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(std::env::var_os("HOME")?).join(".local/share"),

@@ -15,4 +15,14 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod client;
 pub mod config;
+pub mod data;
+mod jobs;
+pub mod listener;
+pub mod nats_config;
+pub mod output;
+pub mod reply;
+pub mod server;
+mod sessions;
+mod tenant;

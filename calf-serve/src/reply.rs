@@ -1,0 +1,122 @@
+//! Answering a request of the admin API: a MessagePack body, or an error
+//! reply in the worker protocol's form.
+//!
+//! An error reply carries its code in `Nats-Service-Error-Code` and its
+//! message in `Nats-Service-Error`. A header holds one line, and some
+//! messages are longer (a program that does not read is shown with its
+//! source excerpt), so the header holds the first line and the body the
+//! whole message, as UTF-8 text.
+
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use calf_protocol::header;
+
+use crate::api::code;
+
+/// Why a request was not done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// One of [`crate::api::code`].
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(code::BAD_REQUEST, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(code::NOT_FOUND, message)
+    }
+
+    pub fn no_such_process(pid: u64) -> ApiError {
+        ApiError::not_found(format!("no such process: <{pid}>"))
+    }
+
+    pub fn no_such_session(session: u64) -> ApiError {
+        ApiError::not_found(format!(
+            "no such session: {session} (detached, or idle for too long)"
+        ))
+    }
+}
+
+/// What a request is answered with.
+pub type Answer = Result<Vec<u8>, ApiError>;
+
+/// The headers and body of `answer`'s reply.
+pub fn reply_parts(answer: Answer) -> (Option<HeaderMap>, Bytes) {
+    match answer {
+        Ok(body) => (None, Bytes::from(body)),
+        Err(error) => {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ERROR, header_line(&error.message).as_str());
+            headers.insert(header::ERROR_CODE, error.code);
+            let body = if error.message.contains(['\n', '\r']) {
+                Bytes::from(error.message.into_bytes())
+            } else {
+                Bytes::new()
+            };
+            (Some(headers), body)
+        }
+    }
+}
+
+/// The message as a header value: its first non-empty line, without
+/// control characters (a header value must not break the line).
+pub fn header_line(message: &str) -> String {
+    let line = message
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("error");
+    line.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// Sends the reply to `request`, if it asked for one; a failure to send is
+/// logged (the client times out, the scheduler goes on).
+pub async fn send(client: &async_nats::Client, request: &async_nats::Message, answer: Answer) {
+    let Some(reply_to) = request.reply.clone() else {
+        tracing::debug!(subject = %request.subject, "a request without a reply subject");
+        return;
+    };
+    let (headers, body) = reply_parts(answer);
+    let sent = match headers {
+        Some(headers) => client.publish_with_headers(reply_to, headers, body).await,
+        None => client.publish(reply_to, body).await,
+    };
+    if let Err(e) = sent {
+        tracing::warn!(subject = %request.subject, "cannot send the reply: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_reply_has_both_headers_and_the_long_message_in_its_body() {
+        let error = ApiError::new(code::UNPROCESSABLE, "error: unclosed (\n  1 | (foo\n");
+        let (headers, body) = reply_parts(Err(error));
+        let headers = headers.expect("an error has headers");
+        let get = |name| headers.get(name).map(|v| v.as_str().to_string());
+        assert_eq!(get(header::ERROR).as_deref(), Some("error: unclosed ("));
+        assert_eq!(get(header::ERROR_CODE).as_deref(), Some("422"));
+        assert_eq!(&body[..], b"error: unclosed (\n  1 | (foo\n");
+    }
+
+    #[test]
+    fn a_one_line_error_has_an_empty_body() {
+        let (headers, body) = reply_parts(Err(ApiError::no_such_process(12)));
+        assert!(headers.is_some());
+        assert!(body.is_empty());
+        assert_eq!(header_line("\n\n  a\tb\n c"), "ab");
+    }
+}

@@ -1,0 +1,316 @@
+//! `calf serve`: starts the scheduler and every tenant's runtime, answers
+//! the admin API until SIGTERM or SIGINT, and takes a changed
+//! configuration on SIGHUP.
+//!
+//! Each tenant has one connection of the scheduler's in its own account:
+//! its runtime's foreign calls go out on it and its admin requests come in
+//! on it. One more connection, in the operator account, answers
+//! `calf.api.tenants`. Every wait on the way out is bounded, so a stop
+//! never hangs on a process, a client or the NATS server.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use calf_scheduler::bus::nats::NatsBus;
+use calf_scheduler::hosted::Scheduler;
+use calf_scheduler::Failure;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::task::JoinSet;
+
+use crate::api::{self, subject};
+use crate::config::{ServeConfig, Tenant as TenantConfig, User};
+use crate::listener::Listener;
+use crate::reply::ApiError;
+use crate::sessions::IDLE_LIMIT;
+use crate::tenant::{self, Tenant};
+
+/// How long processes get to end on `:shutdown` before they are killed.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// How long a stop waits for requests being answered, and for a
+/// connection to send what it holds.
+const PATIENCE: Duration = Duration::from_secs(2);
+
+/// How long connecting to the NATS server may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs `calf serve` until SIGTERM or SIGINT. `render` shows failures to
+/// people; `nats_url`, when given, replaces the configuration's server.
+pub fn run(
+    config: ServeConfig,
+    render: fn(&Failure) -> String,
+    nats_url: Option<String>,
+) -> Result<(), String> {
+    let threads = config
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let scheduler = Scheduler::new(threads.max(1), render)
+        .map_err(|e| format!("cannot start the scheduler: {e}"))?;
+    let tokio = scheduler.tokio().clone();
+    let mut server = Server {
+        scheduler: &scheduler,
+        threads: threads.max(1),
+        render,
+        nats_url: nats_url.unwrap_or_else(|| config.nats_url.clone()),
+        config,
+        running: BTreeMap::new(),
+        tenants: Arc::default(),
+        stopping: JoinSet::new(),
+    };
+    tokio.block_on(server.serve())
+}
+
+/// Every tenant being served, for the operator's `calf.api.tenants`.
+type Registry = Arc<Mutex<BTreeMap<String, Arc<Tenant>>>>;
+
+struct Server<'s> {
+    scheduler: &'s Scheduler,
+    threads: usize,
+    render: fn(&Failure) -> String,
+    /// The server every connection goes to.
+    nats_url: String,
+    config: ServeConfig,
+    running: BTreeMap<String, Running>,
+    tenants: Registry,
+    /// Tenants removed by a reload, being stopped.
+    stopping: JoinSet<()>,
+}
+
+/// A tenant being served: its runtime and connection, and its requests
+/// being taken.
+struct Running {
+    tenant: Arc<Tenant>,
+    listener: Listener,
+    config: TenantConfig,
+}
+
+impl Server<'_> {
+    async fn serve(&mut self) -> Result<(), String> {
+        let signals =
+            |kind: SignalKind| signal(kind).map_err(|e| format!("cannot listen for signals: {e}"));
+        let (mut hangup, mut terminate, mut interrupt) = (
+            signals(SignalKind::hangup())?,
+            signals(SignalKind::terminate())?,
+            signals(SignalKind::interrupt())?,
+        );
+        for tenant in self.config.tenants.clone() {
+            let running = self.start(&tenant).await?;
+            self.running.insert(tenant.name.clone(), running);
+        }
+        let operator = self.operator().await?;
+        tracing::info!(
+            tenants = self.running.len(),
+            url = %self.nats_url,
+            "calf serve is up"
+        );
+        let mut idle_check = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = hangup.recv() => self.reload().await,
+                _ = terminate.recv() => break,
+                _ = interrupt.recv() => break,
+                _ = idle_check.tick() => self.drop_idle_sessions(),
+            }
+        }
+        tracing::info!("stopping: no more requests; processes get :shutdown");
+        operator.close();
+        operator.finished(PATIENCE).await;
+        let mut stops = JoinSet::new();
+        for (_, running) in std::mem::take(&mut self.running) {
+            stops.spawn(stop(running));
+        }
+        self.tenants
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        let everything = async {
+            while stops.join_next().await.is_some() {}
+            while self.stopping.join_next().await.is_some() {}
+        };
+        let bound = SHUTDOWN_GRACE + 3 * PATIENCE + Duration::from_secs(1);
+        if tokio::time::timeout(bound, everything).await.is_err() {
+            tracing::warn!("tenants still stopping after {bound:?}; exiting anyway");
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+
+    /// Connects to `tenant`'s account, starts its runtime and takes its
+    /// requests.
+    async fn start(&self, config: &TenantConfig) -> Result<Running, String> {
+        let client_of = |e: String| format!("tenant {}: {e}", config.name);
+        let bus = Arc::new(
+            connect(&self.nats_url, &config.scheduler)
+                .await
+                .map_err(client_of)?,
+        );
+        let hosted = self.scheduler.host(
+            &config.name,
+            tenant::runtime_config(self.threads, &config.quotas),
+            tenant::limits(&config.quotas),
+            bus.clone(),
+        );
+        let tenant = Arc::new(Tenant::new(config, hosted, bus.clone(), self.render));
+        let answering = tenant.clone();
+        let listener = Listener::start(bus.client().clone(), "calf.api.>", move |subject, body| {
+            let tenant = answering.clone();
+            async move { tenant.answer(&subject, &body).await }
+        })
+        .await
+        .map_err(client_of)?;
+        self.tenants
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(config.name.clone(), tenant.clone());
+        tracing::info!(tenant = %config.name, "tenant started");
+        Ok(Running {
+            tenant,
+            listener,
+            config: config.clone(),
+        })
+    }
+
+    /// The operator account's connection, answering `calf.api.tenants`.
+    async fn operator(&self) -> Result<Listener, String> {
+        let bus = connect(&self.nats_url, &self.config.operator)
+            .await
+            .map_err(|e| format!("the operator account: {e}"))?;
+        let tenants = self.tenants.clone();
+        // The listener's task holds the client; the bus's other parts are
+        // not needed here.
+        Listener::start(bus.client().clone(), "calf.api.>", move |subject, _body| {
+            let tenants = tenants.clone();
+            async move {
+                if subject != subject::TENANTS {
+                    return Err(ApiError::not_found(format!(
+                        "the operator account answers {} only, not {subject}",
+                        subject::TENANTS
+                    )));
+                }
+                let tenants: Vec<Arc<Tenant>> = tenants
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .values()
+                    .cloned()
+                    .collect();
+                let tenants = tenants.iter().map(|t| t.summary()).collect();
+                Ok(api::encode(&api::TenantList { tenants }))
+            }
+        })
+        .await
+    }
+
+    /// Reads the configuration again: new tenants start, kept ones take
+    /// their new quotas, removed ones stop. A file that does not load
+    /// changes nothing.
+    async fn reload(&mut self) {
+        let path = self.config.path.clone();
+        let config = match ServeConfig::load(&path) {
+            Ok(config) => config,
+            Err(e) => {
+                tracing::error!(
+                    "SIGHUP: {} does not load, nothing changed: {e}",
+                    path.display()
+                );
+                return;
+            }
+        };
+        tracing::info!("SIGHUP: reloading {}", path.display());
+        if config.nats_url != self.config.nats_url || config.operator != self.config.operator {
+            tracing::warn!("the NATS server and the operator login change on restart only");
+        }
+        for wanted in &config.tenants {
+            match self.running.get_mut(&wanted.name) {
+                Some(running) => {
+                    if running.config.scheduler != wanted.scheduler {
+                        tracing::warn!(
+                            tenant = %wanted.name,
+                            "the scheduler's login changes on restart only"
+                        );
+                    }
+                    if running.config.quotas != wanted.quotas {
+                        running.tenant.set_quotas(wanted.quotas);
+                        tracing::info!(tenant = %wanted.name, "new quotas");
+                    }
+                    running.config = wanted.clone();
+                }
+                None => match self.start(wanted).await {
+                    Ok(running) => {
+                        self.running.insert(wanted.name.clone(), running);
+                    }
+                    Err(e) => tracing::error!("SIGHUP: {e}; not started"),
+                },
+            }
+        }
+        let removed: Vec<String> = self
+            .running
+            .keys()
+            .filter(|name| !config.tenants.iter().any(|t| &t.name == *name))
+            .cloned()
+            .collect();
+        for name in removed {
+            if let Some(running) = self.running.remove(&name) {
+                self.tenants
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&name);
+                tracing::info!(tenant = %name, "removed: stopping");
+                self.stopping.spawn(stop(running));
+            }
+        }
+        // What changes on restart only stays as it runs now.
+        self.config = ServeConfig {
+            nats_url: self.config.nats_url.clone(),
+            operator: self.config.operator.clone(),
+            ..config
+        };
+    }
+
+    fn drop_idle_sessions(&self) {
+        for (name, running) in &self.running {
+            for session in running.tenant.sessions.drop_idle(IDLE_LIMIT) {
+                tracing::info!(tenant = %name, session, "idle session dropped");
+            }
+        }
+    }
+}
+
+/// Stops a tenant: no more requests, sessions closed, processes sent
+/// `:shutdown` and then killed, the connection drained. Bounded.
+async fn stop(running: Running) {
+    let Running {
+        tenant, listener, ..
+    } = running;
+    listener.close();
+    tenant.sessions.close_all();
+    let shutdown = tenant.hosted.shutdown(SHUTDOWN_GRACE);
+    if tokio::time::timeout(SHUTDOWN_GRACE + PATIENCE, shutdown)
+        .await
+        .is_err()
+    {
+        tracing::warn!(tenant = %tenant.name, "processes still stopping; leaving them");
+    }
+    listener.finished(PATIENCE).await;
+    if tokio::time::timeout(PATIENCE, tenant.bus.client().drain())
+        .await
+        .is_err()
+    {
+        tracing::warn!(tenant = %tenant.name, "the connection did not drain in time");
+    }
+    tracing::info!(tenant = %tenant.name, "tenant stopped");
+}
+
+/// A connection as `user`; it reconnects by itself from then on, as long
+/// as the scheduler runs.
+async fn connect(url: &str, user: &User) -> Result<NatsBus, String> {
+    let options = async_nats::ConnectOptions::with_user_and_password(
+        user.name.clone(),
+        user.password.clone(),
+    )
+    .connection_timeout(CONNECT_TIMEOUT)
+    .max_reconnects(None);
+    NatsBus::connect_with(url, options)
+        .await
+        .map_err(|e| format!("{e} (as user {})", user.name))
+}

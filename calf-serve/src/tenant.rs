@@ -1,0 +1,346 @@
+//! One tenant as the scheduler serves it: its hosted runtime, its
+//! connection in the tenant's account, its jobs' logs and its sessions,
+//! and the answer to each verb of the admin API.
+//!
+//! Every request arrives on this tenant's connection, so every pid,
+//! job and session it names is looked up in this tenant only.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use calf_lang::value::print::pr_str;
+use calf_lang::value::Pid;
+use calf_scheduler::bus::nats::NatsBus;
+use calf_scheduler::hosted::{self, Hosted, Limits, NoSuchProcess, Refused, Submission};
+use calf_scheduler::{Config, Failure};
+use serde::Serialize;
+
+use crate::api::{self, code, subject};
+use crate::config::{Quotas, Tenant as TenantConfig};
+use crate::data;
+use crate::jobs::Jobs;
+use crate::output::JobLog;
+use crate::reply::{Answer, ApiError};
+use crate::sessions::Sessions;
+
+/// The longest a `logs` request waits for output.
+pub const MAX_LOGS_WAIT: Duration = Duration::from_secs(30);
+
+/// Reductions a process runs before it yields: a tenth of a script's
+/// default, so that a busy tenant never keeps another waiting long.
+pub const BUDGET: u32 = 2_000;
+
+pub struct Tenant {
+    pub name: String,
+    pub hosted: Hosted,
+    pub bus: Arc<NatsBus>,
+    quotas: Mutex<Quotas>,
+    jobs: Jobs,
+    pub sessions: Sessions,
+    render: fn(&Failure) -> String,
+}
+
+/// What the hosted runtime is told of a tenant's quotas.
+pub fn limits(quotas: &Quotas) -> Limits {
+    Limits {
+        max_processes: quotas.max_processes,
+        max_calls_in_flight: quotas.max_calls_in_flight,
+        max_mailbox: quotas.max_mailbox,
+        cpu_share: quotas.cpu_share,
+    }
+}
+
+/// The runtime configuration of every tenant.
+pub fn runtime_config(threads: usize, quotas: &Quotas) -> Config {
+    Config {
+        budget: BUDGET,
+        max_mailbox: quotas.max_mailbox,
+        threads,
+        ..Config::default()
+    }
+}
+
+impl Tenant {
+    pub fn new(
+        config: &TenantConfig,
+        hosted: Hosted,
+        bus: Arc<NatsBus>,
+        render: fn(&Failure) -> String,
+    ) -> Tenant {
+        Tenant {
+            name: config.name.clone(),
+            hosted,
+            bus,
+            quotas: Mutex::new(config.quotas),
+            jobs: Jobs::default(),
+            sessions: Sessions::default(),
+            render,
+        }
+    }
+
+    pub fn quotas(&self) -> Quotas {
+        *self.quotas.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// New quotas from a reloaded configuration: the runtime's now, the
+    /// output ring's from the next job on.
+    pub fn set_quotas(&self, quotas: Quotas) {
+        *self.quotas.lock().unwrap_or_else(|e| e.into_inner()) = quotas;
+        self.hosted.set_limits(limits(&quotas));
+    }
+
+    /// The answer to a request on `subject` with `body`.
+    pub async fn answer(&self, subject: &str, body: &[u8]) -> Answer {
+        match subject {
+            subject::SUBMIT => encoded(self.submit(api::decode(body).map_err(bad)?)),
+            subject::PS => encoded(Ok(self.ps().await)),
+            subject::SUMMARY => encoded(Ok(self.summary())),
+            subject::INSPECT => encoded(self.inspect(api::decode(body).map_err(bad)?).await),
+            subject::KILL => encoded(self.kill(api::decode(body).map_err(bad)?)),
+            subject::SEND => encoded(self.send(api::decode(body).map_err(bad)?)),
+            subject::LOGS => encoded(self.logs(api::decode(body).map_err(bad)?).await),
+            subject::ATTACH => encoded(self.attach()),
+            subject::EVAL => encoded(self.eval(api::decode(body).map_err(bad)?).await),
+            subject::COMPLETE => encoded(self.complete(api::decode(body).map_err(bad)?)),
+            subject::INTERRUPT => encoded(self.interrupt(api::decode(body).map_err(bad)?)),
+            subject::DETACH => encoded(self.detach(api::decode(body).map_err(bad)?)),
+            subject::TENANTS => Err(ApiError::not_found(
+                "calf.api.tenants is answered in the operator account only",
+            )),
+            other => Err(ApiError::not_found(format!(
+                "{other} is not a subject of the admin API (see docs/serve.md)"
+            ))),
+        }
+    }
+
+    fn submit(&self, request: api::Submit) -> Result<api::Submitted, ApiError> {
+        if !request.files.iter().any(|f| f.path == request.main) {
+            return Err(ApiError::bad_request(format!(
+                "the main file {} is not among the files submitted",
+                request.main
+            )));
+        }
+        let log = Arc::new(JobLog::new(self.quotas().max_output));
+        let submission = Submission {
+            main: request.main,
+            files: request
+                .files
+                .into_iter()
+                .map(|f| (f.path, f.text))
+                .collect(),
+            args: request.args,
+            output: log.clone(),
+        };
+        let pid = self
+            .hosted
+            .submit(submission)
+            .map_err(|r| self.refused(r))?;
+        self.jobs.insert(pid.0, log);
+        tracing::info!(tenant = %self.name, pid = pid.0, "job started");
+        Ok(api::Submitted { pid: pid.0 })
+    }
+
+    fn refused(&self, refused: Refused) -> ApiError {
+        match refused {
+            Refused::Source(failure) => ApiError::new(code::UNPROCESSABLE, (self.render)(&failure)),
+            Refused::Quota(value) => ApiError::new(
+                code::QUOTA,
+                format!(
+                    "tenant {}: {}",
+                    self.name,
+                    calf_lang::error::message_of(&value)
+                ),
+            ),
+            Refused::ShuttingDown => {
+                ApiError::new(code::UNAVAILABLE, "the scheduler is shutting down")
+            }
+        }
+    }
+
+    async fn ps(&self) -> api::ProcessList {
+        let processes = self.hosted.processes().await;
+        api::ProcessList {
+            processes: processes.iter().map(row).collect(),
+        }
+    }
+
+    pub fn summary(&self) -> api::Summary {
+        let figures = self.hosted.figures();
+        let quotas = self.quotas();
+        api::Summary {
+            tenant: self.name.clone(),
+            processes: figures.processes as u64,
+            jobs: figures.jobs as u64,
+            reductions: figures.reductions,
+            calls_in_flight: figures.calls_in_flight as u64,
+            quota_refusals: figures.quota_refusals,
+            quotas: api::QuotaView {
+                max_processes: quotas.max_processes as u64,
+                max_calls_in_flight: quotas.max_calls_in_flight as u64,
+                max_mailbox: quotas.max_mailbox as u64,
+                max_output: quotas.max_output as u64,
+                cpu_share: quotas.cpu_share,
+            },
+        }
+    }
+
+    async fn inspect(&self, request: api::Inspect) -> Result<api::ProcessDetail, ApiError> {
+        let detail = self
+            .hosted
+            .inspect(Pid(request.pid))
+            .await
+            .map_err(no_such)?;
+        Ok(api::ProcessDetail {
+            row: row(&detail.row),
+            stack: detail.stack,
+            mailbox_items: detail.mailbox,
+            links: pids(&detail.links),
+            monitors: pids(&detail.monitors),
+            monitored_by: pids(&detail.monitored_by),
+            traps_exits: detail.traps_exits,
+            call: detail.call.map(|c| api::CallWait {
+                subject: c.subject,
+                attempt: c.attempt,
+                deadline_ms: c.deadline_ms,
+            }),
+        })
+    }
+
+    fn kill(&self, request: api::Kill) -> Result<api::Done, ApiError> {
+        let reason = match &request.reason {
+            Some(text) => data::read("the reason", text).map_err(ApiError::bad_request)?,
+            None => calf_lang::Value::keyword("kill"),
+        };
+        self.hosted
+            .kill(Pid(request.pid), reason)
+            .map_err(no_such)?;
+        tracing::info!(tenant = %self.name, pid = request.pid, "killed from outside");
+        Ok(api::Done {})
+    }
+
+    fn send(&self, request: api::Send) -> Result<api::Done, ApiError> {
+        let message = data::read("the message", &request.message).map_err(ApiError::bad_request)?;
+        self.hosted
+            .send(Pid(request.pid), message)
+            .map_err(no_such)?;
+        Ok(api::Done {})
+    }
+
+    async fn logs(&self, request: api::Logs) -> Result<api::LogChunk, ApiError> {
+        let log = self.jobs.get(request.pid).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no job or session with pid <{}> (only a job's main process has logs, \
+                 and only the last {} ended jobs are kept)",
+                request.pid,
+                crate::jobs::KEEP_ENDED
+            ))
+        })?;
+        self.sessions.heard_from_pid(request.pid);
+        let wait = Duration::from_millis(request.wait_ms).min(MAX_LOGS_WAIT);
+        if wait.is_zero() {
+            return Ok(log.read(request.from));
+        }
+        Ok(log.read_waiting(request.from, wait).await)
+    }
+
+    fn attach(&self) -> Result<api::Attached, ApiError> {
+        let log = Arc::new(JobLog::new(self.quotas().max_output));
+        let repl = self
+            .hosted
+            .attach(log.clone())
+            .map_err(|r| self.refused(r))?;
+        let session = self.sessions.open(repl, log.clone());
+        self.jobs.insert(session.pid, log);
+        tracing::info!(tenant = %self.name, session = session.id, pid = session.pid, "attached");
+        Ok(api::Attached {
+            session: session.id,
+            pid: session.pid,
+            ns: calf_lang::namespace::USER.to_string(),
+        })
+    }
+
+    async fn eval(&self, request: api::Eval) -> Result<api::Evaluated, ApiError> {
+        let session = self
+            .sessions
+            .get(request.session)
+            .ok_or_else(|| ApiError::no_such_session(request.session))?;
+        let evaluated = session.eval(&request.source).await;
+        let (value, error) = match &evaluated.result {
+            Ok(value) => (Some(pr_str(value)), None),
+            Err(failure) => (None, Some((self.render)(failure))),
+        };
+        Ok(api::Evaluated {
+            value,
+            error,
+            ns: evaluated.ns.to_string(),
+            output_next: session.log.next(),
+        })
+    }
+
+    fn complete(&self, request: api::Complete) -> Result<api::Completions, ApiError> {
+        let session = self
+            .sessions
+            .get(request.session)
+            .ok_or_else(|| ApiError::no_such_session(request.session))?;
+        let pos = usize::try_from(request.pos).unwrap_or(usize::MAX);
+        if !request.line.is_char_boundary(pos) {
+            return Err(ApiError::bad_request(format!(
+                "pos {} is not a character boundary of the line ({} bytes)",
+                request.pos,
+                request.line.len()
+            )));
+        }
+        let (start, names) = session.repl.completions(&request.line, pos);
+        Ok(api::Completions {
+            start: start as u64,
+            names,
+        })
+    }
+
+    fn interrupt(&self, request: api::Session) -> Result<api::Done, ApiError> {
+        let session = self
+            .sessions
+            .get(request.session)
+            .ok_or_else(|| ApiError::no_such_session(request.session))?;
+        session.interrupt();
+        Ok(api::Done {})
+    }
+
+    fn detach(&self, request: api::Session) -> Result<api::Done, ApiError> {
+        if !self.sessions.detach(request.session) {
+            return Err(ApiError::no_such_session(request.session));
+        }
+        tracing::info!(tenant = %self.name, session = request.session, "detached");
+        Ok(api::Done {})
+    }
+}
+
+fn bad(message: String) -> ApiError {
+    ApiError::bad_request(message)
+}
+
+fn no_such(NoSuchProcess(pid): NoSuchProcess) -> ApiError {
+    ApiError::no_such_process(pid.0)
+}
+
+fn encoded<T: Serialize>(result: Result<T, ApiError>) -> Answer {
+    result.map(|value| api::encode(&value))
+}
+
+fn pids(pids: &[Pid]) -> Vec<u64> {
+    pids.iter().map(|p| p.0).collect()
+}
+
+fn row(row: &hosted::ProcessRow) -> api::ProcessRow {
+    api::ProcessRow {
+        pid: row.pid.0,
+        job: row.job.0,
+        name: row.name.clone(),
+        status: row.status.to_string(),
+        function: row.function.clone(),
+        mailbox: row.mailbox as u64,
+        reductions: row.reductions,
+        memory: row.memory as u64,
+        age_ms: u64::try_from(row.age.as_millis()).unwrap_or(u64::MAX),
+    }
+}
