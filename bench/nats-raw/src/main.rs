@@ -4,6 +4,13 @@
 //!     nats-raw URL seq N      N requests, one after another
 //!     nats-raw URL par N C    N requests from C tasks (N / C each, one at a
 //!                             time): C in flight
+//!     nats-raw URL latency N SUBJECT
+//!                             N requests to SUBJECT, one after another,
+//!                             each timed: prints `metric p50-us`, `p99-us`
+//!                             and `max-us` (how `bench/serve` measures a
+//!                             tenant's round trips through `calf serve`)
+//!
+//! `NATS_USER` and `NATS_PASSWORD`, when set, are the login.
 //!
 //! Each request is `math.add` with the body `[i 1]` (MessagePack), as
 //! `bench/programs/calls_seq.calf` and `calls_par.calf` send it. Prints the
@@ -31,7 +38,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: &[String]) -> Result<(), String> {
-    let usage = || "usage: nats-raw URL seq N | nats-raw URL par N C".to_owned();
+    let usage =
+        || "usage: nats-raw URL seq N | nats-raw URL par N C | nats-raw URL latency N SUBJECT".to_owned();
     let number = |i: usize| -> Result<u64, String> {
         args.get(i)
             .ok_or_else(usage)?
@@ -40,9 +48,18 @@ async fn run(args: &[String]) -> Result<(), String> {
     };
     let url = args.first().ok_or_else(usage)?;
     let mode = args.get(1).ok_or_else(usage)?.as_str();
-    let client = async_nats::connect(url.as_str())
+    let options = match (std::env::var("NATS_USER"), std::env::var("NATS_PASSWORD")) {
+        (Ok(user), Ok(password)) => async_nats::ConnectOptions::with_user_and_password(user, password),
+        _ => async_nats::ConnectOptions::new(),
+    };
+    let client = options
+        .connect(url.as_str())
         .await
         .map_err(|e| format!("cannot connect to {url}: {e}"))?;
+    if mode == "latency" {
+        let subject = args.get(3).ok_or_else(usage)?;
+        return latency(client, number(2)?, subject).await;
+    }
     let start = Instant::now();
     let total = match mode {
         "seq" => add_range(client.clone(), 0, number(2)?).await?,
@@ -62,6 +79,32 @@ async fn run(args: &[String]) -> Result<(), String> {
     };
     let elapsed = start.elapsed();
     println!("{total}");
+    println!("elapsed-ms {}", elapsed.as_millis());
+    Ok(())
+}
+
+/// Makes `n` requests to `subject`, one at a time, and prints the
+/// percentiles of their round trips.
+async fn latency(client: Client, n: u64, subject: &str) -> Result<(), String> {
+    let n = n.max(1);
+    let mut round_trips = Vec::with_capacity(n as usize);
+    let start = Instant::now();
+    for i in 0..n {
+        let body = rmp_serde::to_vec(&(i as i64)).map_err(|e| e.to_string())?;
+        let sent = Instant::now();
+        client
+            .request(subject.to_string(), body.into())
+            .await
+            .map_err(|e| format!("request {i} to {subject}: {e}"))?;
+        round_trips.push(sent.elapsed());
+    }
+    let elapsed = start.elapsed();
+    round_trips.sort();
+    let at = |q: f64| round_trips[((round_trips.len() - 1) as f64 * q) as usize].as_micros();
+    println!("{n}");
+    println!("metric p50-us {}", at(0.5));
+    println!("metric p99-us {}", at(0.99));
+    println!("metric max-us {}", at(1.0));
     println!("elapsed-ms {}", elapsed.as_millis());
     Ok(())
 }
