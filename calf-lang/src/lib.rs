@@ -9,9 +9,9 @@
 //! a [`vm::Host`] without returning). The VM never recurses on the Rust stack: a
 //! running process is plain data that can stop at any instruction.
 
-pub mod completion;
 pub mod bytecode;
 pub mod compiler;
+pub mod completion;
 pub mod error;
 pub mod namespace;
 pub mod natives;

@@ -16,3 +16,4 @@
 
 pub mod api;
 pub mod config;
+pub mod nats_config;
