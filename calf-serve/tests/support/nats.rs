@@ -119,6 +119,11 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lines.lock().unwrap().join("\n")
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -139,7 +144,7 @@ impl NatsServer {
         loop {
             if let Some(error) = lines[before..]
                 .iter()
-                .find(|l| l.contains("[ERR]") || l.contains("[FTL]"))
+                .find(|l| l.contains("Failed to reload") || l.contains("[FTL]"))
             {
                 panic!(
                     "nats-server did not reload {}: {error}",
