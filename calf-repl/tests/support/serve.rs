@@ -116,7 +116,9 @@ impl Serve {
         }
     }
 
-    /// `calf ARGS... --nats URL --user U --password P`.
+    /// `calf VERB --nats URL --user U --password P REST...` (the flags
+    /// before the rest: `submit`'s arguments after the file are the
+    /// program's).
     pub fn verb(&self, user: User, args: &[&str]) -> Output {
         run(self.command(user, args), None)
     }
@@ -128,8 +130,9 @@ impl Serve {
 
     fn command(&self, user: User, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_calf"));
+        let (verb, rest) = args.split_first().expect("a verb");
         command
-            .args(args)
+            .arg(verb)
             .args([
                 "--nats",
                 &self.url,
@@ -138,6 +141,7 @@ impl Serve {
                 "--password",
                 user.password,
             ])
+            .args(rest)
             .env_remove("CALF_NATS_URL")
             .env_remove("CALF_NATS_USER")
             .env_remove("CALF_NATS_PASSWORD")
