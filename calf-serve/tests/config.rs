@@ -396,3 +396,30 @@ fn an_error_shows_its_line_with_a_marker() {
     let shown = parse(&long).expect_err("not a number").to_string();
     assert!(shown.lines().all(|l| l.len() < 200), "{shown}");
 }
+
+#[test]
+fn the_printed_configuration_names_its_source_and_no_address() {
+    let config = support::example();
+    let text = calf_serve::nats_config::render(&config);
+    let first = text.lines().next().expect("a header");
+    assert!(first.starts_with('#'), "{first}");
+    assert!(
+        text.contains(&format!(
+            "generated from {}",
+            support::example_path().display()
+        )),
+        "{text}"
+    );
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        for key in ["listen", "port", "store_dir", "host"] {
+            assert!(!line.contains(key), "{line}");
+        }
+    }
+    assert!(text.contains("system_account = \"SYS\""), "{text}");
+    assert!(text.contains("\"CALF_OPERATOR\" {"), "{text}");
+    assert!(
+        text.contains("{ user = \"acme-dev\", password = \"dev-acme\" }"),
+        "{text}"
+    );
+    assert!(text.contains("max_connections = 100"), "{text}");
+}
