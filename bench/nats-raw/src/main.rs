@@ -38,8 +38,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: &[String]) -> Result<(), String> {
-    let usage =
-        || "usage: nats-raw URL seq N | nats-raw URL par N C | nats-raw URL latency N SUBJECT".to_owned();
+    let usage = || {
+        "usage: nats-raw URL seq N | nats-raw URL par N C | nats-raw URL latency N SUBJECT"
+            .to_owned()
+    };
     let number = |i: usize| -> Result<u64, String> {
         args.get(i)
             .ok_or_else(usage)?
@@ -49,7 +51,9 @@ async fn run(args: &[String]) -> Result<(), String> {
     let url = args.first().ok_or_else(usage)?;
     let mode = args.get(1).ok_or_else(usage)?.as_str();
     let options = match (std::env::var("NATS_USER"), std::env::var("NATS_PASSWORD")) {
-        (Ok(user), Ok(password)) => async_nats::ConnectOptions::with_user_and_password(user, password),
+        (Ok(user), Ok(password)) => {
+            async_nats::ConnectOptions::with_user_and_password(user, password)
+        }
         _ => async_nats::ConnectOptions::new(),
     };
     let client = options
