@@ -131,6 +131,25 @@ pub fn add_source(name: impl Into<String>, text: impl Into<String>) -> FileId {
     FileId(sources.len() as u32 - 1)
 }
 
+/// Frees the text of source `id`, which nothing will render again (the
+/// data a request carried, the files of a job that has ended): a
+/// long-running scheduler registers sources without end. Spans into it
+/// then render as an empty file; the id stays taken.
+pub fn forget_source(id: FileId) {
+    static FORGOTTEN: OnceLock<Arc<SourceFile>> = OnceLock::new();
+    let empty = FORGOTTEN.get_or_init(|| {
+        Arc::new(SourceFile {
+            name: "<forgotten>".to_string(),
+            text: String::new(),
+            line_starts: vec![0],
+        })
+    });
+    let mut sources = registry().write().unwrap_or_else(|e| e.into_inner());
+    if let Some(slot) = sources.get_mut(id.0 as usize) {
+        *slot = empty.clone();
+    }
+}
+
 /// The source registered under `id`.
 pub fn source(id: FileId) -> Arc<SourceFile> {
     registry().read().unwrap_or_else(|e| e.into_inner())[id.0 as usize].clone()
@@ -203,5 +222,28 @@ impl SpanTable {
     pub fn extend(&mut self, other: SpanTable) {
         self.spans.extend(other.spans);
         self.keep_alive.extend(other.keep_alive);
+    }
+}
+
+#[cfg(test)]
+mod forgetting {
+    use super::*;
+
+    #[test]
+    fn a_forgotten_source_keeps_its_id_and_frees_its_text() {
+        let big = "x".repeat(1 << 20);
+        let file = add_source("<big>", big);
+        let other = add_source("<kept>", "kept");
+        forget_source(file);
+        assert_eq!(source(file).text, "");
+        assert_eq!(source(other).text, "kept");
+        assert_eq!(Span::new(file, 0, 0).location(), "<forgotten>:1:1");
+    }
+
+    #[test]
+    fn data_read_from_outside_leaves_no_source_behind() {
+        let forms = crate::reader::read_data("<message>", "[:stop 1]").unwrap();
+        assert_eq!(forms.forms.len(), 1);
+        assert_eq!(source(forms.form_spans[0].file).text, "");
     }
 }

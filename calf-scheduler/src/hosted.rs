@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use calf_lang::namespace::Globals;
-use calf_lang::span::add_source;
+use calf_lang::span::{add_source, forget_source};
 use calf_lang::value::Pid;
 use calf_lang::vm::{Thrown, Vm};
 use calf_lang::{RuntimeError, Sym, Value};
@@ -169,8 +169,10 @@ pub struct Submission {
 /// Why a job did not start.
 #[derive(Debug)]
 pub enum Refused {
-    /// The main file is missing from the submission, or does not read.
-    Source(Failure),
+    /// The main file is missing from the submission, or does not read:
+    /// the failure, rendered (with its source line: the source itself is
+    /// not kept).
+    Source(String),
     /// A quota was reached (the error value, `:calf/quota-exceeded`).
     Quota(Value),
     /// The runtime is shutting down.
@@ -267,28 +269,36 @@ impl Hosted {
         } = submission;
         let Some((_, text)) = files.iter().find(|(path, _)| *path == main) else {
             let listed: Vec<&str> = files.iter().map(|(path, _)| path.as_str()).collect();
-            return Err(Refused::Source(thrown(RuntimeError::new(
+            let missing = thrown(RuntimeError::new(
                 crate::load::UNREADABLE,
                 format!(
                     "the main file {main} is not among the files submitted ({})",
                     listed.join(", ")
                 ),
-            ))));
+            ));
+            return Err(Refused::Source((self.shared.render)(&missing)));
         };
         let file = add_source(main.clone(), text.clone());
-        let forms = calf_lang::reader::read_file(file)
-            .map_err(|error| Refused::Source(Failure::Source(error)))?;
+        let forms = match calf_lang::reader::read_file(file) {
+            Ok(forms) => forms,
+            Err(error) => {
+                let rendered = (self.shared.render)(&Failure::Source(error));
+                forget_source(file);
+                return Err(Refused::Source(rendered));
+            }
+        };
         let job = Job::hosted(
             globals_with_args(&args),
             LoadPath::submitted(files),
             output,
             true,
         );
-        self.start(job, Program::new(forms))
+        job.keep_source(file);
+        self.start(job, Program::new(forms)).map(|(pid, _)| pid)
     }
 
     /// Starts `job`'s main process, running `program`.
-    fn start(&self, job: Job, program: Program) -> Result<Pid, Refused> {
+    fn start(&self, job: Job, program: Program) -> Result<(Pid, Arc<Job>), Refused> {
         if self.stopping.load(Ordering::Acquire) {
             return Err(Refused::ShuttingDown);
         }
@@ -297,6 +307,7 @@ impl Hosted {
             .spawn(&job, Vm::call(Value::Nil, Vec::new()), |main| {
                 main.set_program(program)
             })
+            .map(|pid| (pid, job))
             .map_err(|error| Refused::Quota(error.into_value()))
     }
 
@@ -386,15 +397,14 @@ impl Hosted {
             output,
             false,
         );
-        let globals = job.globals.clone();
-        let pid = self.start(job, Program::interactive(results_tx))?;
+        let (pid, job) = self.start(job, Program::interactive(results_tx))?;
         let handle = self
             .shared
             .handle(pid)
             .unwrap_or_else(|| Arc::new(ProcessHandle::new(pid)));
         Ok(Attached {
             handle,
-            globals,
+            job,
             results: Arc::new(Mutex::new(results)),
             ns: Mutex::new(Sym::new(calf_lang::namespace::USER)),
         })
@@ -483,7 +493,8 @@ fn globals_with_args(args: &[String]) -> Arc<Globals> {
 /// A REPL process living in a hosted runtime.
 pub struct Attached {
     handle: Arc<ProcessHandle>,
-    globals: Arc<Globals>,
+    /// The session's job: its namespaces, and its lines' sources.
+    job: Arc<Job>,
     results: Arc<Mutex<std::sync::mpsc::Receiver<Evaluated>>>,
     /// The namespace the next line is read in.
     ns: Mutex<Sym>,
@@ -499,6 +510,7 @@ impl Attached {
     pub async fn eval(&self, name: &str, source: &str) -> Evaluated {
         let ns = *self.ns.lock().unwrap_or_else(|e| e.into_inner());
         let file = add_source(name.to_string(), source.to_string());
+        self.job.keep_source(file);
         let forms = match calf_lang::reader::read_file(file) {
             Ok(forms) => forms,
             Err(error) => {
@@ -547,7 +559,7 @@ impl Attached {
         while !line.is_char_boundary(pos) {
             pos -= 1;
         }
-        calf_lang::completion::complete(&self.globals, ns, line, pos)
+        calf_lang::completion::complete(&self.job.globals, ns, line, pos)
     }
 }
 

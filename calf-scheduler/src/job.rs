@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use calf_lang::namespace::Globals;
+use calf_lang::span::{forget_source, FileId};
 use calf_lang::value::Pid;
 use tokio::sync::oneshot;
 
@@ -31,6 +32,10 @@ pub(crate) struct Job {
     /// Whether its other processes are stopped when its main process
     /// ends: not those an attached REPL spawned, which outlive it.
     pub stops_with_main: bool,
+    /// The sources of a hosted job (its files, its REPL's lines),
+    /// forgotten when the job is dropped: a long-running scheduler would
+    /// otherwise keep every file ever submitted.
+    sources: Option<Mutex<Vec<FileId>>>,
 }
 
 /// Where a job's processes print.
@@ -76,6 +81,7 @@ impl Job {
             told: Mutex::new(Some(Told::Program(ending))),
             main: AtomicU64::new(0),
             stops_with_main: true,
+            sources: None,
         }
     }
 
@@ -93,6 +99,14 @@ impl Job {
             told: Mutex::new(Some(Told::Hosted)),
             main: AtomicU64::new(0),
             stops_with_main,
+            sources: Some(Mutex::default()),
+        }
+    }
+
+    /// Notes a source of this job, to forget with it (a hosted job's).
+    pub fn keep_source(&self, file: FileId) {
+        if let Some(sources) = &self.sources {
+            sources.lock().unwrap_or_else(|e| e.into_inner()).push(file);
         }
     }
 
@@ -172,6 +186,16 @@ impl Job {
                     output.ended(job_end(&ending, render));
                 }
                 true
+            }
+        }
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        if let Some(sources) = &self.sources {
+            for file in sources.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+                forget_source(file);
             }
         }
     }

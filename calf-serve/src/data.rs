@@ -20,7 +20,7 @@ const SUGAR: [(&str, &str); 6] = [
 
 /// Reads `text` (named `what` in errors) as one plain value.
 pub fn read(what: &str, text: &str) -> Result<Value, String> {
-    let forms = calf_lang::reader::read_str(what, text).map_err(|e| {
+    let forms = calf_lang::reader::read_data(what, text).map_err(|e| {
         let hint = e.hint.map(|h| format!(" ({h})")).unwrap_or_default();
         format!("{what} does not read as Calf data: {}{hint}", e.message)
     })?;

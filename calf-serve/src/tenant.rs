@@ -142,7 +142,7 @@ impl Tenant {
 
     fn refused(&self, refused: Refused) -> ApiError {
         match refused {
-            Refused::Source(failure) => ApiError::new(code::UNPROCESSABLE, (self.render)(&failure)),
+            Refused::Source(rendered) => ApiError::new(code::UNPROCESSABLE, rendered),
             Refused::Quota(value) => ApiError::new(
                 code::QUOTA,
                 format!(

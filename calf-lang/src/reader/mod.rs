@@ -78,3 +78,14 @@ pub fn read_file(file: FileId) -> Result<Forms, SourceError> {
 pub fn read_str(name: &str, text: &str) -> Result<Forms, SourceError> {
     read_file(add_source(name, text))
 }
+
+/// Reads `text` as data that no span will point into once read (a
+/// message sent from outside): its source is forgotten at once, so a
+/// long-running host keeps none of it. An error's message and hint stay
+/// whole; its span renders as an empty file.
+pub fn read_data(name: &str, text: &str) -> Result<Forms, SourceError> {
+    let file = add_source(name, text);
+    let read = read_file(file);
+    crate::span::forget_source(file);
+    read
+}

@@ -256,7 +256,11 @@ impl Process {
                 return self.resume_caller(loading, Err(plain(error)));
             }
             if require.reload || globals.find_namespace(lib.ns).is_none() {
-                let (file, shown) = match crate::load::locate(&self.job.load_path, lib.ns) {
+                let located = crate::load::locate(&self.job.load_path, lib.ns);
+                if let Ok((file, _)) = &located {
+                    self.job.keep_source(*file);
+                }
+                let (file, shown) = match located {
                     Ok(found) => found,
                     Err(error) => return self.resume_caller(loading, Err(plain(error))),
                 };
@@ -284,7 +288,11 @@ impl Process {
     /// Starts evaluating the file at `path` for `load-file`, in the
     /// caller's namespace.
     pub(super) fn load_file(&mut self, mut loading: Loading, path: &str) -> Step {
-        let file = match crate::load::register_file(&self.job.load_path, path) {
+        let registered = crate::load::register_file(&self.job.load_path, path);
+        if let Ok(file) = &registered {
+            self.job.keep_source(*file);
+        }
+        let file = match registered {
             Ok(file) => file,
             Err(error) => return self.resume_caller(loading, Err(plain(error))),
         };
