@@ -93,7 +93,13 @@ fn run() -> ExitCode {
     let verb = args.get(1).and_then(|a| a.to_str());
     if let Some(verb) = verb.filter(|v| calf_repl::admin::is_verb(v)) {
         // The scheduler says what it does; a command, only what went wrong.
-        init_logging(if verb == "serve" { "info" } else { "warn" });
+        // A client verb says itself why it cannot connect; the NATS
+        // client's own log of it would say it twice.
+        init_logging(if verb == "serve" {
+            "info"
+        } else {
+            "warn,async_nats=off"
+        });
         let status = calf_repl::admin::main(args);
         return ExitCode::from(status.clamp(0, 255) as u8);
     }
