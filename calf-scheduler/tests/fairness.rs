@@ -114,7 +114,6 @@ fn a_hostile_tenant_does_not_starve_another() {
     }
     // A thousand slices of 2,000 reductions take about a second; a fair
     // share answers within a few slices.
-    eprintln!("worst ping {worst:?}");
     assert!(
         worst < Duration::from_secs(2),
         "the worst ping took {worst:?}"
@@ -151,7 +150,6 @@ fn busy_tenants_get_reductions_in_proportion_to_their_shares() {
     let big_used = big.figures().reductions - big_before;
     let small_used = small.figures().reductions - small_before;
     let ratio = big_used as f64 / small_used.max(1) as f64;
-    eprintln!("ratio {ratio:.2}");
     // 3 expected; far from both 1 (no shares) and the boundary.
     assert!(
         (1.8..5.0).contains(&ratio),
