@@ -32,6 +32,10 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// connection to send what it holds.
 const PATIENCE: Duration = Duration::from_secs(2);
 
+/// How often calf.toml is looked at: a changed file is read again (as
+/// on SIGHUP), and a tenant that could not start is tried again.
+const CONFIG_CHECK: Duration = Duration::from_secs(2);
+
 /// How long connecting to the NATS server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -48,7 +52,9 @@ pub fn run(
     let scheduler = Scheduler::new(threads.max(1), render)
         .map_err(|e| format!("cannot start the scheduler: {e}"))?;
     let tokio = scheduler.tokio().clone();
+    let written = modified(&config.path);
     let mut server = Server {
+        written,
         scheduler: &scheduler,
         threads: threads.max(1),
         render,
@@ -71,6 +77,8 @@ struct Server<'s> {
     /// The server every connection goes to.
     nats_url: String,
     config: ServeConfig,
+    /// When calf.toml was last written, as last read.
+    written: Option<std::time::SystemTime>,
     running: BTreeMap<String, Running>,
     tenants: Registry,
     /// Tenants removed by a reload, being stopped.
@@ -105,9 +113,11 @@ impl Server<'_> {
             "calf serve is up"
         );
         let mut idle_check = tokio::time::interval(Duration::from_secs(60));
+        let mut config_check = tokio::time::interval(CONFIG_CHECK);
         loop {
             tokio::select! {
-                _ = hangup.recv() => self.reload().await,
+                _ = hangup.recv() => self.reload("SIGHUP").await,
+                _ = config_check.tick() => self.check_config().await,
                 _ = terminate.recv() => break,
                 _ = interrupt.recv() => break,
                 _ = idle_check.tick() => self.drop_idle_sessions(),
@@ -201,22 +211,41 @@ impl Server<'_> {
         .await
     }
 
-    /// Reads the configuration again: new tenants start, kept ones take
-    /// their new quotas, removed ones stop. A file that does not load
-    /// changes nothing.
-    async fn reload(&mut self) {
+    /// Reads calf.toml again if it was written since it was last read;
+    /// else starts again the tenants that could not start (their users
+    /// unknown to nats-server until it reloads its configuration, say).
+    async fn check_config(&mut self) {
+        let written = modified(&self.config.path);
+        if written != self.written {
+            self.reload("calf.toml changed").await;
+            return;
+        }
+        for wanted in self.config.tenants.clone() {
+            if !self.running.contains_key(&wanted.name) {
+                if let Ok(running) = self.start(&wanted).await {
+                    self.running.insert(wanted.name.clone(), running);
+                }
+            }
+        }
+    }
+
+    /// Reads the configuration again (`why`: SIGHUP, or the file changed):
+    /// new tenants start, kept ones take their new quotas, removed ones
+    /// stop. A file that does not load changes nothing.
+    async fn reload(&mut self, why: &str) {
         let path = self.config.path.clone();
+        self.written = modified(&path);
         let config = match ServeConfig::load(&path) {
             Ok(config) => config,
             Err(e) => {
                 tracing::error!(
-                    "SIGHUP: {} does not load, nothing changed: {e}",
+                    "{why}: {} does not load, nothing changed: {e}",
                     path.display()
                 );
                 return;
             }
         };
-        tracing::info!("SIGHUP: reloading {}", path.display());
+        tracing::info!("{why}: reloading {}", path.display());
         if config.nats_url != self.config.nats_url || config.operator != self.config.operator {
             tracing::warn!("the NATS server and the operator login change on restart only");
         }
@@ -239,7 +268,7 @@ impl Server<'_> {
                     Ok(running) => {
                         self.running.insert(wanted.name.clone(), running);
                     }
-                    Err(e) => tracing::error!("SIGHUP: {e}; not started"),
+                    Err(e) => tracing::error!("{why}: {e}; not started, tried again every {CONFIG_CHECK:?}"),
                 },
             }
         }
@@ -299,6 +328,11 @@ async fn stop(running: Running) {
         tracing::warn!(tenant = %tenant.name, "the connection did not drain in time");
     }
     tracing::info!(tenant = %tenant.name, "tenant stopped");
+}
+
+/// When `path` was last written; `None` if it cannot be read.
+fn modified(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 /// A connection as `user`; it reconnects by itself from then on, as long
