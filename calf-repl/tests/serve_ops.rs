@@ -12,7 +12,7 @@ mod support {
 }
 use support::serve::{
     eventually, example_text, ok, refused, scratch, stderr, submit, write_nats_config, Nats, Serve,
-    User, ACME,
+    User, Worker, ACME,
 };
 
 const INITECH: User = User {
@@ -151,4 +151,120 @@ fn a_calf_toml_that_does_not_load_on_sighup_is_logged_and_changes_nothing() {
     ok("calf send", serve.verb(ACME, &["send", &pid, "[:stop]"]));
     let logs = serve.verb(ACME, &["logs", &pid, "-f"]);
     assert_eq!(ok("calf logs -f", logs), "hi\n");
+}
+
+/// Spawns waiting processes until `spawn` throws; prints what it threw,
+/// then stops them all.
+const SPAWN_BOMB: &str = r#"
+(defn waiter [] (receive [:stop] :ok))
+(def outcome
+  (loop [pids []]
+    (let [spawned (try (spawn waiter) (catch e (ex-data e)))]
+      (cond
+        (map? spawned) [spawned pids]
+        (> (count pids) 1000) [{:type :no-limit} pids]
+        :else (recur (conj pids spawned))))))
+(let [[refusal pids] outcome]
+  (println (:type refusal) (:quota refusal) (:limit refusal) (count pids))
+  (doseq [p pids] (send p [:stop])))
+"#;
+
+#[test]
+fn a_spawn_bomb_meets_the_tenants_max_processes_and_serve_answers_on() {
+    let dir = scratch("quota");
+    let calf_toml = dir.join("calf.toml");
+    let example = example_text();
+    let small = example.replacen("max_processes = 20000", "max_processes = 50", 1);
+    assert_ne!(small, example, "the example sets acme's max_processes");
+    write(&calf_toml, &small);
+    let serve = Serve::start(&calf_toml, &dir, ACME);
+
+    let pid = submit(&serve, ACME, &dir, "bomb.calf", SPAWN_BOMB);
+    let logs = serve.verb(ACME, &["logs", &pid, "-f"]);
+    let printed = ok("calf logs -f", logs.clone());
+    // The main process is one of the 50: it spawned 49.
+    assert_eq!(printed, ":calf/quota-exceeded :max-processes 50 49\n");
+    assert!(
+        stderr(&logs).contains(":normal (status 0)"),
+        "the job caught the refusal and ended: {}",
+        stderr(&logs)
+    );
+
+    let summary = ok(
+        "calf ps --summary --json",
+        serve.verb(ACME, &["ps", "--summary", "--json"]),
+    );
+    let summary: serde_json::Value = serde_json::from_str(&summary).expect("JSON");
+    assert!(
+        summary["quota_refusals"].as_u64() > Some(0),
+        "the refusal is counted: {summary}"
+    );
+    assert_eq!(summary["quotas"]["max_processes"], 50, "{summary}");
+
+    // Its processes gone, the tenant runs jobs again.
+    eventually("the bomb's processes gone", || {
+        let ps = ok("calf ps", serve.verb(ACME, &["ps"]));
+        match ps.lines().count() {
+            1 => Ok(()),
+            _ => Err(ps),
+        }
+    });
+    let after = submit(&serve, ACME, &dir, "after.calf", "(println \"after\")\n");
+    let logs = serve.verb(ACME, &["logs", &after, "-f"]);
+    assert_eq!(ok("calf logs -f", logs), "after\n");
+}
+
+/// `slow-add` 20 times through the tenant's worker, each result printed.
+const CALLS: &str = r#"
+(dotimes [i 20]
+  (println (call "slow-add" [i 1000 200] {:timeout-ms 2000 :deadline-ms 30000})))
+"#;
+
+#[test]
+fn the_nats_server_goes_away_and_comes_back_and_a_jobs_calls_complete() {
+    let dir = scratch("outage");
+    let mut serve = Serve::start(&support::serve::example_config(), &dir, ACME);
+    let worker = Worker::start(&serve.url, ACME);
+
+    let pid = submit(&serve, ACME, &dir, "calls.calf", CALLS);
+    eventually("a few calls answered", || {
+        let logs = ok("calf logs", serve.verb(ACME, &["logs", &pid]));
+        match logs.lines().count() {
+            n if n >= 3 => Ok(()),
+            _ => Err(logs),
+        }
+    });
+
+    serve.nats.kill();
+    let error = refused("calf ps with no NATS server", serve.verb(ACME, &["ps"]));
+    assert!(error.contains("cannot connect to NATS"), "{error}");
+    serve.nats.start_again();
+
+    // calf serve and the worker reconnect by themselves.
+    eventually("calf serve answering again", || {
+        let ps = serve.verb(ACME, &["ps"]);
+        if ps.status.success() {
+            Ok(())
+        } else {
+            Err(stderr(&ps))
+        }
+    });
+    let logs = serve.verb(ACME, &["logs", &pid, "-f"]);
+    let printed = ok("calf logs -f", logs.clone());
+    let expected: String = (0..20).map(|i| format!("{}\n", i + 1000)).collect();
+    assert_eq!(
+        printed,
+        expected,
+        "every call answered, in order; the worker's log:\n{}",
+        worker.log()
+    );
+    assert!(
+        stderr(&logs).contains(":normal (status 0)"),
+        "{}",
+        stderr(&logs)
+    );
+    ok("calf ps", serve.verb(ACME, &["ps"]));
+    // The outage did reach the job: a call was tried again.
+    let log = serve.log_so_far();
+    assert!(log.contains("call failed; retrying"), "{log}");
 }
