@@ -291,3 +291,42 @@ fn the_verbs_refuse_what_they_cannot_read() {
     let row = ps.lines().find(|l| l.starts_with(&pid));
     assert!(row.is_some_and(|r| r.contains("waiting")), "{ps}");
 }
+
+#[test]
+fn a_process_list_larger_than_the_servers_max_payload_is_a_clear_error() {
+    let dir = scratch("large-ps");
+    let serve = Serve::start(&example_config(), &dir, ACME);
+    // acme may run 20 000 processes; 15 000 rows are more than 1 MiB.
+    let pid = submit(
+        &serve,
+        ACME,
+        &dir,
+        "many.calf",
+        "(dotimes [_ 15000] (spawn (fn [] (receive [:stop] :ok))))\n\
+         (println \"spawned\")\n\
+         (receive [:stop] :ok)\n",
+    );
+    support::serve::eventually("the processes spawned", || {
+        let logs = ok("calf logs", serve.verb(ACME, &["logs", &pid]));
+        if logs.contains("spawned") {
+            Ok(())
+        } else {
+            Err(logs)
+        }
+    });
+
+    let started = std::time::Instant::now();
+    let error = refused("calf ps of 15 000 processes", serve.verb(ACME, &["ps"]));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the refusal took {:?}: {error}",
+        started.elapsed()
+    );
+    assert!(error.contains("max_payload"), "{error}");
+    assert!(error.contains("--summary"), "{error}");
+    let summary = ok(
+        "calf ps --summary",
+        serve.verb(ACME, &["ps", "--summary", "--json"]),
+    );
+    assert!(summary.contains("\"processes\": 15001"), "{summary}");
+}
