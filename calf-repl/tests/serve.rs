@@ -3,22 +3,12 @@
 //! through the `calf` binary as a tenant's user, as a person would.
 
 use std::path::PathBuf;
-use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod support {
     pub mod serve;
 }
-use support::serve::{root, scratch, Serve, User};
-
-const ACME: User = User {
-    name: "acme-dev",
-    password: "dev-acme",
-};
-const GLOBEX: User = User {
-    name: "globex-dev",
-    password: "dev-globex",
-};
+use support::serve::{eventually, ok, refused, root, scratch, stderr, submit, Serve, ACME, GLOBEX};
 
 /// A program that prints, then waits for `[:stop]`.
 const WAITS: &str = "(println \"hi\")\n(receive [:stop] :ok)\n";
@@ -30,68 +20,6 @@ fn config() -> PathBuf {
 fn start(test: &str) -> (Serve, PathBuf) {
     let dir = scratch(test);
     (Serve::start(&config(), &dir, ACME), dir)
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Asserts that `output` succeeded; its stdout.
-fn ok(what: &str, output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n{}{}",
-        output.status,
-        stdout(&output),
-        stderr(&output)
-    );
-    stdout(&output)
-}
-
-/// Asserts that `output` failed with status 1; its stderr.
-fn refused(what: &str, output: Output) -> String {
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{what} should fail:\n{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
-    stderr(&output)
-}
-
-/// Submits `text` as a one-file job; its pid as printed (`<12>`).
-fn submit(serve: &Serve, user: User, dir: &std::path::Path, name: &str, text: &str) -> String {
-    let file = dir.join(name);
-    std::fs::write(&file, text).expect("writable");
-    let printed = ok(
-        "calf submit",
-        serve.verb(user, &["submit", &file.display().to_string()]),
-    );
-    let pid = printed.trim().to_string();
-    assert!(
-        pid.starts_with('<') && pid.ends_with('>'),
-        "submit prints the pid: {printed:?}"
-    );
-    pid
-}
-
-/// Runs `check` until it holds, for up to ten seconds.
-fn eventually(what: &str, mut check: impl FnMut() -> Result<(), String>) {
-    let start = Instant::now();
-    loop {
-        match check() {
-            Ok(()) => return,
-            Err(why) if start.elapsed() > Duration::from_secs(10) => {
-                panic!("{what} never happened: {why}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
 }
 
 #[test]

@@ -44,6 +44,12 @@ pub enum ClientError {
     Refused { code: String, message: String },
     /// No answer in time.
     TimedOut { subject: String, after: Duration },
+    /// The request is larger than the NATS server takes (`max_payload`).
+    TooLarge {
+        subject: String,
+        size: usize,
+        max_payload: usize,
+    },
     /// Anything else (a reply that does not decode, a lost connection).
     Other(String),
 }
@@ -67,6 +73,27 @@ impl std::fmt::Display for ClientError {
                 "no answer to {subject} within {}s: the scheduler may be overloaded",
                 after.as_secs()
             ),
+            ClientError::TooLarge {
+                subject,
+                size,
+                max_payload,
+            } => {
+                let (size, max) = (human_bytes(*size), human_bytes(*max_payload));
+                if subject == subject::SUBMIT {
+                    write!(
+                        f,
+                        "the submission is too large: {size}, more than the NATS server's \
+                         max_payload of {max}; submit fewer or smaller files, or raise \
+                         max_payload in the nats-server configuration"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "the request to {subject} is too large: {size}, more than the NATS \
+                         server's max_payload of {max}"
+                    )
+                }
+            }
             ClientError::Other(message) => f.write_str(message),
         }
     }
@@ -136,8 +163,19 @@ impl Client {
         body: &Q,
         timeout: Duration,
     ) -> Result<A, ClientError> {
+        let payload = Bytes::from(api::encode(body));
+        let too_large = |max_payload: usize| ClientError::TooLarge {
+            subject: subject.to_string(),
+            size: payload.len(),
+            max_payload,
+        };
+        // Said before sending: async-nats refuses it too, in its own words.
+        let max_payload = self.nats.server_info().max_payload;
+        if max_payload > 0 && payload.len() > max_payload {
+            return Err(too_large(max_payload));
+        }
         let request = async_nats::Request::new()
-            .payload(Bytes::from(api::encode(body)))
+            .payload(payload.clone())
             .timeout(Some(timeout));
         let reply = self
             .nats
@@ -151,6 +189,7 @@ impl Client {
                     subject: subject.to_string(),
                     after: timeout,
                 },
+                async_nats::RequestErrorKind::MaxPayloadExceeded => too_large(max_payload),
                 _ => ClientError::Other(format!("{subject}: {e}")),
             })?;
         if let Some(error) = error_reply(&reply) {
@@ -255,6 +294,24 @@ impl Client {
     pub async fn detach(&self, session: u64) -> Result<api::Done, ClientError> {
         self.request(subject::DETACH, &api::Session { session }, REQUEST_TIMEOUT)
             .await
+    }
+}
+
+/// `n` bytes, for a person: `5.0 MiB`, `512 bytes`.
+fn human_bytes(n: usize) -> String {
+    const UNITS: [&str; 3] = ["KiB", "MiB", "GiB"];
+    let mut value = n as f64;
+    let mut unit = None;
+    for next in UNITS {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = Some(next);
+    }
+    match unit {
+        Some(unit) => format!("{value:.1} {unit} ({n} bytes)"),
+        None => format!("{n} bytes"),
     }
 }
 

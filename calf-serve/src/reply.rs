@@ -88,13 +88,45 @@ pub async fn send(client: &async_nats::Client, request: &async_nats::Message, an
         return;
     };
     let (headers, body) = reply_parts(answer);
+    let size = body.len();
     let sent = match headers {
-        Some(headers) => client.publish_with_headers(reply_to, headers, body).await,
-        None => client.publish(reply_to, body).await,
+        Some(headers) => {
+            client
+                .publish_with_headers(reply_to.clone(), headers, body)
+                .await
+        }
+        None => client.publish(reply_to.clone(), body).await,
     };
-    if let Err(e) = sent {
-        tracing::warn!(subject = %request.subject, "cannot send the reply: {e}");
+    let Err(e) = sent else { return };
+    tracing::warn!(subject = %request.subject, "cannot send the reply: {e}");
+    if e.kind() == async_nats::client::PublishErrorKind::MaxPayloadExceeded {
+        // Else the client waits for it until its request times out, and
+        // blames the scheduler's load.
+        let error = too_large(&request.subject, size, client.server_info().max_payload);
+        let (headers, body) = reply_parts(Err(error));
+        if let Err(e) = client
+            .publish_with_headers(reply_to, headers.unwrap_or_default(), body)
+            .await
+        {
+            tracing::warn!(subject = %request.subject, "cannot send the error reply: {e}");
+        }
     }
+}
+
+/// The error of an answer of `size` bytes that the server does not take.
+fn too_large(subject: &str, size: usize, max_payload: usize) -> ApiError {
+    let hint = if subject == crate::api::subject::PS {
+        "; `calf ps --summary` (calf.api.summary) gives the counts"
+    } else {
+        ""
+    };
+    ApiError::new(
+        code::INTERNAL,
+        format!(
+            "the answer to {subject} is too large to send: {size} bytes, more than the NATS \
+             server's max_payload of {max_payload} bytes{hint}"
+        ),
+    )
 }
 
 #[cfg(test)]

@@ -93,13 +93,22 @@ impl Tenant {
     pub async fn answer(&self, subject: &str, body: &[u8]) -> Answer {
         match subject {
             subject::SUBMIT => encoded(self.submit(api::decode(body).map_err(bad)?)),
-            subject::PS => encoded(Ok(self.ps().await)),
-            subject::SUMMARY => encoded(Ok(self.summary())),
+            subject::PS => {
+                nothing(body)?;
+                encoded(Ok(self.ps().await))
+            }
+            subject::SUMMARY => {
+                nothing(body)?;
+                encoded(Ok(self.summary()))
+            }
             subject::INSPECT => encoded(self.inspect(api::decode(body).map_err(bad)?).await),
             subject::KILL => encoded(self.kill(api::decode(body).map_err(bad)?)),
             subject::SEND => encoded(self.send(api::decode(body).map_err(bad)?)),
             subject::LOGS => encoded(self.logs(api::decode(body).map_err(bad)?).await),
-            subject::ATTACH => encoded(self.attach()),
+            subject::ATTACH => {
+                nothing(body)?;
+                encoded(self.attach())
+            }
             subject::EVAL => encoded(self.eval(api::decode(body).map_err(bad)?).await),
             subject::COMPLETE => encoded(self.complete(api::decode(body).map_err(bad)?)),
             subject::INTERRUPT => encoded(self.interrupt(api::decode(body).map_err(bad)?)),
@@ -317,6 +326,16 @@ impl Tenant {
 
 fn bad(message: String) -> ApiError {
     ApiError::bad_request(message)
+}
+
+/// The body of a request that says nothing: an empty map, or no body at
+/// all. Anything else is refused as any body that does not decode is, so
+/// that bytes sent by mistake do not list, or open a session.
+fn nothing(body: &[u8]) -> Result<(), ApiError> {
+    if body.is_empty() {
+        return Ok(());
+    }
+    api::decode::<api::Done>(body).map(|_| ()).map_err(bad)
 }
 
 fn no_such(NoSuchProcess(pid): NoSuchProcess) -> ApiError {

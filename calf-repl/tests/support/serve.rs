@@ -1,11 +1,20 @@
 //! A whole `calf serve` for tests: a nats-server running the accounts that
 //! `calf serve nats-config` prints for a calf.toml, and `calf serve` on
-//! it, both killed on drop; and the `calf` verbs run as a tenant's user.
+//! it, both killed on drop; the `calf` verbs run as a tenant's user; and
+//! a tenant's Python worker.
+//!
+//! The nats-server can be stopped and started again on the same port with
+//! the same configuration file, and told to read that file again; `calf
+//! serve` can be sent SIGHUP, and what it logs is read while it runs.
+
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long starting the server, or one verb, may take.
@@ -45,55 +54,312 @@ pub struct User {
     pub password: &'static str,
 }
 
+/// The development logins of examples/serve/calf.toml.
+pub const ACME: User = User {
+    name: "acme-dev",
+    password: "dev-acme",
+};
+pub const GLOBEX: User = User {
+    name: "globex-dev",
+    password: "dev-globex",
+};
+
+/// examples/serve/calf.toml.
+pub fn example_config() -> PathBuf {
+    root().join("examples/serve/calf.toml")
+}
+
+/// The text of examples/serve/calf.toml.
+pub fn example_text() -> String {
+    std::fs::read_to_string(example_config()).expect("examples/serve/calf.toml is readable")
+}
+
+/// Writes what `calf serve nats-config CONFIG` prints into `out`.
+pub fn write_nats_config(config: &Path, out: &Path) {
+    let printed = calf(&["serve", "nats-config", &config.display().to_string()]);
+    assert!(
+        printed.status.success(),
+        "calf serve nats-config failed:\n{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+    std::fs::write(out, &printed.stdout).expect("writable");
+}
+
+/// What a child writes to one of its pipes, kept line by line as it comes,
+/// so that a test can wait for a line while the child runs.
+#[derive(Default)]
+struct Log {
+    text: Mutex<String>,
+    grew: Condvar,
+}
+
+impl Log {
+    /// Reads `pipe` on a thread of its own until it closes.
+    fn keep(pipe: impl Read + Send + 'static) -> (Arc<Log>, JoinHandle<()>) {
+        let log = Arc::new(Log::default());
+        let keeper = log.clone();
+        let reader = std::thread::spawn(move || {
+            let mut pipe = BufReader::new(pipe);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match pipe.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                keeper
+                    .text
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push_str(&String::from_utf8_lossy(&line));
+                keeper.grew.notify_all();
+            }
+            // Wake the waiters: nothing more will come.
+            keeper.grew.notify_all();
+        });
+        (log, reader)
+    }
+
+    fn text(&self) -> String {
+        self.text.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn len(&self) -> usize {
+        self.text.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Waits up to `limit` for `found` to hold of the text past byte
+    /// `from`; whether it did.
+    fn wait_for(&self, from: usize, limit: Duration, found: impl Fn(&str) -> bool) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut text = self.text.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if found(text.get(from..).unwrap_or("")) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            // Bounded, so that a pipe that closed does not leave this
+            // waiting for a notification that never comes.
+            let wait = left.min(Duration::from_millis(200));
+            text = self
+                .grew
+                .wait_timeout(text, wait)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+/// A nats-server with a configuration file, on 127.0.0.1; killed on drop.
+/// It keeps its port across [`Nats::kill`] and [`Nats::start_again`].
+pub struct Nats {
+    child: Option<Child>,
+    conf: PathBuf,
+    store: PathBuf,
+    port: u16,
+    log: Arc<Log>,
+}
+
+impl Nats {
+    /// nats-server with configuration `conf`, on a port it picks (read
+    /// back from its log), JetStream's store in `store`.
+    pub fn start(conf: &Path, store: &Path) -> Nats {
+        let (child, port, log) = spawn_nats(conf, store, None).unwrap_or_else(|seen| {
+            panic!("nats-server exited before it listened:\n{seen}");
+        });
+        Nats {
+            child: Some(child),
+            conf: conf.to_path_buf(),
+            store: store.to_path_buf(),
+            port,
+            log,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("nats-server running").id()
+    }
+
+    /// What the server has logged since it was last started.
+    pub fn log(&self) -> String {
+        self.log.text()
+    }
+
+    /// Kills the server (SIGKILL: its clients see the connection drop,
+    /// as when a machine goes away) and waits until it is gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again, on the same port with the same
+    /// configuration file. The port can be held for a moment by another
+    /// process (it was free to take while the server was down): tried
+    /// again until [`PATIENCE`] has passed.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "nats-server is still running");
+        let start = Instant::now();
+        loop {
+            match spawn_nats(&self.conf, &self.store, Some(self.port)) {
+                Ok((child, _, log)) => {
+                    self.child = Some(child);
+                    self.log = log;
+                    return;
+                }
+                Err(seen) if start.elapsed() > PATIENCE => {
+                    panic!("nats-server does not start again on {}:\n{seen}", self.port)
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// Has the server read its configuration file again, as docs/serve-
+    /// config.md tells the operator to (`nats-server --signal
+    /// reload=PID`), and waits until its log says it did.
+    pub fn reload(&self) {
+        let before = self.log.len();
+        let status = Command::new(nats_server_binary())
+            .arg("--signal")
+            .arg(format!("reload={}", self.pid()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("nats-server --signal runs");
+        assert!(status.success(), "nats-server --signal reload failed");
+        let done = |text: &str| {
+            text.contains("Reloaded server configuration")
+                || text.contains("Failed to reload")
+                || text.contains("[FTL]")
+        };
+        assert!(
+            self.log.wait_for(before, PATIENCE, done),
+            "nats-server never said it reloaded:\n{}",
+            self.log()
+        );
+        let log = self.log();
+        assert!(
+            log[before..].contains("Reloaded server configuration"),
+            "nats-server did not reload {}:\n{log}",
+            self.conf.display()
+        );
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs nats-server; the child, its port and its log once it listens, or
+/// what it logged before it exited.
+fn spawn_nats(
+    conf: &Path,
+    store: &Path,
+    port: Option<u16>,
+) -> Result<(Child, u16, Arc<Log>), String> {
+    let bin = nats_server_binary();
+    let port_arg = port.map_or("-1".to_string(), |p| p.to_string());
+    let mut child = Command::new(&bin)
+        .arg("-c")
+        .arg(conf)
+        .args(["-a", "127.0.0.1", "-p", &port_arg, "-sd"])
+        .arg(store)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "could not run {} (run `bash scripts/setup-test-env`): {e}",
+                bin.display()
+            )
+        });
+    let (log, _reader) = Log::keep(child.stderr.take().expect("piped"));
+    let listening = "Listening for client connections on ";
+    let up = log.wait_for(0, PATIENCE, |text| {
+        text.lines().any(|l| l.contains(listening)) || text.contains("[FTL]")
+    });
+    let text = log.text();
+    let port = text
+        .lines()
+        .find_map(|l| l.split(listening).nth(1))
+        .and_then(|addr| addr.trim().rsplit(':').next())
+        .and_then(|p| p.parse::<u16>().ok());
+    let Some(port) = port.filter(|_| up) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(text);
+    };
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "nats-server does not accept connections"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok((child, port, log))
+}
+
 pub struct Serve {
-    nats: Child,
+    pub nats: Nats,
     pub url: String,
     serve: Option<Child>,
-    /// What `calf serve` wrote to stderr, read on its own thread.
-    serve_log: Option<std::thread::JoinHandle<String>>,
+    /// What `calf serve` writes to stderr, read on its own thread.
+    serve_log: Arc<Log>,
+    serve_reader: Option<JoinHandle<()>>,
 }
 
 impl Serve {
     /// Starts nats-server with `calf.toml`'s accounts, then `calf serve`,
     /// and waits until `user` gets an answer.
     pub fn start(config: &Path, scratch: &Path, user: User) -> Serve {
-        let printed = calf(&["serve", "nats-config", &config.display().to_string()]);
-        assert!(
-            printed.status.success(),
-            "calf serve nats-config failed:\n{}",
-            String::from_utf8_lossy(&printed.stderr)
-        );
         let conf = scratch.join("nats.conf");
-        std::fs::write(&conf, &printed.stdout).expect("writable");
-        let (nats, port) = start_nats(&conf, &scratch.join("jetstream"));
-        let url = format!("nats://127.0.0.1:{port}");
+        write_nats_config(config, &conf);
+        let nats = Nats::start(&conf, &scratch.join("jetstream"));
+        Serve::start_on(nats, config, user)
+    }
+
+    /// Starts `calf serve --config CONFIG` on `nats` (whose accounts may
+    /// be another calf.toml's), and waits until `user` gets an answer.
+    pub fn start_on(nats: Nats, config: &Path, user: User) -> Serve {
+        let url = nats.url();
         let mut serve = Command::new(env!("CARGO_BIN_EXE_calf"))
             .args(["serve", "--config"])
             .arg(config)
             .args(["--nats", &url])
             .env_remove("CALF_NATS_URL")
+            .env_remove("CALF_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("calf serve starts");
-        let mut stderr = serve.stderr.take().expect("piped");
-        let serve_log = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
+        let (serve_log, reader) = Log::keep(serve.stderr.take().expect("piped"));
         let mut running = Serve {
             nats,
             url,
             serve: Some(serve),
-            serve_log: Some(serve_log),
+            serve_log,
+            serve_reader: Some(reader),
         };
         running.wait_until_it_answers(user);
         running
     }
 
-    fn wait_until_it_answers(&mut self, user: User) {
+    /// Waits until `user` gets an answer to `calf ps`.
+    pub fn wait_until_it_answers(&mut self, user: User) {
         let start = Instant::now();
         loop {
             let ps = self.verb(user, &["ps"]);
@@ -153,13 +419,25 @@ impl Serve {
         command
     }
 
+    fn signal(&self, name: &str) {
+        let serve = self.serve.as_ref().expect("calf serve running");
+        let status = Command::new("kill")
+            .args([name, &serve.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {name} failed");
+    }
+
+    /// Sends `calf serve` SIGHUP: it reads its calf.toml again.
+    pub fn hangup(&self) {
+        self.signal("-HUP");
+    }
+
     /// Sends `calf serve` SIGTERM and waits for it, at most `limit`; its
     /// exit status, or `None` when it was still running.
     pub fn terminate(&mut self, limit: Duration) -> Option<i32> {
+        self.signal("-TERM");
         let mut serve = self.serve.take().expect("calf serve running");
-        let _ = Command::new("kill")
-            .args(["-TERM", &serve.id().to_string()])
-            .status();
         let start = Instant::now();
         while start.elapsed() < limit {
             if let Ok(Some(status)) = serve.try_wait() {
@@ -172,16 +450,45 @@ impl Serve {
         None
     }
 
-    /// What `calf serve` logged (once it has exited).
+    /// Whether `calf serve` is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.serve
+            .as_mut()
+            .is_some_and(|serve| matches!(serve.try_wait(), Ok(None)))
+    }
+
+    /// How many bytes `calf serve` has logged so far: a mark for
+    /// [`Serve::wait_for_log`].
+    pub fn log_mark(&self) -> usize {
+        self.serve_log.len()
+    }
+
+    /// Waits until `calf serve` logs a line containing `needle` past
+    /// `mark`; the log from `mark` on.
+    pub fn wait_for_log(&self, mark: usize, needle: &str) -> String {
+        let found = self
+            .serve_log
+            .wait_for(mark, PATIENCE, |text| text.contains(needle));
+        let text = self.serve_log.text();
+        assert!(found, "calf serve never logged {needle:?}:\n{text}");
+        text[mark..].to_string()
+    }
+
+    /// What `calf serve` logged so far.
+    pub fn log_so_far(&self) -> String {
+        self.serve_log.text()
+    }
+
+    /// What `calf serve` logged, all of it: it is killed if it still runs.
     pub fn log(&mut self) -> String {
         if let Some(mut serve) = self.serve.take() {
             let _ = serve.kill();
             let _ = serve.wait();
         }
-        self.serve_log
-            .take()
-            .and_then(|log| log.join().ok())
-            .unwrap_or_default()
+        if let Some(reader) = self.serve_reader.take() {
+            let _ = reader.join();
+        }
+        self.serve_log.text()
     }
 }
 
@@ -191,58 +498,57 @@ impl Drop for Serve {
             let _ = serve.kill();
             let _ = serve.wait();
         }
-        let _ = self.nats.kill();
-        let _ = self.nats.wait();
+        // The nats-server goes with `self.nats`.
     }
 }
 
-/// nats-server with configuration `conf`, on a port it picks (read back
-/// from its log), JetStream's store in `store`.
-fn start_nats(conf: &Path, store: &Path) -> (Child, u16) {
-    let bin = nats_server_binary();
-    let mut child = Command::new(&bin)
-        .arg("-c")
-        .arg(conf)
-        .args(["-a", "127.0.0.1", "-p", "-1", "-sd"])
-        .arg(store)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "could not run {} (run `bash scripts/setup-test-env`): {e}",
-                bin.display()
-            )
-        });
-    let mut log = BufReader::new(child.stderr.take().expect("piped"));
-    let mut port = None;
-    let mut line = String::new();
-    let mut seen = String::new();
-    while port.is_none() {
-        line.clear();
-        if log.read_line(&mut line).unwrap_or(0) == 0 {
-            let _ = child.kill();
-            panic!("nats-server exited before it listened:\n{seen}");
-        }
-        seen.push_str(&line);
-        port = line
-            .split("Listening for client connections on ")
-            .nth(1)
-            .and_then(|addr| addr.trim().rsplit(':').next())
-            .and_then(|p| p.parse::<u16>().ok());
-    }
-    std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
-    let port = port.expect("parsed above");
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+/// A tenant's worker, examples/serve/worker.py logged in as `user`;
+/// waited for until it says it serves, stopped on drop.
+pub struct Worker {
+    child: Child,
+    log: Arc<Log>,
+}
+
+impl Worker {
+    pub fn start(url: &str, user: User) -> Worker {
+        let python = root().join(".venv/bin/python");
         assert!(
-            start.elapsed() < PATIENCE,
-            "nats-server does not accept connections"
+            python.is_file(),
+            "run `bash scripts/setup-test-env` first: no .venv/bin/python"
         );
-        std::thread::sleep(Duration::from_millis(20));
+        let mut child = Command::new(python)
+            .arg(root().join("examples/serve/worker.py"))
+            .args(["--nats", url, "--user", user.name, "--password"])
+            .arg(user.password)
+            .env("PYTHONUNBUFFERED", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the worker runs");
+        let stdout = child.stdout.take().expect("piped");
+        let (log, _) = Log::keep(child.stderr.take().expect("piped"));
+        let mut line = String::new();
+        let said = BufReader::new(stdout).read_line(&mut line);
+        assert!(
+            matches!(said, Ok(n) if n > 0) && line.starts_with("serving"),
+            "the worker did not start: {line}\n{}",
+            log.text()
+        );
+        Worker { child, log }
     }
-    (child, port)
+
+    /// What the worker wrote to stderr.
+    pub fn log(&self) -> String {
+        self.log.text()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// `calf ARGS...` with no tenant's login.
@@ -269,13 +575,89 @@ fn run(mut command: Command, input: Option<&str>) -> Output {
         let input = input.to_string();
         std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     }
+    // Read both pipes while it runs: a command that writes more than a
+    // pipe holds would otherwise block, and be killed as if it hung.
+    let (out, out_reader) = Log::keep(child.stdout.take().expect("piped"));
+    let (err, err_reader) = Log::keep(child.stderr.take().expect("piped"));
     let start = Instant::now();
-    while child.try_wait().ok().flatten().is_none() {
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status;
+        }
         if start.elapsed() > PATIENCE {
             let _ = child.kill();
-            break;
+            break child.wait().expect("calf ends once killed");
         }
         std::thread::sleep(Duration::from_millis(10));
+    };
+    // Ended, it closed its pipes: the readers have all of it.
+    let _ = out_reader.join();
+    let _ = err_reader.join();
+    Output {
+        status,
+        stdout: out.text().into_bytes(),
+        stderr: err.text().into_bytes(),
     }
-    child.wait_with_output().expect("calf's output")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts that `output` succeeded; its stdout.
+pub fn ok(what: &str, output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}{}",
+        output.status,
+        stdout(&output),
+        stderr(&output)
+    );
+    stdout(&output)
+}
+
+/// Asserts that `output` failed with status 1; its stderr.
+pub fn refused(what: &str, output: Output) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{what} should fail:\n{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    stderr(&output)
+}
+
+/// Submits `text` as a one-file job; its pid as printed (`<12>`).
+pub fn submit(serve: &Serve, user: User, dir: &Path, name: &str, text: &str) -> String {
+    let file = dir.join(name);
+    std::fs::write(&file, text).expect("writable");
+    let printed = ok(
+        "calf submit",
+        serve.verb(user, &["submit", &file.display().to_string()]),
+    );
+    let pid = printed.trim().to_string();
+    assert!(
+        pid.starts_with('<') && pid.ends_with('>'),
+        "submit prints the pid: {printed:?}"
+    );
+    pid
+}
+
+/// Runs `check` until it holds, for up to [`PATIENCE`].
+pub fn eventually(what: &str, mut check: impl FnMut() -> Result<(), String>) {
+    let start = Instant::now();
+    loop {
+        match check() {
+            Ok(()) => return,
+            Err(why) if start.elapsed() > PATIENCE => {
+                panic!("{what} never happened: {why}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
 }
