@@ -313,9 +313,22 @@ impl Hosted {
 
     /// Every process, by pid.
     pub async fn processes(&self) -> Vec<ProcessRow> {
-        let asked: Vec<_> = self
-            .shared
-            .handles()
+        self.processes_after(Pid(0), usize::MAX).await.0
+    }
+
+    /// At most `limit` processes whose pids come after `after`, by pid,
+    /// and whether more follow: only those are asked.
+    pub async fn processes_after(&self, after: Pid, limit: usize) -> (Vec<ProcessRow>, bool) {
+        let mut handles = self.shared.handles();
+        handles.retain(|h| h.pid() > after);
+        let more = handles.len() > limit;
+        handles.truncate(limit);
+        (self.rows(handles).await, more)
+    }
+
+    /// What `handles`' processes tell of themselves.
+    async fn rows(&self, handles: Vec<Arc<ProcessHandle>>) -> Vec<ProcessRow> {
+        let asked: Vec<_> = handles
             .into_iter()
             .filter_map(|handle| ask(&handle).map(|answer| (handle, answer)))
             .collect();

@@ -77,10 +77,28 @@ pub struct Submitted {
     pub pid: u64,
 }
 
-/// `calf.api.ps` takes an empty map and answers this.
+/// Rows `calf.api.ps` answers at most at once: a page of them stays far
+/// below NATS's default max payload (1 MiB) whatever the processes are.
+pub const PS_PAGE: u64 = 1_000;
+
+/// `calf.api.ps`: a page of the processes, by pid. An empty body (or
+/// map) asks for the first page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ps {
+    /// The processes after this pid (0: from the first).
+    #[serde(default)]
+    pub after: u64,
+    /// At most this many rows (at most, and by default, [`PS_PAGE`]).
+    #[serde(default)]
+    pub limit: Option<u64>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessList {
     pub processes: Vec<ProcessRow>,
+    /// When there are more: the `after` of the next page.
+    #[serde(default)]
+    pub next: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

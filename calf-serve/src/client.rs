@@ -204,9 +204,21 @@ impl Client {
             .await
     }
 
+    /// Every process of the tenant, a page of them at a time.
     pub async fn ps(&self) -> Result<api::ProcessList, ClientError> {
-        self.request(subject::PS, &api::Done {}, REQUEST_TIMEOUT)
-            .await
+        let mut all = api::ProcessList {
+            processes: Vec::new(),
+            next: None,
+        };
+        let mut page = api::Ps::default();
+        loop {
+            let list: api::ProcessList = self.request(subject::PS, &page, REQUEST_TIMEOUT).await?;
+            all.processes.extend(list.processes);
+            match list.next {
+                Some(after) if after > page.after => page.after = after,
+                _ => return Ok(all),
+            }
+        }
     }
 
     pub async fn summary(&self) -> Result<api::Summary, ClientError> {

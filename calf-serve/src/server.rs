@@ -268,7 +268,9 @@ impl Server<'_> {
                     Ok(running) => {
                         self.running.insert(wanted.name.clone(), running);
                     }
-                    Err(e) => tracing::error!("{why}: {e}; not started, tried again every {CONFIG_CHECK:?}"),
+                    Err(e) => tracing::error!(
+                        "{why}: {e}; not started, tried again every {CONFIG_CHECK:?}"
+                    ),
                 },
             }
         }

@@ -94,8 +94,12 @@ impl Tenant {
         match subject {
             subject::SUBMIT => encoded(self.submit(api::decode(body).map_err(bad)?)),
             subject::PS => {
-                nothing(body)?;
-                encoded(Ok(self.ps().await))
+                let page = if body.is_empty() {
+                    api::Ps::default()
+                } else {
+                    api::decode(body).map_err(bad)?
+                };
+                encoded(Ok(self.ps(page).await))
             }
             subject::SUMMARY => {
                 nothing(body)?;
@@ -166,9 +170,11 @@ impl Tenant {
         }
     }
 
-    async fn ps(&self) -> api::ProcessList {
-        let processes = self.hosted.processes().await;
+    async fn ps(&self, page: api::Ps) -> api::ProcessList {
+        let limit = page.limit.unwrap_or(api::PS_PAGE).clamp(1, api::PS_PAGE) as usize;
+        let (processes, more) = self.hosted.processes_after(Pid(page.after), limit).await;
         api::ProcessList {
+            next: more.then(|| processes.last().map(|p| p.pid.0)).flatten(),
             processes: processes.iter().map(row).collect(),
         }
     }
