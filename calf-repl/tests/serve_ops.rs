@@ -1,6 +1,6 @@
-//! `calf serve` operated as docs/serve.md and docs/serve-config.md tell
-//! an operator to: a tenant added at runtime (nats-server reloaded, then
-//! calf serve sent SIGHUP), a calf.toml that does not load on SIGHUP, a
+//! `calf serve` operated as docs/serve.md tells an operator to: a tenant
+//! added at runtime (nats-server reloaded, then calf serve sent SIGHUP, or
+//! left to see the file changed), a calf.toml that does not load on SIGHUP, a
 //! tenant's quota reached, and the NATS server going away and coming
 //! back. Real nats-server, real `calf serve`, the verbs through the
 //! `calf` binary, the tenant's Python worker.
@@ -119,6 +119,59 @@ fn a_tenant_added_at_runtime_serves_and_the_others_keep_running() {
         "how the job ended: {}",
         stderr(&logs)
     );
+}
+
+/// Polls until initech's `calf ps` succeeds.
+fn until_initech_is_served(serve: &Serve) {
+    eventually("initech served", || {
+        let ps = serve.verb(INITECH, &["ps"]);
+        if ps.status.success() {
+            Ok(())
+        } else {
+            Err(stderr(&ps))
+        }
+    });
+}
+
+#[test]
+fn a_calf_toml_written_is_read_again_without_a_signal() {
+    let dir = scratch("reread");
+    let calf_toml = dir.join("calf.toml");
+    let three = dir.join("three.toml");
+    write(&three, &with_initech());
+    let nats_conf = dir.join("nats.conf");
+    write_nats_config(&three, &nats_conf);
+    let nats = Nats::start(&nats_conf, &dir.join("jetstream"));
+    write(&calf_toml, &example_text());
+    let serve = Serve::start_on(nats, &calf_toml, ACME);
+    let pid = submit(&serve, ACME, &dir, "waits.calf", WAITS);
+    let error = refused("calf ps as initech", serve.verb(INITECH, &["ps"]));
+    assert!(error.contains("no `calf serve` answers"), "{error}");
+    let mark = serve.log_mark();
+    std::fs::rename(&three, &calf_toml).expect("calf.toml replaced");
+    serve.wait_for_log(mark, "calf.toml changed: reloading");
+    until_initech_is_served(&serve);
+    assert!(ok("calf ps as acme", serve.verb(ACME, &["ps"])).contains(&pid));
+}
+
+#[test]
+fn a_tenant_nats_does_not_know_yet_is_served_once_it_does() {
+    let dir = scratch("retry-tenant");
+    // calf serve starts with initech, nats-server without it.
+    let calf_toml = dir.join("calf.toml");
+    write(&calf_toml, &example_text());
+    let nats_conf = dir.join("nats.conf");
+    write_nats_config(&calf_toml, &nats_conf);
+    write(&calf_toml, &with_initech());
+    let nats = Nats::start(&nats_conf, &dir.join("jetstream"));
+    let serve = Serve::start_on(nats, &calf_toml, ACME);
+    let error = refused("calf ps as initech", serve.verb(INITECH, &["ps"]));
+    assert!(error.contains("refused these credentials"), "{error}");
+    // The operator has nats-server read its configuration for initech;
+    // calf serve, told nothing, logs in within a few seconds.
+    write_nats_config(&calf_toml, &nats_conf);
+    serve.nats.reload();
+    until_initech_is_served(&serve);
 }
 
 #[test]

@@ -102,9 +102,23 @@ impl Server<'_> {
             signals(SignalKind::terminate())?,
             signals(SignalKind::interrupt())?,
         );
+        // A tenant that cannot log in (its users not yet known to
+        // nats-server, say) is tried again every `CONFIG_CHECK`; when none
+        // can, the server itself is not there, and calf serve says so.
+        let mut refused = Vec::new();
         for tenant in self.config.tenants.clone() {
-            let running = self.start(&tenant).await?;
-            self.running.insert(tenant.name.clone(), running);
+            match self.start(&tenant).await {
+                Ok(running) => {
+                    self.running.insert(tenant.name.clone(), running);
+                }
+                Err(e) => {
+                    tracing::error!("{e}; tried again every {CONFIG_CHECK:?}");
+                    refused.push(e);
+                }
+            }
+        }
+        if self.running.is_empty() && !refused.is_empty() {
+            return Err(refused.join("\n"));
         }
         let operator = self.operator().await?;
         tracing::info!(
