@@ -184,15 +184,14 @@ mod tests {
         let fairness = Fairness::new();
         let big = fairness.join(4);
         let small = fairness.join(1);
-        for share in [&big, &small] {
-            share.start_turn(false);
-            share.end_turn(Duration::from_millis(4));
-        }
-        small.wants_thread();
         big.start_turn(false);
-        // big: 1 ms of virtual time for its 4; small: 4.
+        small.start_turn(false);
+        small.end_turn(Duration::from_millis(4));
+        small.wants_thread();
+        // small: 4 ms of virtual time for its 4; big, still in its turn,
+        // 1 ms for every 4 it runs.
         assert!(!big.should_yield(Duration::from_millis(8)));
-        assert!(big.should_yield(Duration::from_millis(13)));
+        assert!(big.should_yield(Duration::from_millis(17)));
     }
 
     #[test]
