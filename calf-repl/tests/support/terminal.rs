@@ -3,6 +3,9 @@
 //! terminal emulator (vt100), so assertions are about the screen a person
 //! would see.
 
+// Each test crate that includes this uses part of it.
+#![allow(dead_code)]
+
 use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::process::Command;
