@@ -481,6 +481,9 @@ impl<F> Runner<F> {
             return;
         }
         self.asleep = false;
+        if let Some(share) = &self.inner.share {
+            share.woke_up();
+        }
         let mut sleepers = lock(&self.inner.sleepers);
         match sleepers.iter().position(|(i, _)| *i == self.index) {
             Some(at) => {
@@ -528,6 +531,9 @@ impl<F: Job> Runner<F> {
             self.inner.sleeping.fetch_add(1, Ordering::SeqCst);
         }
         self.asleep = true;
+        if let Some(share) = &self.inner.share {
+            share.fell_asleep();
+        }
         self.found_work();
         fence(Ordering::SeqCst);
         if self.inner.has_work() || self.inner.stopped.load(Ordering::SeqCst) {

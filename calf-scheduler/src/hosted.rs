@@ -100,7 +100,7 @@ impl Scheduler {
     pub fn host(&self, tenant: &str, config: Config, limits: Limits, bus: Arc<dyn Bus>) -> Hosted {
         // The call sender is a task of the scheduler's runtime.
         let _entered = self.handle.enter();
-        let share = self.fairness.join(limits.cpu_share);
+        let share = self.fairness.join(limits.cpu_share, self.threads);
         let pool = Pool::sharing(self.threads, &self.handle, Some(share.clone()));
         let shared = Shared::new(
             Parts {

@@ -156,11 +156,12 @@ fn busy_tenants_get_reductions_in_proportion_to_their_shares() {
     let big_used = big.figures().reductions - big_before;
     let small_used = small.figures().reductions - small_before;
     let ratio = big_used as f64 / small_used.max(1) as f64;
-    // 3 expected (2.9 measured); 1 without shares. A turn is charged
-    // the wall time it took, so a machine busy with other work blurs the
+    // 3 expected (3.0 measured); 1 without shares, and 1.5 when a pool
+    // waiting for a thread lost what it was owed. A turn is charged the
+    // wall time it took, so a machine busy with other work blurs the
     // ratio: the bounds are wide.
     assert!(
-        (1.6..6.0).contains(&ratio),
+        (2.2..4.5).contains(&ratio),
         "share 3 got {big_used} reductions, share 1 got {small_used}: ratio {ratio:.2}"
     );
 }

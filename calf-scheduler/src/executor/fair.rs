@@ -44,6 +44,10 @@ struct Part {
     waiting: AtomicUsize,
     /// Its runners polling processes now.
     running: AtomicUsize,
+    /// Its runners asleep, with nothing to run.
+    sleeping: AtomicUsize,
+    /// How many runners it has.
+    runners: usize,
 }
 
 impl Fairness {
@@ -51,13 +55,16 @@ impl Fairness {
         Arc::new(Fairness::default())
     }
 
-    /// A new pool's share, of weight `weight` (at least 1).
-    pub fn join(self: &Arc<Self>, weight: u32) -> Arc<Share> {
+    /// A new pool's share, of weight `weight` (at least 1), for a pool
+    /// of `runners` runners.
+    pub fn join(self: &Arc<Self>, weight: u32, runners: usize) -> Arc<Share> {
         let part = Arc::new(Part {
             weight: AtomicU32::new(weight.max(1)),
             virtual_ns: AtomicU64::new(self.earliest_busy(None).unwrap_or(0)),
             waiting: AtomicUsize::new(0),
             running: AtomicUsize::new(0),
+            sleeping: AtomicUsize::new(0),
+            runners: runners.max(1),
         });
         self.pools
             .lock()
@@ -107,8 +114,19 @@ impl Share {
         if was_waiting {
             self.stops_waiting();
         }
-        if self.part.running.fetch_add(1, Ordering::SeqCst) == 0 {
-            // Idle until now: no credit for the time it did not use.
+        self.part.running.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A runner found nothing to run and sleeps.
+    pub fn fell_asleep(&self) {
+        self.part.sleeping.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A runner that slept is woken. When all of them slept, the pool had
+    /// nothing to run until now: it gets no credit for the time it did
+    /// not use (a pool merely waiting for a thread keeps what it is owed).
+    pub fn woke_up(&self) {
+        if self.part.sleeping.fetch_sub(1, Ordering::SeqCst) == self.part.runners {
             if let Some(earliest) = self.fairness.earliest_busy(Some(&self.part)) {
                 self.part.virtual_ns.fetch_max(earliest, Ordering::Relaxed);
             }
@@ -118,7 +136,8 @@ impl Share {
     /// A runner's turn ended after `used`.
     pub fn end_turn(&self, used: Duration) {
         let weight = u64::from(self.part.weight.load(Ordering::Relaxed));
-        self.part.virtual_ns
+        self.part
+            .virtual_ns
             .fetch_add(used.as_nanos() as u64 / weight, Ordering::Relaxed);
         self.part.running.fetch_sub(1, Ordering::SeqCst);
     }
@@ -149,7 +168,6 @@ impl Share {
                 && p.virtual_ns.load(Ordering::Relaxed) < mine
         })
     }
-
 }
 
 impl Drop for Share {
@@ -172,8 +190,8 @@ mod tests {
     #[test]
     fn a_pool_behind_in_virtual_time_gets_the_thread() {
         let fairness = Fairness::new();
-        let busy = fairness.join(1);
-        let light = fairness.join(1);
+        let busy = fairness.join(1, 1);
+        let light = fairness.join(1, 1);
         busy.start_turn(false);
         assert!(!busy.should_yield(Duration::from_millis(1)), "nobody waits");
         light.wants_thread();
@@ -193,8 +211,8 @@ mod tests {
     #[test]
     fn a_larger_share_is_charged_less_for_the_same_time() {
         let fairness = Fairness::new();
-        let big = fairness.join(4);
-        let small = fairness.join(1);
+        let big = fairness.join(4, 1);
+        let small = fairness.join(1, 1);
         big.start_turn(false);
         small.start_turn(false);
         small.end_turn(Duration::from_millis(4));
@@ -208,19 +226,39 @@ mod tests {
     #[test]
     fn an_idle_pool_banks_no_credit() {
         let fairness = Fairness::new();
-        let busy = fairness.join(1);
-        let idle = fairness.join(1);
+        let busy = fairness.join(1, 1);
+        let idle = fairness.join(1, 1);
+        idle.fell_asleep();
         busy.start_turn(false);
         busy.end_turn(Duration::from_secs(10));
         busy.start_turn(false);
+        // Woken after sleeping through busy's 10 s: brought up to them.
+        idle.woke_up();
         idle.start_turn(false);
         idle.end_turn(Duration::from_millis(1));
-        // Brought up to `busy`'s 10 s before its turn was charged: it
-        // is behind `busy` by no more than the turn it just had.
         assert!(
-            idle.part.virtual_ns.load(Ordering::Relaxed) >= Duration::from_secs(10).as_nanos() as u64
+            idle.part.virtual_ns.load(Ordering::Relaxed)
+                >= Duration::from_secs(10).as_nanos() as u64
         );
         busy.wants_thread();
         assert!(idle.should_yield(Duration::ZERO));
+    }
+
+    #[test]
+    fn a_pool_waiting_for_a_thread_keeps_what_it_is_owed() {
+        let fairness = Fairness::new();
+        let busy = fairness.join(1, 1);
+        let waiting = fairness.join(1, 1);
+        waiting.wants_thread();
+        busy.start_turn(false);
+        busy.end_turn(Duration::from_secs(10));
+        busy.start_turn(false);
+        waiting.start_turn(true);
+        waiting.end_turn(Duration::from_millis(1));
+        // Still 10 s behind: it runs, and busy yields to it, until even.
+        busy.wants_thread();
+        waiting.start_turn(false);
+        assert!(!waiting.should_yield(Duration::from_secs(9)));
+        assert!(waiting.should_yield(Duration::from_secs(11)));
     }
 }
