@@ -15,6 +15,7 @@
 
 pub mod ext;
 pub mod header;
+pub mod msgpack;
 pub mod retry;
 
 #[doc(hidden)]
