@@ -190,6 +190,7 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// A reader of `body`, which holds one value (none: nil).
+    #[inline]
     pub fn new(body: &'a [u8]) -> Reader<'a> {
         Reader {
             bytes: body,
@@ -202,6 +203,7 @@ impl<'a> Reader<'a> {
     }
 
     /// How many collections are open around the next item.
+    #[inline]
     pub fn depth(&self) -> usize {
         self.open.len()
     }
@@ -210,6 +212,7 @@ impl<'a> Reader<'a> {
     /// known to hold nothing more. After an error, the reader is of no
     /// further use.
     #[allow(clippy::should_implement_trait)] // An error is not an item.
+    #[inline]
     pub fn next(&mut self) -> Result<Option<Item<'a>>, Error> {
         if let Some(open) = self.open.last_mut() {
             if open.left == 0 {
@@ -246,6 +249,7 @@ impl<'a> Reader<'a> {
         Ok(Item::End)
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
         let left = self.limit - self.at;
         if n > left {
@@ -270,15 +274,18 @@ impl<'a> Reader<'a> {
         ))
     }
 
+    #[inline]
     fn byte(&mut self) -> Result<u8, Error> {
         Ok(self.take(1)?[0])
     }
 
+    #[inline]
     fn be<const N: usize>(&mut self) -> Result<[u8; N], Error> {
         Ok(self.take(N)?.try_into().expect("took N bytes"))
     }
 
     /// A big-endian length of `n` bytes (1, 2 or 4).
+    #[inline]
     fn len(&mut self, n: usize) -> Result<usize, Error> {
         Ok(match n {
             1 => self.byte()? as usize,
@@ -289,6 +296,7 @@ impl<'a> Reader<'a> {
 
     /// Opens a collection of `items` values (each at least one byte)
     /// that started at byte `at`, ending a set's data at `set_end`.
+    #[inline]
     fn open(&mut self, items: usize, at: usize, set_end: usize) -> Result<(), Error> {
         if self.open.len() >= MAX_DEPTH {
             return Err(Error::new(too_deep()));
@@ -310,6 +318,7 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    #[inline]
     fn item(&mut self) -> Result<Item<'a>, Error> {
         let at = self.at;
         let marker = self.byte()?;
@@ -364,6 +373,7 @@ impl<'a> Reader<'a> {
         })
     }
 
+    #[inline]
     fn str(&mut self, n: usize, at: usize) -> Result<Item<'a>, Error> {
         let bytes = self.take(n)?;
         std::str::from_utf8(bytes)
@@ -371,11 +381,13 @@ impl<'a> Reader<'a> {
             .map_err(|_| Error::new(format!("the str at byte {at} is not UTF-8")))
     }
 
+    #[inline]
     fn array(&mut self, n: usize, at: usize) -> Result<Item<'a>, Error> {
         self.open(n, at, usize::MAX)?;
         Ok(Item::Array(n))
     }
 
+    #[inline]
     fn map(&mut self, n: usize, at: usize) -> Result<Item<'a>, Error> {
         self.open(n.saturating_mul(2), at, usize::MAX)?;
         Ok(Item::Map(n))

@@ -67,8 +67,9 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
 /// reads with too, and which refuses what docs/protocol.md rules out: a
 /// body nested deeper than [`MAX_DEPTH`] (arrays, maps and sets together),
 /// the reserved byte `0xc1`, a length past the body's end, a str or an
-/// ext name that is not UTF-8, an ext type reserved for Calf that it does
-/// not define; the work done is linear in the body's length.
+/// ext name that is not UTF-8, malformed ext 3-5 data; the work done is
+/// linear in the body's length. Ext types Calf does not define are kept
+/// ([`Value::Ext`], [`Ext`]), so a value passes through unchanged.
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
     const NIL: &[u8] = &[0xc0];
     calf_protocol::msgpack::check(body).map_err(|e| CodecError(e.to_string()))?;
