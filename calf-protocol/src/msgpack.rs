@@ -149,7 +149,7 @@ fn kind(tag: i8) -> &'static str {
 }
 
 /// A collection being read.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Open {
     /// Items still to come (a map's keys and values both count).
     left: usize,
@@ -157,6 +157,61 @@ struct Open {
     set_end: usize,
     /// The limit in force around this collection, restored at its end.
     outer_limit: usize,
+}
+
+/// The open collections, innermost last: the first few in place, so that
+/// a shallow body costs no allocation, the others on the heap.
+#[derive(Debug, Default)]
+struct Stack {
+    shallow: [Open; SHALLOW],
+    len: usize,
+    deep: Vec<Open>,
+}
+
+/// How many open collections a [`Stack`] holds in place.
+const SHALLOW: usize = 8;
+
+impl Stack {
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    fn last_mut(&mut self) -> Option<&mut Open> {
+        match self.len {
+            0 => None,
+            n if n <= SHALLOW => Some(&mut self.shallow[n - 1]),
+            _ => self.deep.last_mut(),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, open: Open) {
+        if self.len < SHALLOW {
+            self.shallow[self.len] = open;
+        } else {
+            self.deep.push(open);
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<Open> {
+        let open = match self.len {
+            0 => return None,
+            n if n <= SHALLOW => self.shallow[n - 1],
+            _ => self.deep.pop()?,
+        };
+        self.len -= 1;
+        Some(open)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Open> {
+        self.shallow[..self.len.min(SHALLOW)]
+            .iter()
+            .chain(&self.deep)
+    }
 }
 
 /// Pulls the items of one body; see the module's documentation.
@@ -181,7 +236,7 @@ pub struct Reader<'a> {
     /// Where the innermost open set's data ends (reading stops there), or
     /// the body's length.
     limit: usize,
-    open: Vec<Open>,
+    open: Stack,
     started: bool,
     /// Whether a set is being opened: its array's header read within its
     /// data.
@@ -196,7 +251,7 @@ impl<'a> Reader<'a> {
             bytes: body,
             at: 0,
             limit: body.len(),
-            open: Vec::new(),
+            open: Stack::default(),
             started: false,
             set_header: false,
         }
