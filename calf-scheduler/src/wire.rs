@@ -23,29 +23,90 @@ pub fn encode(value: &Value) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Decodes one MessagePack value; an empty body is `nil`. The time and
-/// memory it takes are linear in the bytes, and it goes no deeper than
-/// [`MAX_DEPTH`], ext 3 (sets) included.
+/// Decodes one MessagePack value; an empty body is `nil`. The bytes are
+/// read by calf-protocol's reader, which holds the rules of a body (time
+/// and memory linear in the bytes, at most [`MAX_DEPTH`] levels, ext 3
+/// included, no `0xc1`, the ext types); what is Calf's alone is here: a
+/// str map key is a keyword, a bin is text, an int fits in 64 signed bits,
+/// and no ext type but Calf's is a value.
 pub fn decode(bytes: &[u8]) -> Result<Value, String> {
-    if bytes.is_empty() {
-        return Ok(Value::Nil);
+    let mut reader = msgpack::Reader::new(bytes);
+    // The collections being built, innermost last; a map's pending key
+    // with it.
+    let mut open: Vec<Building> = Vec::new();
+    let mut done = None;
+    while let Some(item) = reader.next()? {
+        let as_key = matches!(open.last(), Some(Building::Map(_, None)));
+        let value = match item {
+            Item::Nil => Value::Nil,
+            Item::Bool(b) => Value::Bool(b),
+            Item::Int(n) => Value::Int(n),
+            Item::Uint(n) => return Err(msgpack::int_out_of_range(n)),
+            Item::Float(x) => Value::Float(x),
+            Item::Str(text) => text_value(text, as_key),
+            Item::Bin(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => text_value(text, as_key),
+                Err(_) => {
+                    return Err(
+                        "binary data that is not UTF-8 text (Calf has no bytes type)".to_string(),
+                    )
+                }
+            },
+            Item::Keyword(name) => Value::Keyword(Sym::new(name)),
+            Item::Symbol(name) => Value::Symbol(Sym::new(name)),
+            Item::Pid(n) => Value::Pid(Pid(n)),
+            Item::Ref(n) => Value::Ref(n),
+            Item::Ext(tag, _) => return Err(msgpack::unknown_ext(tag)),
+            Item::Array(_) => {
+                open.push(Building::Vector(calf_lang::value::Vector::new()));
+                continue;
+            }
+            Item::Map(_) => {
+                open.push(Building::Map(Map::default(), None));
+                continue;
+            }
+            Item::Set(_) => {
+                open.push(Building::Set(Set::default()));
+                continue;
+            }
+            Item::End => match open.pop().expect("the reader ends what it opened") {
+                Building::Vector(items) => vector_of(items),
+                Building::Map(map, _) => Value::from(map),
+                Building::Set(items) => Value::from(items),
+            },
+        };
+        match open.last_mut() {
+            None => done = Some(value),
+            Some(Building::Vector(items)) => items.push_back(value),
+            Some(Building::Set(items)) => drop(items.insert(value)),
+            Some(Building::Map(_, key @ None)) => *key = Some(value),
+            Some(Building::Map(map, key)) => {
+                let key = key.take().expect("a key is pending");
+                map.insert(key, value);
+            }
+        }
     }
-    let mut reader = Reader { bytes, at: 0 };
-    let value = reader.value(0, false)?;
-    if reader.at < bytes.len() {
-        return Err(format!(
-            "{} bytes after the MessagePack value",
-            bytes.len() - reader.at
-        ));
-    }
-    Ok(value)
+    Ok(done.expect("a body holds a value"))
 }
 
-fn too_deep() -> String {
-    format!(
-        "the value nests deeper than {MAX_DEPTH} levels (vectors, lists, maps and sets together), the most the wire carries: send it flatter"
-    )
+/// A collection being decoded.
+enum Building {
+    Vector(calf_lang::value::Vector),
+    /// The map, and the key read before its value.
+    Map(Map, Option<Value>),
+    Set(Set),
 }
+
+/// A str (or a bin that is UTF-8): a keyword as a map key.
+fn text_value(text: &str, as_key: bool) -> Value {
+    if as_key {
+        Value::Keyword(Sym::new(text))
+    } else {
+        Value::str(text)
+    }
+}
+
+use calf_protocol::msgpack::{self, too_deep, Item};
 
 /// Writes `value` straight into `out` (building `rmpv` values first cost
 /// an allocation per collection, then a second walk). `depth` is the
@@ -139,193 +200,6 @@ fn write_ext(out: &mut Vec<u8>, kind: i8, data: &[u8]) -> Result<(), String> {
 
 fn failed(e: impl std::fmt::Display) -> String {
     format!("cannot write MessagePack: {e}")
-}
-
-/// Reads values off a body, each byte once: the data of an ext 3 is read
-/// in place, as the array it holds, so a set nested in a set costs what
-/// its bytes cost.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|&end| end <= self.bytes.len());
-        let Some(end) = end else {
-            return Err(format!(
-                "not MessagePack: the body ends inside a value ({n} bytes wanted at byte {}, {} left)",
-                self.at,
-                self.bytes.len() - self.at
-            ));
-        };
-        let taken = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(taken)
-    }
-
-    fn byte(&mut self) -> Result<u8, String> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn be<const N: usize>(&mut self) -> Result<[u8; N], String> {
-        Ok(self.take(N)?.try_into().expect("took N bytes"))
-    }
-
-    /// A length of `N` bytes, big-endian.
-    fn len(&mut self, n: usize) -> Result<usize, String> {
-        Ok(match n {
-            1 => self.byte()? as usize,
-            2 => u16::from_be_bytes(self.be()?) as usize,
-            _ => u32::from_be_bytes(self.be()?) as usize,
-        })
-    }
-
-    /// One value, inside `depth` collections.
-    fn value(&mut self, depth: usize, as_key: bool) -> Result<Value, String> {
-        let at = self.at;
-        let marker = self.byte()?;
-        Ok(match marker {
-            0x00..=0x7f => Value::Int(marker as i64),
-            0xe0..=0xff => Value::Int(marker as i8 as i64),
-            0x80..=0x8f => self.map((marker & 0x0f) as usize, depth)?,
-            0x90..=0x9f => self.array((marker & 0x0f) as usize, depth)?,
-            0xa0..=0xbf => self.text((marker & 0x1f) as usize, as_key, false)?,
-            0xc0 => Value::Nil,
-            0xc1 => {
-                return Err(format!(
-                    "not MessagePack: byte {at} is 0xc1, which MessagePack never uses"
-                ))
-            }
-            0xc2 => Value::Bool(false),
-            0xc3 => Value::Bool(true),
-            0xc4..=0xc6 => {
-                let n = self.len(1 << (marker - 0xc4))?;
-                self.text(n, as_key, true)?
-            }
-            0xc7..=0xc9 => {
-                let n = self.len(1 << (marker - 0xc7))?;
-                self.ext(n, depth)?
-            }
-            0xca => Value::Float(f32::from_be_bytes(self.be()?) as f64),
-            0xcb => Value::Float(f64::from_be_bytes(self.be()?)),
-            0xcc => Value::Int(self.byte()? as i64),
-            0xcd => Value::Int(u16::from_be_bytes(self.be()?) as i64),
-            0xce => Value::Int(u32::from_be_bytes(self.be()?) as i64),
-            0xcf => {
-                let n = u64::from_be_bytes(self.be()?);
-                match i64::try_from(n) {
-                    Ok(n) => Value::Int(n),
-                    Err(_) => return Err(format!("integer {n} does not fit in 64 signed bits")),
-                }
-            }
-            0xd0 => Value::Int(i8::from_be_bytes(self.be()?) as i64),
-            0xd1 => Value::Int(i16::from_be_bytes(self.be()?) as i64),
-            0xd2 => Value::Int(i32::from_be_bytes(self.be()?) as i64),
-            0xd3 => Value::Int(i64::from_be_bytes(self.be()?)),
-            0xd4..=0xd8 => self.ext(1 << (marker - 0xd4), depth)?,
-            0xd9..=0xdb => {
-                let n = self.len(1 << (marker - 0xd9))?;
-                self.text(n, as_key, false)?
-            }
-            0xdc | 0xdd => {
-                let n = self.len(2 << (marker - 0xdc))?;
-                self.array(n, depth)?
-            }
-            0xde | 0xdf => {
-                let n = self.len(2 << (marker - 0xde))?;
-                self.map(n, depth)?
-            }
-        })
-    }
-
-    /// A str (or a bin, which Calf reads as text when it is UTF-8).
-    fn text(&mut self, n: usize, as_key: bool, bin: bool) -> Result<Value, String> {
-        let bytes = self.take(n)?;
-        match std::str::from_utf8(bytes) {
-            Ok(text) if as_key => Ok(Value::Keyword(Sym::new(text))),
-            Ok(text) => Ok(Value::str(text)),
-            Err(_) if bin => {
-                Err("binary data that is not UTF-8 text (Calf has no bytes type)".to_string())
-            }
-            Err(_) => Err("a string that is not UTF-8".to_string()),
-        }
-    }
-
-    fn array(&mut self, n: usize, depth: usize) -> Result<Value, String> {
-        if depth >= MAX_DEPTH {
-            return Err(too_deep());
-        }
-        let mut items = calf_lang::value::Vector::new();
-        for _ in 0..n {
-            items.push_back(self.value(depth + 1, false)?);
-        }
-        Ok(vector_of(items))
-    }
-
-    fn map(&mut self, n: usize, depth: usize) -> Result<Value, String> {
-        if depth >= MAX_DEPTH {
-            return Err(too_deep());
-        }
-        let mut map = Map::default();
-        for _ in 0..n {
-            let key = self.value(depth + 1, true)?;
-            let value = self.value(depth + 1, false)?;
-            map.insert(key, value);
-        }
-        Ok(Value::from(map))
-    }
-
-    /// An ext of `n` data bytes, after its length.
-    fn ext(&mut self, n: usize, depth: usize) -> Result<Value, String> {
-        let kind = i8::from_be_bytes(self.be()?);
-        let data = self.take(n)?;
-        Ok(match kind {
-            EXT_KEYWORD => Value::Keyword(Sym::new(utf8(data)?)),
-            EXT_SYMBOL => Value::Symbol(Sym::new(utf8(data)?)),
-            EXT_SET => set(data, depth)?,
-            EXT_PID => Value::Pid(Pid(u64::from_be_bytes(eight(data)?))),
-            EXT_REF => Value::Ref(u64::from_be_bytes(eight(data)?)),
-            other => return Err(format!("unknown MessagePack ext type {other}")),
-        })
-    }
-}
-
-/// The data of an ext 3: exactly one array, whose items are the set's.
-fn set(data: &[u8], depth: usize) -> Result<Value, String> {
-    if depth >= MAX_DEPTH {
-        return Err(too_deep());
-    }
-    let mut inner = Reader { bytes: data, at: 0 };
-    let n = match inner.byte().map_err(|e| format!("bad set: {e}"))? {
-        marker @ 0x90..=0x9f => (marker & 0x0f) as usize,
-        0xdc => inner.len(2)?,
-        0xdd => inner.len(4)?,
-        _ => return Err("a set ext that does not hold an array".to_string()),
-    };
-    let mut items = Set::default();
-    for _ in 0..n {
-        items.insert(inner.value(depth + 1, false)?);
-    }
-    if inner.at < data.len() {
-        return Err(format!(
-            "bad set: {} bytes after its array",
-            data.len() - inner.at
-        ));
-    }
-    Ok(Value::from(items))
-}
-
-fn utf8(data: &[u8]) -> Result<&str, String> {
-    std::str::from_utf8(data).map_err(|_| "an ext name that is not UTF-8".to_string())
-}
-
-fn eight(data: &[u8]) -> Result<[u8; 8], String> {
-    data.try_into()
-        .map_err(|_| format!("an id of {} bytes, not 8", data.len()))
 }
 
 #[cfg(test)]
@@ -512,6 +386,14 @@ mod tests {
         mixed.pop();
         mixed.extend(nested_sets(MAX_DEPTH - 512));
         assert!(decode(&mixed).is_err());
+    }
+
+    #[test]
+    fn an_ext_type_calf_does_not_define_is_refused() {
+        let why = decode(&[0x91, 0xd4, 0x06, 0x00]).expect_err("ext 6 is no Calf kind");
+        assert!(why.contains("reserved for Calf"), "{why}");
+        let why = decode(&[0xd6, 0xff, 0, 0, 0, 0]).expect_err("a timestamp");
+        assert_eq!(why, "unknown MessagePack ext type -1");
     }
 
     #[test]

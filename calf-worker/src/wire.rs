@@ -19,6 +19,7 @@ use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
 
+use calf_protocol::msgpack;
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
@@ -33,8 +34,6 @@ pub const EXT_SET: i8 = calf_protocol::ext::SET;
 pub const EXT_PID: i8 = calf_protocol::ext::PID;
 /// Ext type of a ref; the data is a `u64`, big-endian.
 pub const EXT_REF: i8 = calf_protocol::ext::REF;
-
-mod shape;
 
 // The protocol's rules, as the caller keeps them too.
 pub use calf_protocol::header;
@@ -64,20 +63,25 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
 }
 
 /// Decodes a body that holds exactly one MessagePack value. An empty body
-/// is nil. A body nested deeper than [`MAX_DEPTH`] (arrays, maps and sets
-/// together), or holding the reserved byte `0xc1`, is refused; the work
-/// done is linear in the body's length.
+/// is nil. The body first passes calf-protocol's reader, which the caller
+/// reads with too, and which refuses what docs/protocol.md rules out: a
+/// body nested deeper than [`MAX_DEPTH`] (arrays, maps and sets together),
+/// the reserved byte `0xc1`, a length past the body's end, a str or an
+/// ext name that is not UTF-8, malformed ext 3-5 data; the work done is
+/// linear in the body's length. Ext types Calf does not define are kept
+/// ([`Value::Ext`], [`Ext`]), so a value passes through unchanged.
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
     const NIL: &[u8] = &[0xc0];
+    calf_protocol::msgpack::check(body).map_err(|e| CodecError(e.to_string()))?;
     let body = if body.is_empty() { NIL } else { body };
-    shape::check(body)?;
     let _checked = Checked::enter();
     decode_checked(body)
 }
 
 thread_local! {
     /// Whether this thread is inside a [`decode`] whose body passed
-    /// `shape::check`: the sets inside it need no check of their own.
+    /// calf-protocol's reader: the sets inside it need no check of their
+    /// own.
     static CHECKED: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -96,8 +100,8 @@ impl Drop for Checked {
     }
 }
 
-/// Decodes a body that passed `shape::check`, which also saw that nothing
-/// follows its value. Reading from a slice, serde lends ext data out of
+/// Decodes a body that passed calf-protocol's reader, which also saw that
+/// nothing follows its value. Reading from a slice, serde lends ext data out of
 /// the body instead of copying it.
 fn decode_checked<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
     let mut de = rmp_serde::Deserializer::from_read_ref(body);
@@ -393,15 +397,13 @@ fn ext_parts<'de, D: Deserializer<'de>>(deserializer: D) -> Result<(i8, Cow<'de,
 }
 
 fn utf8_name<E: de::Error>(tag: i8, data: Cow<[u8]>) -> Result<String, E> {
-    String::from_utf8(data.into_owned())
-        .map_err(|_| E::custom(format!("ext {tag}: the name is not UTF-8")))
+    msgpack::ext_name(tag, &data)
+        .map(str::to_owned)
+        .map_err(E::custom)
 }
 
 fn u64_be<E: de::Error>(tag: i8, data: &[u8]) -> Result<u64, E> {
-    let bytes: [u8; 8] = data
-        .try_into()
-        .map_err(|_| E::custom(format!("ext {tag}: expected 8 bytes, got {}", data.len())))?;
-    Ok(u64::from_be_bytes(bytes))
+    msgpack::ext_id(tag, data).map_err(E::custom)
 }
 
 /// A set's items, from its ext data: checked with the body around it
@@ -568,11 +570,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_u64<E: de::Error>(self, n: u64) -> Result<Value, E> {
-        i64::try_from(n).map(Value::Int).map_err(|_| {
-            E::custom(format!(
-                "integer {n} is out of range for a 64-bit signed int"
-            ))
-        })
+        i64::try_from(n)
+            .map(Value::Int)
+            .map_err(|_| E::custom(msgpack::int_out_of_range(n)))
     }
 
     fn visit_f64<E>(self, x: f64) -> Result<Value, E> {
