@@ -10,7 +10,10 @@
 //!                             and `max-us` (how `bench/serve` measures a
 //!                             tenant's round trips through `calf serve`)
 //!
-//! `NATS_USER` and `NATS_PASSWORD`, when set, are the login.
+//! `NATS_USER` and `NATS_PASSWORD`, when set, are the login. With
+//! `NATS_RAW_TRACE` set, `latency` prints each request that took over a
+//! millisecond to stderr, with when it was sent: how the slow ones were
+//! found to start at the kernel's scheduler ticks.
 //!
 //! Each request is `math.add` with the body `[i 1]` (MessagePack), as
 //! `bench/programs/calls_seq.calf` and `calls_par.calf` send it. Prints the
@@ -101,6 +104,14 @@ async fn latency(client: Client, n: u64, subject: &str) -> Result<(), String> {
             .await
             .map_err(|e| format!("request {i} to {subject}: {e}"))?;
         round_trips.push(sent.elapsed());
+        if std::env::var_os("NATS_RAW_TRACE").is_some() && sent.elapsed().as_micros() > 1000 {
+            eprintln!(
+                "slow {} at {} us: {} us",
+                i,
+                start.elapsed().as_micros(),
+                sent.elapsed().as_micros()
+            );
+        }
     }
     let elapsed = start.elapsed();
     round_trips.sort();
