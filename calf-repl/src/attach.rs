@@ -96,23 +96,9 @@ pub fn run(client: Client, runtime: &Runtime) -> i32 {
     let mut ns = attached.ns.clone();
     let mut buffer = String::new();
     let status = loop {
-        let prompt = if buffer.is_empty() {
-            format!("{ns}=> ")
-        } else {
-            format!("{}#_=> ", " ".repeat(ns.len().saturating_sub(2)))
-        };
-        if let Some(helper) = editor.helper_mut() {
-            helper.ns = Sym::new(&ns);
-        }
-        prompt_shown.set(true);
-        let read = editor.readline(&prompt);
-        prompt_shown.set(false);
-        let line = match read {
-            Ok(line) => line,
-            Err(ReadlineError::Interrupted) => {
-                buffer.clear();
-                continue;
-            }
+        let line = match crate::repl::read_line(&mut editor, &prompt_shown, &ns, &mut buffer) {
+            Ok(Some(line)) => line,
+            Ok(None) => continue,
             Err(ReadlineError::Eof) => break 0,
             Err(e) => {
                 print_error(&e.to_string());

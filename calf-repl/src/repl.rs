@@ -39,6 +39,36 @@ Type a form and press Enter; an open bracket continues on the next line.
 
 /// Where history is kept: `$XDG_DATA_HOME/calf/history`, else
 /// `~/.local/share/calf/history`.
+/// Reads a line at the prompt of namespace `ns` (the continuation prompt
+/// while `buffer` holds the start of a form): `None` when Ctrl-C cleared
+/// the input, which also drops what `buffer` held.
+pub(crate) fn read_line(
+    editor: &mut Editor<LineHelper, DefaultHistory>,
+    prompt_shown: &PromptShown,
+    ns: &str,
+    buffer: &mut String,
+) -> rustyline::Result<Option<String>> {
+    let prompt = if buffer.is_empty() {
+        format!("{ns}=> ")
+    } else {
+        format!("{}#_=> ", " ".repeat(ns.len().saturating_sub(2)))
+    };
+    if let Some(helper) = editor.helper_mut() {
+        helper.ns = Sym::new(ns);
+    }
+    prompt_shown.set(true);
+    let read = editor.readline(&prompt);
+    prompt_shown.set(false);
+    match read {
+        Ok(line) => Ok(Some(line)),
+        Err(ReadlineError::Interrupted) => {
+            buffer.clear();
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) fn history_path() -> Option<PathBuf> {
     let data = match std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
         Some(dir) => PathBuf::from(dir),
@@ -154,23 +184,9 @@ pub fn run(options: Options, mut stdout: Sink, mut stderr: Sink) -> i32 {
     let mut buffer = String::new();
     let mut line_no = 0usize;
     let status = loop {
-        let prompt = if buffer.is_empty() {
-            format!("{ns}=> ")
-        } else {
-            format!("{}#_=> ", " ".repeat(ns.len().saturating_sub(2)))
-        };
-        if let Some(helper) = editor.helper_mut() {
-            helper.ns = Sym::new(&ns);
-        }
-        prompt_shown.set(true);
-        let read = editor.readline(&prompt);
-        prompt_shown.set(false);
-        let line = match read {
-            Ok(line) => line,
-            Err(ReadlineError::Interrupted) => {
-                buffer.clear();
-                continue;
-            }
+        let line = match read_line(&mut editor, &prompt_shown, &ns, &mut buffer) {
+            Ok(Some(line)) => line,
+            Ok(None) => continue,
             Err(ReadlineError::Eof) => break 0,
             Err(e) => {
                 let _ = writeln!(stderr, "error: {e}");

@@ -41,14 +41,7 @@ fn an_attached_session_completes_interrupts_and_shows_its_processes_output() {
     assert_eq!(t.eval(")"), "42");
 
     // Ctrl-C stops the running line; the session and its definitions stay.
-    t.send("(do (println \"spinning\") (loop [] (recur)))\r");
-    t.wait_until("the line running", |t| t.contents().contains("\nspinning"));
-    let start = t.cursor_row();
-    t.send("\x03");
-    t.wait_until("a prompt after Ctrl-C", |t| {
-        t.prompt_row().is_some_and(|row| row > start)
-    });
-    let printed: Vec<String> = (start..t.cursor_row()).map(|r| t.row(r)).collect();
+    let printed = t.interrupt("(do (println \"spinning\") (loop [] (recur)))", "spinning");
     assert!(
         printed.iter().any(|r| r.contains("interrupted")),
         "{printed:?}"

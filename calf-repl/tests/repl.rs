@@ -121,14 +121,7 @@ fn a_session_at_the_repl() {
     assert!(printed.contains(&location), "{location} in {printed}");
 
     // Ctrl-C stops a running line; definitions stay.
-    t.send("(do (println \"spinning\") (loop [] (recur)))\r");
-    t.wait_until("the line running", |t| t.contents().contains("\nspinning"));
-    let start = t.cursor_row();
-    t.send("\x03");
-    t.wait_until("a prompt after Ctrl-C", |t| {
-        t.prompt_row().is_some_and(|row| row > start)
-    });
-    let printed: Vec<String> = (start..t.cursor_row()).map(|r| t.row(r)).collect();
+    let printed = t.interrupt("(do (println \"spinning\") (loop [] (recur)))", "spinning");
     assert!(
         printed.iter().any(|r| r.contains("interrupted")),
         "{printed:?}"

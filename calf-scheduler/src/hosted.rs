@@ -339,17 +339,7 @@ impl Hosted {
                 Ok(Ok(detail)) => rows.push(detail.row),
                 // Ended meanwhile.
                 Ok(Err(_)) => {}
-                Err(_) => rows.push(ProcessRow {
-                    pid: handle.pid(),
-                    job: handle.job(),
-                    name: None,
-                    status: "busy",
-                    function: None,
-                    mailbox: 0,
-                    reductions: 0,
-                    memory: 0,
-                    age: Duration::ZERO,
-                }),
+                Err(_) => rows.push(busy_row(&handle)),
             }
         }
         rows
@@ -362,17 +352,7 @@ impl Hosted {
             Ok(Ok(detail)) => Ok(detail),
             Ok(Err(_)) => Err(NoSuchProcess(pid)),
             Err(_) => Ok(ProcessDetail {
-                row: ProcessRow {
-                    pid,
-                    job: handle.job(),
-                    name: None,
-                    status: "busy",
-                    function: None,
-                    mailbox: 0,
-                    reductions: 0,
-                    memory: 0,
-                    age: Duration::ZERO,
-                },
+                row: busy_row(&handle),
                 stack: Vec::new(),
                 mailbox: Vec::new(),
                 links: Vec::new(),
@@ -467,6 +447,22 @@ impl Drop for Hosted {
         if !self.stopped.swap(true, Ordering::AcqRel) {
             self.shared.stop();
         }
+    }
+}
+
+/// The row of a process that did not answer in time: one inside a native
+/// that runs long, which says what it does at the end of its slice.
+fn busy_row(handle: &ProcessHandle) -> ProcessRow {
+    ProcessRow {
+        pid: handle.pid(),
+        job: handle.job(),
+        name: None,
+        status: "busy",
+        function: None,
+        mailbox: 0,
+        reductions: 0,
+        memory: 0,
+        age: Duration::ZERO,
     }
 }
 

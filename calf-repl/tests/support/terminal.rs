@@ -156,4 +156,18 @@ impl Terminal {
             "after {line:?}, expected {output:?} in {printed:?}"
         );
     }
+
+    /// Types `line`, waits for it to print `started` on a row of its own,
+    /// presses Ctrl-C, and returns the rows printed up to the next prompt.
+    pub fn interrupt(&mut self, line: &str, started: &str) -> Vec<String> {
+        self.send(&format!("{line}\r"));
+        let row = format!("\n{started}");
+        self.wait_until("the line running", |t| t.contents().contains(&row));
+        let start = self.cursor_row();
+        self.send("\x03");
+        self.wait_until("a prompt after Ctrl-C", |t| {
+            t.prompt_row().is_some_and(|row| row > start)
+        });
+        (start..self.cursor_row()).map(|r| self.row(r)).collect()
+    }
 }
