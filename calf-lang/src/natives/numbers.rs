@@ -709,4 +709,17 @@ mod tests {
         );
         assert_eq!(dec(&i(1)).unwrap(), i(0));
     }
+
+    #[test]
+    fn bit_operations_mask_their_counts_and_take_only_integers() {
+        check("bit-and-not", &[i(15), i(1), i(2)], i(12));
+        check("bit-shift-left", &[i(1), i(64)], i(1));
+        check("bit-shift-left", &[i(1), i(63)], i(i64::MIN));
+        check("bit-shift-right", &[i(-8), i(1)], i(-4));
+        check("unsigned-bit-shift-right", &[i(-1), i(63)], i(1));
+        check("bit-set", &[i(0), i(-1)], i(i64::MIN));
+        check("bit-test", &[i(1), i(64)], Value::Bool(true));
+        check_err("bit-or", &[i(1), f(1.0)], TYPE_ERROR);
+        check_err("bit-flip", &[i(1), s("1")], TYPE_ERROR);
+    }
 }
