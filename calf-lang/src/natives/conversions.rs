@@ -1,5 +1,5 @@
-//! Conversions between numbers, and parsing numbers and booleans from
-//! strings.
+//! Conversions between numbers, and parsing numbers, booleans and UUIDs
+//! from strings.
 
 use super::helpers::{
     illegal, overflow, str_arg, type_error,
@@ -79,6 +79,15 @@ fn parse_boolean(args: &[Value]) -> Result<Value, RuntimeError> {
     })
 }
 
+fn parse_uuid(args: &[Value]) -> Result<Value, RuntimeError> {
+    let s = str_arg("parse-uuid", args, 0)?;
+    Ok(if super::predicates::is_uuid(s) {
+        Value::str(s.to_ascii_lowercase())
+    } else {
+        Value::Nil
+    })
+}
+
 natives! {
     pure "int" "1" int,
         "Returns the number as an integer, truncating a float toward zero.";
@@ -94,4 +103,6 @@ natives! {
         "Returns the float the string spells, or nil if it spells none.";
     pure "parse-boolean" "1" parse_boolean,
         "Returns true or false for the strings \"true\" and \"false\", else nil.";
+    pure "parse-uuid" "1" parse_uuid,
+        "Returns the UUID the string spells, in lower case, or nil if it is not one (UUIDs are strings: see uuid?).";
 }

@@ -9,7 +9,7 @@
 
 use std::cmp::Ordering;
 
-use super::helpers::{overflow, type_error, DIVIDE_BY_ZERO, TYPE_ERROR};
+use super::helpers::{int_arg, overflow, type_error, DIVIDE_BY_ZERO, TYPE_ERROR};
 use crate::error::RuntimeError;
 use crate::value::deep::deeper;
 use crate::value::Value;
@@ -543,6 +543,73 @@ fn compare_native(args: &[Value]) -> Result<Value, RuntimeError> {
     }))
 }
 
+/// Folds a variadic bit operation over its integer arguments.
+fn bits(fname: &str, args: &[Value], op: fn(i64, i64) -> i64) -> Result<Value, RuntimeError> {
+    let mut acc = int_arg(fname, args, 0)?;
+    for i in 1..args.len() {
+        acc = op(acc, int_arg(fname, args, i)?);
+    }
+    Ok(Value::Int(acc))
+}
+
+fn bit_and(args: &[Value]) -> Result<Value, RuntimeError> {
+    bits("bit-and", args, |a, b| a & b)
+}
+
+fn bit_or(args: &[Value]) -> Result<Value, RuntimeError> {
+    bits("bit-or", args, |a, b| a | b)
+}
+
+fn bit_xor(args: &[Value]) -> Result<Value, RuntimeError> {
+    bits("bit-xor", args, |a, b| a ^ b)
+}
+
+fn bit_and_not(args: &[Value]) -> Result<Value, RuntimeError> {
+    bits("bit-and-not", args, |a, b| a & !b)
+}
+
+fn bit_not(args: &[Value]) -> Result<Value, RuntimeError> {
+    Ok(Value::Int(!int_arg("bit-not", args, 0)?))
+}
+
+/// A two-integer bit operation whose second argument is a shift count or a
+/// bit index: as in Clojure (and Java), only its low six bits count.
+fn shift(fname: &str, args: &[Value], op: fn(i64, u32) -> i64) -> Result<Value, RuntimeError> {
+    let x = int_arg(fname, args, 0)?;
+    let n = int_arg(fname, args, 1)?;
+    Ok(Value::Int(op(x, (n & 63) as u32)))
+}
+
+fn bit_shift_left(args: &[Value]) -> Result<Value, RuntimeError> {
+    shift("bit-shift-left", args, |x, n| x << n)
+}
+
+fn bit_shift_right(args: &[Value]) -> Result<Value, RuntimeError> {
+    shift("bit-shift-right", args, |x, n| x >> n)
+}
+
+fn unsigned_bit_shift_right(args: &[Value]) -> Result<Value, RuntimeError> {
+    shift("unsigned-bit-shift-right", args, |x, n| ((x as u64) >> n) as i64)
+}
+
+fn bit_set(args: &[Value]) -> Result<Value, RuntimeError> {
+    shift("bit-set", args, |x, n| x | (1 << n))
+}
+
+fn bit_clear(args: &[Value]) -> Result<Value, RuntimeError> {
+    shift("bit-clear", args, |x, n| x & !(1 << n))
+}
+
+fn bit_flip(args: &[Value]) -> Result<Value, RuntimeError> {
+    shift("bit-flip", args, |x, n| x ^ (1 << n))
+}
+
+fn bit_test(args: &[Value]) -> Result<Value, RuntimeError> {
+    let x = int_arg("bit-test", args, 0)?;
+    let n = int_arg("bit-test", args, 1)?;
+    Ok(Value::Bool(x & (1 << (n & 63)) != 0))
+}
+
 natives! {
     pure "+" "0.." plus,
         "Returns the sum of the numbers, 0 for none.";
@@ -594,6 +661,30 @@ natives! {
         "True if the integer is odd.";
     pure "compare" "2" compare_native,
         "Returns -1, 0 or 1 as the first value sorts before, with or after the second.";
+    pure "bit-and" "2.." bit_and,
+        "Returns the bitwise and of the integers.";
+    pure "bit-or" "2.." bit_or,
+        "Returns the bitwise or of the integers.";
+    pure "bit-xor" "2.." bit_xor,
+        "Returns the bitwise exclusive or of the integers.";
+    pure "bit-and-not" "2.." bit_and_not,
+        "Returns the bits of the first integer that are set in none of the others.";
+    pure "bit-not" "1" bit_not,
+        "Returns the bitwise complement of the integer.";
+    pure "bit-shift-left" "2" bit_shift_left,
+        "Shifts the integer left by n bits (n taken modulo 64); bits shifted out are lost.";
+    pure "bit-shift-right" "2" bit_shift_right,
+        "Shifts the integer right by n bits (n taken modulo 64), keeping its sign.";
+    pure "unsigned-bit-shift-right" "2" unsigned_bit_shift_right,
+        "Shifts the integer right by n bits (n taken modulo 64), filling with zeros.";
+    pure "bit-set" "2" bit_set,
+        "Returns the integer with bit n (0 to 63, taken modulo 64) set.";
+    pure "bit-clear" "2" bit_clear,
+        "Returns the integer with bit n (0 to 63, taken modulo 64) cleared.";
+    pure "bit-flip" "2" bit_flip,
+        "Returns the integer with bit n (0 to 63, taken modulo 64) flipped.";
+    pure "bit-test" "2" bit_test,
+        "True if bit n (0 to 63, taken modulo 64) of the integer is set.";
 }
 
 #[cfg(test)]
@@ -617,5 +708,18 @@ mod tests {
             gt(&i(2), &i(1)).unwrap() && ge(&i(1), &i(1)).unwrap() && le(&i(1), &i(1)).unwrap()
         );
         assert_eq!(dec(&i(1)).unwrap(), i(0));
+    }
+
+    #[test]
+    fn bit_operations_mask_their_counts_and_take_only_integers() {
+        check("bit-and-not", &[i(15), i(1), i(2)], i(12));
+        check("bit-shift-left", &[i(1), i(64)], i(1));
+        check("bit-shift-left", &[i(1), i(63)], i(i64::MIN));
+        check("bit-shift-right", &[i(-8), i(1)], i(-4));
+        check("unsigned-bit-shift-right", &[i(-1), i(63)], i(1));
+        check("bit-set", &[i(0), i(-1)], i(i64::MIN));
+        check("bit-test", &[i(1), i(64)], Value::Bool(true));
+        check_err("bit-or", &[i(1), f(1.0)], TYPE_ERROR);
+        check_err("bit-flip", &[i(1), s("1")], TYPE_ERROR);
     }
 }

@@ -17,6 +17,16 @@ fn is_coll(v: &Value) -> bool {
     )
 }
 
+/// True if `s` is a UUID in its canonical textual form (`8-4-4-4-12` hex
+/// digits, either case), as `uuid` makes them.
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
 predicates! {
     "not" |v| !v.is_truthy(),
         "True if the value is nil or false.";
@@ -70,6 +80,10 @@ predicates! {
         "True if the value is the float NaN.";
     "ident?" |v| matches!(v, Value::Keyword(_) | Value::Symbol(_)),
         "True if the value is a keyword or a symbol.";
+    "simple-ident?" |v| matches!(v, Value::Keyword(s) | Value::Symbol(s) if s.namespace().is_none()),
+        "True if the value is a keyword or a symbol without a namespace.";
+    "qualified-ident?" |v| matches!(v, Value::Keyword(s) | Value::Symbol(s) if s.namespace().is_some()),
+        "True if the value is a keyword or a symbol with a namespace.";
     "qualified-keyword?" |v| matches!(v, Value::Keyword(k) if k.namespace().is_some()),
         "True if the value is a keyword with a namespace.";
     "simple-keyword?" |v| matches!(v, Value::Keyword(k) if k.namespace().is_none()),
@@ -80,14 +94,23 @@ predicates! {
         "True if the value is a symbol without a namespace.";
     "fn?" |v| matches!(v, Value::Fn(_) | Value::Native(_)),
         "True if the value is a function.";
+    "ifn?" |v| matches!(
+        v,
+        Value::Fn(_) | Value::Native(_) | Value::Keyword(_) | Value::Map(_) | Value::Set(_) | Value::Vector(_)
+    ),
+        "True if the value can be called: a function, keyword, map, set or vector.";
     "coll?" is_coll,
         "True if the value is a list, vector, map or set.";
+    "counted?" is_coll,
+        "True if count takes constant time on the value: a list, vector, map or set.";
     "sequential?" |v| matches!(v, Value::List(_) | Value::Vector(_)),
         "True if the value is a list or a vector.";
     "associative?" |v| matches!(v, Value::Map(_) | Value::Vector(_)),
         "True if the value is a map or a vector.";
     "seqable?" |v| matches!(v, Value::Nil | Value::Str(_)) || is_coll(v),
         "True if seq accepts the value: a collection, a string or nil.";
+    "uuid?" |v| matches!(v, Value::Str(s) if is_uuid(s.as_str())),
+        "True if the value is a UUID: a string in the canonical form, 36 characters of hex digits in groups of 8-4-4-4-12 with dashes between.";
     "any?" |_| true,
         "Returns true for any value.";
 }

@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::helpers::{
-    count_of, int_arg, out_of_bounds, seq_vector, type_error, vector_of,
+    count_of, int_arg, items, list_of, out_of_bounds, seq_vector, type_error, vector_of,
 };
 use crate::error::RuntimeError;
 use crate::value::{StrBuf, Text, Value};
@@ -124,6 +124,18 @@ fn uuid(_: &[Value]) -> Result<Value, RuntimeError> {
     Ok(Value::str(out))
 }
 
+fn random_sample(args: &[Value]) -> Result<Value, RuntimeError> {
+    let prob = match args[0] {
+        Value::Int(n) => n as f64,
+        Value::Float(x) => x,
+        _ => return Err(type_error("random-sample", args, 0, "a number")),
+    };
+    let kept = items("random-sample", args, 1)?
+        .filter(|_| random_unit() < prob)
+        .collect();
+    Ok(list_of(kept))
+}
+
 natives! {
     pure "rand" "0..=1" rand,
         "Returns a random float from 0 (inclusive) to n (1, exclusive).";
@@ -135,6 +147,10 @@ natives! {
         "Returns a vector of the items in random order.";
     pure "uuid" "0" uuid,
         "Returns a random (version 4) UUID as a string.";
+    pure "random-uuid" "0" uuid,
+        "Returns a random (version 4) UUID as a string, as uuid does.";
+    pure "random-sample" "2" random_sample,
+        "Returns a list of the items of coll, each kept with probability prob (a number from 0 to 1).";
 }
 
 #[cfg(test)]

@@ -219,6 +219,36 @@ fn next(args: &[Value]) -> Result<Value, RuntimeError> {
     Ok(non_empty_list(drop_n("next", args, 0, 1)?))
 }
 
+/// The first item of `coll`, for the composed accessors (`ffirst`, ...).
+fn first_in(fname: &str, coll: Value) -> Result<Value, RuntimeError> {
+    let args = [coll];
+    Ok(match &args[0] {
+        Value::List(v) | Value::Vector(v) => v.front().cloned().unwrap_or(Value::Nil),
+        _ => items(fname, &args, 0)?.next().unwrap_or(Value::Nil),
+    })
+}
+
+/// The items of `coll` after the first, or nil, for the composed accessors.
+fn next_in(fname: &str, coll: Value) -> Result<Value, RuntimeError> {
+    Ok(non_empty_list(drop_n(fname, &[coll], 0, 1)?))
+}
+
+fn ffirst(args: &[Value]) -> Result<Value, RuntimeError> {
+    first_in("ffirst", first_in("ffirst", args[0].clone())?)
+}
+
+fn fnext(args: &[Value]) -> Result<Value, RuntimeError> {
+    first_in("fnext", next_in("fnext", args[0].clone())?)
+}
+
+fn nfirst(args: &[Value]) -> Result<Value, RuntimeError> {
+    next_in("nfirst", first_in("nfirst", args[0].clone())?)
+}
+
+fn nnext(args: &[Value]) -> Result<Value, RuntimeError> {
+    next_in("nnext", next_in("nnext", args[0].clone())?)
+}
+
 fn nthnext(args: &[Value]) -> Result<Value, RuntimeError> {
     let n = count_arg("nthnext", args, 1)?;
     Ok(non_empty_list(drop_n("nthnext", args, 0, n)?))
@@ -504,6 +534,16 @@ fn distinct(args: &[Value]) -> Result<Value, RuntimeError> {
     Ok(list_of(out))
 }
 
+fn dedupe(args: &[Value]) -> Result<Value, RuntimeError> {
+    let mut out = Vector::new();
+    for x in items("dedupe", args, 0)? {
+        if out.back() != Some(&x) {
+            out.push_back(x);
+        }
+    }
+    Ok(list_of(out))
+}
+
 fn flatten(args: &[Value]) -> Result<Value, RuntimeError> {
     let mut out = Vector::new();
     let mut stack: Vec<(Arc<Vector>, usize)> = Vec::new();
@@ -693,6 +733,14 @@ natives! {
         "Returns a list of the items after the first, possibly empty.";
     pure "next" "1" next,
         "Returns a list of the items after the first, or nil if there are none.";
+    pure "ffirst" "1" ffirst,
+        "Returns the first item of the first item, as (first (first coll)).";
+    pure "fnext" "1" fnext,
+        "Returns the second item, as (first (next coll)).";
+    pure "nfirst" "1" nfirst,
+        "Returns the items after the first of the first item, or nil, as (next (first coll)).";
+    pure "nnext" "1" nnext,
+        "Returns a list of the items after the second, or nil if there are none, as (next (next coll)).";
     pure "nth" "2..=3" nth,
         "Returns the item at an index of a list, vector or string, or the default; without one, an index out of range is an error.";
     pure "nthnext" "2" nthnext,
@@ -733,6 +781,8 @@ natives! {
         "Returns a list of the items in the natural order of compare; the sort is stable.";
     pure "distinct" "1" distinct,
         "Returns a list of the items without repeats, keeping the first of each.";
+    pure "dedupe" "1" dedupe,
+        "Returns a list of the items without consecutive repeats: of a run of equal items, the first.";
     pure "flatten" "1" flatten,
         "Returns a list of the non-sequential items inside nested lists and vectors.";
     pure "partition" "2..=4" partition,

@@ -184,16 +184,24 @@ fn reverse(args: &[Value]) -> Result<Value, RuntimeError> {
     })
 }
 
+/// Whitespace as Clojure's string functions see it (Java's
+/// `Character.isWhitespace`): Unicode's white space but the non-breaking
+/// spaces and U+0085, plus the four separators U+001C to U+001F.
+fn is_space(c: char) -> bool {
+    matches!(c, '\u{1c}'..='\u{1f}')
+        || (c.is_whitespace() && !matches!(c, '\u{85}' | '\u{a0}' | '\u{2007}' | '\u{202f}'))
+}
+
 fn trim(args: &[Value]) -> Result<Value, RuntimeError> {
-    cut_str("string/trim", args, str::trim)
+    cut_str("string/trim", args, |s| s.trim_matches(is_space))
 }
 
 fn triml(args: &[Value]) -> Result<Value, RuntimeError> {
-    cut_str("string/triml", args, str::trim_start)
+    cut_str("string/triml", args, |s| s.trim_start_matches(is_space))
 }
 
 fn trimr(args: &[Value]) -> Result<Value, RuntimeError> {
-    cut_str("string/trimr", args, str::trim_end)
+    cut_str("string/trimr", args, |s| s.trim_end_matches(is_space))
 }
 
 fn trim_newline(args: &[Value]) -> Result<Value, RuntimeError> {
@@ -253,7 +261,7 @@ fn replace_first(args: &[Value]) -> Result<Value, RuntimeError> {
 fn blank(args: &[Value]) -> Result<Value, RuntimeError> {
     match &args[0] {
         Value::Nil => Ok(Value::Bool(true)),
-        Value::Str(s) => Ok(Value::Bool(s.trim().is_empty())),
+        Value::Str(s) => Ok(Value::Bool(s.chars().all(is_space))),
         _ => Err(type_error("string/blank?", args, 0, "a string or nil")),
     }
 }
@@ -266,7 +274,12 @@ fn index_of(args: &[Value]) -> Result<Value, RuntimeError> {
         None => 0,
     };
     let Some(start) = usize::try_from(from).ok().and_then(|i| char_to_byte(s, i)) else {
-        return Ok(Value::Nil);
+        // Past the end only the empty string is found, at the end.
+        return Ok(if needle.is_empty() {
+            Value::Int(s.chars().count() as i64)
+        } else {
+            Value::Nil
+        });
     };
     Ok(s[start..].find(needle).map_or(
         Value::Nil,
