@@ -250,7 +250,7 @@ fn run_file(file: &Path, nats_url: Option<String>) -> FileResult {
         "(require 'calf.test)\n(load-file {})\n(calf.test/-run-for-command)\n",
         pr_str(&Value::str(path.as_str()))
     );
-    let source = add_source(&format!("<calf test {path}>"), driver);
+    let source = add_source(format!("<calf test {path}>"), driver);
     // Paths of load-file start from the current directory; the file's
     // own directory comes next for its requires, as for a script.
     let dir = file
