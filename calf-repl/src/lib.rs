@@ -18,6 +18,7 @@ pub mod diagnostic;
 mod line_editor;
 mod output;
 pub mod repl;
+pub mod testing;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -39,7 +39,8 @@ static ALLOCATOR: allocator::Mimalloc = allocator::Mimalloc;
                   directory for -e), then from each directory of CALF_PATH (separated by ':'), then \
                   from the stdlib bundled in calf.\n\n\
                   The central scheduler: calf serve, submit, ps, inspect, kill, send, logs, attach \
-                  (calf VERB --help; docs/serve.md). A script named like one runs as ./NAME."
+                  (calf VERB --help; docs/serve.md). calf test [PATHS...] runs the tests of \
+                  *_test.calf files (docs/testing.md). A script named like one runs as ./NAME."
 )]
 struct Cli {
     /// Evaluate EXPR, print the result with prn, and exit.
@@ -91,6 +92,11 @@ fn main() -> ExitCode {
 fn run() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let verb = args.get(1).and_then(|a| a.to_str());
+    if verb == Some("test") {
+        init_logging("warn");
+        let status = calf_repl::testing::main(args);
+        return ExitCode::from(status.clamp(0, 255) as u8);
+    }
     if let Some(verb) = verb.filter(|v| calf_repl::admin::is_verb(v)) {
         // The scheduler says what it does; a command, only what went wrong.
         // A client verb says itself why it cannot connect; the NATS

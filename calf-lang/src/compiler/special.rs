@@ -32,6 +32,7 @@ pub const SPECIAL_FORMS: &[&str] = &[
     "match",
     "receive",
     "var-meta",
+    "source-location",
 ];
 
 impl Compiler<'_> {
@@ -71,6 +72,7 @@ impl Compiler<'_> {
             "match" => self.compile_match(form, items, tail),
             "receive" => self.compile_receive(form, items, tail),
             "var-meta" => self.compile_var_meta(form, items),
+            "source-location" => self.compile_source_location(form, items),
             _ => return None,
         };
         Some(result)

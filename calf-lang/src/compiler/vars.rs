@@ -152,6 +152,24 @@ impl Compiler<'_> {
         Ok(())
     }
 
+    /// `(source-location)`: where the form being compiled was read, as
+    /// `{:file f :line l :column c}`. A form a macro made has no place of
+    /// its own, so in a macro's expansion it is the place of the macro's
+    /// call: that is how `calf.test/is` tells which line failed.
+    pub(super) fn compile_source_location(&mut self, form: &Value, items: &[Value]) -> Result<()> {
+        self.expect_args(form, items, 0, 0, "(source-location)")?;
+        let span = self.current_span();
+        let file = crate::span::source(span.file);
+        let (line, column) = file.line_col(span.start as usize);
+        let kw = Value::keyword;
+        self.compile_constant(Value::map([
+            (kw("file"), Value::str(file.name.as_str())),
+            (kw("line"), Value::Int(line as i64)),
+            (kw("column"), Value::Int(column as i64)),
+        ]));
+        Ok(())
+    }
+
     /// Refuses a private var of another namespace. The core library's are
     /// exempt: its macros expand to calls of them.
     pub(super) fn check_access(&self, var: &Arc<Var>) -> Result<()> {
