@@ -276,7 +276,12 @@ impl<F> Pool<F> {
     /// runtime must still run.
     pub fn shutdown(&self) {
         self.inner.stopped.store(true, Ordering::SeqCst);
+        // Counted as woken by `wake_one`: each counts itself as searching
+        // and, with a share, as waiting for a thread, until it finishes.
         for waker in self.inner.sleepers.wake_all() {
+            if let Some(share) = &self.inner.share {
+                share.wants_thread();
+            }
             waker.wake();
         }
         if self.inner.on_worker().is_none() {
@@ -821,6 +826,28 @@ mod tests {
             .collect();
         assert_eq!(order, [2, 0, 3, 1]);
         pool.shutdown();
+    }
+
+    /// Runners woken by a shutdown stop searching, and stop waiting for a
+    /// thread, as they finish: no count is left below zero (which would
+    /// make every other pool's runners look for a waiting one at every
+    /// job, and yield to it).
+    #[test]
+    fn a_shutdown_leaves_the_counts_of_the_runners_at_zero() {
+        let rt = tokio();
+        let fairness = fair::Fairness::new();
+        let pool: Pool<Countdown> = Pool::sharing(2, rt.handle(), Some(fairness.join(1, 2)));
+        while pool.inner.sleepers.counts().0 < 2 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        pool.shutdown();
+        assert_eq!(
+            pool.inner.sleepers.counts(),
+            (0, 0),
+            "(sleeping, searching)"
+        );
+        let other = fairness.join(1, 1);
+        assert!(!other.anyone_waits(), "no runner waits for a thread");
     }
 
     #[test]
