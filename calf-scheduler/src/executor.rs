@@ -24,15 +24,17 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::time::{Duration, Instant};
 
 pub mod fair;
+mod sleepers;
 mod state;
 
 use fair::Share;
+use sleepers::Sleepers;
 use state::TaskState;
 
 /// A future the pool runs to completion: a process.
@@ -60,13 +62,9 @@ struct Inner<F> {
     /// Each runner's next job, when it was woken while the runner's queue
     /// was empty: the front of that queue, kept where no lock is needed.
     nexts: Box<[NextSlot<F>]>,
-    /// The runners waiting for work: their indices and wakers.
-    sleepers: Mutex<Vec<(usize, Waker)>>,
-    /// How many are in `sleepers`: read without its lock.
-    sleeping: AtomicUsize,
-    /// Runners woken and not yet running a job: while one is, waking
-    /// another would only make both look for the same work.
-    searching: AtomicUsize,
+    /// The runners waiting for work, and how many of those woken are
+    /// still looking for it.
+    sleepers: Sleepers<Waker>,
     stopped: AtomicBool,
     /// Its part of the threads, when it shares them with other pools.
     share: Option<Arc<Share>>,
@@ -239,9 +237,7 @@ impl<F: Job> Pool<F> {
             nexts: (0..runners)
                 .map(|_| NextSlot(UnsafeCell::new(None)))
                 .collect(),
-            sleepers: Mutex::default(),
-            sleeping: AtomicUsize::new(0),
-            searching: AtomicUsize::new(0),
+            sleepers: Sleepers::new(),
             stopped: AtomicBool::new(false),
             share,
             running: Mutex::new(runners),
@@ -280,8 +276,12 @@ impl<F> Pool<F> {
     /// runtime must still run.
     pub fn shutdown(&self) {
         self.inner.stopped.store(true, Ordering::SeqCst);
-        let sleepers = std::mem::take(&mut *lock(&self.inner.sleepers));
-        for (_, waker) in sleepers {
+        // Counted as woken by `wake_one`: each counts itself as searching
+        // and, with a share, as waiting for a thread, until it finishes.
+        for waker in self.inner.sleepers.wake_all() {
+            if let Some(share) = &self.inner.share {
+                share.wants_thread();
+            }
             waker.wake();
         }
         if self.inner.on_worker().is_none() {
@@ -368,20 +368,7 @@ impl<F: Job> Inner<F> {
     /// Wakes a sleeping runner to look for work, unless one is already
     /// looking or none sleeps.
     fn wake_one(&self) {
-        fence(Ordering::SeqCst);
-        if self.sleeping.load(Ordering::SeqCst) == 0 || self.searching.load(Ordering::SeqCst) > 0 {
-            return;
-        }
-        let woken = {
-            let mut sleepers = lock(&self.sleepers);
-            let woken = sleepers.pop();
-            if woken.is_some() {
-                self.searching.fetch_add(1, Ordering::SeqCst);
-                self.sleeping.fetch_sub(1, Ordering::SeqCst);
-            }
-            woken
-        };
-        if let Some((_, waker)) = woken {
+        if let Some(waker) = self.sleepers.wake_one() {
             if let Some(share) = &self.share {
                 share.wants_thread();
             }
@@ -469,7 +456,7 @@ impl<F> Runner<F> {
     fn found_work(&mut self) {
         if self.searching {
             self.searching = false;
-            self.inner.searching.fetch_sub(1, Ordering::SeqCst);
+            self.inner.sleepers.found_work();
         }
     }
 
@@ -484,18 +471,11 @@ impl<F> Runner<F> {
         if let Some(share) = &self.inner.share {
             share.woke_up();
         }
-        let mut sleepers = lock(&self.inner.sleepers);
-        match sleepers.iter().position(|(i, _)| *i == self.index) {
-            Some(at) => {
-                sleepers.swap_remove(at);
-                self.inner.sleeping.fetch_sub(1, Ordering::SeqCst);
-            }
-            None => {
-                // Taken off by `wake_one`, which counted it as waiting
-                // for a thread.
-                self.searching = true;
-                self.awaited = self.inner.share.is_some();
-            }
+        if self.inner.sleepers.wake_up(self.index) {
+            // Taken off by `wake_one`, which counted it as searching, and
+            // as waiting for a thread.
+            self.searching = true;
+            self.awaited = self.inner.share.is_some();
         }
     }
 }
@@ -525,17 +505,15 @@ impl<F: Job> Runner<F> {
     /// Waits in `sleepers`; false (and not waiting) when work came in
     /// meanwhile or the pool stopped.
     fn sleep(&mut self, waker: &Waker) -> bool {
-        {
-            let mut sleepers = lock(&self.inner.sleepers);
-            sleepers.push((self.index, waker.clone()));
-            self.inner.sleeping.fetch_add(1, Ordering::SeqCst);
-        }
+        let searching = std::mem::take(&mut self.searching);
+        self.inner
+            .sleepers
+            .sleep(self.index, waker.clone(), searching);
         self.asleep = true;
         if let Some(share) = &self.inner.share {
             share.fell_asleep();
         }
-        self.found_work();
-        fence(Ordering::SeqCst);
+        // The last look, after the fence of `sleep` (see `sleepers.rs`).
         if self.inner.has_work() || self.inner.stopped.load(Ordering::SeqCst) {
             self.wake_up();
             return false;
@@ -848,6 +826,28 @@ mod tests {
             .collect();
         assert_eq!(order, [2, 0, 3, 1]);
         pool.shutdown();
+    }
+
+    /// Runners woken by a shutdown stop searching, and stop waiting for a
+    /// thread, as they finish: no count is left below zero (which would
+    /// make every other pool's runners look for a waiting one at every
+    /// job, and yield to it).
+    #[test]
+    fn a_shutdown_leaves_the_counts_of_the_runners_at_zero() {
+        let rt = tokio();
+        let fairness = fair::Fairness::new();
+        let pool: Pool<Countdown> = Pool::sharing(2, rt.handle(), Some(fairness.join(1, 2)));
+        while pool.inner.sleepers.counts().0 < 2 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        pool.shutdown();
+        assert_eq!(
+            pool.inner.sleepers.counts(),
+            (0, 0),
+            "(sleeping, searching)"
+        );
+        let other = fairness.join(1, 1);
+        assert!(!other.anyone_waits(), "no runner waits for a thread");
     }
 
     #[test]
