@@ -25,6 +25,7 @@ use calf_scheduler::{Config, Ending, Io, LoadPath};
 #[derive(Parser, Debug)]
 #[command(
     name = "calf test",
+    bin_name = "calf test",
     about = "Run the tests of *_test.calf files (calf.test; docs/testing.md)"
 )]
 struct TestCli {
