@@ -5,7 +5,7 @@
 //! back. Real nats-server, real `calf serve`, the verbs through the
 //! `calf` binary, the tenant's Python worker.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 mod support {
     pub mod serve;
@@ -39,17 +39,29 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).expect("writable");
 }
 
+/// nats-server on the configuration printed for the calf.toml `for_nats`,
+/// and calf serve reading `for_serve` as its calf.toml (in `dir`): the
+/// two may name different tenants. Their files: calf.toml and nats.conf.
+fn start_with(dir: &Path, for_nats: &str, for_serve: &str) -> (Serve, PathBuf, PathBuf) {
+    let calf_toml = dir.join("calf.toml");
+    let nats_conf = dir.join("nats.conf");
+    write(&calf_toml, for_nats);
+    write_nats_config(&calf_toml, &nats_conf);
+    write(&calf_toml, for_serve);
+    let nats = Nats::start(&nats_conf, &dir.join("jetstream"));
+    (
+        Serve::start_on(nats, &calf_toml, ACME),
+        calf_toml,
+        nats_conf,
+    )
+}
+
 #[test]
 fn a_tenant_added_at_runtime_serves_and_the_others_keep_running() {
     let dir = scratch("add-tenant");
     // calf serve reads calf.toml; the nats-server runs what was printed
     // for it. Both start with acme and globex only.
-    let calf_toml = dir.join("calf.toml");
-    write(&calf_toml, &example_text());
-    let nats_conf = dir.join("nats.conf");
-    write_nats_config(&calf_toml, &nats_conf);
-    let nats = Nats::start(&nats_conf, &dir.join("jetstream"));
-    let serve = Serve::start_on(nats, &calf_toml, ACME);
+    let (serve, calf_toml, nats_conf) = start_with(&dir, &example_text(), &example_text());
 
     let pid = submit(&serve, ACME, &dir, "waits.calf", WAITS);
 
@@ -136,14 +148,9 @@ fn until_initech_is_served(serve: &Serve) {
 #[test]
 fn a_calf_toml_written_is_read_again_without_a_signal() {
     let dir = scratch("reread");
-    let calf_toml = dir.join("calf.toml");
+    let (serve, calf_toml, _) = start_with(&dir, &with_initech(), &example_text());
     let three = dir.join("three.toml");
     write(&three, &with_initech());
-    let nats_conf = dir.join("nats.conf");
-    write_nats_config(&three, &nats_conf);
-    let nats = Nats::start(&nats_conf, &dir.join("jetstream"));
-    write(&calf_toml, &example_text());
-    let serve = Serve::start_on(nats, &calf_toml, ACME);
     let pid = submit(&serve, ACME, &dir, "waits.calf", WAITS);
     let error = refused("calf ps as initech", serve.verb(INITECH, &["ps"]));
     assert!(error.contains("no `calf serve` answers"), "{error}");
@@ -158,13 +165,7 @@ fn a_calf_toml_written_is_read_again_without_a_signal() {
 fn a_tenant_nats_does_not_know_yet_is_served_once_it_does() {
     let dir = scratch("retry-tenant");
     // calf serve starts with initech, nats-server without it.
-    let calf_toml = dir.join("calf.toml");
-    write(&calf_toml, &example_text());
-    let nats_conf = dir.join("nats.conf");
-    write_nats_config(&calf_toml, &nats_conf);
-    write(&calf_toml, &with_initech());
-    let nats = Nats::start(&nats_conf, &dir.join("jetstream"));
-    let serve = Serve::start_on(nats, &calf_toml, ACME);
+    let (serve, calf_toml, nats_conf) = start_with(&dir, &example_text(), &with_initech());
     let error = refused("calf ps as initech", serve.verb(INITECH, &["ps"]));
     assert!(error.contains("refused these credentials"), "{error}");
     // The operator has nats-server read its configuration for initech;
