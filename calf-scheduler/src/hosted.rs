@@ -406,7 +406,6 @@ impl Hosted {
     pub fn figures(&self) -> Figures {
         let handles = self.shared.handles();
         let mut jobs: Vec<Pid> = handles.iter().map(|h| h.job()).collect();
-        jobs.dedup();
         jobs.sort();
         jobs.dedup();
         Figures {
