@@ -18,6 +18,7 @@ pub mod natives;
 pub mod prelude;
 pub mod reader;
 pub mod require;
+pub mod snapshot;
 pub mod span;
 pub mod value;
 pub mod vm;

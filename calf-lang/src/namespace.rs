@@ -211,6 +211,14 @@ impl Namespace {
             .collect()
     }
 
+    /// Every var referred here, with the name it is referred under.
+    pub fn refers(&self) -> Vec<(Sym, Arc<Var>)> {
+        let refers = self.refers.read().unwrap_or_else(|e| e.into_inner());
+        let mut all: Vec<(Sym, Arc<Var>)> = refers.iter().map(|(n, v)| (*n, v.clone())).collect();
+        all.sort_by(|a, b| a.0.name().cmp(b.0.name()));
+        all
+    }
+
     pub fn refer(&self, name: Sym, var: Arc<Var>) {
         self.refers
             .write()

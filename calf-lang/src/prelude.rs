@@ -40,13 +40,22 @@ pub fn new_globals() -> Arc<Globals> {
     globals
 }
 
+/// Whether every runtime makes namespace `name` the same way, from what
+/// this binary bundles (`calf.core`, `calf.supervisor`, the natives'): a
+/// snapshot names their vars and does not save them.
+pub fn is_builtin_namespace(name: &str) -> bool {
+    name == CORE || name == SUPERVISOR || crate::natives::defines_namespace(name)
+}
+
+const SUPERVISOR: &str = "calf.supervisor";
+
 /// Loads `calf.supervisor`, which every runtime has without a `require`,
 /// and gives it its former name too: `supervisor/start-link` was written
 /// before the bundled namespaces moved under `calf.`.
 fn load_supervisor(globals: &Arc<Globals>) {
     const PATH: &str = "calf/supervisor.calf";
     let text = bundled_source(PATH).expect("build.rs bundles every stdlib file");
-    let name = Sym::new("calf.supervisor");
+    let name = Sym::new(SUPERVISOR);
     if let Err(e) = load_pure(globals, &format!("stdlib/{PATH}"), text, name) {
         panic!("the bundled supervisor library failed to load: {e}");
     }

@@ -188,72 +188,89 @@ impl Op {
     }
 }
 
-/// The most operands `code` holds above its locals, when it starts with
-/// `entry` of them. Panics (a compiler bug) when an instruction could pop
-/// an operand that is not there, name a slot past the locals, jump outside
-/// the code or run past its end, or when two paths disagree on the depth.
-pub(super) fn max_depth(code: &Code, entry: usize) -> usize {
+/// What the check found of a body: the operands it holds above its locals
+/// before each reachable instruction (`None`: never reached), and the most
+/// it ever holds.
+pub(crate) struct Depths {
+    pub at: Vec<Option<usize>>,
+    pub max: usize,
+}
+
+/// The depth before every instruction of `code`, when it starts with
+/// `entry` operands, or what makes the body unsafe to run (see
+/// [`crate::bytecode::Unchecked::check`]): a body read back from a snapshot is checked by this too.
+pub(crate) fn depths(code: &Code, entry: usize) -> Result<Depths, String> {
     let len = code.ops.len();
-    let mut depth_at: Vec<Option<usize>> = vec![None; len];
-    if len > 0 {
-        depth_at[0] = Some(entry);
+    let mut at: Vec<Option<usize>> = vec![None; len];
+    if len == 0 {
+        return Err("the body has no instructions".to_string());
     }
+    at[0] = Some(entry);
     let mut todo = vec![(0usize, entry)];
     let mut max = entry;
-    let mut reach = |pc: usize, depth: usize, from: usize, todo: &mut Vec<(usize, usize)>| {
-        assert!(
-            pc < len,
-            "compiler bug: instruction {from} ({:?}) goes on to {pc}, past the end ({len})",
-            code.ops[from]
-        );
-        match depth_at[pc] {
+    let reach = |at: &mut Vec<Option<usize>>,
+                 pc: usize,
+                 depth: usize,
+                 from: usize,
+                 todo: &mut Vec<(usize, usize)>|
+     -> Result<(), String> {
+        if pc >= len {
+            return Err(format!(
+                "instruction {from} ({:?}) goes on to {pc}, past the end ({len})",
+                code.ops[from]
+            ));
+        }
+        match at[pc] {
             None => {
-                depth_at[pc] = Some(depth);
+                at[pc] = Some(depth);
                 todo.push((pc, depth));
+                Ok(())
             }
-            Some(known) => assert_eq!(
-                known, depth,
-                "compiler bug: instruction {pc} is reached with {known} and with {depth} operands"
-            ),
+            Some(known) if known == depth => Ok(()),
+            Some(known) => Err(format!(
+                "instruction {pc} is reached with {known} and with {depth} operands"
+            )),
         }
     };
     while let Some((pc, depth)) = todo.pop() {
         let op = code.ops[pc];
         let (pops, pushes) = op.stack_effect();
-        assert!(
-            pops <= depth,
-            "compiler bug: instruction {pc} ({op:?}) pops {pops} operands of {depth}"
-        );
-        {
-            assert!(
-                op.slots_end() <= code.locals as usize,
-                "compiler bug: instruction {pc} ({op:?}) names a slot past the {} locals",
+        if pops > depth {
+            return Err(format!(
+                "instruction {pc} ({op:?}) pops {pops} operands of {depth}"
+            ));
+        }
+        if op.slots_end() > code.locals as usize {
+            return Err(format!(
+                "instruction {pc} ({op:?}) names a slot past the {} locals",
                 code.locals
-            );
+            ));
         }
         let after = depth - pops + pushes;
         max = max.max(after);
         match op {
-            Op::Jump(t) | Op::Recur { target: t, .. } => reach(t as usize, after, pc, &mut todo),
+            Op::Jump(t) | Op::Recur { target: t, .. } => {
+                reach(&mut at, t as usize, after, pc, &mut todo)?
+            }
             Op::Return | Op::Throw | Op::Rethrow | Op::NoMatch => {}
             // Past the two reads it stands for.
             Op::JumpUnlessLocals { target, .. } => {
-                reach(pc + 3, after, pc, &mut todo);
-                reach(target as usize, after, pc, &mut todo);
+                reach(&mut at, pc + 3, after, pc, &mut todo)?;
+                reach(&mut at, target as usize, after, pc, &mut todo)?;
             }
             Op::PushHandler(catch) => {
-                reach(pc + 1, after, pc, &mut todo);
+                reach(&mut at, pc + 1, after, pc, &mut todo)?;
                 // A throw cuts the stack back to here and pushes the value.
-                reach(catch as usize, after + 1, pc, &mut todo);
+                reach(&mut at, catch as usize, after + 1, pc, &mut todo)?;
                 max = max.max(after + 1);
             }
             other => {
-                reach(pc + 1, after, pc, &mut todo);
+                reach(&mut at, pc + 1, after, pc, &mut todo)?;
                 if let Some(t) = other.branch_target() {
-                    reach(t as usize, after, pc, &mut todo);
+                    reach(&mut at, t as usize, after, pc, &mut todo)?;
                 }
             }
         }
     }
-    max
+    Ok(Depths { at, max })
 }

@@ -341,10 +341,19 @@ impl Op {
 }
 
 impl Unchecked {
-    /// The body, checked (see [`Code::assert_well_formed`]), when it
-    /// starts with `entry` operands above its locals (0 for any body the
-    /// compiler makes). A failure is a compiler bug.
+    /// The body, checked (see [`Code::well_formed`]), when it starts
+    /// with `entry` operands above its locals (0 for any body the compiler
+    /// makes). A failure is a compiler bug.
     pub fn check(self, entry: u16) -> Code {
+        match self.try_check(entry) {
+            Ok(code) => code,
+            Err(e) => panic!("compiler bug: {e}"),
+        }
+    }
+
+    /// The same check, for a body that did not come from the compiler (one
+    /// read back from a snapshot): what makes it unsafe to run is an error.
+    pub fn try_check(self, entry: u16) -> Result<Code, String> {
         let mut code = Code {
             name: self.name,
             params: self.params,
@@ -357,12 +366,13 @@ impl Unchecked {
             spans: self.spans,
             max_stack: 0,
         };
-        code.assert_well_formed();
-        let max = depth::max_depth(&code, entry as usize);
+        code.well_formed()?;
+        let max = depth::depths(&code, entry as usize)?.max;
         // A body's operands are bounded by its instructions, which number
         // well below `u32::MAX`.
-        code.max_stack = u32::try_from(max).expect("compiler bug: a body needs over 2^32 operands");
-        code
+        code.max_stack =
+            u32::try_from(max).map_err(|_| "a body needs over 2^32 operands".to_string())?;
+        Ok(code)
     }
 }
 
@@ -410,6 +420,11 @@ impl Code {
         &self.protos
     }
 
+    /// `(first pc, span)` runs sorted by pc: where each instruction came from.
+    pub fn spans(&self) -> &[(u32, Span)] {
+        &self.spans
+    }
+
     /// The most operands the body holds above its locals.
     #[inline]
     pub fn max_stack(&self) -> u32 {
@@ -417,33 +432,50 @@ impl Code {
     }
 
     /// Checks what the VM relies on to fetch instructions without a bounds
-    /// check: every jump lands inside the code, and the last instruction
-    /// never falls through past the end. A failure is a compiler bug.
-    fn assert_well_formed(&self) {
+    /// check: every jump lands inside the code, the last instruction never
+    /// falls through past the end, and every constant, var and fn the
+    /// instructions name is there.
+    fn well_formed(&self) -> Result<(), String> {
         let len = self.ops.len();
         for (pc, op) in self.ops.iter().enumerate() {
             if let Some(t) = op.jump_target() {
-                assert!(
-                    (t as usize) < len,
-                    "compiler bug: instruction {pc} ({op:?}) jumps to {t}, past the end ({len})"
-                );
+                if t as usize >= len {
+                    return Err(format!(
+                        "instruction {pc} ({op:?}) jumps to {t}, past the end ({len})"
+                    ));
+                }
+            }
+            let (index, table) = match *op {
+                Op::Const(i) => (i, self.consts.len()),
+                Op::Global(i) | Op::Def(i) | Op::MarkMacro(i) => (i, self.vars.len()),
+                Op::Closure(i) => (i, self.protos.len()),
+                _ => continue,
+            };
+            if index as usize >= table {
+                return Err(format!(
+                    "instruction {pc} ({op:?}) names entry {index} of a table of {table}"
+                ));
             }
         }
-        assert!(
-            matches!(
-                self.ops.last(),
-                Some(
-                    Op::Return
-                        | Op::Jump(_)
-                        | Op::Recur { .. }
-                        | Op::Throw
-                        | Op::Rethrow
-                        | Op::NoMatch
-                )
-            ),
-            "compiler bug: the code can run past its last instruction: {:?}",
-            self.ops.last()
-        );
+        match self.ops.last() {
+            Some(
+                Op::Return | Op::Jump(_) | Op::Recur { .. } | Op::Throw | Op::Rethrow | Op::NoMatch,
+            ) => Ok(()),
+            last => Err(format!(
+                "the code can run past its last instruction: {last:?}"
+            )),
+        }
+    }
+
+    /// The operands the body holds above its locals before each of its
+    /// instructions (`None` where none is reached).
+    pub(crate) fn depths(&self) -> Result<Vec<Option<usize>>, String> {
+        self.depths_from(0)
+    }
+
+    /// The same, for a body that starts with `entry` operands.
+    pub(crate) fn depths_from(&self, entry: usize) -> Result<Vec<Option<usize>>, String> {
+        depth::depths(self, entry).map(|d| d.at)
     }
 
     /// The span of the form that emitted the instruction at `pc`.

@@ -146,6 +146,23 @@ pub fn install(globals: &Globals) {
     }
 }
 
+/// The native named `name` (as its table declares it: `conj`,
+/// `string/join`): how a snapshot names the natives it holds.
+pub fn by_name(name: &str) -> Option<&'static Native> {
+    use std::sync::OnceLock;
+    static BY_NAME: OnceLock<rustc_hash::FxHashMap<&'static str, &'static Native>> =
+        OnceLock::new();
+    BY_NAME
+        .get_or_init(|| all().map(|n| (n.name, n)).collect())
+        .get(name)
+        .copied()
+}
+
+/// Whether every runtime makes namespace `name` itself: a native's.
+pub fn defines_namespace(name: &str) -> bool {
+    all().any(|n| qualified(n.name).is_some_and(|(ns, _)| ns == name))
+}
+
 fn define(ns: &Namespace, name: &str, native: &'static Native) {
     let var = ns.intern(Sym::new(name));
     var.set(Value::Native(native));

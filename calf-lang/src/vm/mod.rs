@@ -13,6 +13,7 @@ mod arith;
 mod call;
 mod effect;
 mod host;
+mod parts;
 mod pattern;
 mod unwind;
 pub mod work;
@@ -27,6 +28,8 @@ use crate::value::{Closure, FnProto, NativeKind, Sym, Value};
 
 pub use effect::{Dest, Effect, ProcessOp};
 pub use host::{Host, NoHost};
+pub use parts::{Owed, Restored};
+pub(crate) use parts::{PartCode, RestoredCode, RestoredFrame};
 pub use unwind::{Thrown, TraceEntry};
 
 /// Default limit on nested (non-tail) calls before a stack-overflow error.

@@ -1,0 +1,369 @@
+//! Images back to values, code and VMs, in the namespaces of the program
+//! that runs them.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use super::format::{
+    CaptureImage, ClosureImage, CodeImage, Data, FrameCode, Hash, JobImage, Kind, ProtoImage,
+    SourceImage, ThrownImage, VmImage,
+};
+use super::ops::op_from_image;
+use super::{read_image, SnapshotError};
+use crate::bytecode::{Capture, Code, Unchecked};
+use crate::namespace::{Globals, Var};
+use crate::span::{FileId, Span};
+use crate::value::{Closure, FnProto, Pid, Sym, Value};
+use crate::vm::{Owed, Restored, RestoredCode, RestoredFrame, Thrown, TraceEntry, Vm};
+
+/// Where a restore finds the images a snapshot names.
+pub trait Blobs {
+    fn blob(&self, hash: &Hash) -> Option<Arc<[u8]>>;
+}
+
+impl Blobs for FxHashMap<Hash, Arc<[u8]>> {
+    fn blob(&self, hash: &Hash) -> Option<Arc<[u8]>> {
+        self.get(hash).cloned()
+    }
+}
+
+impl Blobs for std::collections::BTreeMap<Hash, Arc<[u8]>> {
+    fn blob(&self, hash: &Hash) -> Option<Arc<[u8]>> {
+        self.get(hash).cloned()
+    }
+}
+
+/// Restores the processes of one program: code read back once per hash is
+/// shared by all of them, as it was when they ran.
+pub struct Decoder {
+    globals: Arc<Globals>,
+    codes: FxHashMap<Hash, Arc<Code>>,
+    sources: FxHashMap<Hash, FileId>,
+}
+
+impl Decoder {
+    /// A decoder restoring into `globals`, a fresh runtime's namespaces
+    /// (the prelude loaded): the program's own come from its [`JobImage`].
+    /// Whoever runs the restored processes keeps [`Decoder::globals`]
+    /// alive: dropped, globals unbind their vars.
+    pub fn new(globals: Arc<Globals>) -> Decoder {
+        Decoder {
+            globals,
+            codes: FxHashMap::default(),
+            sources: FxHashMap::default(),
+        }
+    }
+
+    pub fn globals(&self) -> &Arc<Globals> {
+        &self.globals
+    }
+
+    /// Defines the program's namespaces from their image.
+    pub fn job(&mut self, image: &JobImage, blobs: &dyn Blobs) -> Result<(), SnapshotError> {
+        for ns_image in &image.namespaces {
+            let ns = self.globals.namespace(Sym::new(&ns_image.name));
+            for var_image in &ns_image.vars {
+                let var = ns.intern(Sym::new(&var_image.name));
+                if let Some(value) = &var_image.value {
+                    var.set(self.value(value, blobs)?);
+                }
+                var.set_macro(var_image.is_macro);
+                let arglists = var_image
+                    .arglists
+                    .as_ref()
+                    .map(|a| self.value(a, blobs))
+                    .transpose()?;
+                var.update_meta(|meta| {
+                    meta.doc = var_image.doc.clone();
+                    meta.private = var_image.private;
+                    meta.arglists = arglists;
+                });
+            }
+            for (alias, target) in &ns_image.aliases {
+                ns.add_alias(Sym::new(alias), Sym::new(target));
+            }
+            for (name, var) in &ns_image.refers {
+                let var = self.var(var)?;
+                ns.refer(Sym::new(name), var);
+            }
+        }
+        Ok(())
+    }
+
+    /// A value from its image.
+    pub fn value(&mut self, data: &Data, blobs: &dyn Blobs) -> Result<Value, SnapshotError> {
+        Ok(match data {
+            Data::Nil => Value::Nil,
+            Data::Bool(b) => Value::Bool(*b),
+            Data::Int(n) => Value::Int(*n),
+            Data::Float(x) => Value::Float(*x),
+            Data::Str(s) => Value::str(s.as_str()),
+            Data::Symbol(s) => Value::Symbol(Sym::new(s)),
+            Data::Keyword(k) => Value::Keyword(Sym::keyword(k)),
+            Data::List(items) => Value::list(self.values(items, blobs)?),
+            Data::Vector(items) => Value::vector(self.values(items, blobs)?),
+            Data::Set(items) => Value::set(self.values(items, blobs)?),
+            Data::Map(entries) => {
+                let mut pairs = Vec::with_capacity(entries.len());
+                for (k, v) in entries {
+                    pairs.push((self.value(k, blobs)?, self.value(v, blobs)?));
+                }
+                Value::map(pairs)
+            }
+            Data::Fn(closure) => self.closure(closure, blobs)?,
+            Data::Native(name) => match crate::natives::by_name(name) {
+                Some(native) => Value::Native(native),
+                None => return Err(SnapshotError::MissingNative(name.clone())),
+            },
+            Data::Pid(p) => Value::Pid(Pid(*p)),
+            Data::Ref(r) => Value::Ref(*r),
+        })
+    }
+
+    fn values(&mut self, items: &[Data], blobs: &dyn Blobs) -> Result<Vec<Value>, SnapshotError> {
+        items.iter().map(|d| self.value(d, blobs)).collect()
+    }
+
+    fn closure(&mut self, image: &ClosureImage, blobs: &dyn Blobs) -> Result<Value, SnapshotError> {
+        let proto = self.proto(&image.proto, blobs)?;
+        if image.captures.len() != proto.captures.len() {
+            return Err(SnapshotError::Invalid(format!(
+                "a closure of {} holds {} captures where its fn makes {}",
+                fn_name(&image.proto),
+                image.captures.len(),
+                proto.captures.len()
+            )));
+        }
+        let captures = self.values(&image.captures, blobs)?;
+        Ok(Value::Fn(triomphe::Arc::new(Closure {
+            proto,
+            captures: captures.into_boxed_slice(),
+        })))
+    }
+
+    fn proto(
+        &mut self,
+        image: &ProtoImage,
+        blobs: &dyn Blobs,
+    ) -> Result<Arc<FnProto>, SnapshotError> {
+        let name = fn_name(image);
+        let body = |this: &mut Decoder, hash: &Hash| this.code(hash, &name, blobs);
+        let fixed = image
+            .fixed
+            .iter()
+            .map(|h| body(self, h))
+            .collect::<Result<Vec<_>, _>>()?;
+        let variadic = image.variadic.as_ref().map(|h| body(self, h)).transpose()?;
+        let captures: Box<[Capture]> = image
+            .captures
+            .iter()
+            .map(|c| match *c {
+                CaptureImage::Local(i) => Capture::Local(i),
+                CaptureImage::Capture(i) => Capture::Capture(i),
+                CaptureImage::SelfFn => Capture::SelfFn,
+            })
+            .collect();
+        // What the VM reads without a check: a body's captures are its fn's.
+        for code in fixed.iter().chain(variadic.iter()) {
+            for op in code.ops() {
+                if let crate::bytecode::Op::Capture(i) = op {
+                    if *i as usize >= captures.len() {
+                        return Err(SnapshotError::Invalid(format!(
+                            "{name} reads capture {i} of {}",
+                            captures.len()
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(Arc::new(FnProto {
+            name: image.name.as_deref().map(Sym::new),
+            fixed: fixed.into_boxed_slice(),
+            variadic,
+            captures,
+        }))
+    }
+
+    /// The body named `hash`, read back once.
+    fn code(
+        &mut self,
+        hash: &Hash,
+        name: &str,
+        blobs: &dyn Blobs,
+    ) -> Result<Arc<Code>, SnapshotError> {
+        if let Some(code) = self.codes.get(hash) {
+            return Ok(code.clone());
+        }
+        let Some(bytes) = blobs.blob(hash) else {
+            return Err(SnapshotError::MissingCode {
+                hash: *hash,
+                function: name.to_string(),
+            });
+        };
+        if Hash::of(&bytes) != *hash {
+            return Err(SnapshotError::Invalid(format!(
+                "the stored code of {name} ({}) does not match its hash",
+                hash.short()
+            )));
+        }
+        let image: CodeImage = read_image(Kind::Code, &bytes)?;
+        let code = Arc::new(self.build_code(&image, blobs)?);
+        self.codes.insert(*hash, code.clone());
+        Ok(code)
+    }
+
+    fn build_code(&mut self, image: &CodeImage, blobs: &dyn Blobs) -> Result<Code, SnapshotError> {
+        let ops = image
+            .ops
+            .iter()
+            .map(|op| op_from_image(*op))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(SnapshotError::Invalid)?;
+        let files = image
+            .sources
+            .iter()
+            .map(|h| self.source(h, blobs))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut spans = Vec::with_capacity(image.spans.len());
+        for (pc, span) in &image.spans {
+            let Some(file) = files.get(span.source as usize) else {
+                return Err(SnapshotError::Invalid("a span names no source".to_string()));
+            };
+            spans.push((
+                *pc,
+                Span::new(*file, span.start as usize, span.end as usize),
+            ));
+        }
+        let name = image
+            .name
+            .clone()
+            .unwrap_or_else(|| "a top-level form".to_string());
+        let unchecked = Unchecked {
+            name: image.name.as_deref().map(Sym::new),
+            params: image.params,
+            variadic: image.variadic,
+            locals: image.locals,
+            ops: ops.into_boxed_slice(),
+            consts: self.values(&image.consts, blobs)?.into_boxed_slice(),
+            vars: image
+                .vars
+                .iter()
+                .map(|v| self.var(v))
+                .collect::<Result<Vec<_>, _>>()?
+                .into_boxed_slice(),
+            protos: image
+                .protos
+                .iter()
+                .map(|p| self.proto(p, blobs))
+                .collect::<Result<Vec<_>, _>>()?
+                .into_boxed_slice(),
+            spans: spans.into_boxed_slice(),
+        };
+        unchecked.try_check(0).map_err(|e| {
+            SnapshotError::Invalid(format!("the code of {name} is unsafe to run: {e}"))
+        })
+    }
+
+    fn source(&mut self, hash: &Hash, blobs: &dyn Blobs) -> Result<FileId, SnapshotError> {
+        if let Some(file) = self.sources.get(hash) {
+            return Ok(*file);
+        }
+        let Some(bytes) = blobs.blob(hash) else {
+            return Err(SnapshotError::MissingSource(*hash));
+        };
+        let image: SourceImage = read_image(Kind::Source, &bytes)?;
+        let file = crate::span::add_source(image.name, image.text);
+        self.sources.insert(*hash, file);
+        Ok(file)
+    }
+
+    /// The var `ns/name`: one of the program's (made if its image did not
+    /// bind it yet), or one every runtime has, which must still exist.
+    pub(crate) fn var(&mut self, qualified: &str) -> Result<Arc<Var>, SnapshotError> {
+        let Some((ns, name)) = qualified.rsplit_once('/').filter(|(ns, _)| !ns.is_empty()) else {
+            return Err(SnapshotError::Invalid(format!(
+                "var {qualified} has no namespace"
+            )));
+        };
+        // `calf.core//` is the var `/`.
+        let (ns, name) = match ns.strip_suffix('/') {
+            Some(ns) if name.is_empty() => (ns, "/"),
+            _ => (ns, name),
+        };
+        if crate::prelude::is_builtin_namespace(ns) {
+            let var = self
+                .globals
+                .find_namespace(Sym::new(ns))
+                .and_then(|n| n.lookup(Sym::new(name)));
+            return match var {
+                Some(var) if var.is_bound() => Ok(var),
+                _ => Err(SnapshotError::MissingVar(qualified.to_string())),
+            };
+        }
+        Ok(self.globals.namespace(Sym::new(ns)).intern(Sym::new(name)))
+    }
+
+    /// A VM from its image, owed `owed` (what it stopped for).
+    pub fn vm(
+        &mut self,
+        image: &VmImage,
+        owed: Owed,
+        blobs: &dyn Blobs,
+    ) -> Result<Restored, SnapshotError> {
+        let stack = self.values(&image.stack, blobs)?;
+        let mut frames = Vec::with_capacity(image.frames.len());
+        for frame in &image.frames {
+            let code = match frame.code {
+                FrameCode::Body(hash) => {
+                    RestoredCode::Body(self.code(&hash, "a running function", blobs)?)
+                }
+                FrameCode::Call(argc) => RestoredCode::Call(argc),
+            };
+            frames.push(RestoredFrame {
+                code,
+                closure: frame.closure,
+                pc: frame.pc,
+                base: frame.base,
+            });
+        }
+        let caught = image
+            .caught
+            .as_ref()
+            .map(|t| self.thrown(t, blobs))
+            .transpose()?;
+        let max_depth = usize::try_from(image.max_depth).unwrap_or(usize::MAX);
+        Vm::from_parts(stack, frames, &image.handlers, caught, max_depth, owed)
+            .map_err(SnapshotError::Invalid)
+    }
+
+    fn thrown(&mut self, image: &ThrownImage, blobs: &dyn Blobs) -> Result<Thrown, SnapshotError> {
+        let mut trace = Vec::with_capacity(image.trace.len());
+        for entry in &image.trace {
+            let span = match entry.span {
+                Some((hash, start, end)) => Some(Span::new(
+                    self.source(&hash, blobs)?,
+                    start as usize,
+                    end as usize,
+                )),
+                None => None,
+            };
+            trace.push(TraceEntry {
+                function: entry.function.as_deref().map(Sym::new),
+                span,
+                times: entry.times as usize,
+            });
+        }
+        Ok(Thrown {
+            value: self.value(&image.value, blobs)?,
+            trace,
+        })
+    }
+}
+
+fn fn_name(proto: &ProtoImage) -> String {
+    proto
+        .name
+        .clone()
+        .unwrap_or_else(|| "an anonymous fn".to_string())
+}

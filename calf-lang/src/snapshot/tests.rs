@@ -1,0 +1,429 @@
+//! A VM saved in the middle of a computation and restored in another
+//! runtime's namespaces finishes as if it had never stopped; a damaged
+//! snapshot is refused, never run.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::format::{Data, FrameCode, ProcessImage, WaitImage};
+use super::*;
+use crate::compiler::{Compiler, TopLevel};
+use crate::namespace::USER;
+use crate::prelude::{load_pure, new_globals};
+use crate::reader;
+use crate::vm::{Effect, Outcome, Owed, Restored, Vm};
+use crate::{Sym, Value};
+
+const PROGRAM: &str = "
+(defn step [x] (+ x (sleep 5)))
+(defn total [xs] (reduce + (map step xs)))
+(def offset 100)
+(defn run [] (+ offset (total [1 2 3])))";
+
+/// What every `sleep` answers in these tests.
+const ANSWER: i64 = 10;
+
+fn program_globals() -> Arc<Globals> {
+    let globals = new_globals();
+    load_pure(&globals, "<snapshot-test>", PROGRAM, Sym::new(USER)).unwrap();
+    globals
+}
+
+fn compile(globals: &Arc<Globals>, text: &str) -> Vm {
+    let forms = reader::read_str("<snapshot-test-main>", text).unwrap();
+    let mut compiler = Compiler::new(globals, Sym::new(USER), &forms.spans, forms.form_spans[0]);
+    match compiler.expand_toplevel(&forms.forms[0]).unwrap() {
+        TopLevel::Code(code) => Vm::new(code),
+        TopLevel::Forms(_) => panic!("a plain expression"),
+    }
+}
+
+/// Runs until the VM stops for an effect or ends.
+fn run_to_effect(vm: &mut Vm) -> Result<crate::vm::Resume, Value> {
+    loop {
+        match vm.run(1_000) {
+            Outcome::Yield => {}
+            Outcome::Done(value) => return Err(value),
+            Outcome::Effect(Effect::Sleep { .. }, resume) => return Ok(resume),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// Answers every effect with [`ANSWER`] until the VM ends.
+fn finish(mut vm: Vm) -> Value {
+    loop {
+        match run_to_effect(&mut vm) {
+            Ok(resume) => vm.resume(resume, Value::Int(ANSWER)),
+            Err(value) => return value,
+        }
+    }
+}
+
+/// A process image of `vm`, waiting for an answer, and the images it names.
+fn save(vm: &Vm, globals: &Globals) -> (Vec<u8>, BTreeMap<Hash, Arc<[u8]>>) {
+    let mut cache = ImageCache::default();
+    let mut encoder = Encoder::new(&mut cache);
+    let vm_image = encoder.vm(vm).unwrap();
+    let job = encoder.job(globals).unwrap();
+    let mut needs = encoder.into_needs();
+    let job_bytes = write_image(Kind::Job, &job).unwrap();
+    let job_hash = Hash::of(&job_bytes);
+    let mut blobs: BTreeMap<Hash, Arc<[u8]>> = needs
+        .iter()
+        .map(|h| {
+            (
+                *h,
+                cache.blob(h).expect("every named image is in the cache"),
+            )
+        })
+        .collect();
+    blobs.insert(job_hash, job_bytes.into());
+    needs.insert(job_hash);
+    let image = ProcessImage {
+        pid: 7,
+        job: job_hash,
+        vm: vm_image,
+        wait: WaitImage::Sleep { until_ms: 0 },
+        mailbox: vec![Data::Keyword("hello".to_string())],
+        cursor: 0,
+        links: vec![],
+        watchers: vec![],
+        watching: vec![],
+        trap_exit: false,
+        registered: None,
+        inbox_seq: 0,
+        reductions: 0,
+        saved_at_ms: 0,
+    };
+    (write_image(Kind::Process, &image).unwrap(), blobs)
+}
+
+/// The VM of a process image, restored in a fresh runtime's namespaces,
+/// which it needs to run.
+fn restore(
+    bytes: &[u8],
+    blobs: &BTreeMap<Hash, Arc<[u8]>>,
+) -> Result<(Vm, Arc<Globals>), SnapshotError> {
+    let image: ProcessImage = read_image(Kind::Process, bytes)?;
+    restore_image(&image, blobs)
+}
+
+fn restore_image(
+    image: &ProcessImage,
+    blobs: &BTreeMap<Hash, Arc<[u8]>>,
+) -> Result<(Vm, Arc<Globals>), SnapshotError> {
+    let mut decoder = Decoder::new(new_globals());
+    let Some(job_bytes) = blobs.blob(&image.job) else {
+        return Err(SnapshotError::Invalid("no job image".to_string()));
+    };
+    decoder.job(&read_image(Kind::Job, &job_bytes)?, blobs)?;
+    match decoder.vm(&image.vm, Owed::Answer, blobs)? {
+        Restored::Answer(mut vm, resume) => {
+            vm.resume(resume, Value::Int(ANSWER));
+            Ok((vm, decoder.globals().clone()))
+        }
+        _ => panic!("restored owing an answer"),
+    }
+}
+
+/// The VM of `(run)` stopped at its second `sleep`, inside the callback
+/// `map` calls, inside `reduce`.
+fn stopped_at_second_sleep() -> (Vm, Arc<Globals>) {
+    let globals = program_globals();
+    let mut vm = compile(&globals, "(run)");
+    let first = run_to_effect(&mut vm).unwrap();
+    vm.resume(first, Value::Int(ANSWER));
+    let Ok(second) = run_to_effect(&mut vm) else {
+        panic!("a second sleep")
+    };
+    // Saved owing the second answer, as a parked process is.
+    let _owed = second;
+    (vm, globals)
+}
+
+#[test]
+fn a_vm_stopped_inside_a_map_callback_finishes_in_another_runtime() {
+    let expected = finish(compile(&program_globals(), "(run)"));
+    assert_eq!(expected, Value::Int(100 + 6 + 3 * ANSWER));
+
+    let (vm, globals) = stopped_at_second_sleep();
+    let (bytes, blobs) = save(&vm, &globals);
+    drop((vm, globals));
+    let (restored, _globals) = restore(&bytes, &blobs).unwrap();
+    assert_eq!(finish(restored), expected);
+}
+
+#[test]
+fn the_saved_process_keeps_the_code_it_was_started_with() {
+    let (vm, globals) = stopped_at_second_sleep();
+    let (bytes, blobs) = save(&vm, &globals);
+    // The program changes after the save: the restored process does not
+    // see it, as its code and namespaces come from the snapshot.
+    load_pure(
+        &globals,
+        "<changed>",
+        "(defn step [x] 0) (def offset 0)",
+        Sym::new(USER),
+    )
+    .unwrap();
+    let (restored, _globals) = restore(&bytes, &blobs).unwrap();
+    assert_eq!(finish(restored), Value::Int(100 + 6 + 3 * ANSWER));
+}
+
+#[test]
+fn bodies_are_encoded_once_and_images_are_deterministic() {
+    let (vm, globals) = stopped_at_second_sleep();
+    let (first, _) = save(&vm, &globals);
+    let (second, _) = save(&vm, &globals);
+    assert_eq!(first, second, "the same state gives the same bytes");
+    let mut cache = ImageCache::default();
+    let mut encoder = Encoder::new(&mut cache);
+    encoder.vm(&vm).unwrap();
+    let codes = cache.codes();
+    let mut encoder = Encoder::new(&mut cache);
+    encoder.vm(&vm).unwrap();
+    assert_eq!(
+        cache.codes(),
+        codes,
+        "a second save makes no new body image"
+    );
+    assert!(codes > 0);
+}
+
+#[test]
+fn a_frame_resuming_at_the_wrong_instruction_is_refused() {
+    let (vm, globals) = stopped_at_second_sleep();
+    let (bytes, blobs) = save(&vm, &globals);
+    let mut image: ProcessImage = read_image(Kind::Process, &bytes).unwrap();
+    let top = image.vm.frames.len() - 1;
+    image.vm.frames[top].pc += 1;
+    let err = restore_image(&image, &blobs).err().expect("refused");
+    assert!(
+        matches!(&err, SnapshotError::Invalid(why) if why.contains("operands") || why.contains("never reaches")),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_operand_missing_from_the_stack_is_refused() {
+    let (vm, globals) = stopped_at_second_sleep();
+    let (bytes, blobs) = save(&vm, &globals);
+    let mut image: ProcessImage = read_image(Kind::Process, &bytes).unwrap();
+    image.vm.stack.pop();
+    let err = restore_image(&image, &blobs).err().expect("refused");
+    assert!(err.to_string().contains("operands"), "{err}");
+}
+
+#[test]
+fn a_frame_running_another_closures_body_is_refused() {
+    let (vm, globals) = stopped_at_second_sleep();
+    let (bytes, blobs) = save(&vm, &globals);
+    let mut image: ProcessImage = read_image(Kind::Process, &bytes).unwrap();
+    let bodies: Vec<Hash> = image
+        .vm
+        .frames
+        .iter()
+        .filter_map(|f| match f.code {
+            FrameCode::Body(h) => Some(h),
+            FrameCode::Call(_) => None,
+        })
+        .collect();
+    let top = image.vm.frames.len() - 1;
+    image.vm.frames[top].code = FrameCode::Body(bodies[0]);
+    assert!(restore_image(&image, &blobs).is_err());
+}
+
+#[test]
+fn missing_code_is_refused_naming_the_function() {
+    let (vm, globals) = stopped_at_second_sleep();
+    let (bytes, mut blobs) = save(&vm, &globals);
+    let image: ProcessImage = read_image(Kind::Process, &bytes).unwrap();
+    let FrameCode::Body(top) = image.vm.frames.last().unwrap().code else {
+        panic!("the top frame runs a body")
+    };
+    blobs.remove(&top);
+    let err = restore(&bytes, &blobs).err().expect("refused");
+    assert!(matches!(err, SnapshotError::MissingCode { .. }), "{err}");
+    assert!(err.to_string().contains("is not in the store"), "{err}");
+    assert!(
+        err.to_string().contains("step"),
+        "names the function: {err}"
+    );
+}
+
+#[test]
+fn a_missing_native_is_refused_by_name() {
+    let mut decoder = Decoder::new(new_globals());
+    let blobs: BTreeMap<Hash, Arc<[u8]>> = BTreeMap::new();
+    let err = decoder
+        .value(&Data::Native("no-such-native".to_string()), &blobs)
+        .expect_err("refused");
+    assert_eq!(
+        err,
+        SnapshotError::MissingNative("no-such-native".to_string())
+    );
+    assert!(err.to_string().contains("`no-such-native`"));
+}
+
+#[test]
+fn a_missing_var_of_the_bundled_library_is_refused_by_name() {
+    let mut decoder = Decoder::new(new_globals());
+    assert!(decoder.var("calf.core/map").is_ok());
+    assert!(decoder.var("calf.core//").is_ok(), "the var `/`");
+    let err = decoder.var("calf.core/no-such-fn").expect_err("refused");
+    assert_eq!(
+        err,
+        SnapshotError::MissingVar("calf.core/no-such-fn".to_string())
+    );
+}
+
+#[test]
+fn images_of_another_kind_or_version_are_refused() {
+    let bytes = write_image(
+        Kind::Source,
+        &format::SourceImage {
+            name: "a".to_string(),
+            text: "b".to_string(),
+        },
+    )
+    .unwrap();
+    let err = read_image::<ProcessImage>(Kind::Process, &bytes)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("a source file, not a process"),
+        "{err}"
+    );
+
+    let mut newer = bytes.clone();
+    newer[5..7].copy_from_slice(&(format::VERSION + 1).to_be_bytes());
+    let err = read_image::<format::SourceImage>(Kind::Source, &newer)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("newer than this Calf reads"),
+        "{err}"
+    );
+
+    let mut older = bytes;
+    older[5..7].copy_from_slice(&0u16.to_be_bytes());
+    let err = read_image::<format::SourceImage>(Kind::Source, &older)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("older than this Calf reads"),
+        "{err}"
+    );
+
+    let err = read_image::<ProcessImage>(Kind::Process, b"not a snapshot")
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("header"), "{err}");
+}
+
+#[test]
+fn truncated_or_garbled_bytes_are_refused_without_a_panic() {
+    let (vm, globals) = stopped_at_second_sleep();
+    let (bytes, blobs) = save(&vm, &globals);
+    for cut in [7, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
+        assert!(restore(&bytes[..cut], &blobs).is_err(), "cut at {cut}");
+    }
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..200 {
+        let mut garbled = bytes.clone();
+        for _ in 0..4 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let i = 7 + (rng as usize) % (garbled.len() - 7);
+            garbled[i] = (rng >> 32) as u8;
+        }
+        // Either refused or restored as a checked machine: never a panic.
+        if let Ok((mut vm, _globals)) = restore(&garbled, &blobs) {
+            let _ = vm.run(10_000);
+        }
+    }
+}
+
+#[test]
+fn a_value_nested_too_deep_is_refused_when_saved() {
+    let mut deep = Value::Nil;
+    for _ in 0..MAX_NESTING {
+        deep = Value::vector([deep]);
+    }
+    let mut cache = ImageCache::default();
+    let err = Encoder::new(&mut cache).value(&deep).err().unwrap();
+    assert_eq!(err, SnapshotError::TooDeep);
+}
+
+#[test]
+fn values_round_trip() {
+    let globals = program_globals();
+    let value = crate::prelude::run_pure(compile(
+        &globals,
+        "[1 -2.5 \"text\" \"a longer text than fourteen bytes\" 'sym :kw :ns/kw \
+         {:a [1 2] #{3} (list 4 5)} nil true conj]",
+    ))
+    .unwrap();
+    let mut cache = ImageCache::default();
+    let data = Encoder::new(&mut cache).value(&value).unwrap();
+    let blobs: BTreeMap<Hash, Arc<[u8]>> = BTreeMap::new();
+    let back = Decoder::new(globals).value(&data, &blobs).unwrap();
+    assert_eq!(back, value);
+}
+
+/// Where the golden snapshots are: `v<version>/<name>/` holds `process`
+/// (a process image), `blobs/` (the images it names, one file each) and
+/// `expected` (what it returns when every `sleep` answers [`ANSWER`]).
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots");
+
+/// Writes this version's fixture: run with `CALF_WRITE_SNAPSHOT_FIXTURES=1`
+/// once when the format gets a new version; fixtures of earlier versions
+/// stay as they are.
+fn write_fixture(dir: &std::path::Path) {
+    let (vm, globals) = stopped_at_second_sleep();
+    let (bytes, blobs) = save(&vm, &globals);
+    std::fs::create_dir_all(dir.join("blobs")).unwrap();
+    std::fs::write(dir.join("process"), bytes).unwrap();
+    for (hash, blob) in blobs {
+        std::fs::write(dir.join("blobs").join(hash.hex()), &blob[..]).unwrap();
+    }
+    let expected = crate::value::print::pr_str(&Value::Int(100 + 6 + 3 * ANSWER));
+    std::fs::write(dir.join("expected"), expected + "\n").unwrap();
+}
+
+#[test]
+fn every_fixture_of_every_version_reads_back_and_finishes() {
+    let current = std::path::Path::new(FIXTURES)
+        .join(format!("v{}", format::VERSION))
+        .join("sleep-inside-map");
+    if std::env::var_os("CALF_WRITE_SNAPSHOT_FIXTURES").is_some() && !current.exists() {
+        write_fixture(&current);
+    }
+    assert!(
+        current.exists(),
+        "no fixture of format version {}: run this test once with CALF_WRITE_SNAPSHOT_FIXTURES=1 \
+         and check the files in",
+        format::VERSION
+    );
+    let mut read = 0;
+    for version in std::fs::read_dir(FIXTURES).unwrap() {
+        for fixture in std::fs::read_dir(version.unwrap().path()).unwrap() {
+            let dir = fixture.unwrap().path();
+            let bytes = std::fs::read(dir.join("process")).unwrap();
+            let mut blobs = BTreeMap::new();
+            for blob in std::fs::read_dir(dir.join("blobs")).unwrap() {
+                let blob: Arc<[u8]> = std::fs::read(blob.unwrap().path()).unwrap().into();
+                blobs.insert(Hash::of(&blob), blob);
+            }
+            let expected = std::fs::read_to_string(dir.join("expected")).unwrap();
+            let (vm, _globals) = restore(&bytes, &blobs)
+                .unwrap_or_else(|e| panic!("{} does not restore: {e}", dir.display()));
+            let value = crate::value::print::pr_str(&finish(vm));
+            assert_eq!(value, expected.trim(), "{}", dir.display());
+            read += 1;
+        }
+    }
+    assert!(read >= 1);
+}
