@@ -16,6 +16,7 @@
 pub mod bus;
 mod call;
 mod call_sender;
+pub mod durable;
 mod executor;
 pub mod hosted;
 mod job;

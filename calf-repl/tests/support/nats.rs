@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 pub struct NatsServer {
     child: Child,
     port: u16,
+    /// Arguments besides the address and port.
+    extra: Vec<String>,
 }
 
 fn binary() -> PathBuf {
@@ -39,8 +41,25 @@ impl NatsServer {
     /// Starts a server on a port it picks itself (`-p -1`), read back from
     /// its log: no window in which two tests could pick the same port.
     pub fn start() -> NatsServer {
-        let (child, port) = spawn("-1");
-        NatsServer { child, port }
+        let (child, port) = spawn("-1", &[]);
+        NatsServer {
+            child,
+            port,
+            extra: Vec::new(),
+        }
+    }
+
+    /// The same with JetStream on, storing under `store_dir`, which
+    /// outlives a [`NatsServer::stop`] as a disk outlives a crash.
+    #[allow(dead_code)]
+    pub fn start_jetstream(store_dir: &Path) -> NatsServer {
+        let extra = vec![
+            "-js".to_string(),
+            "-sd".to_string(),
+            store_dir.display().to_string(),
+        ];
+        let (child, port) = spawn("-1", &extra);
+        NatsServer { child, port, extra }
     }
 
     pub fn url(&self) -> String {
@@ -58,17 +77,18 @@ impl NatsServer {
     /// Starts the server again on its port, after [`NatsServer::stop`].
     #[allow(dead_code)]
     pub fn start_again(&mut self) {
-        let (child, _) = spawn(&self.port.to_string());
+        let (child, _) = spawn(&self.port.to_string(), &self.extra);
         self.child = child;
     }
 }
 
 /// Runs nats-server on `port` (`-1`: one it picks) and waits until it
 /// accepts connections.
-fn spawn(port: &str) -> (Child, u16) {
+fn spawn(port: &str, extra: &[String]) -> (Child, u16) {
     let bin = binary();
     let mut child = Command::new(&bin)
         .args(["-a", "127.0.0.1", "-p", port])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

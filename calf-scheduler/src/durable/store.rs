@@ -1,0 +1,520 @@
+//! Where durable processes are kept: three JetStream KV buckets of the
+//! account the scheduler connects as (a tenant's, under `calf serve`).
+//!
+//! | bucket | key | value |
+//! |---|---|---|
+//! | `calf_leases` | a scheduler's node id | nothing: the key is the lease, kept alive by puts |
+//! | `calf_processes` | a pid, in decimal | the owner's node id, then the process image |
+//! | `calf_code` | an image's hash, in hex | a code, source or namespaces image |
+//!
+//! A lease lives as long as its node renews it: the bucket's `max_age` is
+//! the lease's time to live, and the node puts its key again every third
+//! of it. A process belongs to the node named in its entry; every write of
+//! the entry is a compare-and-set on its revision, so the revision is a
+//! fencing token. A node that takes over an orphan (its owner's lease
+//! gone) rewrites the entry with itself as owner, which moves the revision
+//! on: the old owner, if it comes back, fails its next save (`Fenced`) and
+//! must stop the process, never run it beside the new one.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::kv;
+use bytes::Bytes;
+use calf_lang::snapshot::{Hash, ImageCache};
+use futures_util::StreamExt;
+use rustc_hash::FxHashSet;
+
+const LEASES: &str = "calf_leases";
+const PROCESSES: &str = "calf_processes";
+const CODE: &str = "calf_code";
+
+/// How a store behaves.
+#[derive(Clone, Copy, Debug)]
+pub struct StoreConfig {
+    /// How long a lease lives without being renewed: after a crash, how
+    /// long before other nodes take the node's processes over.
+    pub lease_ttl: Duration,
+    /// How long one request to JetStream may take before the store is
+    /// called unavailable.
+    pub timeout: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> StoreConfig {
+        StoreConfig {
+            lease_ttl: Duration::from_secs(10),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why the store did not do what it was asked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreError {
+    /// JetStream did not answer, or refused (full, not enabled, down).
+    Unavailable(String),
+    /// The process belongs to another node now: this one must stop it.
+    Fenced { pid: u64, owner: String },
+    /// Another scheduler runs with this node id.
+    NodeTaken(String),
+    /// An entry that is not what this store writes.
+    Damaged(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Unavailable(why) => write!(f, "the durable store is unavailable: {why}"),
+            StoreError::Fenced { pid, owner } => write!(
+                f,
+                "process {pid} was taken over by scheduler {owner}: this scheduler stops its copy"
+            ),
+            StoreError::NodeTaken(node) => write!(
+                f,
+                "another scheduler holds the lease of node id {node}: give this one another id"
+            ),
+            StoreError::Damaged(why) => write!(f, "the durable store holds a damaged entry: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// A process taken over: the revision its next save must name, and its image.
+#[derive(Debug)]
+pub struct Claimed {
+    pub revision: u64,
+    pub image: Bytes,
+}
+
+/// A node's handle on the store, holding its lease while it lives.
+pub struct Store {
+    node: String,
+    config: StoreConfig,
+    leases: kv::Store,
+    processes: kv::Store,
+    code: kv::Store,
+    /// Images known to be in `calf_code`: each is put once.
+    stored: Mutex<FxHashSet<Hash>>,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.renewal.abort();
+    }
+}
+
+/// Runs a JetStream request with the store's timeout.
+async fn bounded<T, E: std::fmt::Display>(
+    timeout: Duration,
+    what: &str,
+    request: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(timeout, request).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(StoreError::Unavailable(format!("{what}: {e}"))),
+        Err(_) => Err(StoreError::Unavailable(format!(
+            "{what}: no answer within {} ms",
+            timeout.as_millis()
+        ))),
+    }
+}
+
+/// Every key of a bucket.
+async fn keys_of(bucket: &kv::Store) -> Result<Vec<String>, String> {
+    let mut keys = bucket.keys().await.map_err(|e| e.to_string())?;
+    let mut all = Vec::new();
+    while let Some(key) = keys.next().await {
+        all.push(key.map_err(|e| e.to_string())?);
+    }
+    Ok(all)
+}
+
+/// An entry of `calf_processes`: the owner's node id, then the image.
+fn envelope(owner: &str, image: &[u8]) -> Bytes {
+    let mut bytes = Vec::with_capacity(1 + owner.len() + image.len());
+    bytes.push(owner.len() as u8);
+    bytes.extend_from_slice(owner.as_bytes());
+    bytes.extend_from_slice(image);
+    bytes.into()
+}
+
+fn open_envelope(pid: u64, bytes: &Bytes) -> Result<(String, Bytes), StoreError> {
+    let len = *bytes
+        .first()
+        .ok_or_else(|| StoreError::Damaged(format!("process {pid}: empty")))?
+        as usize;
+    let owner = bytes
+        .get(1..1 + len)
+        .and_then(|o| std::str::from_utf8(o).ok())
+        .ok_or_else(|| StoreError::Damaged(format!("process {pid}: no owner")))?;
+    Ok((owner.to_string(), bytes.slice(1 + len..)))
+}
+
+/// The node that should take over `pid` first, of `nodes`: each orphan
+/// goes to the node ranked first for it (rendezvous hashing), so the
+/// orphans of a dead node spread evenly over the survivors, and a node
+/// joining or leaving moves only its own share.
+pub fn preferred_node(pid: u64, nodes: &[String]) -> Option<&str> {
+    nodes
+        .iter()
+        .max_by_key(|node| {
+            use sha2::Digest;
+            let mut hasher = sha2::Sha256::new();
+            hasher.update(pid.to_be_bytes());
+            hasher.update(node.as_bytes());
+            let digest: [u8; 32] = hasher.finalize().into();
+            u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+        })
+        .map(String::as_str)
+}
+
+impl Store {
+    /// Opens the store for node `node` (made of letters, digits, `-` and
+    /// `_`), creating the buckets when they are missing, and takes its
+    /// lease; the lease is renewed until the store is dropped.
+    pub async fn open(
+        client: async_nats::Client,
+        node: &str,
+        config: StoreConfig,
+    ) -> Result<Store, StoreError> {
+        if node.is_empty()
+            || node.len() > 64
+            || !node
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(StoreError::Unavailable(format!(
+                "node id {node:?} must be 1 to 64 letters, digits, `-` or `_`"
+            )));
+        }
+        let js = async_nats::jetstream::new(client);
+        let bucket = |name: &str, max_age: Duration| kv::Config {
+            bucket: name.to_string(),
+            history: 1,
+            max_age,
+            ..Default::default()
+        };
+        let timeout = config.timeout;
+        let leases = bounded(
+            timeout,
+            "cannot open the leases",
+            js.create_key_value(bucket(LEASES, config.lease_ttl)),
+        )
+        .await?;
+        let processes = bounded(
+            timeout,
+            "cannot open the processes",
+            js.create_key_value(bucket(PROCESSES, Duration::ZERO)),
+        )
+        .await?;
+        let code = bounded(
+            timeout,
+            "cannot open the code",
+            js.create_key_value(bucket(CODE, Duration::ZERO)),
+        )
+        .await?;
+        // Taken only when free: a node id names one running scheduler.
+        match tokio::time::timeout(timeout, leases.create(node, Bytes::new())).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
+                return Err(StoreError::NodeTaken(node.to_string()))
+            }
+            Ok(Err(e)) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot take the lease: {e}"
+                )))
+            }
+            Err(_) => {
+                return Err(StoreError::Unavailable(
+                    "cannot take the lease: no answer".into(),
+                ))
+            }
+        }
+        let renewal = {
+            let leases = leases.clone();
+            let node = node.to_string();
+            let every = config.lease_ttl / 3;
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    // A renewal that fails is tried again at the next
+                    // tick; two in a row lost, and the lease may lapse.
+                    let _ = tokio::time::timeout(every, leases.put(&node, Bytes::new())).await;
+                }
+            })
+        };
+        Ok(Store {
+            node: node.to_string(),
+            config,
+            leases,
+            processes,
+            code,
+            stored: Mutex::default(),
+            renewal,
+        })
+    }
+
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Gives the lease up at once (a clean shutdown): the node's processes
+    /// can be taken over without waiting for it to lapse.
+    pub async fn release(&self) -> Result<(), StoreError> {
+        self.renewal.abort();
+        bounded(
+            self.config.timeout,
+            "cannot give the lease up",
+            self.leases.purge(&self.node),
+        )
+        .await
+    }
+
+    /// The nodes holding a lease now, sorted.
+    pub async fn live_nodes(&self) -> Result<Vec<String>, StoreError> {
+        let mut nodes = bounded(
+            self.config.timeout,
+            "cannot list the leases",
+            keys_of(&self.leases),
+        )
+        .await?;
+        nodes.sort();
+        Ok(nodes)
+    }
+
+    /// Puts every image of `needs` that is not in the store yet, taking
+    /// them from `cache`: done before the process that names them is saved.
+    pub async fn put_images(
+        &self,
+        needs: &BTreeSet<Hash>,
+        cache: &ImageCache,
+    ) -> Result<(), StoreError> {
+        for hash in needs {
+            if self
+                .stored
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(hash)
+            {
+                continue;
+            }
+            let Some(bytes) = cache.blob(hash) else {
+                return Err(StoreError::Damaged(format!(
+                    "image {} is named but was never made",
+                    hash.short()
+                )));
+            };
+            self.put_image(*hash, Bytes::copy_from_slice(&bytes))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Puts one image under its hash.
+    pub async fn put_image(&self, hash: Hash, bytes: Bytes) -> Result<(), StoreError> {
+        bounded(
+            self.config.timeout,
+            "cannot store code",
+            self.code.put(hash.hex(), bytes),
+        )
+        .await?;
+        self.stored
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(hash);
+        Ok(())
+    }
+
+    /// The image stored under `hash`.
+    pub async fn image(&self, hash: &Hash) -> Result<Option<Bytes>, StoreError> {
+        bounded(
+            self.config.timeout,
+            "cannot read code",
+            self.code.get(hash.hex()),
+        )
+        .await
+    }
+
+    /// Saves process `pid`'s image: the first save when `revision` is
+    /// `None`, else over the entry of that revision. Gives the entry's new
+    /// revision, which the next save names.
+    pub async fn save(
+        &self,
+        pid: u64,
+        image: &[u8],
+        revision: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let key = pid.to_string();
+        let value = envelope(&self.node, image);
+        let written = match revision {
+            None => tokio::time::timeout(self.config.timeout, self.processes.create(&key, value))
+                .await
+                .map(|r| {
+                    r.map_err(|e| {
+                        (
+                            e.kind() == kv::CreateErrorKind::AlreadyExists,
+                            e.to_string(),
+                        )
+                    })
+                }),
+            Some(revision) => tokio::time::timeout(
+                self.config.timeout,
+                self.processes.update(&key, value, revision),
+            )
+            .await
+            .map(|r| {
+                r.map_err(|e| {
+                    (
+                        e.kind() == kv::UpdateErrorKind::WrongLastRevision,
+                        e.to_string(),
+                    )
+                })
+            }),
+        };
+        match written {
+            Ok(Ok(revision)) => Ok(revision),
+            Ok(Err((true, _))) => Err(StoreError::Fenced {
+                pid,
+                owner: self
+                    .owner(pid)
+                    .await
+                    .unwrap_or_else(|_| "unknown".to_string()),
+            }),
+            Ok(Err((false, why))) => Err(StoreError::Unavailable(format!(
+                "cannot save process {pid}: {why}"
+            ))),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "cannot save process {pid}: no answer within {} ms",
+                self.config.timeout.as_millis()
+            ))),
+        }
+    }
+
+    /// Who owns `pid` now.
+    async fn owner(&self, pid: u64) -> Result<String, StoreError> {
+        let entry = bounded(
+            self.config.timeout,
+            "cannot read a process",
+            self.processes.get(pid.to_string()),
+        )
+        .await?;
+        match entry {
+            Some(bytes) => Ok(open_envelope(pid, &bytes)?.0),
+            None => Ok("nobody (it ended)".to_string()),
+        }
+    }
+
+    /// Forgets process `pid` (it ended), if this node still owns it.
+    pub async fn remove(&self, pid: u64, revision: u64) -> Result<(), StoreError> {
+        bounded(
+            self.config.timeout,
+            "cannot forget a process",
+            self.processes
+                .delete_expect_revision(pid.to_string(), Some(revision)),
+        )
+        .await
+    }
+
+    /// Every saved process, with the node that owns it.
+    pub async fn processes(&self) -> Result<Vec<(u64, String)>, StoreError> {
+        let keys = bounded(
+            self.config.timeout,
+            "cannot list the processes",
+            keys_of(&self.processes),
+        )
+        .await?;
+        let pids: Vec<u64> = keys.iter().filter_map(|k| k.parse().ok()).collect();
+        let mut owned = Vec::with_capacity(pids.len());
+        for pid in pids {
+            owned.push((pid, self.owner(pid).await?));
+        }
+        owned.sort();
+        Ok(owned)
+    }
+
+    /// The saved processes whose owner holds no lease.
+    pub async fn orphans(&self) -> Result<Vec<u64>, StoreError> {
+        let live = self.live_nodes().await?;
+        Ok(self
+            .processes()
+            .await?
+            .into_iter()
+            .filter(|(_, owner)| !live.contains(owner))
+            .map(|(pid, _)| pid)
+            .collect())
+    }
+
+    /// Takes process `pid` over if its owner holds no lease: `None` when
+    /// it has an owner alive, has ended, or another node took it first
+    /// (the rewrite is a compare-and-set: one node wins).
+    pub async fn claim(&self, pid: u64) -> Result<Option<Claimed>, StoreError> {
+        let timeout = self.config.timeout;
+        let Some(entry) = bounded(
+            timeout,
+            "cannot read a process",
+            self.processes.entry(pid.to_string()),
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        if entry.operation != kv::Operation::Put {
+            return Ok(None);
+        }
+        let (owner, image) = open_envelope(pid, &entry.value)?;
+        if owner != self.node && self.live_nodes().await?.contains(&owner) {
+            return Ok(None);
+        }
+        match self.save(pid, &image, Some(entry.revision)).await {
+            Ok(revision) => Ok(Some(Claimed { revision, image })),
+            Err(StoreError::Fenced { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A store shared by the processes of a runtime.
+pub type SharedStore = Arc<Store>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_envelope_opens_to_its_owner_and_image() {
+        let bytes = envelope("node-a", b"image");
+        assert_eq!(
+            open_envelope(1, &bytes).unwrap(),
+            ("node-a".to_string(), Bytes::from_static(b"image"))
+        );
+        assert!(open_envelope(1, &Bytes::new()).is_err());
+        assert!(open_envelope(1, &Bytes::from_static(&[9, b'a'])).is_err());
+    }
+
+    #[test]
+    fn orphans_spread_over_the_survivors() {
+        let nodes: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let mut counts = [0usize; 3];
+        for pid in 0..3_000u64 {
+            let node = preferred_node(pid, &nodes).unwrap();
+            counts[nodes.iter().position(|n| n == node).unwrap()] += 1;
+        }
+        for count in counts {
+            assert!((800..1_200).contains(&count), "{counts:?}");
+        }
+        // A node leaving moves only its own share.
+        let two = &nodes[..2];
+        for pid in 0..300u64 {
+            let before = preferred_node(pid, &nodes).unwrap();
+            if before != "c" {
+                assert_eq!(preferred_node(pid, two), Some(before));
+            }
+        }
+    }
+}
