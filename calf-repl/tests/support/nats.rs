@@ -40,6 +40,7 @@ fn binary() -> PathBuf {
 impl NatsServer {
     /// Starts a server on a port it picks itself (`-p -1`), read back from
     /// its log: no window in which two tests could pick the same port.
+    #[allow(dead_code)]
     pub fn start() -> NatsServer {
         let (child, port) = spawn("-1", &[]);
         NatsServer {
