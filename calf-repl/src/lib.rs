@@ -69,6 +69,8 @@ pub struct Options {
     pub load_path: LoadPath,
     /// The NATS server for foreign calls; `None`: the embedded bus.
     pub nats_url: Option<String>,
+    /// Where durable processes are saved; `None`: they cannot be spawned.
+    pub durable: Option<calf_scheduler::durable::DurableOptions>,
     /// Print the value of the last form as `prn` would (for `calf -e`).
     pub print_result: bool,
 }
@@ -85,6 +87,7 @@ pub fn run_program(
         config,
         load_path,
         nats_url,
+        durable,
         print_result,
     } = options;
     let globals = globals_with_args(args);
@@ -93,6 +96,7 @@ pub fn run_program(
         stderr: Box::new(stderr.clone()),
         render: render_failure,
         nats_url,
+        durable,
     };
     let status = match calf_scheduler::run_program(globals, config, load_path, file, io) {
         Ending::Returned(value) => {

@@ -56,6 +56,31 @@ struct Cli {
     #[arg(long, value_name = "URL", env = "CALF_NATS_URL")]
     nats: Option<String>,
 
+    /// Save durable processes (spawn-durable) in the JetStream of --nats,
+    /// as the scheduler named NODE; take over those of schedulers gone.
+    #[arg(
+        long,
+        value_name = "NODE",
+        env = "CALF_DURABLE_NODE",
+        requires = "nats"
+    )]
+    durable: Option<String>,
+
+    /// How long this scheduler's lease lives without renewal: after a
+    /// crash, how long before another takes its durable processes over.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 10_000,
+        requires = "durable"
+    )]
+    lease_ms: u64,
+
+    /// Run no program: take over the saved durable processes and run
+    /// until every one has ended.
+    #[arg(long, requires = "durable", conflicts_with_all = ["file", "eval"])]
+    resume: bool,
+
     /// Print the bytecode of each top-level form before running it.
     #[arg(long)]
     disasm: bool,
@@ -120,7 +145,19 @@ fn run() -> ExitCode {
     };
     let mut stderr = std::io::stderr();
 
+    let durable = cli
+        .durable
+        .clone()
+        .map(|node| calf_scheduler::durable::DurableOptions {
+            node,
+            store: calf_scheduler::durable::StoreConfig {
+                lease_ttl: std::time::Duration::from_millis(cli.lease_ms.max(300)),
+                ..Default::default()
+            },
+            until_store_empty: cli.resume,
+        });
     let (file, print_result) = match (&cli.eval, &cli.file) {
+        _ if cli.resume => (add_source("<resume>", "nil"), false),
         (Some(expr), _) => (add_source("<eval>", expr.clone()), true),
         (None, Some(path)) => match calf_repl::load_script(path) {
             Ok(file) => (file, false),
@@ -135,6 +172,7 @@ fn run() -> ExitCode {
                 config,
                 load_path,
                 nats_url: cli.nats,
+                durable: None,
                 print_result: true,
             };
             let stdout = calf_repl::Sink::new(std::io::stdout());
@@ -153,6 +191,7 @@ fn run() -> ExitCode {
         config,
         load_path,
         nats_url: cli.nats,
+        durable,
         print_result,
     };
     let status = calf_repl::run_program(file, &cli.args, options, stdout, stderr);

@@ -96,6 +96,7 @@ fn run_case(root: &Path, path: &Path, budget: u32, nats: Option<&str>) -> Run {
         config,
         load_path,
         nats_url: nats.map(str::to_string),
+        durable: None,
         print_result: false,
     };
     let status = calf_repl::run_program(

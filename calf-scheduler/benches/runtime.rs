@@ -50,6 +50,7 @@ fn run(file: calf_lang::FileId, expected: i64) {
         stderr: Box::new(std::io::stderr()),
         render: |failure| format!("{failure:?}"),
         nats_url: None,
+        durable: None,
     };
     let ending =
         calf_scheduler::run_program(globals(), Config::default(), LoadPath::default(), file, io);

@@ -257,6 +257,12 @@ pub struct CallContext {
     pub permits: Option<Arc<tokio::sync::Semaphore>>,
     /// Where the number of the attempt under way is kept, for `inspect`.
     pub attempt: Option<Arc<AtomicU32>>,
+    /// Attempts made before this run: a durable process restored in the
+    /// middle of a call goes on with the next one.
+    pub attempts_before: u32,
+    /// When the call gives up, in Unix milliseconds, when it was decided
+    /// before this run (a restored call keeps its deadline).
+    pub deadline_ms: Option<i64>,
 }
 
 /// When a call made now gives up, in Unix milliseconds.
@@ -275,8 +281,13 @@ pub async fn run(
     context: CallContext,
 ) -> Result<Value, Value> {
     let start = tokio::time::Instant::now();
-    let deadline = start + policy.deadline;
-    let deadline_ms = deadline_ms(&policy);
+    let (deadline, deadline_ms) = match context.deadline_ms {
+        Some(at) => (
+            start + Duration::from_millis(at.saturating_sub(now_ms()).max(0) as u64),
+            at,
+        ),
+        None => (start + policy.deadline, deadline_ms(&policy)),
+    };
     let _permit = match &context.permits {
         None => None,
         Some(permits) => match tokio::time::timeout_at(deadline, permits.clone().acquire_owned()).await {
@@ -296,7 +307,7 @@ pub async fn run(
             }
         },
     };
-    let mut attempt = 0u32;
+    let mut attempt = context.attempts_before;
     loop {
         attempt += 1;
         if let Some(progress) = &context.attempt {

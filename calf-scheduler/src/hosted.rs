@@ -112,6 +112,7 @@ impl Scheduler {
                 bus,
                 quotas: Quotas::hosted(tenant, limits),
                 hosted: true,
+                durable: None,
             },
             pool,
         );

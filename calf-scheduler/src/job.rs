@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use calf_lang::namespace::Globals;
+use calf_lang::snapshot::ImageCache;
 use calf_lang::span::{forget_source, FileId};
 use calf_lang::value::Pid;
 use tokio::sync::oneshot;
@@ -36,6 +37,9 @@ pub(crate) struct Job {
     /// forgotten when the job is dropped: a long-running scheduler would
     /// otherwise keep every file ever submitted.
     sources: Option<Mutex<Vec<FileId>>>,
+    /// The images of its code made for the saves of its durable
+    /// processes: each body is encoded once.
+    pub images: Mutex<ImageCache>,
 }
 
 /// Where a job's processes print.
@@ -50,6 +54,9 @@ enum Output {
     },
     /// A hosted job's kept output.
     Hosted(Arc<dyn JobOutput>),
+    /// Another job's: durable processes restored after a crash print
+    /// where the program that restored them does.
+    Of(Arc<Job>),
 }
 
 /// Who is told how a job ended.
@@ -82,6 +89,23 @@ impl Job {
             main: AtomicU64::new(0),
             stops_with_main: true,
             sources: None,
+            images: Mutex::default(),
+        }
+    }
+
+    /// The job of durable processes restored from a snapshot, with the
+    /// namespaces read back from it, printing where `host` does. It ends
+    /// with none of its processes: nobody waits for it as a program.
+    pub fn restored(globals: Arc<Globals>, host: Arc<Job>) -> Job {
+        Job {
+            globals,
+            load_path: host.load_path.clone(),
+            output: Output::Of(host),
+            told: Mutex::new(None),
+            main: AtomicU64::new(0),
+            stops_with_main: false,
+            sources: None,
+            images: Mutex::default(),
         }
     }
 
@@ -100,6 +124,7 @@ impl Job {
             main: AtomicU64::new(0),
             stops_with_main,
             sources: Some(Mutex::default()),
+            images: Mutex::default(),
         }
     }
 
@@ -138,11 +163,15 @@ impl Job {
                 }
             }
             Output::Hosted(output) => output.write(text, to_stderr),
+            Output::Of(host) => host.write(text, to_stderr),
         }
     }
 
     /// Writes out what is buffered of stdout, if anything.
     pub fn flush_stdout(&self) {
+        if let Output::Of(host) = &self.output {
+            return host.flush_stdout();
+        }
         if let Output::Streams {
             stdout, unflushed, ..
         } = &self.output
@@ -157,6 +186,9 @@ impl Job {
     }
 
     pub fn flush(&self) {
+        if let Output::Of(host) = &self.output {
+            return host.flush();
+        }
         if let Output::Streams { stdout, stderr, .. } = &self.output {
             let _ = stdout.lock().unwrap_or_else(|e| e.into_inner()).flush();
             let _ = stderr.lock().unwrap_or_else(|e| e.into_inner()).flush();

@@ -95,6 +95,9 @@ pub struct Io {
     pub render: fn(&Failure) -> String,
     /// The NATS server foreign calls go to; `None`: the embedded bus.
     pub nats_url: Option<String>,
+    /// Where durable processes are saved (JetStream on `nats_url`);
+    /// `None`: the program cannot spawn one.
+    pub durable: Option<crate::durable::DurableOptions>,
 }
 
 /// State shared by every process of one runtime.
@@ -124,6 +127,10 @@ pub(crate) struct Shared {
     /// Reductions spent by the processes of a hosted runtime, counted
     /// after each poll of one.
     pub reductions: AtomicU64,
+    /// Where durable processes are saved, when the runtime has a store.
+    pub durable: Option<Arc<crate::durable::Store>>,
+    /// Durable processes running here.
+    durable_alive: AtomicU64,
 }
 
 /// What a runtime is made of, besides its pool.
@@ -133,6 +140,7 @@ pub(crate) struct Parts {
     pub bus: Arc<dyn Bus>,
     pub quotas: Quotas,
     pub hosted: bool,
+    pub durable: Option<Arc<crate::durable::Store>>,
 }
 
 impl Shared {
@@ -154,7 +162,22 @@ impl Shared {
             epoch: Instant::now(),
             hosted: parts.hosted,
             reductions: AtomicU64::new(0),
+            durable: parts.durable,
+            durable_alive: AtomicU64::new(0),
         }
+    }
+
+    pub fn durable_started(&self) {
+        self.durable_alive.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn durable_ended(&self) {
+        self.durable_alive.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// How many durable processes run here.
+    pub fn durable_alive(&self) -> u64 {
+        self.durable_alive.load(Ordering::Relaxed)
     }
 
     pub fn open_request(&self, reply: oneshot::Sender<Reply>) -> u64 {
@@ -245,7 +268,19 @@ impl Shared {
         vm: Vm,
         setup: impl FnOnce(&mut Process),
     ) -> Result<Pid, RuntimeError> {
-        let pid = Pid(self.next_pid.fetch_add(1, Ordering::Relaxed));
+        self.spawn_as(job, None, vm, setup)
+    }
+
+    /// The same, under `pid` when given (a durable process's, which it
+    /// keeps across restores) rather than the next of this runtime's.
+    pub fn spawn_as(
+        self: &Arc<Self>,
+        job: &Arc<Job>,
+        pid: Option<Pid>,
+        vm: Vm,
+        setup: impl FnOnce(&mut Process),
+    ) -> Result<Pid, RuntimeError> {
+        let pid = pid.unwrap_or_else(|| Pid(self.next_pid.fetch_add(1, Ordering::Relaxed)));
         let main = match job.main() {
             Pid(0) => pid,
             main => main,
@@ -386,6 +421,7 @@ pub fn run_program(
         Ok(forms) => forms,
         Err(error) => return Ending::Failed(Failure::Source(error)),
     };
+    let until_store_empty = io.durable.as_ref().is_some_and(|d| d.until_store_empty);
     let started = match start(globals, config, load_path, io, Program::new(forms)) {
         Ok(started) => started,
         Err(ending) => return ending,
@@ -398,6 +434,15 @@ pub fn run_program(
         ..
     } = started;
     let ending = ending.blocking_recv().unwrap_or(Ending::Exit(0));
+    if let Some(store) = shared.durable.clone() {
+        // Durable processes outlive the main one: the program ends with
+        // the last of them (of every node, with `until_store_empty`).
+        tokio.block_on(crate::durable::restore::wait_for_durable(
+            &shared,
+            &store,
+            until_store_empty,
+        ));
+    }
     job.flush();
     shared.stop();
     tokio.shutdown_background();
@@ -439,12 +484,37 @@ fn start(
     let pool = Pool::new(config.threads, tokio.handle());
     let (tx, rx) = oneshot::channel();
     let started = tokio.block_on(async {
-        let bus: Arc<dyn Bus> = match &io.nats_url {
-            None => Arc::new(crate::bus::embedded::EmbeddedBus::new()),
-            Some(url) => match crate::bus::nats::NatsBus::connect(url).await {
-                Ok(bus) => Arc::new(bus),
-                Err(why) => return Err(failed("calf/bus-unavailable", why)),
-            },
+        let (bus, store): (Arc<dyn Bus>, _) = match (&io.nats_url, &io.durable) {
+            (None, Some(_)) => {
+                return Err(failed(
+                    "calf/no-durable-store",
+                    "durable processes are saved in JetStream: give --nats URL with --durable"
+                        .to_string(),
+                ))
+            }
+            (None, None) => (Arc::new(crate::bus::embedded::EmbeddedBus::new()), None),
+            (Some(url), durable) => {
+                let bus = match crate::bus::nats::NatsBus::connect(url).await {
+                    Ok(bus) => bus,
+                    Err(why) => return Err(failed("calf/bus-unavailable", why)),
+                };
+                let store = match durable {
+                    None => None,
+                    Some(options) => {
+                        match crate::durable::Store::open(
+                            bus.client().clone(),
+                            &options.node,
+                            options.store,
+                        )
+                        .await
+                        {
+                            Ok(store) => Some(Arc::new(store)),
+                            Err(e) => return Err(failed("calf/store-unavailable", e.to_string())),
+                        }
+                    }
+                };
+                (Arc::new(bus), store)
+            }
         };
         let shared = Arc::new(Shared::new(
             Parts {
@@ -453,6 +523,7 @@ fn start(
                 bus,
                 quotas: Quotas::unlimited(config.max_mailbox),
                 hosted: false,
+                durable: store,
             },
             pool,
         ));
@@ -460,6 +531,9 @@ fn start(
         let main = shared.spawn(&job, Vm::call(Value::Nil, Vec::new()), |main| {
             main.set_program(program)
         });
+        if let Some(store) = &shared.durable {
+            crate::durable::restore::keep_resuming(&shared, &job, store.lease_ttl() / 3);
+        }
         match main {
             Ok(main) => Ok((shared, job, main)),
             Err(error) => Err(Ending::Failed(Failure::Thrown(Thrown {

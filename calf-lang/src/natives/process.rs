@@ -29,7 +29,36 @@ fn spawn_with(
         args: args[1..].to_vec(),
         link,
         monitor,
+        durable: false,
     })
+}
+
+/// A durable spawn: the same, saved whenever the new process parks.
+fn durably(effect: Effect) -> Effect {
+    match effect {
+        Effect::Spawn {
+            function,
+            args,
+            link,
+            monitor,
+            ..
+        } => Effect::Spawn {
+            function,
+            args,
+            link,
+            monitor,
+            durable: true,
+        },
+        other => other,
+    }
+}
+
+fn spawn_durable(args: &[Value]) -> Result<Effect, RuntimeError> {
+    spawn_with("spawn-durable", args, false, false).map(durably)
+}
+
+fn spawn_durable_link(args: &[Value]) -> Result<Effect, RuntimeError> {
+    spawn_with("spawn-durable-link", args, true, false).map(durably)
 }
 
 fn spawn(args: &[Value]) -> Result<Effect, RuntimeError> {
@@ -168,6 +197,10 @@ natives! {
         "Like spawn, and links the new process to this one.";
     effect "spawn-monitor" "1.." spawn_monitor,
         "Like spawn, and monitors it: returns [pid ref].";
+    effect "spawn-durable" "1.." spawn_durable,
+        "Like spawn, for a durable process: its state is saved whenever it parks (a call, a sleep, a receive that waits), and after a crash of its scheduler another one resumes it from the last save. Needs a durable store (calf --nats URL --durable NODE).";
+    effect "spawn-durable-link" "1.." spawn_durable_link,
+        "Like spawn-durable, and links the new process to this one.";
     effect "send" "2" send,
         "Sends msg to a pid or a registered name; returns msg. Sending to a dead pid does nothing.";
     effect "self" "0" self_pid,

@@ -406,16 +406,17 @@ pub enum WaitImage {
     Call(CallImage),
 }
 
+/// A `call` waited on: sent again on restore with the same id.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CallImage {
     pub subject: String,
     pub payload: Data,
+    /// The options map the call was made with (its retry policy).
+    pub options: Data,
+    /// The idempotency key, `Calf-Call-Id`.
     pub id: String,
-    /// The attempt that was under way.
+    /// The attempt made after the save; a restore makes the next one.
     pub attempt: u32,
+    /// When the call gives up, in milliseconds since the Unix epoch.
     pub deadline_ms: i64,
-    pub timeout_ms: u64,
-    pub max_attempts: u32,
-    pub backoff_ms: u64,
-    pub max_backoff_ms: u64,
 }

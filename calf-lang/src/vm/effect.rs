@@ -28,6 +28,8 @@ pub enum Effect {
         args: Vec<Value>,
         link: bool,
         monitor: bool,
+        /// Saved whenever it parks, and resumed after a crash.
+        durable: bool,
     },
     /// Send a message to a pid or a registered name; resume with the message.
     Send { to: Value, message: Value },

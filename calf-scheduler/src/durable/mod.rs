@@ -8,3 +8,26 @@
 pub mod store;
 
 pub use store::{preferred_node, Claimed, Store, StoreConfig, StoreError};
+
+pub mod restore;
+
+/// How a runtime keeps its durable processes.
+#[derive(Clone, Debug)]
+pub struct DurableOptions {
+    /// This scheduler's node id: unique among those sharing the store.
+    pub node: String,
+    pub store: StoreConfig,
+    /// Whether the program waits, after its main process, for the saved
+    /// processes of every node to end (`calf --resume`), rather than for
+    /// its own durable processes only.
+    pub until_store_empty: bool,
+}
+
+/// Pids of durable processes: drawn at random from the upper quarter of
+/// the space, so they never meet a runtime's own counter, and kept by the
+/// process wherever it is restored.
+pub const DURABLE_PIDS: u64 = 1 << 62;
+
+pub fn new_pid() -> calf_lang::value::Pid {
+    calf_lang::value::Pid(DURABLE_PIDS | (calf_lang::natives::random::random_u64() >> 2))
+}

@@ -16,13 +16,12 @@
 //! on: the old owner, if it comes back, fails its next save (`Fenced`) and
 //! must stop the process, never run it beside the new one.
 
-use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::jetstream::kv;
 use bytes::Bytes;
-use calf_lang::snapshot::{Hash, ImageCache};
+use calf_lang::snapshot::Hash;
 use futures_util::StreamExt;
 use rustc_hash::FxHashSet;
 
@@ -123,6 +122,30 @@ async fn bounded<T, E: std::fmt::Display>(
     }
 }
 
+/// The bucket `name`, made with `max_age` (zero: entries never expire)
+/// when it does not exist yet: a bucket made by another node is taken as
+/// it is.
+async fn open_bucket(
+    js: &async_nats::jetstream::Context,
+    name: &str,
+    max_age: Duration,
+) -> Result<kv::Store, String> {
+    if let Ok(bucket) = js.get_key_value(name).await {
+        return Ok(bucket);
+    }
+    let config = kv::Config {
+        bucket: name.to_string(),
+        history: 1,
+        max_age,
+        ..Default::default()
+    };
+    match js.create_key_value(config).await {
+        Ok(bucket) => Ok(bucket),
+        // Made by another node in the meantime.
+        Err(e) => js.get_key_value(name).await.map_err(|_| e.to_string()),
+    }
+}
+
 /// Every key of a bucket.
 async fn keys_of(bucket: &kv::Store) -> Result<Vec<String>, String> {
     let mut keys = bucket.keys().await.map_err(|e| e.to_string())?;
@@ -192,31 +215,33 @@ impl Store {
             )));
         }
         let js = async_nats::jetstream::new(client);
-        let bucket = |name: &str, max_age: Duration| kv::Config {
-            bucket: name.to_string(),
-            history: 1,
-            max_age,
-            ..Default::default()
-        };
         let timeout = config.timeout;
         let leases = bounded(
             timeout,
             "cannot open the leases",
-            js.create_key_value(bucket(LEASES, config.lease_ttl)),
+            open_bucket(&js, LEASES, config.lease_ttl),
         )
         .await?;
         let processes = bounded(
             timeout,
             "cannot open the processes",
-            js.create_key_value(bucket(PROCESSES, Duration::ZERO)),
+            open_bucket(&js, PROCESSES, Duration::ZERO),
         )
         .await?;
         let code = bounded(
             timeout,
             "cannot open the code",
-            js.create_key_value(bucket(CODE, Duration::ZERO)),
+            open_bucket(&js, CODE, Duration::ZERO),
         )
         .await?;
+        // The leases live as long as the bucket says: the first node to
+        // make it chose; the others renew by its rule.
+        let mut config = config;
+        if let Ok(status) = leases.status().await {
+            if !status.max_age().is_zero() {
+                config.lease_ttl = status.max_age();
+            }
+        }
         // Taken only when free: a node id names one running scheduler.
         match tokio::time::timeout(timeout, leases.create(node, Bytes::new())).await {
             Ok(Ok(_)) => {}
@@ -264,6 +289,12 @@ impl Store {
         &self.node
     }
 
+    /// How long a lease lives: the leases bucket's, as the first node to
+    /// make it chose.
+    pub fn lease_ttl(&self) -> Duration {
+        self.config.lease_ttl
+    }
+
     /// Gives the lease up at once (a clean shutdown): the node's processes
     /// can be taken over without waiting for it to lapse.
     pub async fn release(&self) -> Result<(), StoreError> {
@@ -288,32 +319,14 @@ impl Store {
         Ok(nodes)
     }
 
-    /// Puts every image of `needs` that is not in the store yet, taking
-    /// them from `cache`: done before the process that names them is saved.
-    pub async fn put_images(
-        &self,
-        needs: &BTreeSet<Hash>,
-        cache: &ImageCache,
-    ) -> Result<(), StoreError> {
-        for hash in needs {
-            if self
-                .stored
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(hash)
-            {
-                continue;
-            }
-            let Some(bytes) = cache.blob(hash) else {
-                return Err(StoreError::Damaged(format!(
-                    "image {} is named but was never made",
-                    hash.short()
-                )));
-            };
-            self.put_image(*hash, Bytes::copy_from_slice(&bytes))
-                .await?;
-        }
-        Ok(())
+    /// Those of `hashes` that this store has not put yet.
+    pub fn missing<'h>(&self, hashes: impl IntoIterator<Item = &'h Hash>) -> Vec<Hash> {
+        let stored = self.stored.lock().unwrap_or_else(|e| e.into_inner());
+        hashes
+            .into_iter()
+            .filter(|h| !stored.contains(*h))
+            .copied()
+            .collect()
     }
 
     /// Puts one image under its hash.

@@ -111,6 +111,18 @@ impl Process {
                 self.vm.resume(answer, Value::Nil);
             }
             Effect::Sleep { ms } => {
+                let until_ms = durable::now_ms().saturating_add(ms.min(i64::MAX as u64) as i64);
+                if let Some(save) = self.save(durable::Parked::Sleep { until_ms }, until_ms) {
+                    // Saved first: a sleep is a deadline in wall time, and
+                    // one restored after a crash ends when it would have.
+                    let sleep = async move {
+                        save.await?;
+                        durable::sleep_until_ms(until_ms).await;
+                        Ok(Value::Nil)
+                    };
+                    self.wait_for(Box::pin(sleep), answer);
+                    return None;
+                }
                 self.seldom().timers.until = Some(Instant::now() + Duration::from_millis(ms));
                 self.waiting = Some(Wait::Sleep(answer));
             }
@@ -133,19 +145,30 @@ impl Process {
                 args,
                 link,
                 monitor,
+                durable,
             } => {
+                if durable && self.shared.durable.is_none() {
+                    return self.throw(answer, RuntimeError::new(
+                        "calf/no-durable-store",
+                        "spawn-durable needs a durable store: run the program with --nats URL (a server with JetStream) and --durable NODE-ID",
+                    ));
+                }
                 let me = self.pid();
                 let reference = monitor.then(|| self.shared.new_ref());
-                let spawned = self
-                    .shared
-                    .spawn(&self.job, Vm::call(function, args), |child| {
-                        if link {
-                            child.link_to(me);
-                        }
-                        if let Some(r) = reference {
-                            child.watched_by(me, r);
-                        }
-                    });
+                let pid = durable.then(crate::durable::new_pid);
+                let spawned =
+                    self.shared
+                        .spawn_as(&self.job, pid, Vm::call(function, args), |child| {
+                            if link {
+                                child.link_to(me);
+                            }
+                            if let Some(r) = reference {
+                                child.watched_by(me, r);
+                            }
+                            if durable {
+                                child.make_durable();
+                            }
+                        });
                 let pid = match spawned {
                     Ok(pid) => pid,
                     Err(error) => return self.throw(answer, error),
@@ -214,15 +237,30 @@ impl Process {
                         });
                     }
                 }
-                let call = call::run(
-                    bus,
-                    subject,
-                    payload,
-                    body,
-                    policy,
-                    call::new_call_id(),
-                    context,
-                );
+                let call_id = call::new_call_id();
+                if wait && self.durable_slot().is_some() {
+                    // Saved before the first attempt is sent: restored, the
+                    // process makes the call again with the same id.
+                    let deadline_ms = call::deadline_ms(&policy);
+                    context.deadline_ms = Some(deadline_ms);
+                    let parked = durable::Parked::Call {
+                        subject: &subject,
+                        payload: &payload,
+                        options: &options,
+                        id: &call_id,
+                        deadline_ms,
+                    };
+                    if let Some(save) = self.save(parked, deadline_ms) {
+                        let call = call::run(bus, subject, payload, body, policy, call_id, context);
+                        let saved_then_called = async move {
+                            save.await?;
+                            call.await
+                        };
+                        self.wait_for(Box::pin(saved_then_called), answer);
+                        return None;
+                    }
+                }
+                let call = call::run(bus, subject, payload, body, policy, call_id, context);
                 let promise = self.shared.new_ref();
                 if wait {
                     self.shared
@@ -353,6 +391,22 @@ impl Process {
             start_receive(&mut self.cursor, &mut self.seldom, timeout_ms);
         }
         self.waiting = Some(Wait::Message(answer));
+        if self.mailbox.get(self.cursor as usize).is_none() && self.durable_slot().is_some() {
+            self.save_in_background();
+        }
+    }
+
+    /// Parks the VM until `future` gives its answer (or the error to
+    /// throw), polled as a `call` is.
+    pub(super) fn wait_for(&mut self, future: crate::call_sender::Call, answer: Resume) {
+        let promise = self.shared.new_ref();
+        self.shared
+            .call_sender
+            .send(self.handle.clone(), promise, future);
+        let seldom = self.seldom();
+        seldom.calls.promise = promise;
+        seldom.timers.until = None;
+        self.waiting = Some(Wait::Reply(answer));
     }
 
     /// Throws `error` at the effect's call site.

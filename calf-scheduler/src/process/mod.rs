@@ -49,12 +49,14 @@ use crate::mailbox::{ExitSignal, ProcessHandle, Queue, Signal};
 use crate::runtime::{Ending, Evaluated, Failure, Shared};
 use std::sync::mpsc::Sender;
 
+mod durable;
 mod effects;
 mod inspect;
 mod ops;
 mod program;
 mod signals;
 
+pub(crate) use durable::RestoredWait;
 use effects::Inline;
 pub(crate) use program::Program;
 use program::{source_error_value, Frame, Step};
@@ -108,6 +110,8 @@ struct Seldom {
     /// Signals taken from the inbox and not handled yet: those after the
     /// one that ended the process, which must still be looked at.
     signals: Queue<Signal>,
+    /// A durable process's saves (see `durable.rs`).
+    durable: Option<Arc<durable::DurableSlot>>,
 }
 
 /// Links and monitors: who hears of this process's end, and whose end it
@@ -236,6 +240,12 @@ impl Process {
 
     pub fn link_to(&mut self, pid: Pid) {
         self.seldom().ties.links.push(pid);
+    }
+
+    /// Makes this new process durable: saved whenever it parks.
+    pub fn make_durable(&mut self) {
+        self.seldom().durable = Some(Arc::default());
+        self.shared.durable_started();
     }
 
     pub fn watched_by(&mut self, watcher: Pid, reference: u64) {

@@ -177,6 +177,13 @@ impl Process {
     pub(super) fn finish(&mut self, reason: Value, failure: Option<Failure>) {
         let pid = self.pid();
         self.shared.remove(pid);
+        // Its copy taken over by another scheduler runs on: the store
+        // keeps it.
+        if !is_fenced(&reason) {
+            self.forget_saved();
+        } else if self.durable_slot().is_some() {
+            self.shared.durable_ended();
+        }
         self.shared.bus.unserve(pid);
         if let Some(seldom) = &self.seldom {
             for (_, call) in &seldom.calls.in_flight {
@@ -251,4 +258,19 @@ impl Process {
             _ => {}
         }
     }
+}
+
+/// Whether a process ended because another scheduler took it over.
+fn is_fenced(reason: &Value) -> bool {
+    let Value::Map(map) = reason else {
+        return false;
+    };
+    let data = map.get(&Value::keyword("data"));
+    matches!(
+        data.and_then(|d| match d {
+            Value::Map(d) => d.get(&Value::keyword("type")).cloned(),
+            _ => None,
+        }),
+        Some(Value::Keyword(k)) if k.name() == "calf/fenced"
+    )
 }

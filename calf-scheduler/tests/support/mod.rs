@@ -15,6 +15,7 @@ pub fn run_captured(globals: Arc<Globals>, source: &str, load_path: LoadPath) ->
         stderr: Box::new(Buffer::default()),
         render: |_| String::new(),
         nats_url: None,
+        durable: None,
     };
     let ending = run_program(
         globals,

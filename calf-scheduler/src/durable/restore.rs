@@ -1,0 +1,289 @@
+//! Taking over the durable processes of schedulers that are gone: each
+//! orphan is claimed (one node wins it), read back with the code and
+//! namespaces it names, and started where it parked.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use calf_lang::snapshot::format::{JobImage, ProcessImage, WaitImage};
+use calf_lang::snapshot::{read_image, Blobs, Decoder, Hash, Kind, SnapshotError};
+use calf_lang::value::Pid;
+use calf_lang::vm::{Owed, Restored};
+use calf_lang::Value;
+use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
+
+use super::{Claimed, Store, StoreError};
+use crate::job::Job;
+use crate::mailbox::{ExitSignal, Signal};
+use crate::process::RestoredWait;
+use crate::runtime::Shared;
+
+/// Images fetched from the store, shared by the restores of one pass.
+#[derive(Default)]
+struct Fetched(FxHashMap<Hash, Arc<[u8]>>);
+
+impl Blobs for Fetched {
+    fn blob(&self, hash: &Hash) -> Option<Arc<[u8]>> {
+        self.0.get(hash).cloned()
+    }
+}
+
+/// The jobs restored in one pass, by the hash of their namespaces: the
+/// processes of one program share them, as they did before.
+struct RestoredJob {
+    job: Arc<Job>,
+    decoder: Decoder,
+}
+
+/// Claims and starts every orphan the store holds; gives how many
+/// started. One that cannot be restored (code or a native that no longer
+/// exists, a damaged snapshot) is reported on `host`'s stderr and
+/// forgotten: it ends with that reason.
+pub(crate) async fn resume_orphans(
+    shared: &Arc<Shared>,
+    host: &Arc<Job>,
+) -> Result<usize, StoreError> {
+    let Some(store) = shared.durable.clone() else {
+        return Ok(0);
+    };
+    let orphans = store.orphans().await?;
+    if orphans.is_empty() {
+        return Ok(0);
+    }
+    let mut fetched = Fetched::default();
+    let mut jobs: FxHashMap<Hash, RestoredJob> = FxHashMap::default();
+    let mut started = Vec::new();
+    for pid in orphans {
+        let Some(Claimed { revision, image }) = store.claim(pid).await? else {
+            continue;
+        };
+        match restore_one(
+            shared,
+            host,
+            &store,
+            &mut fetched,
+            &mut jobs,
+            &image,
+            revision,
+        )
+        .await
+        {
+            Ok(restored) => started.push(restored),
+            Err(Failed::Store(e)) => return Err(e),
+            Err(Failed::Snapshot(e)) => {
+                host.write(
+                    &format!("durable process #pid<{pid}> cannot be restored, and ends: {e}\n"),
+                    true,
+                );
+                let _ = store.remove(pid, revision).await;
+            }
+        }
+    }
+    // A link or monitor to a process that did not come back (it died with
+    // the crashed scheduler, and was not durable) broke with that node.
+    for (pid, links, watching) in &started {
+        let Some(handle) = shared.handle(*pid) else {
+            continue;
+        };
+        for other in links.iter().filter(|p| !shared.is_alive(Pid(**p))) {
+            let _ = handle.push(Signal::Exit(Box::new(ExitSignal {
+                from: Pid(*other),
+                reason: Value::keyword("noconnection"),
+                link_broken: true,
+            })));
+        }
+        for (reference, other) in watching.iter().filter(|(_, p)| !shared.is_alive(Pid(*p))) {
+            let _ = handle.push(Signal::Message(Value::vector([
+                Value::keyword("DOWN"),
+                Value::Ref(*reference),
+                Value::Pid(Pid(*other)),
+                Value::keyword("noconnection"),
+            ])));
+        }
+    }
+    Ok(started.len())
+}
+
+/// A restored process, with the pids it links to and monitors.
+type Started = (Pid, Vec<u64>, Vec<(u64, u64)>);
+
+enum Failed {
+    Store(StoreError),
+    Snapshot(SnapshotError),
+}
+
+impl From<StoreError> for Failed {
+    fn from(e: StoreError) -> Failed {
+        Failed::Store(e)
+    }
+}
+
+impl From<SnapshotError> for Failed {
+    fn from(e: SnapshotError) -> Failed {
+        Failed::Snapshot(e)
+    }
+}
+
+/// Runs `attempt` until it no longer misses an image, fetching each one
+/// it names from the store.
+async fn with_images<T>(
+    store: &Store,
+    fetched: &mut Fetched,
+    mut attempt: impl FnMut(&Fetched) -> Result<T, SnapshotError>,
+) -> Result<T, Failed> {
+    loop {
+        let missing = match attempt(fetched) {
+            Ok(value) => return Ok(value),
+            Err(SnapshotError::MissingCode { hash, function }) => (hash, Some(function)),
+            Err(SnapshotError::MissingSource(hash)) => (hash, None),
+            Err(e) => return Err(e.into()),
+        };
+        match store.image(&missing.0).await? {
+            Some(bytes) => {
+                fetched.0.insert(missing.0, Arc::from(&bytes[..]));
+            }
+            None => {
+                return Err(match missing.1 {
+                    Some(function) => SnapshotError::MissingCode {
+                        hash: missing.0,
+                        function,
+                    },
+                    None => SnapshotError::MissingSource(missing.0),
+                }
+                .into())
+            }
+        }
+    }
+}
+
+async fn restore_one(
+    shared: &Arc<Shared>,
+    host: &Arc<Job>,
+    store: &Store,
+    fetched: &mut Fetched,
+    jobs: &mut FxHashMap<Hash, RestoredJob>,
+    bytes: &Bytes,
+    revision: u64,
+) -> Result<Started, Failed> {
+    let image: ProcessImage = read_image(Kind::Process, bytes)?;
+    let restored = match jobs.entry(image.job) {
+        Entry::Occupied(known) => known.into_mut(),
+        Entry::Vacant(slot) => {
+            let job_bytes = store.image(&image.job).await?.ok_or_else(|| {
+                SnapshotError::Invalid(format!(
+                    "the namespaces of its program (hash {}) are not in the store",
+                    image.job.short()
+                ))
+            })?;
+            let job_image: JobImage = read_image(Kind::Job, &job_bytes)?;
+            let globals = calf_lang::prelude::new_globals();
+            // Each attempt starts from fresh namespaces: one that stopped
+            // half-way for a missing image left some vars set.
+            let decoder = with_images(store, fetched, |blobs| {
+                let mut decoder = Decoder::new(globals.clone());
+                decoder.job(&job_image, blobs)?;
+                Ok(decoder)
+            })
+            .await?;
+            let job = Arc::new(Job::restored(globals, host.clone()));
+            slot.insert(RestoredJob { job, decoder })
+        }
+    };
+    let owed = match image.wait {
+        WaitImage::Running => Owed::Nothing,
+        WaitImage::Message { .. } => Owed::Message,
+        WaitImage::Sleep { .. } | WaitImage::Call(_) => Owed::Answer,
+    };
+    let decoder = &mut restored.decoder;
+    let vm = with_images(store, fetched, |blobs| decoder.vm(&image.vm, owed, blobs)).await?;
+    let mailbox = with_images(store, fetched, |blobs| {
+        image
+            .mailbox
+            .iter()
+            .map(|m| decoder.value(m, blobs))
+            .collect::<Result<Vec<Value>, _>>()
+    })
+    .await?;
+    let call = match &image.wait {
+        WaitImage::Call(call) => Some(
+            with_images(store, fetched, |blobs| {
+                Ok((
+                    decoder.value(&call.payload, blobs)?,
+                    decoder.value(&call.options, blobs)?,
+                ))
+            })
+            .await?,
+        ),
+        _ => None,
+    };
+    let (vm, wait) = match (vm, &image.wait) {
+        (Restored::Ready(vm), _) => (vm, RestoredWait::Ready),
+        (Restored::Message(vm, received), WaitImage::Message { deadline_ms, .. }) => {
+            (vm, RestoredWait::Message(received, *deadline_ms))
+        }
+        (Restored::Answer(vm, resume), WaitImage::Sleep { until_ms }) => {
+            (vm, RestoredWait::Sleep(resume, *until_ms))
+        }
+        (Restored::Answer(vm, resume), WaitImage::Call(image)) => {
+            let (payload, options) = call.expect("decoded above");
+            (
+                vm,
+                RestoredWait::Call {
+                    resume,
+                    subject: image.subject.clone(),
+                    payload,
+                    options,
+                    id: image.id.clone(),
+                    attempt: image.attempt,
+                    deadline_ms: image.deadline_ms,
+                },
+            )
+        }
+        _ => unreachable!("the VM owes what its wait says"),
+    };
+    let pid = Pid(image.pid);
+    let spawned = shared.spawn_as(&restored.job, Some(pid), vm, |process| {
+        process.restore(revision, wait, mailbox, &image);
+    });
+    spawned
+        .map(|pid| (pid, image.links.clone(), image.watching.clone()))
+        .map_err(|e| {
+            Failed::Snapshot(SnapshotError::Invalid(format!(
+                "it cannot start: {}",
+                calf_lang::error::message_of(&e.into_value())
+            )))
+        })
+}
+
+/// Takes orphans over now and every `every` after, for as long as the
+/// runtime's tokio runs.
+pub(crate) fn keep_resuming(shared: &Arc<Shared>, host: &Arc<Job>, every: std::time::Duration) {
+    let (shared, host) = (shared.clone(), host.clone());
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = resume_orphans(&shared, &host).await {
+                tracing::warn!(why = %e, "taking over durable processes failed; trying again");
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
+/// Waits until no durable process runs here, and, with
+/// `until_store_empty`, none is saved by any node; then gives the lease
+/// up, so that another scheduler need not wait for it to lapse.
+pub(crate) async fn wait_for_durable(shared: &Shared, store: &Store, until_store_empty: bool) {
+    loop {
+        let saved = if until_store_empty {
+            store.processes().await.map_or(1, |p| p.len())
+        } else {
+            0
+        };
+        if shared.durable_alive() == 0 && saved == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = store.release().await;
+}

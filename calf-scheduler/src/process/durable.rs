@@ -1,0 +1,354 @@
+//! A durable process's saves: where it parks (a call, a sleep, a receive
+//! that waits), its state is encoded on its own thread and stored, the
+//! call or sleep going on only once the store has it.
+//!
+//! Saves of one process are stored one after the other (its slot's lock),
+//! each a compare-and-set on the revision the last one left: a save
+//! refused that way means another scheduler took the process over, and
+//! this copy stops with `:calf/fenced`.
+
+use std::future::Future;
+
+use bytes::Bytes;
+use calf_lang::snapshot::format::{CallImage, ProcessImage, WaitImage};
+use calf_lang::snapshot::{write_image, Encoder, Hash, Kind, SnapshotError};
+
+use super::*;
+use crate::durable::{Store, StoreError};
+
+/// What a durable process holds of its saves.
+#[derive(Default)]
+pub(crate) struct DurableSlot {
+    /// The revision of its entry in the store, once saved: the next save
+    /// names it. Locked for the whole of a save, so saves go in order.
+    pub revision: tokio::sync::Mutex<Option<u64>>,
+}
+
+/// Where a durable process parks, as its save tells it.
+pub(super) enum Parked<'a> {
+    Message {
+        deadline_ms: Option<i64>,
+    },
+    Sleep {
+        until_ms: i64,
+    },
+    Call {
+        subject: &'a str,
+        payload: &'a Value,
+        options: &'a Value,
+        id: &'a str,
+        deadline_ms: i64,
+    },
+}
+
+/// A save, encoded: the process image and the images it names that the
+/// store does not have yet.
+pub(super) struct Encoded {
+    image: Vec<u8>,
+    missing: Vec<(Hash, Bytes)>,
+}
+
+pub(super) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Waits until `at_ms` (Unix milliseconds) has passed.
+pub(super) async fn sleep_until_ms(at_ms: i64) {
+    let left = at_ms.saturating_sub(now_ms());
+    if left > 0 {
+        tokio::time::sleep(Duration::from_millis(left as u64)).await;
+    }
+}
+
+/// The error a durable process gets when its save fails.
+pub(super) fn save_error(error: &StoreError) -> Value {
+    let kind = match error {
+        StoreError::Fenced { .. } => "calf/fenced",
+        _ => "calf/store-unavailable",
+    };
+    RuntimeError::new(kind, error.to_string()).into_value()
+}
+
+impl Process {
+    pub(super) fn durable_slot(&self) -> Option<Arc<DurableSlot>> {
+        self.seldom.as_ref().and_then(|m| m.durable.clone())
+    }
+
+    /// This process's image, parked at `parked`.
+    pub(super) fn encode(
+        &self,
+        store: &Store,
+        parked: Parked<'_>,
+    ) -> Result<Encoded, SnapshotError> {
+        let mut cache = self.job.images.lock().unwrap_or_else(|e| e.into_inner());
+        let mut encoder = Encoder::new(&mut cache);
+        let vm = encoder.vm(&self.vm)?;
+        let mailbox = (0..self.mailbox.len())
+            .filter_map(|i| self.mailbox.get(i))
+            .map(|m| encoder.value(m))
+            .collect::<Result<Vec<_>, _>>()?;
+        let wait = match parked {
+            Parked::Message { deadline_ms } => WaitImage::Message {
+                restart: false,
+                deadline_ms,
+            },
+            Parked::Sleep { until_ms } => WaitImage::Sleep { until_ms },
+            Parked::Call {
+                subject,
+                payload,
+                options,
+                id,
+                deadline_ms,
+            } => WaitImage::Call(CallImage {
+                subject: subject.to_string(),
+                payload: encoder.value(payload)?,
+                options: encoder.value(options)?,
+                id: id.to_string(),
+                attempt: 1,
+                deadline_ms,
+            }),
+        };
+        let job = encoder.job(&self.job.globals)?;
+        let needs = encoder.into_needs();
+        let job_bytes = write_image(Kind::Job, &job)?;
+        let job_hash = Hash::of(&job_bytes);
+        let mut missing: Vec<(Hash, Bytes)> = store
+            .missing(needs.iter())
+            .into_iter()
+            .filter_map(|h| cache.blob(&h).map(|b| (h, Bytes::copy_from_slice(&b[..]))))
+            .collect();
+        if !store.missing([&job_hash]).is_empty() {
+            missing.push((job_hash, job_bytes.into()));
+        }
+        let pid = self.pid();
+        let ties = self.seldom.as_ref().map(|m| &m.ties);
+        let image = ProcessImage {
+            pid: pid.0,
+            job: job_hash,
+            vm,
+            wait,
+            mailbox,
+            cursor: self.cursor,
+            links: ties.map_or(Vec::new(), |t| t.links.iter().map(|p| p.0).collect()),
+            watchers: ties.map_or(Vec::new(), |t| {
+                t.watchers.iter().map(|(r, p)| (*r, p.0)).collect()
+            }),
+            watching: ties.map_or(Vec::new(), |t| {
+                t.watching.iter().map(|(r, p)| (*r, p.0)).collect()
+            }),
+            trap_exit: self.handle.traps_exits(),
+            registered: self
+                .shared
+                .registered()
+                .into_iter()
+                .find(|(_, p)| *p == pid)
+                .map(|(name, _)| name.name().to_string()),
+            inbox_seq: 0,
+            reductions: self.reductions,
+            saved_at_ms: now_ms(),
+        };
+        Ok(Encoded {
+            image: write_image(Kind::Process, &image)?,
+            missing,
+        })
+    }
+
+    /// The save of this process parked at `parked`, to run before what it
+    /// parked for goes on: retried while the store is unavailable, until
+    /// `give_up_ms` (Unix milliseconds). `None` for a process that is not
+    /// durable.
+    pub(super) fn save(
+        &self,
+        parked: Parked<'_>,
+        give_up_ms: i64,
+    ) -> Option<impl Future<Output = Result<(), Value>> + Send + 'static> {
+        let slot = self.durable_slot()?;
+        let store = self.shared.durable.clone()?;
+        let encoded = self.encode(&store, parked);
+        let pid = self.pid().0;
+        Some(async move {
+            let encoded = encoded.map_err(|e| {
+                RuntimeError::new("calf/snapshot", format!("the process cannot be saved: {e}"))
+                    .into_value()
+            })?;
+            let mut revision = slot.revision.lock().await;
+            loop {
+                match store_once(&store, pid, &encoded, *revision).await {
+                    Ok(saved) => {
+                        *revision = Some(saved);
+                        return Ok(());
+                    }
+                    Err(e @ StoreError::Fenced { .. }) => return Err(save_error(&e)),
+                    Err(e) if now_ms() >= give_up_ms => return Err(save_error(&e)),
+                    Err(e) => {
+                        tracing::warn!(pid, why = %e, "saving a durable process failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            }
+        })
+    }
+
+    /// A save at a `receive` that waits, done in the background: nothing
+    /// waits for it, and the process goes on when a message comes. A
+    /// failure leaves the last save standing.
+    pub(super) fn save_in_background(&self) {
+        let deadline_ms = self
+            .seldom
+            .as_ref()
+            .and_then(|m| m.timers.receive_deadline)
+            .map(|at| now_ms() + at.saturating_duration_since(Instant::now()).as_millis() as i64);
+        if let Some(save) = self.save(Parked::Message { deadline_ms }, now_ms()) {
+            tokio::spawn(async move {
+                if let Err(e) = save.await {
+                    tracing::warn!(why = %e, "a durable process waiting in receive was not saved");
+                }
+            });
+        }
+    }
+
+    /// Forgets the process in the store: it ended.
+    pub(super) fn forget_saved(&self) {
+        let (Some(slot), Some(store)) = (self.durable_slot(), self.shared.durable.clone()) else {
+            return;
+        };
+        self.shared.durable_ended();
+        let pid = self.pid().0;
+        tokio::spawn(async move {
+            let revision = slot.revision.lock().await;
+            if let Some(revision) = *revision {
+                if let Err(e) = store.remove(pid, revision).await {
+                    tracing::warn!(pid, why = %e, "an ended durable process was not forgotten");
+                }
+            }
+        });
+    }
+}
+
+async fn store_once(
+    store: &Store,
+    pid: u64,
+    encoded: &Encoded,
+    revision: Option<u64>,
+) -> Result<u64, StoreError> {
+    for (hash, bytes) in &encoded.missing {
+        store.put_image(*hash, bytes.clone()).await?;
+    }
+    store.save(pid, &encoded.image, revision).await
+}
+
+/// What a restored process waits for, with the answer its VM is owed.
+pub(crate) enum RestoredWait {
+    Ready,
+    Message(Received, Option<i64>),
+    Sleep(Resume, i64),
+    Call {
+        resume: Resume,
+        subject: String,
+        payload: Value,
+        options: Value,
+        id: String,
+        attempt: u32,
+        deadline_ms: i64,
+    },
+}
+
+impl Process {
+    /// Sets up a process restored from `image`, whose entry in the store
+    /// is at `revision`, to go on where it parked.
+    pub(crate) fn restore(
+        &mut self,
+        revision: u64,
+        wait: RestoredWait,
+        mailbox: Vec<Value>,
+        image: &ProcessImage,
+    ) {
+        self.shared.durable_started();
+        let slot = DurableSlot {
+            revision: tokio::sync::Mutex::new(Some(revision)),
+        };
+        self.seldom().durable = Some(Arc::new(slot));
+        for message in mailbox {
+            self.mailbox.push_back(message);
+        }
+        self.cursor = image.cursor;
+        self.reductions = image.reductions;
+        let ties = &mut self.seldom().ties;
+        ties.links = image.links.iter().map(|p| Pid(*p)).collect();
+        ties.watchers = image.watchers.iter().map(|(r, p)| (*r, Pid(*p))).collect();
+        ties.watching = image.watching.iter().map(|(r, p)| (*r, Pid(*p))).collect();
+        if image.trap_exit {
+            self.handle
+                .trap_exit
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+        if let Some(name) = &image.registered {
+            let _ = self.shared.register(Sym::new(name), self.pid());
+        }
+        match wait {
+            RestoredWait::Ready => {}
+            RestoredWait::Message(received, deadline_ms) => {
+                self.seldom().timers.receive_deadline = deadline_ms.map(|at| {
+                    Instant::now()
+                        + Duration::from_millis(at.saturating_sub(now_ms()).max(0) as u64)
+                });
+                self.waiting = Some(Wait::Message(received));
+            }
+            RestoredWait::Sleep(resume, until_ms) => {
+                let sleep = async move {
+                    sleep_until_ms(until_ms).await;
+                    Ok(Value::Nil)
+                };
+                self.wait_for(Box::pin(sleep), resume);
+            }
+            RestoredWait::Call {
+                resume,
+                subject,
+                payload,
+                options,
+                id,
+                attempt,
+                deadline_ms,
+            } => {
+                let call = self.call_again(subject, payload, &options, id, attempt, deadline_ms);
+                self.wait_for(call, resume);
+            }
+        }
+    }
+
+    /// A call made before the save, made again with the same id and the
+    /// next attempt, until its first deadline.
+    fn call_again(
+        &self,
+        subject: String,
+        payload: Value,
+        options: &Value,
+        id: String,
+        attempt: u32,
+        deadline_ms: i64,
+    ) -> crate::call_sender::Call {
+        let (policy, body) = match (
+            Policy::from_options(options),
+            crate::bus::encode_payload(&payload),
+        ) {
+            (Ok(policy), Ok(body)) => (policy, body),
+            (Err(e), _) | (_, Err(e)) => {
+                let error = e.into_value();
+                return Box::pin(async move { Err(error) });
+            }
+        };
+        let mut context = call::CallContext {
+            attempts_before: attempt,
+            deadline_ms: Some(deadline_ms),
+            ..Default::default()
+        };
+        if let Some(tenant) = &self.shared.quotas.tenant {
+            context.tenant = Some(tenant.clone());
+            context.permits = self.shared.quotas.call_permits();
+        }
+        let bus = self.shared.bus.clone();
+        Box::pin(call::run(bus, subject, payload, body, policy, id, context))
+    }
+}
