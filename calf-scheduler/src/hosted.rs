@@ -29,7 +29,7 @@ use crate::load::LoadPath;
 use crate::mailbox::{ExitSignal, ProcessHandle, Signal};
 use crate::process::Program;
 use crate::quota::Quotas;
-use crate::runtime::{Config, Evaluated, Failure, Parts, Shared};
+use crate::runtime::{Config, Ending, Evaluated, Failure, Parts, Shared};
 
 /// How long `ps` waits for the processes to tell what they do: a process
 /// answers between two slices, so only one inside a native that runs long
@@ -611,6 +611,10 @@ impl Attached {
     /// Ends the session's process now, whatever it is doing, as dropping
     /// the session does; what it spawned keeps running.
     pub fn stop(&self) {
+        // An interactive process told to exit only fails its line and
+        // waits for the next, while its job goes on: the job ends first.
+        self.job
+            .end(Ending::Returned(Value::Nil), |_| String::new());
         let _ = self.handle.push(exit_signal(Value::keyword("kill")));
     }
 
