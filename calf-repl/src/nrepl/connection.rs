@@ -58,8 +58,7 @@ pub async fn serve(server: Arc<Server>, stream: TcpStream) {
                     needed = 1;
                     connection.request(value).await;
                 }
-                Ok(Decoded::Incomplete(more)) if buffer.len() > MAX_MESSAGE => {
-                    let _ = more;
+                Ok(Decoded::Incomplete(_)) if buffer.len() > MAX_MESSAGE => {
                     refuse(
                         &connection.outbox,
                         &format!("a message is longer than the limit of {MAX_MESSAGE} bytes"),
