@@ -16,6 +16,7 @@ mod attach;
 mod brackets;
 pub mod diagnostic;
 mod line_editor;
+pub mod nrepl;
 mod output;
 pub mod repl;
 pub mod testing;

@@ -39,7 +39,8 @@ static ALLOCATOR: allocator::Mimalloc = allocator::Mimalloc;
                   directory for -e), then from each directory of CALF_PATH (separated by ':'), then \
                   from the stdlib bundled in calf.\n\n\
                   The central scheduler: calf serve, submit, ps, inspect, kill, send, logs, attach \
-                  (calf VERB --help; docs/serve.md). calf test [PATHS...] runs the tests of \
+                  (calf VERB --help; docs/serve.md). calf nrepl starts an nREPL server for \
+                  editors (docs/editors.md). calf test [PATHS...] runs the tests of \
                   *_test.calf files (docs/testing.md). A script named like one runs as ./NAME."
 )]
 struct Cli {
@@ -120,6 +121,11 @@ fn run() -> ExitCode {
     if verb == Some("test") {
         init_logging("warn");
         let status = calf_repl::testing::main(args);
+        return ExitCode::from(status.clamp(0, 255) as u8);
+    }
+    if verb == Some("nrepl") {
+        init_logging("warn");
+        let status = calf_repl::nrepl::main(args);
         return ExitCode::from(status.clamp(0, 255) as u8);
     }
     if let Some(verb) = verb.filter(|v| calf_repl::admin::is_verb(v)) {

@@ -29,7 +29,7 @@ use crate::load::LoadPath;
 use crate::mailbox::{ExitSignal, ProcessHandle, Signal};
 use crate::process::Program;
 use crate::quota::Quotas;
-use crate::runtime::{Config, Evaluated, Failure, Parts, Shared};
+use crate::runtime::{Config, Ending, Evaluated, Failure, Parts, Shared};
 
 /// How long `ps` waits for the processes to tell what they do: a process
 /// answers between two slices, so only one inside a native that runs long
@@ -384,13 +384,24 @@ impl Hosted {
     /// A REPL process in this runtime (fresh namespaces, the runtime's
     /// registry); what it prints goes to `output`.
     pub fn attach(&self, output: Arc<dyn JobOutput>) -> Result<Attached, Refused> {
-        let (results_tx, results) = std::sync::mpsc::channel();
-        let job = Job::hosted(
+        self.attach_to(
             globals_with_args(&[]),
             LoadPath::submitted(Vec::new()),
             output,
-            false,
-        );
+        )
+    }
+
+    /// A REPL process compiling in `globals` (which several sessions may
+    /// share, as an editor's sessions see one another's definitions) and
+    /// loading from `load_path`; what it prints goes to `output`.
+    pub fn attach_to(
+        &self,
+        globals: Arc<Globals>,
+        load_path: LoadPath,
+        output: Arc<dyn JobOutput>,
+    ) -> Result<Attached, Refused> {
+        let (results_tx, results) = std::sync::mpsc::channel();
+        let job = Job::hosted(globals, load_path, output, false);
         let (pid, job) = self.start(job, Program::interactive(results_tx))?;
         let handle = self
             .shared
@@ -517,18 +528,47 @@ impl Attached {
     /// Evaluates one line (read from `source`, named `name` in errors)
     /// and waits for its result.
     pub async fn eval(&self, name: &str, source: &str) -> Evaluated {
-        let ns = *self.ns.lock().unwrap_or_else(|e| e.into_inner());
+        self.eval_in(None, name, source).await
+    }
+
+    /// Evaluates one line as [`Attached::eval`] does, starting in namespace
+    /// `ns` when one is given (as `in-ns` would: the next line starts where
+    /// this one ends).
+    pub async fn eval_in(&self, ns: Option<Sym>, name: &str, source: &str) -> Evaluated {
+        let current = *self.ns.lock().unwrap_or_else(|e| e.into_inner());
         let file = add_source(name.to_string(), source.to_string());
         self.job.keep_source(file);
-        let forms = match calf_lang::reader::read_file(file) {
+        let mut forms = match calf_lang::reader::read_file(file) {
             Ok(forms) => forms,
             Err(error) => {
                 return Evaluated {
                     result: Err(Failure::Source(error)),
-                    ns,
+                    ns: ns.unwrap_or(current),
                 }
             }
         };
+        let ns = match ns {
+            Some(ns) if ns != current => {
+                // A form built here, not text: a namespace name is never
+                // read as code.
+                let in_ns = Value::list([
+                    Value::symbol("in-ns"),
+                    Value::list([Value::symbol("quote"), Value::Symbol(ns)]),
+                ]);
+                forms.forms.insert(0, in_ns);
+                forms
+                    .form_spans
+                    .insert(0, calf_lang::span::Span::new(file, 0, 0));
+                ns
+            }
+            _ => current,
+        };
+        if forms.forms.is_empty() {
+            return Evaluated {
+                result: Ok(Value::Nil),
+                ns,
+            };
+        }
         let results = self.results.clone();
         let handle = self.handle.clone();
         let evaluated = tokio::task::spawn_blocking(move || {
@@ -554,9 +594,29 @@ impl Attached {
         evaluated
     }
 
+    /// The namespaces the session compiles in.
+    pub fn globals(&self) -> &Arc<Globals> {
+        &self.job.globals
+    }
+
+    /// The namespace the next line is read in.
+    pub fn ns(&self) -> Sym {
+        *self.ns.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Fails the line being evaluated with `:calf/interrupted`.
     pub fn interrupt(&self) {
         let _ = self.handle.push(Signal::Interrupt);
+    }
+
+    /// Ends the session's process now, whatever it is doing, as dropping
+    /// the session does; what it spawned keeps running.
+    pub fn stop(&self) {
+        // An interactive process told to exit only fails its line and
+        // waits for the next, while its job goes on: the job ends first.
+        self.job
+            .end(Ending::Returned(Value::Nil), |_| String::new());
+        let _ = self.handle.push(exit_signal(Value::keyword("kill")));
     }
 
     /// Completions of the word ending at `pos` in `line`, in the namespace
@@ -575,6 +635,6 @@ impl Attached {
 impl Drop for Attached {
     /// The REPL's process ends; what it spawned keeps running.
     fn drop(&mut self) {
-        let _ = self.handle.push(exit_signal(Value::keyword("kill")));
+        self.stop();
     }
 }

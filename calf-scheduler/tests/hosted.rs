@@ -278,7 +278,7 @@ fn a_mailbox_past_the_quota_kills_its_process_with_quota_exceeded() {
 }
 
 #[test]
-fn an_attached_repl_keeps_its_namespace_and_its_processes_outlive_it() {
+fn an_attached_repl_keeps_its_namespace_ends_with_its_session_and_its_processes_outlive_it() {
     let (scheduler, hosted) = hosted(LIMITS);
     let output = Arc::new(Captured::default());
     let attached = hosted.attach(output.clone()).unwrap();
@@ -301,8 +301,25 @@ fn an_attached_repl_keeps_its_namespace_and_its_processes_outlive_it() {
     let Value::Pid(spawned) = long_lived else {
         panic!("not a pid: {long_lived}")
     };
+    let in_other = scheduler.tokio().block_on(attached.eval_in(
+        Some(calf_lang::Sym::new("other")),
+        "<attach>",
+        "(def y 1) (inc y)",
+    ));
+    assert_eq!(in_other.result.unwrap(), Value::Int(2));
+    assert_eq!(in_other.ns.name(), "other");
+    assert_eq!(
+        eval("y").result.unwrap(),
+        Value::Int(1),
+        "the next line starts where the last ended"
+    );
+    let repl = attached.pid();
     drop(attached);
     std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        scheduler.tokio().block_on(hosted.inspect(repl)).is_err(),
+        "the REPL's process ends with its session"
+    );
     assert!(scheduler.tokio().block_on(hosted.inspect(spawned)).is_ok());
 }
 

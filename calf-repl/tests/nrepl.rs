@@ -1,0 +1,525 @@
+//! `calf nrepl` driven by Clojure's reference nREPL client (`nrepl.core`,
+//! Debian's libnrepl-clojure), which nobody here wrote, and by hand over
+//! TCP for what no well-behaved client sends.
+//!
+//! The JVM takes seconds to start, so the client's checks run in one
+//! Clojure script, which prints one line per check.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CLOJURE_JARS: &[&str] = &["/usr/share/java/clojure.jar", "/usr/share/java/nrepl.jar"];
+
+/// A running `calf nrepl` in a directory of its own, stopped (with
+/// SIGTERM, as a person's Ctrl-C) when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Server {
+    fn start(name: &str) -> Server {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("nrepl-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_calf"))
+            .args(["nrepl", "--threads", "2"])
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("calf starts");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("calf nrepl says where it listens");
+        let port: u16 = line
+            .split("nrepl://127.0.0.1:")
+            .nth(1)
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        assert_eq!(
+            line.trim(),
+            format!(
+                "nREPL server started on port {port} on host 127.0.0.1 - nrepl://127.0.0.1:{port}"
+            )
+        );
+        let written = std::fs::read_to_string(dir.join(".nrepl-port")).expect(".nrepl-port");
+        assert_eq!(written.trim(), port.to_string());
+        Server { child, port, dir }
+    }
+
+    fn connect(&self) -> Client {
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).expect("a connection");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("a read timeout");
+        Client {
+            stream,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Stops the server as Ctrl-C would; whether it left `.nrepl-port`.
+    fn stop(&mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return self.dir.join(".nrepl-port").exists();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("calf nrepl did not stop within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Bencode, as much as a test sends and reads.
+#[derive(Clone, Debug, PartialEq)]
+enum B {
+    Int(i64),
+    Str(String),
+    List(Vec<B>),
+    Dict(Vec<(String, B)>),
+}
+
+impl B {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            B::Int(n) => out.extend(format!("i{n}e").bytes()),
+            B::Str(s) => out.extend(format!("{}:{s}", s.len()).bytes()),
+            B::List(items) => {
+                out.push(b'l');
+                items.iter().for_each(|i| i.encode(out));
+                out.push(b'e');
+            }
+            B::Dict(entries) => {
+                let mut entries = entries.clone();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                out.push(b'd');
+                for (k, v) in entries {
+                    B::Str(k).encode(out);
+                    v.encode(out);
+                }
+                out.push(b'e');
+            }
+        }
+    }
+
+    /// The value at the start of `bytes` and its length, if whole.
+    fn decode(bytes: &[u8]) -> Option<(B, usize)> {
+        match *bytes.first()? {
+            b'i' => {
+                let end = bytes.iter().position(|&b| b == b'e')?;
+                let n = std::str::from_utf8(&bytes[1..end]).ok()?.parse().ok()?;
+                Some((B::Int(n), end + 1))
+            }
+            b'l' | b'd' => {
+                let mut at = 1;
+                let mut items = Vec::new();
+                while *bytes.get(at)? != b'e' {
+                    let (item, used) = B::decode(&bytes[at..])?;
+                    items.push(item);
+                    at += used;
+                }
+                if bytes[0] == b'l' {
+                    return Some((B::List(items), at + 1));
+                }
+                let mut entries = Vec::new();
+                let mut items = items.into_iter();
+                while let (Some(B::Str(k)), Some(v)) = (items.next(), items.next()) {
+                    entries.push((k, v));
+                }
+                Some((B::Dict(entries), at + 1))
+            }
+            _ => {
+                let colon = bytes.iter().position(|&b| b == b':')?;
+                let len: usize = std::str::from_utf8(&bytes[..colon]).ok()?.parse().ok()?;
+                let text = bytes.get(colon + 1..colon + 1 + len)?;
+                Some((
+                    B::Str(String::from_utf8_lossy(text).into_owned()),
+                    colon + 1 + len,
+                ))
+            }
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&B> {
+        match self {
+            B::Dict(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    fn str(&self, key: &str) -> Option<&str> {
+        match self.get(key)? {
+            B::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn statuses(&self) -> Vec<String> {
+        match self.get("status") {
+            Some(B::List(items)) => items
+                .iter()
+                .filter_map(|i| match i {
+                    B::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn request(fields: &[(&str, &str)]) -> B {
+    B::Dict(
+        fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), B::Str(v.to_string())))
+            .collect(),
+    )
+}
+
+struct Client {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl Client {
+    fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("the request is sent");
+    }
+
+    fn send(&mut self, message: &B) {
+        let mut bytes = Vec::new();
+        message.encode(&mut bytes);
+        self.send_raw(&bytes);
+    }
+
+    /// The next message; `None` when the server closed the connection.
+    fn next(&mut self) -> Option<B> {
+        loop {
+            if let Some((message, used)) = B::decode(&self.buffer) {
+                self.buffer.drain(..used);
+                return Some(message);
+            }
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
+                Err(e) => panic!("no reply within the read timeout: {e}"),
+            }
+        }
+    }
+
+    /// Every reply to the request with id `id`, up to its `done`.
+    fn until_done(&mut self, id: &str) -> Vec<B> {
+        let mut replies = Vec::new();
+        loop {
+            let message = self
+                .next()
+                .unwrap_or_else(|| panic!("closed before {id} was done: {replies:?}"));
+            if message.str("id") == Some(id) {
+                let done = message.statuses().iter().any(|s| s == "done");
+                replies.push(message);
+                if done {
+                    return replies;
+                }
+            }
+        }
+    }
+
+    /// The value the code evaluates to, printed.
+    fn eval(&mut self, id: &str, session: &str, code: &str) -> String {
+        self.send(&request(&[
+            ("op", "eval"),
+            ("id", id),
+            ("session", session),
+            ("code", code),
+        ]));
+        let replies = self.until_done(id);
+        replies
+            .iter()
+            .find_map(|r| r.str("value"))
+            .unwrap_or_else(|| panic!("no value for {code}: {replies:?}"))
+            .to_string()
+    }
+
+    fn clone_session(&mut self) -> String {
+        self.send(&request(&[("op", "clone"), ("id", "clone")]));
+        let replies = self.until_done("clone");
+        replies[0]
+            .str("new-session")
+            .expect("a new session")
+            .to_string()
+    }
+}
+
+/// Runs `script` with Clojure and nREPL's client on the classpath, with
+/// `args`; its stdout. Fails with what to do when they are not installed.
+fn clojure(script: &str, args: &[&str]) -> String {
+    let missing: Vec<&str> = CLOJURE_JARS
+        .iter()
+        .copied()
+        .filter(|jar| !Path::new(jar).exists())
+        .collect();
+    let java = Command::new("java")
+        .arg("-version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    assert!(
+        missing.is_empty() && java.is_ok_and(|s| s.success()),
+        "these tests drive calf nrepl with Clojure's nREPL client, which is not installed \
+         (missing: {}); run scripts/setup-test-env",
+        if missing.is_empty() {
+            "java".to_string()
+        } else {
+            missing.join(", ")
+        }
+    );
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join(format!("nrepl-client-{}.clj", std::process::id()));
+    std::fs::write(&path, script).expect("the client script is written");
+    let output = Command::new("java")
+        // A short-lived client: no JIT tiers worth waiting for.
+        .args(["-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp"])
+        .arg(CLOJURE_JARS.join(":"))
+        .arg("clojure.main")
+        .arg(&path)
+        .args(args)
+        .output()
+        .expect("java runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "the Clojure client failed ({}):\nstdout:\n{stdout}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// The reference client's view of a session: eval with output, an
+/// error, an interrupted loop, completions, info, load-file, and two
+/// sessions evaluating at once.
+const CLIENT_SCRIPT: &str = r#"
+(require '[nrepl.core :as nrepl])
+(def port (Integer/parseInt (first *command-line-args*)))
+(def file-path (second *command-line-args*))
+
+(defn norm
+  "A combined response without its id and session, its status sorted,
+  for stable printing."
+  [r]
+  (into (sorted-map) (update (dissoc r :id :session) :status #(vec (sort %)))))
+
+(defn show [check v] (println (str check " " (pr-str v))))
+
+(with-open [conn (nrepl/connect :port port)]
+  (let [client (nrepl/client conn 10000)
+        s1 (nrepl/new-session client)
+        s2 (nrepl/new-session client)
+        msg (fn [session m] (doall (nrepl/message client (assoc m :session session))))
+        run (fn [session m] (nrepl/combine-responses (msg session m)))]
+    (show "sessions-distinct" (not= s1 s2))
+    (show "ls-sessions" (= #{s1 s2} (set (:sessions (run s1 {:op "ls-sessions"})))))
+    (show "describe" (every? (set (map name (keys (:ops (run s1 {:op "describe"})))))
+                             ["eval" "load-file" "interrupt" "completions" "info"]))
+
+    (show "eval" (norm (select-keys (run s1 {:op "eval" :code "(do (println \"hello\") (print \"there\") (+ 1 2))"})
+                                    [:out :value :ns :status])))
+
+    (let [r (run s1 {:op "eval" :code "(/ 1 0)" :file "/src/app.calf" :line 7 :column 3})]
+      (show "error" (norm (select-keys r [:ex :root-ex :status :value])))
+      (show "error-says-where" (boolean (re-find #"divide by zero[\s\S]*/src/app.calf:7:3" (:err r)))))
+
+    (let [looping (future (run s1 {:op "eval" :id "loop-1" :code "(loop [n 0] (recur (inc n)))"}))]
+      (Thread/sleep 300)
+      (show "interrupt" (norm (run s1 {:op "interrupt" :interrupt-id "loop-1"})))
+      (show "interrupted" (norm (deref looping 5000 :timeout)))
+      (show "idle" (norm (run s1 {:op "interrupt"})))
+      (show "after-interrupt" (:value (run s1 {:op "eval" :code "(+ 40 2)"}))))
+
+    (show "load-file" (norm (select-keys (run s1 {:op "load-file"
+                                                  :file "(ns app.greet)\n\n(defn twice\n  \"Doubles x.\"\n  [x] (* 2 x))\n(println \"loaded\")\n(twice 21)"
+                                                  :file-path file-path
+                                                  :file-name "greet.calf"})
+                                         [:out :value :status])))
+    (show "ns-after-load" (:ns (run s1 {:op "eval" :code "1"})))
+    (show "eval-in-ns" (:value (run s1 {:op "eval" :ns "app.greet" :code "(twice 4)"})))
+
+    (let [r (run s2 {:op "info" :sym "twice" :ns "app.greet"})]
+      (show "info" (norm (select-keys r [:name :ns :doc :arglists-str :file :line :status]))))
+    (show "info-missing" (norm (run s2 {:op "info" :sym "no-such-var-anywhere" :ns "user"})))
+    (show "eldoc" (norm (select-keys (run s2 {:op "eldoc" :sym "app.greet/twice"}) [:eldoc :type :status])))
+
+    (show "completions" (->> (run s2 {:op "completions" :prefix "app.greet/tw"}) :completions))
+    (show "complete" (->> (run s2 {:op "complete" :prefix "mapc" :ns "user"}) :completions
+                          (map #(select-keys % [:candidate :type :ns]))))
+
+    (let [slow (future (run s1 {:op "eval" :code "(do (sleep 1500) :slow)"}))
+          started (System/currentTimeMillis)
+          quick (run s2 {:op "eval" :code "(do (def shared-by-both 7) :quick)"})
+          quick-ms (- (System/currentTimeMillis) started)]
+      (show "two-sessions" [(:value quick) (< quick-ms 1000) (:value (deref slow 5000 :timeout))])
+      (show "shared-namespaces" (:value (run s1 {:op "eval" :ns "user" :code "shared-by-both"}))))
+
+    (show "unknown-op" (norm (run s1 {:op "no-such-op"})))
+    (show "close" (norm (run s2 {:op "close"})))
+    (show "closed" (norm (run s2 {:op "eval" :code "1"})))))
+(shutdown-agents)
+"#;
+
+#[test]
+fn the_reference_client_evaluates_interrupts_completes_and_looks_up() {
+    let mut server = Server::start("clojure");
+    let file_path = server.dir.join("app").join("greet.calf");
+    let port = server.port.to_string();
+    let out = clojure(CLIENT_SCRIPT, &[&port, &file_path.to_string_lossy()]);
+    let file = file_path.to_string_lossy();
+    let expected = format!(
+        r#"sessions-distinct true
+ls-sessions true
+describe true
+eval {{:ns "user", :out "hello\nthere", :status ["done"], :value ["3"]}}
+error {{:ex "calf/divide-by-zero", :root-ex "calf/divide-by-zero", :status ["done" "eval-error"]}}
+error-says-where true
+interrupt {{:status ["done" "interrupted"]}}
+interrupted {{:status ["done" "interrupted"]}}
+idle {{:status ["done" "session-idle"]}}
+after-interrupt ["42"]
+load-file {{:out "loaded\n", :status ["done"], :value ["42"]}}
+ns-after-load "user"
+eval-in-ns ["8"]
+info {{:arglists-str "([x])", :doc "Doubles x.", :file "{file}", :line 3, :name "twice", :ns "app.greet", :status ["done"]}}
+info-missing {{:status ["done" "no-info"]}}
+eldoc {{:eldoc [["x"]], :status ["done"], :type "function"}}
+completions [{{:candidate "app.greet/twice", :ns "app.greet", :type "function"}}]
+complete ({{:candidate "mapcat", :type "function", :ns "calf.core"}})
+two-sessions [[":quick"] true [":slow"]]
+shared-namespaces ["7"]
+unknown-op {{:err "unknown op \"no-such-op\"; this server's ops are clone, close, complete, completions, describe, eldoc, eval, info, interrupt, load-file, lookup, ls-sessions, stdin (describe lists them)", :op "no-such-op", :status ["done" "error" "unknown-op"]}}
+close {{:status ["done" "session-closed"]}}
+closed {{:err "no session {{s2}}: it was closed, or the server restarted; clone a new one", :status ["done" "error" "unknown-session"]}}
+"#
+    );
+    // The closed session's id is the client's to know.
+    let out = out
+        .lines()
+        .map(|line| {
+            if line.starts_with("closed ") {
+                let start = line.find("no session ").map(|i| i + "no session ".len());
+                let end = line.find(": it was closed");
+                if let (Some(start), Some(end)) = (start, end) {
+                    return format!("{}{{s2}}{}", &line[..start], &line[end..]);
+                }
+            }
+            line.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    assert_eq!(out, expected);
+    assert!(
+        !server.stop(),
+        ".nrepl-port is removed when the server stops"
+    );
+}
+
+#[test]
+fn a_malformed_message_closes_its_connection_only() {
+    let server = Server::start("malformed");
+    let mut bad = server.connect();
+    bad.send_raw(b"d2:op4:evalX");
+    let reply = bad.next().expect("an error reply before the close");
+    assert_eq!(reply.statuses(), ["error", "malformed-request", "done"]);
+    assert!(
+        reply
+            .str("err")
+            .is_some_and(|e| e.contains("malformed bencode at byte 11")),
+        "{reply:?}"
+    );
+    assert_eq!(bad.next(), None, "the connection is closed");
+
+    let mut huge = server.connect();
+    huge.send_raw(b"d4:code999999999:");
+    let reply = huge.next().expect("an error reply");
+    assert!(
+        reply
+            .str("err")
+            .is_some_and(|e| e.contains("longer than the limit")),
+        "{reply:?}"
+    );
+    assert_eq!(huge.next(), None);
+
+    let mut good = server.connect();
+    good.send(&request(&[("op", "no-such-op"), ("id", "u1")]));
+    let replies = good.until_done("u1");
+    assert_eq!(replies[0].statuses(), ["error", "unknown-op", "done"]);
+    let session = good.clone_session();
+    assert_eq!(good.eval("e1", &session, "(+ 1 2)"), "3");
+}
+
+#[test]
+fn a_client_gone_mid_eval_stops_its_session_and_spawned_output_reaches_its_session() {
+    let server = Server::start("gone");
+    let mut first = server.connect();
+    let looping = first.clone_session();
+    first.send(&request(&[
+        ("op", "eval"),
+        ("id", "loop"),
+        ("session", &looping),
+        ("code", "(do (register! :looper (self)) (loop [] (recur)))"),
+    ]));
+
+    let mut second = server.connect();
+    let session = second.clone_session();
+    let until = Instant::now() + Duration::from_secs(5);
+    while second.eval("w", &session, "(some? (whereis :looper))") != "true" {
+        assert!(Instant::now() < until, "the loop never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(first);
+    let until = Instant::now() + Duration::from_secs(5);
+    while second.eval("w", &session, "(whereis :looper)") != "nil" {
+        assert!(
+            Instant::now() < until,
+            "the looping session's process still runs after its client left"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    second.send(&request(&[
+        ("op", "eval"),
+        ("id", "spawner"),
+        ("session", &session),
+        (
+            "code",
+            "(do (spawn (fn [] (sleep 100) (println \"from a spawned process\"))) :spawned)",
+        ),
+    ]));
+    let replies = second.until_done("spawner");
+    assert_eq!(replies[0].str("value"), Some(":spawned"));
+    let later = second.next().expect("the spawned process's output");
+    assert_eq!(later.str("out"), Some("from a spawned process\n"));
+    assert_eq!(later.str("id"), Some("spawner"));
+    assert_eq!(later.str("session"), Some(session.as_str()));
+}
