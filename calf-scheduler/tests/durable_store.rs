@@ -94,7 +94,10 @@ async fn two_nodes_racing_for_the_same_orphans_each_win_once() {
     }
     dead.release().await.unwrap();
     let (b, c) = (open(&server, "node-b").await, open(&server, "node-c").await);
-    assert_eq!(b.orphans().await.unwrap(), (1..=20).collect::<Vec<u64>>());
+    assert_eq!(
+        b.orphans(|_| false).await.unwrap(),
+        (1..=20).collect::<Vec<u64>>()
+    );
 
     let (won_b, won_c) = tokio::join!(claim_all(&b), claim_all(&c));
     let mut all: Vec<u64> = won_b.iter().chain(won_c.iter()).copied().collect();
@@ -104,7 +107,7 @@ async fn two_nodes_racing_for_the_same_orphans_each_win_once() {
         (1..=20).collect::<Vec<u64>>(),
         "each orphan won exactly once: {won_b:?} {won_c:?}"
     );
-    assert!(b.orphans().await.unwrap().is_empty());
+    assert!(b.orphans(|_| false).await.unwrap().is_empty());
 }
 
 /// The orphans among pids 1 to 20 that `store` wins.
@@ -133,11 +136,11 @@ async fn a_lease_lapses_when_its_node_stops_renewing_it() {
         .await
         .unwrap()
         .contains(&"node-crashed".to_string()));
-    assert!(survivor.orphans().await.unwrap().is_empty());
+    assert!(survivor.orphans(|_| false).await.unwrap().is_empty());
 
     drop(crashed);
     let start = Instant::now();
-    while !survivor.orphans().await.unwrap().contains(&7) {
+    while !survivor.orphans(|_| false).await.unwrap().contains(&7) {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "the lease never lapsed"

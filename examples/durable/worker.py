@@ -46,7 +46,7 @@ async def main():
 
     await nc.subscribe("durable.step", queue="calf", cb=on_message)
     await nc.flush()
-    print("ready", flush=True)
+    print("serving durable.step", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -47,7 +47,7 @@ pub(crate) async fn resume_orphans(
     let Some(store) = shared.durable.clone() else {
         return Ok(0);
     };
-    let orphans = store.orphans().await?;
+    let orphans = store.orphans(|pid| shared.is_alive(Pid(pid))).await?;
     if orphans.is_empty() {
         return Ok(0);
     }
@@ -275,15 +275,12 @@ pub(crate) fn keep_resuming(shared: &Arc<Shared>, host: &Arc<Job>, every: std::t
 /// up, so that another scheduler need not wait for it to lapse.
 pub(crate) async fn wait_for_durable(shared: &Shared, store: &Store, until_store_empty: bool) {
     loop {
-        let saved = if until_store_empty {
-            store.processes().await.map_or(1, |p| p.len())
-        } else {
-            0
-        };
-        if shared.durable_alive() == 0 && saved == 0 {
+        if shared.durable_alive() == 0 && (!until_store_empty || store.saved().await == Ok(0)) {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // Each listing of the store is a JetStream consumer: asked at most
+        // a few times a second.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let _ = store.release().await;
 }

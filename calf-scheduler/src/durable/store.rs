@@ -23,7 +23,7 @@ use async_nats::jetstream::kv;
 use bytes::Bytes;
 use calf_lang::snapshot::Hash;
 use futures_util::StreamExt;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 const LEASES: &str = "calf_leases";
 const PROCESSES: &str = "calf_processes";
@@ -146,14 +146,36 @@ async fn open_bucket(
     }
 }
 
-/// Every key of a bucket.
+/// Every key of a bucket with a message: read from the stream's subjects,
+/// as a listing through a consumer would leave the consumer behind for
+/// half a minute (ordered consumers are not deleted when dropped), and a
+/// scheduler lists often. Keys deleted but not purged are among them.
 async fn keys_of(bucket: &kv::Store) -> Result<Vec<String>, String> {
-    let mut keys = bucket.keys().await.map_err(|e| e.to_string())?;
-    let mut all = Vec::new();
-    while let Some(key) = keys.next().await {
-        all.push(key.map_err(|e| e.to_string())?);
+    let mut subjects = bucket
+        .stream
+        .info_with_subjects(format!("{}>", bucket.prefix))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut keys = Vec::new();
+    while let Some(subject) = subjects.next().await {
+        let (subject, _) = subject.map_err(|e| e.to_string())?;
+        if let Some(key) = subject.strip_prefix(bucket.prefix.as_str()) {
+            keys.push(key.to_string());
+        }
     }
-    Ok(all)
+    Ok(keys)
+}
+
+/// Removes every message of `key`, its delete marker included, so that
+/// the key is no longer listed.
+async fn erase(bucket: &kv::Store, key: &str) -> Result<(), String> {
+    bucket
+        .stream
+        .purge()
+        .filter(format!("{}{key}", bucket.prefix))
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// An entry of `calf_processes`: the owner's node id, then the image.
@@ -309,14 +331,31 @@ impl Store {
 
     /// The nodes holding a lease now, sorted.
     pub async fn live_nodes(&self) -> Result<Vec<String>, StoreError> {
-        let mut nodes = bounded(
+        let keys = bounded(
             self.config.timeout,
             "cannot list the leases",
             keys_of(&self.leases),
         )
         .await?;
+        let mut nodes = Vec::new();
+        for node in keys {
+            if self.is_alive(&node).await? {
+                nodes.push(node);
+            }
+        }
         nodes.sort();
         Ok(nodes)
+    }
+
+    /// Whether `node` holds its lease.
+    pub async fn is_alive(&self, node: &str) -> Result<bool, StoreError> {
+        bounded(
+            self.config.timeout,
+            "cannot read a lease",
+            self.leases.get(node),
+        )
+        .await
+        .map(|lease| lease.is_some())
     }
 
     /// Those of `hashes` that this store has not put yet.
@@ -394,10 +433,11 @@ impl Store {
             Ok(Ok(revision)) => Ok(revision),
             Ok(Err((true, _))) => Err(StoreError::Fenced {
                 pid,
-                owner: self
-                    .owner(pid)
-                    .await
-                    .unwrap_or_else(|_| "unknown".to_string()),
+                owner: match self.owner(pid).await {
+                    Ok(Some(owner)) => owner,
+                    Ok(None) => "nobody (it ended)".to_string(),
+                    Err(_) => "unknown".to_string(),
+                },
             }),
             Ok(Err((false, why))) => Err(StoreError::Unavailable(format!(
                 "cannot save process {pid}: {why}"
@@ -410,7 +450,7 @@ impl Store {
     }
 
     /// Who owns `pid` now.
-    async fn owner(&self, pid: u64) -> Result<String, StoreError> {
+    async fn owner(&self, pid: u64) -> Result<Option<String>, StoreError> {
         let entry = bounded(
             self.config.timeout,
             "cannot read a process",
@@ -418,20 +458,30 @@ impl Store {
         )
         .await?;
         match entry {
-            Some(bytes) => Ok(open_envelope(pid, &bytes)?.0),
-            None => Ok("nobody (it ended)".to_string()),
+            Some(bytes) => Ok(Some(open_envelope(pid, &bytes)?.0)),
+            None => Ok(None),
         }
     }
 
-    /// Forgets process `pid` (it ended), if this node still owns it.
+    /// Forgets process `pid` (it ended), if its entry is still at
+    /// `revision` (this node's last save).
     pub async fn remove(&self, pid: u64, revision: u64) -> Result<(), StoreError> {
-        bounded(
+        let key = pid.to_string();
+        let entry = bounded(
             self.config.timeout,
-            "cannot forget a process",
-            self.processes
-                .delete_expect_revision(pid.to_string(), Some(revision)),
+            "cannot read a process",
+            self.processes.entry(key.clone()),
         )
-        .await
+        .await?;
+        if entry.is_some_and(|e| e.revision == revision) {
+            bounded(
+                self.config.timeout,
+                "cannot forget a process",
+                erase(&self.processes, &key),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Every saved process, with the node that owns it.
@@ -445,22 +495,54 @@ impl Store {
         let pids: Vec<u64> = keys.iter().filter_map(|k| k.parse().ok()).collect();
         let mut owned = Vec::with_capacity(pids.len());
         for pid in pids {
-            owned.push((pid, self.owner(pid).await?));
+            if let Some(owner) = self.owner(pid).await? {
+                owned.push((pid, owner));
+            }
         }
         owned.sort();
         Ok(owned)
     }
 
-    /// The saved processes whose owner holds no lease.
-    pub async fn orphans(&self) -> Result<Vec<u64>, StoreError> {
-        let live = self.live_nodes().await?;
-        Ok(self
-            .processes()
-            .await?
-            .into_iter()
-            .filter(|(_, owner)| !live.contains(owner))
-            .map(|(pid, _)| pid)
-            .collect())
+    /// How many processes are saved, by any node.
+    pub async fn saved(&self) -> Result<usize, StoreError> {
+        Ok(self.processes().await?.len())
+    }
+
+    /// The saved processes whose owner holds no lease, but those
+    /// `running_here` says this node runs (whose owner it knows).
+    pub async fn orphans(
+        &self,
+        running_here: impl Fn(u64) -> bool,
+    ) -> Result<Vec<u64>, StoreError> {
+        let keys = bounded(
+            self.config.timeout,
+            "cannot list the processes",
+            keys_of(&self.processes),
+        )
+        .await?;
+        let mut alive: FxHashMap<String, bool> = FxHashMap::default();
+        let mut orphans = Vec::new();
+        for pid in keys.iter().filter_map(|k| k.parse::<u64>().ok()) {
+            if running_here(pid) {
+                continue;
+            }
+            let Some(owner) = self.owner(pid).await? else {
+                continue;
+            };
+            let owner_alive = match alive.get(&owner) {
+                Some(known) => *known,
+                None => {
+                    let known = self.is_alive(&owner).await?;
+                    alive.insert(owner, known);
+                    known
+                }
+            };
+            if !owner_alive {
+                orphans.push(pid);
+            }
+        }
+        orphans.sort();
+        Ok(orphans)
     }
 
     /// Takes process `pid` over if its owner holds no lease: `None` when
@@ -481,7 +563,7 @@ impl Store {
             return Ok(None);
         }
         let (owner, image) = open_envelope(pid, &entry.value)?;
-        if owner != self.node && self.live_nodes().await?.contains(&owner) {
+        if owner != self.node && self.is_alive(&owner).await? {
             return Ok(None);
         }
         match self.save(pid, &image, Some(entry.revision)).await {

@@ -1,0 +1,252 @@
+//! Durable processes across a `kill -9` of their scheduler, on a real
+//! nats-server with JetStream and a real Python worker that logs every
+//! call it gets: a second scheduler resumes every process, and the
+//! worker acts on every call id once.
+
+mod support {
+    pub mod nats;
+    pub mod worker;
+}
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::nats::NatsServer;
+use support::worker::{root, Worker};
+
+/// A directory of its own for one test, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("durable-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The durable worker of examples/durable/, logging to `log`.
+fn worker(url: &str, log: &Path, delay_ms: u32) -> Worker {
+    let mut command = Command::new(root().join(".venv/bin/python"));
+    command
+        .arg(root().join("examples/durable/worker.py"))
+        .arg(url)
+        .arg(log)
+        .arg(delay_ms.to_string());
+    Worker::spawn(command)
+}
+
+fn calf(url: &str, node: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_calf"));
+    command
+        .args(["--nats", url, "--durable", node, "--lease-ms", "1000"])
+        .env("CALF_LOG", "error")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Starts `script` as node `node`, its output to `out`.
+fn start(url: &str, node: &str, script: &Path, out: &Path) -> Child {
+    calf(url, node)
+        .arg(script)
+        .stdout(std::fs::File::create(out).unwrap())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+/// `calf --resume` as node `node`: takes the orphans over, runs them out.
+fn resume(url: &str, node: &str) -> Output {
+    let mut child = calf(url, node)
+        .arg("--resume")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("calf --resume did not end within a minute");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Waits until `path` has `n` lines.
+fn wait_for_lines(path: &Path, n: usize) {
+    let start = Instant::now();
+    while lines(path).len() < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{} never reached {n} lines",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// One request the worker logged.
+struct Logged {
+    id: String,
+    attempt: String,
+    answer: i64,
+    acted: bool,
+}
+
+fn worker_log(path: &Path) -> Vec<Logged> {
+    let field = |line: &str, name: &str| -> String {
+        let at = line.find(&format!("\"{name}\": ")).unwrap() + name.len() + 4;
+        let rest = &line[at..];
+        let end = rest.find([',', '}']).unwrap();
+        rest[..end].trim_matches('"').to_string()
+    };
+    lines(path)
+        .iter()
+        .map(|line| Logged {
+            id: field(line, "id"),
+            attempt: field(line, "attempt"),
+            answer: field(line, "answer").parse().unwrap(),
+            acted: field(line, "acted") == "true",
+        })
+        .collect()
+}
+
+const PROCESSES: usize = 1_000;
+const CALLS: usize = 5;
+
+#[test]
+fn a_thousand_durable_processes_survive_a_kill_9_of_their_scheduler() {
+    let scratch = Scratch::new("thousand");
+    let server = NatsServer::start_jetstream(&scratch.0.join("js"));
+    let log = scratch.0.join("calls.log");
+    let _worker = worker(&server.url(), &log, 200);
+    let script = scratch.0.join("steps.calf");
+    std::fs::write(
+        &script,
+        format!(
+            "(defn steps [n]
+               (loop [i 0 x n]
+                 (if (< i {CALLS})
+                   (recur (inc i) (call \"durable.step\" x))
+                   (println \"process\" n \"ends with\" x))))
+             (dotimes [n {PROCESSES}] (spawn-durable steps (* n 100)))"
+        ),
+    )
+    .unwrap();
+
+    // Killed while every process waits on its third call.
+    let first_out = scratch.0.join("first.out");
+    let mut first = start(&server.url(), "node-first", &script, &first_out);
+    wait_for_lines(&log, 2 * PROCESSES + 1);
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let second = resume(&server.url(), "node-second");
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let printed: Vec<String> = lines(&first_out)
+        .into_iter()
+        .chain(
+            String::from_utf8_lossy(&second.stdout)
+                .lines()
+                .map(str::to_string),
+        )
+        .collect();
+    let expected: BTreeSet<String> = (0..PROCESSES)
+        .map(|n| format!("process {} ends with {}", n * 100, n * 100 + CALLS))
+        .collect();
+    assert_eq!(printed.len(), PROCESSES, "each process printed once");
+    assert_eq!(printed.into_iter().collect::<BTreeSet<_>>(), expected);
+
+    // Every call was acted on once; a call asked again after the crash
+    // came with the same id and a later attempt, and got the same answer.
+    wait_for_lines(&log, PROCESSES * CALLS);
+    let logged = worker_log(&log);
+    let mut answers: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut acted: BTreeMap<&str, usize> = BTreeMap::new();
+    for entry in &logged {
+        let first = *answers.entry(&entry.id).or_insert(entry.answer);
+        assert_eq!(
+            first, entry.answer,
+            "call {} answered twice differently",
+            entry.id
+        );
+        if entry.acted {
+            *acted.entry(&entry.id).or_default() += 1;
+        } else {
+            assert_ne!(entry.attempt, "1", "a repeated call is a later attempt");
+        }
+    }
+    assert_eq!(answers.len(), PROCESSES * CALLS, "one id per call");
+    assert!(acted.values().all(|n| *n == 1), "each call acted on once");
+    assert_eq!(acted.len(), PROCESSES * CALLS);
+}
+
+#[test]
+fn a_durable_sleep_ends_at_its_deadline_across_a_crash() {
+    let scratch = Scratch::new("sleep");
+    let server = NatsServer::start_jetstream(&scratch.0.join("js"));
+    let script = scratch.0.join("sleep.calf");
+    std::fs::write(
+        &script,
+        "(defn nap [started]
+           (println \"asleep\")
+           (sleep 4000)
+           (println \"slept\" (- (now-ms) started)))
+         (spawn-durable nap (now-ms))",
+    )
+    .unwrap();
+    let out = scratch.0.join("first.out");
+    let mut first = start(&server.url(), "node-first", &script, &out);
+    wait_for_lines(&out, 1);
+    std::thread::sleep(Duration::from_millis(300));
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let second = resume(&server.url(), "node-second");
+    let text = String::from_utf8_lossy(&second.stdout);
+    let slept: i64 = text
+        .trim()
+        .strip_prefix("slept ")
+        .unwrap_or_else(|| panic!("unexpected output: {text}"))
+        .parse()
+        .unwrap();
+    // From its first start: the deadline is wall time, not counted again
+    // from the restore (which came about a second later).
+    assert!((4_000..5_500).contains(&slept), "slept {slept} ms");
+}
+
+#[test]
+fn a_durable_process_needs_a_store() {
+    let out = Command::new(env!("CARGO_BIN_EXE_calf"))
+        .args(["-e", "(spawn-durable (fn [] 1))"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("spawn-durable needs a durable store"), "{err}");
+    assert!(err.contains("--durable"), "says what to do: {err}");
+}
