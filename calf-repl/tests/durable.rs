@@ -37,13 +37,9 @@ impl Drop for Scratch {
 
 /// The durable worker of examples/durable/, logging to `log`.
 fn worker(url: &str, log: &Path, delay_ms: u32) -> Worker {
-    let mut command = Command::new(root().join(".venv/bin/python"));
-    command
-        .arg(root().join("examples/durable/worker.py"))
-        .arg(url)
-        .arg(log)
-        .arg(delay_ms.to_string());
-    Worker::spawn(command)
+    let script = root().join("examples/durable/worker.py");
+    let log = log.display().to_string();
+    Worker::start_python(&script, &[url, &log, &delay_ms.to_string()])
 }
 
 fn calf(url: &str, node: &str) -> Command {

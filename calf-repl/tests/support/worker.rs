@@ -28,14 +28,21 @@ pub struct Worker(Child);
 
 impl Worker {
     /// The Python example worker, which answers `math.add` among others.
+    #[allow(dead_code)]
     pub fn start(url: &str) -> Worker {
         Worker::start_script(&root().join("examples/workers/python/worker.py"), url)
     }
 
     /// A Python worker script.
+    #[allow(dead_code)]
     pub fn start_script(script: &Path, url: &str) -> Worker {
+        Worker::start_python(script, &[url])
+    }
+
+    /// A Python worker script with these arguments.
+    pub fn start_python(script: &Path, args: &[&str]) -> Worker {
         let mut command = Command::new(python());
-        command.arg(script).arg(url);
+        command.arg(script).args(args);
         Worker::spawn(command)
     }
 
