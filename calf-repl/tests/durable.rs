@@ -246,3 +246,74 @@ fn a_durable_process_needs_a_store() {
     assert!(err.contains("spawn-durable needs a durable store"), "{err}");
     assert!(err.contains("--durable"), "says what to do: {err}");
 }
+
+/// Runs `script` as a first node, kills it with -9 once the worker has
+/// logged `calls` requests (and `settle` more has passed, for the saves
+/// in the background), and resumes its durable processes on a second
+/// node: what each printed.
+fn crash_and_resume(
+    name: &str,
+    script: &str,
+    delay_ms: u32,
+    calls: usize,
+    settle: Duration,
+) -> (String, String) {
+    let scratch = Scratch::new(name);
+    let server = NatsServer::start_jetstream(&scratch.0.join("js"));
+    let log = scratch.0.join("calls.log");
+    let _worker = worker(&server.url(), &log, delay_ms);
+    let path = scratch.0.join("script.calf");
+    std::fs::write(&path, script).unwrap();
+    let out = scratch.0.join("first.out");
+    let mut first = start(&server.url(), "node-first", &path, &out);
+    wait_for_lines(&log, calls);
+    std::thread::sleep(settle);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let second = resume(&server.url(), "node-second");
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    (
+        std::fs::read_to_string(&out).unwrap(),
+        String::from_utf8_lossy(&second.stdout).to_string(),
+    )
+}
+
+#[test]
+fn a_durable_supervisor_restarts_its_durable_child_after_the_crash() {
+    // The child's call is answered after the crash: it exits :boom, the
+    // restored supervisor restarts it, it exits again, and the second
+    // restart within the period is one too many (intensity 1): the
+    // supervisor stops, and with it the run.
+    let script = "
+        (defn child []
+          (println \"child got\" (call \"durable.step\" 0))
+          (exit :boom))
+        (spawn-durable supervisor/run
+                       {:intensity 1 :period-ms 60000}
+                       [{:id :child :start [child] :durable true}])";
+    let (before, after) =
+        crash_and_resume("supervisor", script, 1_500, 0, Duration::from_millis(700));
+    assert_eq!(before, "", "killed while the child waited on its call");
+    assert_eq!(
+        after.lines().collect::<Vec<_>>(),
+        ["child got 1", "child got 1"],
+        "{after}"
+    );
+}
+
+#[test]
+fn a_link_to_a_process_lost_in_the_crash_breaks_with_noconnection() {
+    let script = "
+        (defn watcher []
+          (trap-exit! true)
+          (call \"durable.step\" 0)
+          (receive [:EXIT _ reason] (println \"link broke:\" reason)))
+        (spawn-durable-link watcher)
+        (sleep 60000)";
+    let (_, after) = crash_and_resume("noconnection", script, 1_000, 0, Duration::from_millis(400));
+    assert_eq!(after.trim(), "link broke: :noconnection");
+}
