@@ -129,6 +129,9 @@ fn write(out: &mut Vec<u8>, value: &Value, as_key: bool, depth: usize) -> Result
         Value::Int(n) => drop(mp::write_sint(out, *n).map_err(failed)?),
         Value::Float(x) => mp::write_f64(out, *x).map_err(failed)?,
         Value::Str(s) => mp::write_str(out, s.as_str()).map_err(failed)?,
+        // MessagePack has no character: a one-character str, which comes
+        // back as a string (docs/protocol.md).
+        Value::Char(c) => mp::write_str(out, c.encode_utf8(&mut [0; 4])).map_err(failed)?,
         Value::Keyword(k) if as_key => mp::write_str(out, k.name()).map_err(failed)?,
         Value::Keyword(k) => write_ext(out, EXT_KEYWORD, k.name().as_bytes())?,
         Value::Symbol(s) => write_ext(out, EXT_SYMBOL, s.name().as_bytes())?,
@@ -162,16 +165,18 @@ fn write(out: &mut Vec<u8>, value: &Value, as_key: bool, depth: usize) -> Result
             let mut names = std::collections::HashSet::new();
             for (k, v) in entries.iter() {
                 let text = match k {
-                    Value::Keyword(name) => Some(name.name()),
-                    Value::Str(s) => Some(s.as_str()),
+                    Value::Keyword(name) => Some(std::borrow::Cow::Borrowed(name.name())),
+                    Value::Str(s) => Some(std::borrow::Cow::Borrowed(s.as_str())),
+                    Value::Char(c) => Some(std::borrow::Cow::Owned(c.to_string())),
                     _ => None,
                 };
                 if let Some(text) = text {
-                    if !names.insert(text) {
+                    if names.contains(&text) {
                         return Err(format!(
-                            "the map has both :{text} and \"{text}\" as keys, which are the same key on the wire"
+                            "the map has two of :{text}, \"{text}\" and \\{text} as keys, which are the same key on the wire"
                         ));
                     }
+                    names.insert(text);
                 }
                 write(out, k, true, depth + 1)?;
                 write(out, v, false, depth + 1)?;
@@ -282,6 +287,18 @@ mod tests {
                 value => assert_eq!(read, Ok(example_value(value)), "line {}", row.line),
             }
         }
+    }
+
+    #[test]
+    fn characters_are_one_character_strings_on_the_wire() {
+        assert_eq!(encode(&Value::Char('a')), Ok(vec![0xa1, 0x61]));
+        assert_eq!(encode(&Value::Char('é')), Ok(vec![0xa2, 0xc3, 0xa9]));
+        assert_eq!(decode(&[0xa1, 0x61]), Ok(Value::str("a")));
+        let clash = Value::map([
+            (Value::Char('a'), Value::Int(1)),
+            (Value::keyword("a"), Value::Int(2)),
+        ]);
+        assert!(encode(&clash).is_err_and(|e| e.contains("same key on the wire")));
     }
 
     #[test]

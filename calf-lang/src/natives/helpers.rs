@@ -90,16 +90,11 @@ pub fn entry(k: &Value, v: &Value) -> Value {
     vector_of(items)
 }
 
-/// A one-character string.
-pub fn char_str(c: char) -> Value {
-    Value::str(c)
-}
-
 type Ptr = imbl::shared_ptr::DefaultSharedPtr;
 
 /// The items of anything `seq` accepts, as owned values: a list's or a
 /// vector's items, a map's entries as `[k v]` vectors, a set's members, a
-/// string's characters as one-character strings; nothing for `nil`.
+/// string's characters; nothing for `nil`.
 ///
 /// The items taken are owed to the caller's reduction budget when the
 /// iterator is dropped (see [`crate::vm::work`]): a native that walks a
@@ -127,7 +122,7 @@ impl Iterator for Items<'_> {
             ItemsOf::Seq(it) => it.next().cloned(),
             ItemsOf::Map(it) => it.next().map(|(k, v)| entry(k, v)),
             ItemsOf::Set(it) => it.next().cloned(),
-            ItemsOf::Chars(it) => it.next().map(char_str),
+            ItemsOf::Chars(it) => it.next().map(Value::Char),
         };
         self.taken += 1;
         item

@@ -137,7 +137,7 @@ pub fn lookup(coll: &Value, k: &Value) -> Option<Value> {
             Value::Int(i) => usize::try_from(*i)
                 .ok()
                 .and_then(|i| text.chars().nth(i))
-                .map(super::helpers::char_str),
+                .map(Value::Char),
             _ => None,
         },
         _ => None,

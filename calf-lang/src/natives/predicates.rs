@@ -50,6 +50,8 @@ predicates! {
         "True if the value is a float.";
     "string?" |v| matches!(v, Value::Str(_)),
         "True if the value is a string.";
+    "char?" |v| matches!(v, Value::Char(_)),
+        "True if the value is a character.";
     "keyword?" |v| matches!(v, Value::Keyword(_)),
         "True if the value is a keyword.";
     "symbol?" |v| matches!(v, Value::Symbol(_)),

@@ -276,7 +276,7 @@ fn nth(args: &[Value]) -> Result<Value, RuntimeError> {
         Value::Str(s) => usize::try_from(index)
             .ok()
             .and_then(|i| s.chars().nth(i))
-            .map(super::helpers::char_str),
+            .map(Value::Char),
         _ => {
             return Err(type_error(
                 "nth",

@@ -125,7 +125,8 @@ fn keyword(args: &[Value]) -> Result<Value, RuntimeError> {
     | Value::Fn(_)
     | Value::Native(_)
     | Value::Pid(_)
-    | Value::Ref(_)] = args
+    | Value::Ref(_)
+    | Value::Char(_)] = args
     {
         return Ok(Value::Nil);
     }

@@ -157,16 +157,21 @@ fn string_errors() {
 }
 
 #[test]
-fn character_literals_are_rejected() {
-    let e = check_err(
-        "(str \\a)",
-        "character literals like `\\a` are not supported",
-        (1, 6),
+fn character_literals() {
+    check(
+        r"\a \( \; \é \newline \space \tab \return \backspace \formfeed",
+        r"\a \( \; \é \newline \space \tab \return \backspace \formfeed",
     );
-    assert!(e.hint.unwrap().contains("\"a\""));
-    check_err("\\newline", "`\\newline`", (1, 1));
-    check_err("\\", "character literals", (1, 1));
-    check_err("\\(", "`\\(`", (1, 1));
+    check(r"\u0041 \o101 \u00e9 \o0 \u0000", r"\A \A \é \u0000 \u0000");
+    check(r"(str \a\b) [\x]", r"(str \a \b) [\x]");
+    check(r"\u \o", r"\u \o");
+    assert!(matches!(read_one(r"\n"), Value::Char('n')));
+    check_err(r"(str \ab)", "unknown character literal `\\ab`", (1, 6));
+    check_err(r"\u12", "four hex digits", (1, 1));
+    check_err(r"\ud800", "surrogate", (1, 1));
+    check_err(r"\o400", "octal", (1, 1));
+    let e = check_err("\\", "must be followed by a character", (1, 1));
+    assert!(e.incomplete);
 }
 
 #[test]

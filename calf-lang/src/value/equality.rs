@@ -29,6 +29,7 @@ impl PartialEq for Value {
             (Native(a), Native(b)) => std::ptr::eq(*a, *b),
             (Pid(a), Pid(b)) => a == b,
             (Ref(a), Ref(b)) => a == b,
+            (Char(a), Char(b)) => a == b,
             _ => false,
         }
     }
@@ -135,6 +136,10 @@ impl Hash for Value {
             Ref(r) => {
                 state.write_u8(13);
                 r.hash(state)
+            }
+            Char(c) => {
+                state.write_u8(14);
+                state.write_u32(*c as u32)
             }
         }
     }

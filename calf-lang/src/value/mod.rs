@@ -97,6 +97,8 @@ pub enum Value {
     Pid(Pid),
     /// A unique reference, as made by `monitor` or `make-ref`.
     Ref(u64),
+    /// A character (a Unicode scalar value): what a string is made of.
+    Char(char),
 }
 
 impl Clone for Value {
@@ -357,7 +359,8 @@ impl Value {
             | Value::Keyword(_)
             | Value::Native(_)
             | Value::Pid(_)
-            | Value::Ref(_) => true,
+            | Value::Ref(_)
+            | Value::Char(_) => true,
             Value::Str(_)
             | Value::List(_)
             | Value::Vector(_)
@@ -422,6 +425,7 @@ impl Value {
             Value::Fn(_) | Value::Native(_) => "fn",
             Value::Pid(_) => "pid",
             Value::Ref(_) => "ref",
+            Value::Char(_) => "char",
         }
     }
 
