@@ -190,6 +190,13 @@ fn write(out: &mut Vec<u8>, value: &Value, as_key: bool, depth: usize) -> Result
                 calf_lang::value::print::pr_str(value)
             ))
         }
+        Value::Regex(r) => {
+            return Err(format!(
+                "{} cannot be sent: regexes do not cross the bus; send the pattern as a string, (str re), and compile it at the other end",
+                calf_lang::value::print::pr_str(value)
+            )
+            .replace("(str re)", &format!("{:?}", r.source())))
+        }
     }
     Ok(())
 }
@@ -320,6 +327,15 @@ mod tests {
             (Value::str("a"), Value::Int(2)),
         ]);
         assert!(encode(&both).is_err());
+        let regex = calf_lang::reader::read_str("<test>", "[#\"a+\"]")
+            .expect("reads")
+            .forms
+            .remove(0);
+        let refused = encode(&regex).expect_err("a regex stays home");
+        assert!(
+            refused.contains("#\"a+\"") && refused.contains("as a string"),
+            "{refused}"
+        );
         assert!(decode(&[0x92, 0x01]).is_err());
         assert!(decode(&[0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).is_err());
         assert!(decode(&[0xc4, 0x01, 0xff]).is_err());

@@ -71,6 +71,7 @@ families!(
     strings,
     format,
     string_namespace,
+    regex,
     errors,
     random,
     output,

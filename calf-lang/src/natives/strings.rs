@@ -21,6 +21,8 @@ pub(super) fn write_str(out: &mut impl Text, value: &Value) {
     match value {
         Value::Nil => {}
         Value::Str(s) => out.push_str(s),
+        // As Clojure's `str` of a pattern: the pattern as written.
+        Value::Regex(r) => out.push_str(r.source()),
         _ => write_value(out, value, false),
     }
 }

@@ -13,6 +13,7 @@ use crate::value::{Map, Set, Value, Vector};
 
 use super::anon_fn::AnonFn;
 use super::character::read_char;
+use super::regex::read_regex;
 use super::scan::{char_at, skip_trivia, token_end};
 use super::string::read_string;
 use super::token::read_token;
@@ -409,10 +410,12 @@ impl<'a> Parser<'a> {
                 self.push(Frame::Discard { prefix }, prefix)
             }
             Some(b'#') => self.symbolic(start),
-            Some(b'"') => Err(not_supported(
-                "regular expression literals (`#\"...\"`)",
-                "write the pattern as a plain string",
-            )),
+            Some(b'"') => {
+                let (regex, end) = read_regex(self.text, self.file, start)?;
+                self.pos = end;
+                let form = Value::Regex(Arc::new(regex));
+                self.deliver(form, self.span(start, end))
+            }
             Some(b'\'') => Err(not_supported(
                 "var quotes (`#'`)",
                 "refer to the var by its symbol",

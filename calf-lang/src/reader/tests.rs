@@ -175,6 +175,25 @@ fn character_literals() {
 }
 
 #[test]
+fn regex_literals_keep_their_escapes() {
+    check(
+        r##"#"a+" #"\d+\.\s" #"a\"b" #"\\""##,
+        r##"#"a+" #"\d+\.\s" #"a\"b" #"\\""##,
+    );
+    check(r##"[#"x"#"y"]"##, r##"[#"x" #"y"]"##);
+    let Value::Regex(r) = &read_one(r##"#"\d""##) else {
+        panic!("not a regex")
+    };
+    assert_eq!(r.source(), r"\d");
+    check_err(r##"(f #"a(")"##, "invalid regular expression", (1, 4));
+    check_err(r##"#"(?=a)""##, "look-around", (1, 1));
+    let e = check_err(r##"#"a{1000}{1000}""##, "more than", (1, 1));
+    assert!(e.message.contains("smaller"));
+    let e = check_err(r##"#"abc"##, "unterminated regular expression", (1, 1));
+    assert!(e.incomplete);
+}
+
+#[test]
 fn symbols() {
     let all = "foo ns/foo + - ->> a.b/c foo? x# % %1 %& / clojure.core// a'b *ns* <=> héllo";
     check(all, all);
@@ -295,7 +314,6 @@ fn unsupported_dispatch_and_metadata() {
         (1, 6),
     );
     assert!(e.hint.is_some());
-    check_err("#\"a+\"", "regular expression literals", (1, 1));
     check_err("#'foo", "var quotes", (1, 1));
     check_err("#?(:clj 1)", "reader conditionals", (1, 1));
     check_err("#:a{:b 1}", "namespaced maps", (1, 1));

@@ -30,6 +30,7 @@ impl PartialEq for Value {
             (Pid(a), Pid(b)) => a == b,
             (Ref(a), Ref(b)) => a == b,
             (Char(a), Char(b)) => a == b,
+            (Regex(a), Regex(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -140,6 +141,10 @@ impl Hash for Value {
             Char(c) => {
                 state.write_u8(14);
                 state.write_u32(*c as u32)
+            }
+            Regex(r) => {
+                state.write_u8(15);
+                (Arc::as_ptr(r) as usize).hash(state)
             }
         }
     }

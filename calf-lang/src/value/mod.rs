@@ -11,6 +11,7 @@ mod function;
 mod hashing;
 mod map;
 pub mod print;
+mod regex;
 mod set;
 mod string;
 mod symbol;
@@ -19,6 +20,7 @@ mod trie;
 use triomphe::Arc;
 
 pub use function::{Arity, Closure, ConsumingFn, FnProto, Native, NativeFn, NativeKind};
+pub use regex::{Regex, SIZE_LIMIT as REGEX_SIZE_LIMIT};
 pub use string::{Str, StrBuf, Text};
 pub use symbol::{next_gensym_id, Sym};
 
@@ -99,6 +101,8 @@ pub enum Value {
     Ref(u64),
     /// A character (a Unicode scalar value): what a string is made of.
     Char(char),
+    /// A compiled regular expression; equal only to itself, as in Clojure.
+    Regex(Arc<Regex>),
 }
 
 impl Clone for Value {
@@ -124,6 +128,7 @@ impl Clone for Value {
             Value::Map(m) => Value::Map(m.clone()),
             Value::Set(s) => Value::Set(s.clone()),
             Value::Fn(f) => Value::Fn(f.clone()),
+            Value::Regex(r) => Value::Regex(r.clone()),
             _ => unreachable!("owns_nothing covers every other variant"),
         }
     }
@@ -274,6 +279,7 @@ impl Value {
             Value::Map(m) => std::mem::forget(Arc::clone(m)),
             Value::Set(s) => std::mem::forget(Arc::clone(s)),
             Value::Fn(f) => std::mem::forget(Arc::clone(f)),
+            Value::Regex(r) => std::mem::forget(Arc::clone(r)),
             _ => {}
         }
         // SAFETY: the caller vouches for `slot`; the bits are a value whose
@@ -366,7 +372,8 @@ impl Value {
             | Value::Vector(_)
             | Value::Map(_)
             | Value::Set(_)
-            | Value::Fn(_) => false,
+            | Value::Fn(_)
+            | Value::Regex(_) => false,
         }
     }
 
@@ -426,6 +433,7 @@ impl Value {
             Value::Pid(_) => "pid",
             Value::Ref(_) => "ref",
             Value::Char(_) => "char",
+            Value::Regex(_) => "regex",
         }
     }
 

@@ -95,7 +95,23 @@ pub fn write_value(out: &mut impl Text, value: &Value, readable: bool) {
         }
         Value::Char(c) if readable => write_char_literal(out, *c),
         Value::Char(c) => out.push(*c),
+        Value::Regex(r) => write_regex(out, r.source()),
     }
+}
+
+/// `#"..."` around the pattern as written, a bare `"` escaped (which
+/// means the same to the pattern) so that it reads back.
+fn write_regex(out: &mut impl Text, source: &str) {
+    out.push_str("#\"");
+    let mut escaped = false;
+    for c in source.chars() {
+        if c == '"' && !escaped {
+            out.push('\\');
+        }
+        out.push(c);
+        escaped = c == '\\' && !escaped;
+    }
+    out.push('"');
 }
 
 /// The characters that have a name in a literal, as the reader spells
