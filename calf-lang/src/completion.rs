@@ -156,7 +156,7 @@ mod tests {
     }
 
     #[test]
-    fn offers_the_characters_and_regexes_with_their_docs() {
+    fn offers_characters_regexes_and_sorted_collections_with_their_docs() {
         let globals = globals();
         for name in [
             "char",

@@ -160,6 +160,8 @@ fn write(out: &mut Vec<u8>, value: &Value, as_key: bool, depth: usize) -> Result
             out[start..data_start].copy_from_slice(&header);
             out.truncate(data_start + data_len);
         }
+        // Sorted or not, a map is a map on the wire (its order is lost).
+        Value::Sorted(sorted) => write(out, &sorted.to_unsorted(), as_key, depth)?,
         Value::Map(entries) => {
             mp::write_map_len(out, entries.len() as u32).map_err(failed)?;
             let mut names = std::collections::HashSet::new();

@@ -110,6 +110,10 @@ enum ItemsOf<'a> {
     Map(crate::value::MapIter<'a>),
     Set(crate::value::SetIter<'a>),
     Chars(std::str::Chars<'a>),
+    Sorted {
+        iter: Box<dyn Iterator<Item = (&'a Value, &'a Value)> + 'a>,
+        set: bool,
+    },
 }
 
 impl Iterator for Items<'_> {
@@ -123,6 +127,8 @@ impl Iterator for Items<'_> {
             ItemsOf::Map(it) => it.next().map(|(k, v)| entry(k, v)),
             ItemsOf::Set(it) => it.next().cloned(),
             ItemsOf::Chars(it) => it.next().map(Value::Char),
+            ItemsOf::Sorted { iter, set: true } => iter.next().map(|(k, _)| k.clone()),
+            ItemsOf::Sorted { iter, .. } => iter.next().map(|(k, v)| entry(k, v)),
         };
         self.taken += 1;
         item
@@ -135,6 +141,7 @@ impl Iterator for Items<'_> {
             ItemsOf::Map(it) => it.size_hint(),
             ItemsOf::Set(it) => it.size_hint(),
             ItemsOf::Chars(it) => it.size_hint(),
+            ItemsOf::Sorted { iter, .. } => iter.size_hint(),
         }
     }
 }
@@ -153,6 +160,10 @@ pub fn try_items(value: &Value) -> Option<Items<'_>> {
         Value::Map(m) => ItemsOf::Map(m.iter()),
         Value::Set(s) => ItemsOf::Set(s.iter()),
         Value::Str(s) => ItemsOf::Chars(s.chars()),
+        Value::Sorted(s) => ItemsOf::Sorted {
+            iter: s.iter(),
+            set: s.set,
+        },
         _ => return None,
     };
     Some(Items { of, taken: 0 })
@@ -182,6 +193,7 @@ pub fn count_of(value: &Value) -> Option<usize> {
         Value::List(v) | Value::Vector(v) => v.len(),
         Value::Map(m) => m.len(),
         Value::Set(s) => s.len(),
+        Value::Sorted(s) => s.len(),
         Value::Str(s) => {
             crate::vm::work::charge_items(s.len() / BYTES_PER_ITEM);
             s.chars().count()

@@ -72,6 +72,7 @@ families!(
     format,
     string_namespace,
     regex,
+    sorted,
     errors,
     random,
     output,

@@ -13,6 +13,7 @@ mod map;
 pub mod print;
 mod regex;
 mod set;
+pub mod sorted;
 mod string;
 mod symbol;
 mod trie;
@@ -21,6 +22,7 @@ use triomphe::Arc;
 
 pub use function::{Arity, Closure, ConsumingFn, FnProto, Native, NativeFn, NativeKind};
 pub use regex::{Regex, SIZE_LIMIT as REGEX_SIZE_LIMIT};
+pub use sorted::Sorted;
 pub use string::{Str, StrBuf, Text};
 pub use symbol::{next_gensym_id, Sym};
 
@@ -103,6 +105,8 @@ pub enum Value {
     Char(char),
     /// A compiled regular expression; equal only to itself, as in Clojure.
     Regex(Arc<Regex>),
+    /// A sorted map or set, ordered by `compare`.
+    Sorted(Arc<Sorted>),
 }
 
 impl Clone for Value {
@@ -129,6 +133,7 @@ impl Clone for Value {
             Value::Set(s) => Value::Set(s.clone()),
             Value::Fn(f) => Value::Fn(f.clone()),
             Value::Regex(r) => Value::Regex(r.clone()),
+            Value::Sorted(s) => Value::Sorted(s.clone()),
             _ => unreachable!("owns_nothing covers every other variant"),
         }
     }
@@ -147,6 +152,7 @@ impl Drop for Value {
             Value::Map(m) => m.is_unique(),
             Value::Set(s) => s.is_unique(),
             Value::Fn(f) => f.is_unique(),
+            Value::Sorted(s) => s.is_unique(),
             _ => false,
         };
         if last_owner {
@@ -168,6 +174,7 @@ pub enum Parts {
     Map(Arc<Map>),
     Set(Arc<Set>),
     Fn(Arc<Closure>),
+    Sorted(Arc<Sorted>),
     /// Any other value, as it was.
     Other(Value),
 }
@@ -181,6 +188,7 @@ impl Parts {
             Parts::Map(m) => Value::Map(m),
             Parts::Set(s) => Value::Set(s),
             Parts::Fn(f) => Value::Fn(f),
+            Parts::Sorted(s) => Value::Sorted(s),
             Parts::Other(value) => value,
         }
     }
@@ -191,7 +199,12 @@ impl Value {
     pub fn into_parts(self) -> Parts {
         if !matches!(
             self,
-            Value::List(_) | Value::Vector(_) | Value::Map(_) | Value::Set(_) | Value::Fn(_)
+            Value::List(_)
+                | Value::Vector(_)
+                | Value::Map(_)
+                | Value::Set(_)
+                | Value::Fn(_)
+                | Value::Sorted(_)
         ) {
             return Parts::Other(self);
         }
@@ -205,6 +218,7 @@ impl Value {
                 Value::Map(m) => Parts::Map(std::ptr::read(m)),
                 Value::Set(s) => Parts::Set(std::ptr::read(s)),
                 Value::Fn(f) => Parts::Fn(std::ptr::read(f)),
+                Value::Sorted(s) => Parts::Sorted(std::ptr::read(s)),
                 _ => unreachable!("the values that own a collection or closure"),
             }
         }
@@ -280,6 +294,7 @@ impl Value {
             Value::Set(s) => std::mem::forget(Arc::clone(s)),
             Value::Fn(f) => std::mem::forget(Arc::clone(f)),
             Value::Regex(r) => std::mem::forget(Arc::clone(r)),
+            Value::Sorted(s) => std::mem::forget(Arc::clone(s)),
             _ => {}
         }
         // SAFETY: the caller vouches for `slot`; the bits are a value whose
@@ -373,7 +388,8 @@ impl Value {
             | Value::Map(_)
             | Value::Set(_)
             | Value::Fn(_)
-            | Value::Regex(_) => false,
+            | Value::Regex(_)
+            | Value::Sorted(_) => false,
         }
     }
 
@@ -434,6 +450,8 @@ impl Value {
             Value::Ref(_) => "ref",
             Value::Char(_) => "char",
             Value::Regex(_) => "regex",
+            Value::Sorted(s) if s.set => "set",
+            Value::Sorted(_) => "map",
         }
     }
 

@@ -96,6 +96,21 @@ pub fn write_value(out: &mut impl Text, value: &Value, readable: bool) {
         Value::Char(c) if readable => write_char_literal(out, *c),
         Value::Char(c) => out.push(*c),
         Value::Regex(r) => write_regex(out, r.source()),
+        Value::Sorted(s) if s.set => {
+            deeper(|| write_items(out, "#{", s.iter().map(|(k, _)| k), "}", readable))
+        }
+        Value::Sorted(s) => deeper(|| {
+            out.push('{');
+            for (i, (k, v)) in s.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_value(out, k, readable);
+                out.push(' ');
+                write_value(out, v, readable);
+            }
+            out.push('}');
+        }),
     }
 }
 
