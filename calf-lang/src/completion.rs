@@ -156,6 +156,29 @@ mod tests {
     }
 
     #[test]
+    fn offers_characters_regexes_and_sorted_collections_with_their_docs() {
+        let globals = globals();
+        for name in [
+            "char",
+            "char?",
+            "re-find",
+            "re-matches",
+            "re-seq",
+            "re-pattern",
+        ] {
+            assert!(
+                completions(&format!("({name}|")).contains(&name.to_string()),
+                "{name}"
+            );
+            let var = globals
+                .resolve(Sym::new(USER), Sym::new(name))
+                .expect("bound");
+            assert!(var.meta().doc.is_some_and(|d| !d.is_empty()), "{name}");
+        }
+        assert!(completions("(string/replace|").contains(&"string/replace-first".to_string()));
+    }
+
+    #[test]
     fn completes_keywords_read_so_far() {
         crate::reader::read_str("<test>", "{:completion-test/kw 1}").expect("reads");
         assert_eq!(

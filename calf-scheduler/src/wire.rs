@@ -129,6 +129,9 @@ fn write(out: &mut Vec<u8>, value: &Value, as_key: bool, depth: usize) -> Result
         Value::Int(n) => drop(mp::write_sint(out, *n).map_err(failed)?),
         Value::Float(x) => mp::write_f64(out, *x).map_err(failed)?,
         Value::Str(s) => mp::write_str(out, s.as_str()).map_err(failed)?,
+        // MessagePack has no character: a one-character str, which comes
+        // back as a string (docs/protocol.md).
+        Value::Char(c) => mp::write_str(out, c.encode_utf8(&mut [0; 4])).map_err(failed)?,
         Value::Keyword(k) if as_key => mp::write_str(out, k.name()).map_err(failed)?,
         Value::Keyword(k) => write_ext(out, EXT_KEYWORD, k.name().as_bytes())?,
         Value::Symbol(s) => write_ext(out, EXT_SYMBOL, s.name().as_bytes())?,
@@ -157,21 +160,25 @@ fn write(out: &mut Vec<u8>, value: &Value, as_key: bool, depth: usize) -> Result
             out[start..data_start].copy_from_slice(&header);
             out.truncate(data_start + data_len);
         }
+        // Sorted or not, a map is a map on the wire (its order is lost).
+        Value::Sorted(sorted) => write(out, &sorted.to_unsorted(), as_key, depth)?,
         Value::Map(entries) => {
             mp::write_map_len(out, entries.len() as u32).map_err(failed)?;
             let mut names = std::collections::HashSet::new();
             for (k, v) in entries.iter() {
                 let text = match k {
-                    Value::Keyword(name) => Some(name.name()),
-                    Value::Str(s) => Some(s.as_str()),
+                    Value::Keyword(name) => Some(std::borrow::Cow::Borrowed(name.name())),
+                    Value::Str(s) => Some(std::borrow::Cow::Borrowed(s.as_str())),
+                    Value::Char(c) => Some(std::borrow::Cow::Owned(c.to_string())),
                     _ => None,
                 };
                 if let Some(text) = text {
-                    if !names.insert(text) {
+                    if names.contains(&text) {
                         return Err(format!(
-                            "the map has both :{text} and \"{text}\" as keys, which are the same key on the wire"
+                            "the map has two of :{text}, \"{text}\" and \\{text} as keys, which are the same key on the wire"
                         ));
                     }
+                    names.insert(text);
                 }
                 write(out, k, true, depth + 1)?;
                 write(out, v, false, depth + 1)?;
@@ -184,6 +191,13 @@ fn write(out: &mut Vec<u8>, value: &Value, as_key: bool, depth: usize) -> Result
                 "{} cannot be sent: functions do not cross the bus",
                 calf_lang::value::print::pr_str(value)
             ))
+        }
+        Value::Regex(r) => {
+            return Err(format!(
+                "{} cannot be sent: regexes do not cross the bus; send the pattern as a string, (str re), and compile it at the other end",
+                calf_lang::value::print::pr_str(value)
+            )
+            .replace("(str re)", &format!("{:?}", r.source())))
         }
     }
     Ok(())
@@ -285,6 +299,18 @@ mod tests {
     }
 
     #[test]
+    fn characters_are_one_character_strings_on_the_wire() {
+        assert_eq!(encode(&Value::Char('a')), Ok(vec![0xa1, 0x61]));
+        assert_eq!(encode(&Value::Char('é')), Ok(vec![0xa2, 0xc3, 0xa9]));
+        assert_eq!(decode(&[0xa1, 0x61]), Ok(Value::str("a")));
+        let clash = Value::map([
+            (Value::Char('a'), Value::Int(1)),
+            (Value::keyword("a"), Value::Int(2)),
+        ]);
+        assert!(encode(&clash).is_err_and(|e| e.contains("same key on the wire")));
+    }
+
+    #[test]
     fn keyword_keys_are_strings_on_the_wire_and_come_back_keywords() {
         let bytes = encode(&Value::map([(Value::keyword("a"), Value::Int(1))])).expect("encodes");
         let mp = rmpv::decode::read_value(&mut bytes.as_slice()).expect("msgpack");
@@ -303,6 +329,15 @@ mod tests {
             (Value::str("a"), Value::Int(2)),
         ]);
         assert!(encode(&both).is_err());
+        let regex = calf_lang::reader::read_str("<test>", "[#\"a+\"]")
+            .expect("reads")
+            .forms
+            .remove(0);
+        let refused = encode(&regex).expect_err("a regex stays home");
+        assert!(
+            refused.contains("#\"a+\"") && refused.contains("as a string"),
+            "{refused}"
+        );
         assert!(decode(&[0x92, 0x01]).is_err());
         assert!(decode(&[0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).is_err());
         assert!(decode(&[0xc4, 0x01, 0xff]).is_err());

@@ -518,5 +518,6 @@ fn is_literal(v: &Value) -> bool {
             | Value::Float(_)
             | Value::Str(_)
             | Value::Keyword(_)
+            | Value::Char(_)
     )
 }

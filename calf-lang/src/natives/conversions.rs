@@ -1,4 +1,4 @@
-//! Conversions between numbers, and parsing numbers, booleans and UUIDs
+//! Conversions between numbers and characters, and parsing numbers, booleans and UUIDs
 //! from strings.
 
 use super::helpers::{
@@ -11,10 +11,11 @@ fn to_int(fname: &str, args: &[Value]) -> Result<Value, RuntimeError> {
     const TWO_63: f64 = 9_223_372_036_854_775_808.0;
     match args[0] {
         Value::Int(_) => Ok(args[0].clone()),
+        Value::Char(c) => Ok(Value::Int(i64::from(u32::from(c)))),
         Value::Float(x) if x.is_nan() => Err(illegal(fname, "NaN is not an integer")),
         Value::Float(x) if (-TWO_63..TWO_63).contains(&x) => Ok(Value::Int(x as i64)),
         Value::Float(_) => Err(overflow(fname)),
-        _ => Err(type_error(fname, args, 0, "a number")),
+        _ => Err(type_error(fname, args, 0, "a number or a character")),
     }
 }
 
@@ -40,6 +41,24 @@ fn double(args: &[Value]) -> Result<Value, RuntimeError> {
 
 fn float(args: &[Value]) -> Result<Value, RuntimeError> {
     to_float("float", args)
+}
+
+/// The character of a code point, as Clojure's `char`.
+fn char(args: &[Value]) -> Result<Value, RuntimeError> {
+    match args[0] {
+        Value::Char(_) => Ok(args[0].clone()),
+        Value::Int(n) => u32::try_from(n)
+            .ok()
+            .and_then(char::from_u32)
+            .map(Value::Char)
+            .ok_or_else(|| {
+                illegal(
+                    "char",
+                    format!("{n} is not a character's code point (0 to 0x10FFFF, not a surrogate)"),
+                )
+            }),
+        _ => Err(type_error("char", args, 0, "an integer or a character")),
+    }
 }
 
 fn parse_long(args: &[Value]) -> Result<Value, RuntimeError> {
@@ -90,9 +109,11 @@ fn parse_uuid(args: &[Value]) -> Result<Value, RuntimeError> {
 
 natives! {
     pure "int" "1" int,
-        "Returns the number as an integer, truncating a float toward zero.";
+        "Returns the number as an integer, truncating a float toward zero, or a character's code point.";
     pure "long" "1" long,
-        "Returns the number as an integer, truncating a float toward zero.";
+        "Returns the number as an integer, truncating a float toward zero, or a character's code point.";
+    pure "char" "1" char,
+        "Returns the character whose code point is the integer.";
     pure "double" "1" double,
         "Returns the number as a float.";
     pure "float" "1" float,

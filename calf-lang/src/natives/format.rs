@@ -180,11 +180,12 @@ fn format_native(args: &[Value]) -> Result<Value, RuntimeError> {
             }
             'c' => {
                 let c = match arg {
+                    Value::Char(c) => Some(*c),
                     Value::Int(n) => u32::try_from(*n).ok().and_then(char::from_u32),
                     Value::Str(s) if s.chars().count() == 1 => s.chars().next(),
                     _ => None,
                 };
-                let c = c.ok_or_else(|| wrong("a character code or a one-character string"))?;
+                let c = c.ok_or_else(|| wrong("a character, a character code or a one-character string"))?;
                 spec.pad(&mut out, "", c.encode_utf8(&mut [0; 4]), false);
             }
             'd' => {

@@ -90,16 +90,11 @@ pub fn entry(k: &Value, v: &Value) -> Value {
     vector_of(items)
 }
 
-/// A one-character string.
-pub fn char_str(c: char) -> Value {
-    Value::str(c)
-}
-
 type Ptr = imbl::shared_ptr::DefaultSharedPtr;
 
 /// The items of anything `seq` accepts, as owned values: a list's or a
 /// vector's items, a map's entries as `[k v]` vectors, a set's members, a
-/// string's characters as one-character strings; nothing for `nil`.
+/// string's characters; nothing for `nil`.
 ///
 /// The items taken are owed to the caller's reduction budget when the
 /// iterator is dropped (see [`crate::vm::work`]): a native that walks a
@@ -115,6 +110,10 @@ enum ItemsOf<'a> {
     Map(crate::value::MapIter<'a>),
     Set(crate::value::SetIter<'a>),
     Chars(std::str::Chars<'a>),
+    Sorted {
+        iter: Box<dyn Iterator<Item = (&'a Value, &'a Value)> + 'a>,
+        set: bool,
+    },
 }
 
 impl Iterator for Items<'_> {
@@ -127,7 +126,9 @@ impl Iterator for Items<'_> {
             ItemsOf::Seq(it) => it.next().cloned(),
             ItemsOf::Map(it) => it.next().map(|(k, v)| entry(k, v)),
             ItemsOf::Set(it) => it.next().cloned(),
-            ItemsOf::Chars(it) => it.next().map(char_str),
+            ItemsOf::Chars(it) => it.next().map(Value::Char),
+            ItemsOf::Sorted { iter, set: true } => iter.next().map(|(k, _)| k.clone()),
+            ItemsOf::Sorted { iter, .. } => iter.next().map(|(k, v)| entry(k, v)),
         };
         self.taken += 1;
         item
@@ -140,6 +141,7 @@ impl Iterator for Items<'_> {
             ItemsOf::Map(it) => it.size_hint(),
             ItemsOf::Set(it) => it.size_hint(),
             ItemsOf::Chars(it) => it.size_hint(),
+            ItemsOf::Sorted { iter, .. } => iter.size_hint(),
         }
     }
 }
@@ -158,6 +160,10 @@ pub fn try_items(value: &Value) -> Option<Items<'_>> {
         Value::Map(m) => ItemsOf::Map(m.iter()),
         Value::Set(s) => ItemsOf::Set(s.iter()),
         Value::Str(s) => ItemsOf::Chars(s.chars()),
+        Value::Sorted(s) => ItemsOf::Sorted {
+            iter: s.iter(),
+            set: s.set,
+        },
         _ => return None,
     };
     Some(Items { of, taken: 0 })
@@ -187,6 +193,7 @@ pub fn count_of(value: &Value) -> Option<usize> {
         Value::List(v) | Value::Vector(v) => v.len(),
         Value::Map(m) => m.len(),
         Value::Set(s) => s.len(),
+        Value::Sorted(s) => s.len(),
         Value::Str(s) => {
             crate::vm::work::charge_items(s.len() / BYTES_PER_ITEM);
             s.chars().count()

@@ -42,6 +42,10 @@ fn assoc1(fname: &str, pos: usize, coll: Value, k: Value, v: Value) -> Result<Va
             Arc::make_mut(&mut m).insert(k, v);
             Ok(Value::Map(m))
         }
+        Parts::Sorted(mut s) if !s.set => {
+            super::sorted::insert(fname, Arc::make_mut(&mut s), k, v)?;
+            Ok(Value::Sorted(s))
+        }
         Parts::Vector(mut items) => {
             let Value::Int(index) = k else {
                 return Err(RuntimeError::wrong_type(
@@ -98,6 +102,12 @@ fn dissoc(args: &mut [Value]) -> Result<Value, RuntimeError> {
             }
             Ok(Value::Map(m))
         }
+        Parts::Sorted(mut s) if !s.set => {
+            for k in &args[1..] {
+                super::sorted::remove(Arc::make_mut(&mut s), k);
+            }
+            Ok(Value::Sorted(s))
+        }
         other => {
             args[0] = other.into_value();
             Err(type_error("dissoc", args, 0, "a map or nil"))
@@ -116,6 +126,12 @@ fn disj(args: &mut [Value]) -> Result<Value, RuntimeError> {
             }
             Ok(Value::Set(set))
         }
+        Parts::Sorted(mut s) if s.set => {
+            for k in &args[1..] {
+                super::sorted::remove(Arc::make_mut(&mut s), k);
+            }
+            Ok(Value::Sorted(s))
+        }
         other => {
             args[0] = other.into_value();
             Err(type_error("disj", args, 0, "a set or nil"))
@@ -133,11 +149,13 @@ pub fn lookup(coll: &Value, k: &Value) -> Option<Value> {
             _ => None,
         },
         Value::Set(s) => s.contains(k).then(|| k.clone()),
+        Value::Sorted(s) if s.set => s.get_key(k).cloned(),
+        Value::Sorted(s) => s.get(k).cloned(),
         Value::Str(text) => match k {
             Value::Int(i) => usize::try_from(*i)
                 .ok()
                 .and_then(|i| text.chars().nth(i))
-                .map(super::helpers::char_str),
+                .map(Value::Char),
             _ => None,
         },
         _ => None,
@@ -183,6 +201,7 @@ fn contains(args: &[Value]) -> Result<Value, RuntimeError> {
         Value::Nil => false,
         Value::Map(m) => m.contains_key(k),
         Value::Set(s) => s.contains(k),
+        Value::Sorted(s) => s.get_key(k).is_some(),
         Value::Vector(v) => {
             matches!(k, Value::Int(i) if usize::try_from(*i).is_ok_and(|i| i < v.len()))
         }
@@ -207,6 +226,10 @@ fn find(args: &[Value]) -> Result<Value, RuntimeError> {
         Value::Map(m) => Ok(m
             .get_key_value(&args[1])
             .map_or(Value::Nil, |(k, v)| entry(k, v))),
+        Value::Sorted(s) if !s.set => Ok(s
+            .get_key(&args[1])
+            .zip(s.get(&args[1]))
+            .map_or(Value::Nil, |(k, v)| entry(k, v))),
         Value::Vector(_) => {
             Ok(lookup(&args[0], &args[1]).map_or(Value::Nil, |v| entry(&args[1], &v)))
         }
@@ -218,6 +241,12 @@ fn map_part(fname: &str, args: &[Value], keys: bool) -> Result<Value, RuntimeErr
     match &args[0] {
         Value::Nil => Ok(Value::Nil),
         Value::Map(m) if m.is_empty() => Ok(Value::Nil),
+        Value::Sorted(s) if !s.set && s.is_empty() => Ok(Value::Nil),
+        Value::Sorted(s) if !s.set => Ok(list_of(
+            s.iter()
+                .map(|(k, v)| if keys { k.clone() } else { v.clone() })
+                .collect(),
+        )),
         Value::Map(m) => Ok(list_of(if keys {
             m.keys().cloned().collect()
         } else {
@@ -249,12 +278,28 @@ fn val(args: &[Value]) -> Result<Value, RuntimeError> {
     }
 }
 
+/// `merge` onto a sorted map: a sorted map, as in Clojure.
+fn merge_sorted(args: &[Value], start: usize, first: &crate::value::Sorted) -> Result<Value, RuntimeError> {
+    let mut sorted = first.clone();
+    for (i, m) in args.iter().enumerate().skip(start + 1) {
+        match m {
+            Value::Nil => {}
+            Value::Map(_) | Value::Sorted(_) => {
+                super::sorted::conj1("merge", i + 1, &mut sorted, m.clone())?;
+            }
+            _ => return Err(type_error("merge", args, i, "a map or nil")),
+        }
+    }
+    Ok(Value::Sorted(Arc::new(sorted)))
+}
+
 fn merge(args: &[Value]) -> Result<Value, RuntimeError> {
     let Some(start) = args.iter().position(|m| !matches!(m, Value::Nil)) else {
         return Ok(Value::Nil);
     };
     let mut map = match &args[start] {
         Value::Map(m) => (**m).clone(),
+        Value::Sorted(s) if !s.set => return merge_sorted(args, start, s),
         _ => return Err(type_error("merge", args, start, "a map or nil")),
     };
     for (i, m) in args.iter().enumerate().skip(start + 1) {
@@ -283,6 +328,14 @@ fn select_keys(args: &[Value]) -> Result<Value, RuntimeError> {
     match &args[0] {
         Value::Nil => {}
         Value::Map(m) => {
+            for k in items("select-keys", args, 1)? {
+                if let Some(v) = m.get(&k) {
+                    let v = v.clone();
+                    out.insert(k, v);
+                }
+            }
+        }
+        Value::Sorted(m) if !m.set => {
             for k in items("select-keys", args, 1)? {
                 if let Some(v) = m.get(&k) {
                     let v = v.clone();

@@ -71,6 +71,8 @@ families!(
     strings,
     format,
     string_namespace,
+    regex,
+    sorted,
     errors,
     random,
     output,

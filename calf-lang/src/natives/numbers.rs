@@ -499,7 +499,8 @@ fn incomparable(a: &Value, b: &Value) -> RuntimeError {
 /// The total order `compare` and `sort` use: `nil` first; numbers by value
 /// (NaN after every other number); strings, keywords and symbols by text;
 /// lists and vectors by length, then item by item (as Clojure's vectors);
-/// booleans `false` first; pids and refs by number. Values of different
+/// booleans `false` first; characters by code point; pids and refs by
+/// number. Values of different
 /// kinds, maps, sets and functions are incomparable.
 pub fn compare(a: &Value, b: &Value) -> Result<Ordering, RuntimeError> {
     use Value::*;
@@ -531,6 +532,7 @@ pub fn compare(a: &Value, b: &Value) -> Result<Ordering, RuntimeError> {
         },
         (Pid(x), Pid(y)) => x.cmp(y),
         (Ref(x), Ref(y)) => x.cmp(y),
+        (Char(x), Char(y)) => x.cmp(y),
         _ => return Err(incomparable(a, b)),
     })
 }

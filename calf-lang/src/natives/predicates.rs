@@ -13,7 +13,7 @@ macro_rules! predicates {
 fn is_coll(v: &Value) -> bool {
     matches!(
         v,
-        Value::List(_) | Value::Vector(_) | Value::Map(_) | Value::Set(_)
+        Value::List(_) | Value::Vector(_) | Value::Map(_) | Value::Set(_) | Value::Sorted(_)
     )
 }
 
@@ -50,6 +50,8 @@ predicates! {
         "True if the value is a float.";
     "string?" |v| matches!(v, Value::Str(_)),
         "True if the value is a string.";
+    "char?" |v| matches!(v, Value::Char(_)),
+        "True if the value is a character.";
     "keyword?" |v| matches!(v, Value::Keyword(_)),
         "True if the value is a keyword.";
     "symbol?" |v| matches!(v, Value::Symbol(_)),
@@ -58,10 +60,14 @@ predicates! {
         "True if the value is a vector.";
     "list?" |v| matches!(v, Value::List(_)),
         "True if the value is a list.";
-    "map?" |v| matches!(v, Value::Map(_)),
-        "True if the value is a map.";
-    "set?" |v| matches!(v, Value::Set(_)),
-        "True if the value is a set.";
+    "map?" |v| matches!(v, Value::Map(_)) || matches!(v, Value::Sorted(s) if !s.set),
+        "True if the value is a map, sorted or not.";
+    "set?" |v| matches!(v, Value::Set(_)) || matches!(v, Value::Sorted(s) if s.set),
+        "True if the value is a set, sorted or not.";
+    "sorted?" |v| matches!(v, Value::Sorted(_)),
+        "True if the value is a sorted map or set.";
+    "reversible?" |v| matches!(v, Value::Vector(_) | Value::Sorted(_)),
+        "True if rseq takes the value: a vector, or a sorted map or set.";
     "pid?" |v| matches!(v, Value::Pid(_)),
         "True if the value is a process identifier.";
     "ref?" |v| matches!(v, Value::Ref(_)),
@@ -96,7 +102,7 @@ predicates! {
         "True if the value is a function.";
     "ifn?" |v| matches!(
         v,
-        Value::Fn(_) | Value::Native(_) | Value::Keyword(_) | Value::Map(_) | Value::Set(_) | Value::Vector(_)
+        Value::Fn(_) | Value::Native(_) | Value::Keyword(_) | Value::Map(_) | Value::Set(_) | Value::Vector(_) | Value::Sorted(_)
     ),
         "True if the value can be called: a function, keyword, map, set or vector.";
     "coll?" is_coll,
@@ -105,7 +111,7 @@ predicates! {
         "True if count takes constant time on the value: a list, vector, map or set.";
     "sequential?" |v| matches!(v, Value::List(_) | Value::Vector(_)),
         "True if the value is a list or a vector.";
-    "associative?" |v| matches!(v, Value::Map(_) | Value::Vector(_)),
+    "associative?" |v| matches!(v, Value::Map(_) | Value::Vector(_)) || matches!(v, Value::Sorted(s) if !s.set),
         "True if the value is a map or a vector.";
     "seqable?" |v| matches!(v, Value::Nil | Value::Str(_)) || is_coll(v),
         "True if seq accepts the value: a collection, a string or nil.";

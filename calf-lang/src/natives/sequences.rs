@@ -29,6 +29,7 @@ enum Builder {
     Vector(Arc<Vector>),
     Map(Arc<Map>),
     Set(Arc<Set>),
+    Sorted(Arc<crate::value::Sorted>),
 }
 
 impl Builder {
@@ -40,6 +41,7 @@ impl Builder {
             Parts::Vector(v) => Builder::Vector(v),
             Parts::Map(m) => Builder::Map(m),
             Parts::Set(s) => Builder::Set(s),
+            Parts::Sorted(s) => Builder::Sorted(s),
             other => {
                 args[i] = other.into_value();
                 return Err(type_error(fname, args, i, "a collection or nil"));
@@ -68,6 +70,7 @@ impl Builder {
                 Value::Nil => {}
                 _ => return Err(RuntimeError::wrong_type(fname, pos, MAP_ENTRY, &x)),
             },
+            Builder::Sorted(s) => super::sorted::conj1(fname, pos, Arc::make_mut(s), x)?,
         }
         Ok(())
     }
@@ -78,6 +81,7 @@ impl Builder {
             Builder::Vector(v) => Value::Vector(v),
             Builder::Map(m) => Value::Map(m),
             Builder::Set(s) => Value::Set(s),
+            Builder::Sorted(s) => Value::Sorted(s),
         }
     }
 }
@@ -85,7 +89,12 @@ impl Builder {
 /// `(conj coll)`, `(into coll)`: the collection itself, `nil` included.
 fn only_collection(fname: &str, args: &mut [Value]) -> Result<Value, RuntimeError> {
     match &args[0] {
-        Value::Nil | Value::List(_) | Value::Vector(_) | Value::Map(_) | Value::Set(_) => {
+        Value::Nil
+        | Value::List(_)
+        | Value::Vector(_)
+        | Value::Map(_)
+        | Value::Set(_)
+        | Value::Sorted(_) => {
             Ok(take_arg(&mut args[0]))
         }
         _ => Err(type_error(fname, args, 0, "a collection or nil")),
@@ -276,7 +285,7 @@ fn nth(args: &[Value]) -> Result<Value, RuntimeError> {
         Value::Str(s) => usize::try_from(index)
             .ok()
             .and_then(|i| s.chars().nth(i))
-            .map(super::helpers::char_str),
+            .map(Value::Char),
         _ => {
             return Err(type_error(
                 "nth",
@@ -329,6 +338,7 @@ fn empty(args: &[Value]) -> Result<Value, RuntimeError> {
         Value::Vector(_) => vector_of(Vector::new()),
         Value::Map(_) => Value::Map(Arc::new(Map::default())),
         Value::Set(_) => Value::Set(Arc::new(Set::default())),
+        Value::Sorted(s) => Value::Sorted(Arc::new(crate::value::Sorted::new(s.set, s.descending))),
         _ => Value::Nil,
     })
 }

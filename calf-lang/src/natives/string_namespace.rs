@@ -2,8 +2,9 @@
 //! and search.
 //!
 //! Indexes into strings count characters (Unicode scalar values), not bytes.
-//! `string/split` and `string/replace` take literal strings: there are no
-//! regular expressions.
+//! `string/split`, `string/replace` and `string/replace-first` take a
+//! literal string or a regex; a function as the replacement is handled in
+//! Calf (`core.calf`), which calls it.
 
 use super::strings::{charge_text, write_str};
 use super::helpers::{
@@ -97,14 +98,50 @@ fn strings_vector<'a>(parts: impl IntoIterator<Item = &'a str>) -> Value {
     vector_of(parts.into_iter().map(Value::str).collect())
 }
 
+/// Splits like Java's `String.split` with a pattern: as
+/// [`split_literal`], and a match of nothing at the very start makes no
+/// empty first part.
+fn split_regex<'a>(s: &'a str, re: &regex::Regex, limit: i64) -> Vec<&'a str> {
+    if s.is_empty() {
+        return vec![""];
+    }
+    let max_parts = if limit > 0 {
+        usize::try_from(limit).unwrap_or(usize::MAX)
+    } else {
+        usize::MAX
+    };
+    let mut parts = Vec::new();
+    let mut last = 0;
+    for m in re.find_iter(s) {
+        if parts.len() + 1 >= max_parts {
+            break;
+        }
+        if m.end() == 0 {
+            continue;
+        }
+        parts.push(&s[last..m.start()]);
+        last = m.end();
+    }
+    parts.push(&s[last..]);
+    if limit == 0 {
+        while parts.last() == Some(&"") {
+            parts.pop();
+        }
+    }
+    parts
+}
+
 fn split(args: &[Value]) -> Result<Value, RuntimeError> {
     let s = str_arg("string/split", args, 0)?;
-    let sep = str_arg("string/split", args, 1)?;
     let limit = match args.get(2) {
         Some(_) => int_arg("string/split", args, 2)?,
         None => 0,
     };
-    let parts = split_literal(s, sep, limit);
+    let parts = match &args[1] {
+        Value::Regex(re) => split_regex(s, re.find(), limit),
+        Value::Str(sep) => split_literal(s, sep, limit),
+        _ => return Err(type_error("string/split", args, 1, "a regex or a string")),
+    };
     charge_text(parts.len(), s.len());
     Ok(strings_vector(parts))
 }
@@ -230,10 +267,36 @@ fn ends_with(args: &[Value]) -> Result<Value, RuntimeError> {
 }
 
 fn replace(args: &[Value]) -> Result<Value, RuntimeError> {
-    let s = str_arg("string/replace", args, 0)?;
-    let from = str_arg("string/replace", args, 1)?;
-    let to = str_arg("string/replace", args, 2)?;
-    Ok(replaced(s, from, to, usize::MAX))
+    replace_some("string/replace", args, usize::MAX)
+}
+
+/// Argument `i`, a string or a character, as text.
+fn text_arg<'a>(
+    fname: &str,
+    args: &'a [Value],
+    i: usize,
+    buf: &'a mut [u8; 4],
+    expected: &str,
+) -> Result<&'a str, RuntimeError> {
+    match &args[i] {
+        Value::Str(s) => Ok(s.as_str()),
+        Value::Char(c) => Ok(c.encode_utf8(buf)),
+        _ => Err(type_error(fname, args, i, expected)),
+    }
+}
+
+/// `string/replace` and `string/replace-first`, but with a function as
+/// the replacement, which `core.calf` handles before calling this.
+fn replace_some(fname: &str, args: &[Value], limit: usize) -> Result<Value, RuntimeError> {
+    let s = str_arg(fname, args, 0)?;
+    let (mut from_buf, mut to_buf) = ([0; 4], [0; 4]);
+    if let Value::Regex(re) = &args[1] {
+        let to = text_arg(fname, args, 2, &mut to_buf, "a string or a function")?;
+        return super::regex::replace_matches(fname, re, s, to, limit);
+    }
+    let from = text_arg(fname, args, 1, &mut from_buf, "a string, a character or a regex")?;
+    let to = text_arg(fname, args, 2, &mut to_buf, "a string or a character")?;
+    Ok(replaced(s, from, to, limit))
 }
 
 /// `s` with its first `limit` occurrences of `from` replaced by `to`, as
@@ -252,10 +315,7 @@ fn replaced(s: &str, from: &str, to: &str, limit: usize) -> Value {
 }
 
 fn replace_first(args: &[Value]) -> Result<Value, RuntimeError> {
-    let s = str_arg("string/replace-first", args, 0)?;
-    let from = str_arg("string/replace-first", args, 1)?;
-    let to = str_arg("string/replace-first", args, 2)?;
-    Ok(replaced(s, from, to, 1))
+    replace_some("string/replace-first", args, 1)
 }
 
 fn blank(args: &[Value]) -> Result<Value, RuntimeError> {
@@ -268,7 +328,8 @@ fn blank(args: &[Value]) -> Result<Value, RuntimeError> {
 
 fn index_of(args: &[Value]) -> Result<Value, RuntimeError> {
     let s = str_arg("string/index-of", args, 0)?;
-    let needle = str_arg("string/index-of", args, 1)?;
+    let mut buf = [0; 4];
+    let needle = text_arg("string/index-of", args, 1, &mut buf, "a string or a character")?;
     let from = match args.get(2) {
         Some(_) => int_arg("string/index-of", args, 2)?.max(0),
         None => 0,
@@ -289,7 +350,8 @@ fn index_of(args: &[Value]) -> Result<Value, RuntimeError> {
 
 fn last_index_of(args: &[Value]) -> Result<Value, RuntimeError> {
     let s = str_arg("string/last-index-of", args, 0)?;
-    let needle = str_arg("string/last-index-of", args, 1)?;
+    let mut buf = [0; 4];
+    let needle = text_arg("string/last-index-of", args, 1, &mut buf, "a string or a character")?;
     let end = match args.get(2) {
         Some(_) => {
             let from = int_arg("string/last-index-of", args, 2)?;
@@ -318,7 +380,7 @@ natives! {
     pure "string/join" "1..=2" join,
         "Returns the items as strings, joined by the separator if one is given.";
     pure "string/split" "2..=3" split,
-        "Returns a vector of the parts of the string between occurrences of a literal separator, without trailing empty parts unless a limit says otherwise.";
+        "Returns a vector of the parts of the string between matches of a regex (or occurrences of a literal string), without trailing empty parts unless a limit says otherwise.";
     pure "string/split-lines" "1" split_lines,
         "Returns a vector of the lines of the string.";
     pure "string/upper-case" "1" upper_case,
@@ -344,13 +406,13 @@ natives! {
     pure "string/ends-with?" "2" ends_with,
         "True if the string ends with the other string.";
     pure "string/replace" "3" replace,
-        "Replaces every occurrence of a literal string with another.";
+        "Replaces every match of a regex (or occurrence of a string or character) with a string ($1 names a group of a regex) or the result of a function of the match.";
     pure "string/replace-first" "3" replace_first,
-        "Replaces the first occurrence of a literal string with another.";
+        "Replaces the first match of a regex (or occurrence of a string or character) with a string ($1 names a group of a regex) or the result of a function of the match.";
     pure "string/blank?" "1" blank,
         "True if the string is nil, empty or only whitespace.";
     pure "string/index-of" "2..=3" index_of,
-        "Returns the character index of the first occurrence of the other string (from an index), or nil.";
+        "Returns the character index of the first occurrence of the other string or character (from an index), or nil.";
     pure "string/last-index-of" "2..=3" last_index_of,
-        "Returns the character index of the last occurrence of the other string (starting at or before an index), or nil.";
+        "Returns the character index of the last occurrence of the other string or character (starting at or before an index), or nil.";
 }

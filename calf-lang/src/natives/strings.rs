@@ -21,6 +21,8 @@ pub(super) fn write_str(out: &mut impl Text, value: &Value) {
     match value {
         Value::Nil => {}
         Value::Str(s) => out.push_str(s),
+        // As Clojure's `str` of a pattern: the pattern as written.
+        Value::Regex(r) => out.push_str(r.source()),
         _ => write_value(out, value, false),
     }
 }
@@ -125,7 +127,8 @@ fn keyword(args: &[Value]) -> Result<Value, RuntimeError> {
     | Value::Fn(_)
     | Value::Native(_)
     | Value::Pid(_)
-    | Value::Ref(_)] = args
+    | Value::Ref(_)
+    | Value::Char(_)] = args
     {
         return Ok(Value::Nil);
     }

@@ -36,6 +36,8 @@ fn identical(args: &[Value]) -> Result<Value, RuntimeError> {
         (Native(a), Native(b)) => std::ptr::eq(*a, *b),
         (Pid(a), Pid(b)) => a == b,
         (Ref(a), Ref(b)) => a == b,
+        (Char(a), Char(b)) => a == b,
+        (Regex(a), Regex(b)) => Arc::ptr_eq(a, b),
         _ => false,
     };
     Ok(Value::Bool(same))

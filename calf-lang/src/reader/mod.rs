@@ -7,9 +7,9 @@
 //!   `#_` discards the next form; commas are whitespace.
 //! - `nil`, `true`, `false`; 64-bit integers and floats (see `number`),
 //!   `##Inf`, `##-Inf`, `##NaN`; strings (see `string`); symbols and keywords
-//!   (see `token`). `.5` is an error, not a symbol. `::a`, character
-//!   literals (`\a`), metadata (`^`), regexes, tagged literals and reader
-//!   conditionals are errors.
+//!   (see `token`), characters (`\a`, see `character`), regexes
+//!   (`#"..."`, see `regex`). `.5` is an error, not a symbol. `::a`,
+//!   metadata (`^`), tagged literals and reader conditionals are errors.
 //! - `(...)`, `[...]`, `{...}` and `#{...}`. A map with an odd number of forms
 //!   and duplicate map keys or set items are errors.
 //! - Sugar reads as lists: `'x` is `(quote x)`, `` `x `` is
@@ -27,8 +27,10 @@
 //! string, or a prefix (`'`, `#_` ...) at the very end.
 
 mod anon_fn;
+mod character;
 mod number;
 mod parser;
+mod regex;
 mod scan;
 mod string;
 mod token;

@@ -12,6 +12,8 @@ use crate::span::{FileId, SourceFile, Span, SpanTable};
 use crate::value::{Map, Set, Value, Vector};
 
 use super::anon_fn::AnonFn;
+use super::character::read_char;
+use super::regex::read_regex;
 use super::scan::{char_at, skip_trivia, token_end};
 use super::string::read_string;
 use super::token::read_token;
@@ -160,7 +162,11 @@ impl<'a> Parser<'a> {
                     )
                     .with_hint("remove the `^` and the metadata form after it"))
                 }
-                b'\\' => return Err(self.character_literal(start)),
+                b'\\' => {
+                    let (c, end) = read_char(self.text, self.file, start)?;
+                    self.pos = end;
+                    self.deliver(Value::Char(c), self.span(start, end))?;
+                }
                 b'#' => self.dispatch(start, next)?,
                 _ => self.token(start)?,
             }
@@ -404,10 +410,12 @@ impl<'a> Parser<'a> {
                 self.push(Frame::Discard { prefix }, prefix)
             }
             Some(b'#') => self.symbolic(start),
-            Some(b'"') => Err(not_supported(
-                "regular expression literals (`#\"...\"`)",
-                "write the pattern as a plain string",
-            )),
+            Some(b'"') => {
+                let (regex, end) = read_regex(self.text, self.file, start)?;
+                self.pos = end;
+                let form = Value::Regex(Arc::new(regex));
+                self.deliver(form, self.span(start, end))
+            }
             Some(b'\'') => Err(not_supported(
                 "var quotes (`#'`)",
                 "refer to the var by its symbol",
@@ -478,21 +486,6 @@ impl<'a> Parser<'a> {
         }
         self.pos = end;
         self.deliver(value, span)
-    }
-
-    fn character_literal(&self, start: usize) -> SourceError {
-        // The backslash and the run of characters after it, like `\a` or
-        // `\newline`.
-        let end = match char_at(self.text, start + 1) {
-            Some(c) => token_end(self.text, start + 1).max(start + 1 + c.len_utf8()),
-            None => start + 1,
-        };
-        let shown = self.text.get(start..end).unwrap_or("\\");
-        SourceError::new(
-            format!("character literals like `{shown}` are not supported"),
-            self.span(start, end),
-        )
-        .with_hint("use a one-character string such as \"a\"")
     }
 }
 

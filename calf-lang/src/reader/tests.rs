@@ -157,16 +157,40 @@ fn string_errors() {
 }
 
 #[test]
-fn character_literals_are_rejected() {
-    let e = check_err(
-        "(str \\a)",
-        "character literals like `\\a` are not supported",
-        (1, 6),
+fn character_literals() {
+    check(
+        r"\a \( \; \é \newline \space \tab \return \backspace \formfeed",
+        r"\a \( \; \é \newline \space \tab \return \backspace \formfeed",
     );
-    assert!(e.hint.unwrap().contains("\"a\""));
-    check_err("\\newline", "`\\newline`", (1, 1));
-    check_err("\\", "character literals", (1, 1));
-    check_err("\\(", "`\\(`", (1, 1));
+    check(r"\u0041 \o101 \u00e9 \o0 \u0000", r"\A \A \é \u0000 \u0000");
+    check(r"(str \a\b) [\x]", r"(str \a \b) [\x]");
+    check(r"\u \o", r"\u \o");
+    assert!(matches!(read_one(r"\n"), Value::Char('n')));
+    check_err(r"(str \ab)", "unknown character literal `\\ab`", (1, 6));
+    check_err(r"\u12", "four hex digits", (1, 1));
+    check_err(r"\ud800", "surrogate", (1, 1));
+    check_err(r"\o400", "octal", (1, 1));
+    let e = check_err("\\", "must be followed by a character", (1, 1));
+    assert!(e.incomplete);
+}
+
+#[test]
+fn regex_literals_keep_their_escapes() {
+    check(
+        r##"#"a+" #"\d+\.\s" #"a\"b" #"\\""##,
+        r##"#"a+" #"\d+\.\s" #"a\"b" #"\\""##,
+    );
+    check(r##"[#"x"#"y"]"##, r##"[#"x" #"y"]"##);
+    let Value::Regex(r) = &read_one(r##"#"\d""##) else {
+        panic!("not a regex")
+    };
+    assert_eq!(r.source(), r"\d");
+    check_err(r##"(f #"a(")"##, "invalid regular expression", (1, 4));
+    check_err(r##"#"(?=a)""##, "look-around", (1, 1));
+    let e = check_err(r##"#"a{1000}{1000}""##, "more than", (1, 1));
+    assert!(e.message.contains("smaller"));
+    let e = check_err(r##"#"abc"##, "unterminated regular expression", (1, 1));
+    assert!(e.incomplete);
 }
 
 #[test]
@@ -290,7 +314,6 @@ fn unsupported_dispatch_and_metadata() {
         (1, 6),
     );
     assert!(e.hint.is_some());
-    check_err("#\"a+\"", "regular expression literals", (1, 1));
     check_err("#'foo", "var quotes", (1, 1));
     check_err("#?(:clj 1)", "reader conditionals", (1, 1));
     check_err("#:a{:b 1}", "namespaced maps", (1, 1));

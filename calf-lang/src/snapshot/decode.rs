@@ -118,6 +118,29 @@ impl Decoder {
             },
             Data::Pid(p) => Value::Pid(Pid(*p)),
             Data::Ref(r) => Value::Ref(*r),
+            Data::Char(c) => Value::Char(*c),
+            Data::Regex(pattern) => match crate::value::Regex::new(pattern) {
+                Ok(regex) => Value::Regex(triomphe::Arc::new(regex)),
+                Err(why) => {
+                    return Err(SnapshotError::Invalid(format!(
+                        "the regex #\"{pattern}\" does not compile here: {why}"
+                    )))
+                }
+            },
+            Data::SortedMap {
+                entries,
+                descending,
+            } => {
+                let mut pairs = Vec::with_capacity(entries.len());
+                for (k, v) in entries {
+                    pairs.push((self.value(k, blobs)?, self.value(v, blobs)?));
+                }
+                sorted(false, *descending, pairs)?
+            }
+            Data::SortedSet { items, descending } => {
+                let keys = self.values(items, blobs)?;
+                sorted(true, *descending, keys.into_iter().map(|k| (k, Value::Nil)))?
+            }
         })
     }
 
@@ -359,6 +382,26 @@ impl Decoder {
             trace,
         })
     }
+}
+
+/// A sorted collection of `entries`, whose keys must compare.
+fn sorted(
+    set: bool,
+    descending: bool,
+    entries: impl IntoIterator<Item = (Value, Value)>,
+) -> Result<Value, SnapshotError> {
+    use crate::value::sorted::{take_incomparable, SortKey};
+    let mut sorted = crate::value::Sorted::new(set, descending);
+    take_incomparable();
+    for (k, v) in entries {
+        sorted.tree.insert(SortKey(k), v);
+    }
+    if take_incomparable() {
+        return Err(SnapshotError::Invalid(
+            "a sorted collection holds keys that do not compare".to_string(),
+        ));
+    }
+    Ok(Value::Sorted(triomphe::Arc::new(sorted)))
 }
 
 fn fn_name(proto: &ProtoImage) -> String {

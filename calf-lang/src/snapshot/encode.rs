@@ -122,6 +122,19 @@ impl<'a> Encoder<'a> {
             Value::Native(native) => Data::Native(native.name.to_string()),
             Value::Pid(pid) => Data::Pid(pid.0),
             Value::Ref(r) => Data::Ref(*r),
+            Value::Char(c) => Data::Char(*c),
+            Value::Regex(r) => Data::Regex(r.source().to_string()),
+            Value::Sorted(sorted) if sorted.set => Data::SortedSet {
+                items: self.items(sorted.iter().map(|(k, _)| k), inner)?,
+                descending: sorted.descending,
+            },
+            Value::Sorted(sorted) => Data::SortedMap {
+                entries: sorted
+                    .iter()
+                    .map(|(k, v)| Ok((self.data(k, inner + 1)?, self.data(v, inner + 1)?)))
+                    .collect::<Result<_, SnapshotError>>()?,
+                descending: sorted.descending,
+            },
         })
     }
 

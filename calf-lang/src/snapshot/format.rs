@@ -134,6 +134,19 @@ pub enum Data {
     Native(String),
     Pid(u64),
     Ref(u64),
+    Char(char),
+    /// A regular expression, by its pattern: compiled again when read.
+    Regex(String),
+    /// A sorted map, its entries in order.
+    SortedMap {
+        entries: Vec<(Data, Data)>,
+        descending: bool,
+    },
+    /// A sorted set, its items in order.
+    SortedSet {
+        items: Vec<Data>,
+        descending: bool,
+    },
 }
 
 /// A closure: its fn and what it captured.

@@ -29,6 +29,18 @@ impl PartialEq for Value {
             (Native(a), Native(b)) => std::ptr::eq(*a, *b),
             (Pid(a), Pid(b)) => a == b,
             (Ref(a), Ref(b)) => a == b,
+            (Char(a), Char(b)) => a == b,
+            (Regex(a), Regex(b)) => Arc::ptr_eq(a, b),
+            (Sorted(a), Sorted(b)) => {
+                Arc::ptr_eq(a, b)
+                    || (a.set == b.set && a.len() == b.len() && sorted_within(a, |k| b.get(k)))
+            }
+            (Sorted(a), Map(b)) | (Map(b), Sorted(a)) => {
+                !a.set && a.len() == b.len() && sorted_within(a, |k| b.get(k))
+            }
+            (Sorted(a), Set(b)) | (Set(b), Sorted(a)) => {
+                a.set && a.len() == b.len() && sorted_within(a, |k| b.contains(k).then_some(&NIL))
+            }
             _ => false,
         }
     }
@@ -64,6 +76,16 @@ fn sets_eq(a: &super::Set, b: &super::Set) -> bool {
         charge_items(a.len());
     }
     deeper(|| a == b)
+}
+
+static NIL: Value = Value::Nil;
+
+/// Whether every entry of the sorted collection `a` is in the other
+/// collection, which `get` looks up (a set's members map to `nil`).
+#[inline(never)]
+fn sorted_within<'a>(a: &super::Sorted, get: impl Fn(&Value) -> Option<&'a Value>) -> bool {
+    charge_items(a.len());
+    deeper(|| a.iter().all(|(k, v)| get(k) == Some(v)))
 }
 
 impl Hash for Value {
@@ -135,6 +157,29 @@ impl Hash for Value {
             Ref(r) => {
                 state.write_u8(13);
                 r.hash(state)
+            }
+            Char(c) => {
+                state.write_u8(14);
+                state.write_u32(*c as u32)
+            }
+            Regex(r) => {
+                state.write_u8(15);
+                (Arc::as_ptr(r) as usize).hash(state)
+            }
+            // As the hash map or set with the same entries, which it equals.
+            Sorted(s) if s.set => {
+                state.write_u8(9);
+                charge_items(s.len());
+                state.write_u64(deeper(|| {
+                    unordered_hash(s.iter().map(|(k, _)| single_hash(k)))
+                }));
+            }
+            Sorted(s) => {
+                state.write_u8(8);
+                charge_items(s.len());
+                state.write_u64(deeper(|| {
+                    unordered_hash(s.iter().map(|(k, v)| pair_hash(k, v)))
+                }));
             }
         }
     }

@@ -11,7 +11,9 @@ mod function;
 mod hashing;
 mod map;
 pub mod print;
+mod regex;
 mod set;
+pub mod sorted;
 mod string;
 mod symbol;
 mod trie;
@@ -19,6 +21,8 @@ mod trie;
 use triomphe::Arc;
 
 pub use function::{Arity, Closure, ConsumingFn, FnProto, Native, NativeFn, NativeKind};
+pub use regex::{Regex, SIZE_LIMIT as REGEX_SIZE_LIMIT};
+pub use sorted::Sorted;
 pub use string::{Str, StrBuf, Text};
 pub use symbol::{next_gensym_id, Sym};
 
@@ -97,6 +101,12 @@ pub enum Value {
     Pid(Pid),
     /// A unique reference, as made by `monitor` or `make-ref`.
     Ref(u64),
+    /// A character (a Unicode scalar value): what a string is made of.
+    Char(char),
+    /// A compiled regular expression; equal only to itself, as in Clojure.
+    Regex(Arc<Regex>),
+    /// A sorted map or set, ordered by `compare`.
+    Sorted(Arc<Sorted>),
 }
 
 impl Clone for Value {
@@ -122,6 +132,8 @@ impl Clone for Value {
             Value::Map(m) => Value::Map(m.clone()),
             Value::Set(s) => Value::Set(s.clone()),
             Value::Fn(f) => Value::Fn(f.clone()),
+            Value::Regex(r) => Value::Regex(r.clone()),
+            Value::Sorted(s) => Value::Sorted(s.clone()),
             _ => unreachable!("owns_nothing covers every other variant"),
         }
     }
@@ -140,6 +152,7 @@ impl Drop for Value {
             Value::Map(m) => m.is_unique(),
             Value::Set(s) => s.is_unique(),
             Value::Fn(f) => f.is_unique(),
+            Value::Sorted(s) => s.is_unique(),
             _ => false,
         };
         if last_owner {
@@ -161,6 +174,7 @@ pub enum Parts {
     Map(Arc<Map>),
     Set(Arc<Set>),
     Fn(Arc<Closure>),
+    Sorted(Arc<Sorted>),
     /// Any other value, as it was.
     Other(Value),
 }
@@ -174,6 +188,7 @@ impl Parts {
             Parts::Map(m) => Value::Map(m),
             Parts::Set(s) => Value::Set(s),
             Parts::Fn(f) => Value::Fn(f),
+            Parts::Sorted(s) => Value::Sorted(s),
             Parts::Other(value) => value,
         }
     }
@@ -184,7 +199,12 @@ impl Value {
     pub fn into_parts(self) -> Parts {
         if !matches!(
             self,
-            Value::List(_) | Value::Vector(_) | Value::Map(_) | Value::Set(_) | Value::Fn(_)
+            Value::List(_)
+                | Value::Vector(_)
+                | Value::Map(_)
+                | Value::Set(_)
+                | Value::Fn(_)
+                | Value::Sorted(_)
         ) {
             return Parts::Other(self);
         }
@@ -198,6 +218,7 @@ impl Value {
                 Value::Map(m) => Parts::Map(std::ptr::read(m)),
                 Value::Set(s) => Parts::Set(std::ptr::read(s)),
                 Value::Fn(f) => Parts::Fn(std::ptr::read(f)),
+                Value::Sorted(s) => Parts::Sorted(std::ptr::read(s)),
                 _ => unreachable!("the values that own a collection or closure"),
             }
         }
@@ -272,6 +293,8 @@ impl Value {
             Value::Map(m) => std::mem::forget(Arc::clone(m)),
             Value::Set(s) => std::mem::forget(Arc::clone(s)),
             Value::Fn(f) => std::mem::forget(Arc::clone(f)),
+            Value::Regex(r) => std::mem::forget(Arc::clone(r)),
+            Value::Sorted(s) => std::mem::forget(Arc::clone(s)),
             _ => {}
         }
         // SAFETY: the caller vouches for `slot`; the bits are a value whose
@@ -357,13 +380,16 @@ impl Value {
             | Value::Keyword(_)
             | Value::Native(_)
             | Value::Pid(_)
-            | Value::Ref(_) => true,
+            | Value::Ref(_)
+            | Value::Char(_) => true,
             Value::Str(_)
             | Value::List(_)
             | Value::Vector(_)
             | Value::Map(_)
             | Value::Set(_)
-            | Value::Fn(_) => false,
+            | Value::Fn(_)
+            | Value::Regex(_)
+            | Value::Sorted(_) => false,
         }
     }
 
@@ -422,6 +448,10 @@ impl Value {
             Value::Fn(_) | Value::Native(_) => "fn",
             Value::Pid(_) => "pid",
             Value::Ref(_) => "ref",
+            Value::Char(_) => "char",
+            Value::Regex(_) => "regex",
+            Value::Sorted(s) if s.set => "set",
+            Value::Sorted(_) => "map",
         }
     }
 

@@ -93,6 +93,63 @@ pub fn write_value(out: &mut impl Text, value: &Value, readable: bool) {
         Value::Ref(r) => {
             let _ = write!(out, "#ref<{r}>");
         }
+        Value::Char(c) if readable => write_char_literal(out, *c),
+        Value::Char(c) => out.push(*c),
+        Value::Regex(r) => write_regex(out, r.source()),
+        Value::Sorted(s) if s.set => {
+            deeper(|| write_items(out, "#{", s.iter().map(|(k, _)| k), "}", readable))
+        }
+        Value::Sorted(s) => deeper(|| {
+            out.push('{');
+            for (i, (k, v)) in s.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_value(out, k, readable);
+                out.push(' ');
+                write_value(out, v, readable);
+            }
+            out.push('}');
+        }),
+    }
+}
+
+/// `#"..."` around the pattern as written, a bare `"` escaped (which
+/// means the same to the pattern) so that it reads back.
+fn write_regex(out: &mut impl Text, source: &str) {
+    out.push_str("#\"");
+    let mut escaped = false;
+    for c in source.chars() {
+        if c == '"' && !escaped {
+            out.push('\\');
+        }
+        out.push(c);
+        escaped = c == '\\' && !escaped;
+    }
+    out.push('"');
+}
+
+/// The characters that have a name in a literal, as the reader spells
+/// them: `\newline` is the newline character.
+pub const CHAR_NAMES: [(&str, char); 6] = [
+    ("newline", '\n'),
+    ("space", ' '),
+    ("tab", '\t'),
+    ("return", '\r'),
+    ("backspace", '\u{8}'),
+    ("formfeed", '\u{c}'),
+];
+
+/// `\a`, `\newline`, or `\uXXXX` for the other characters that would be
+/// invisible (controls), so that what is printed reads back.
+fn write_char_literal(out: &mut impl Text, c: char) {
+    out.push('\\');
+    if let Some((name, _)) = CHAR_NAMES.iter().find(|(_, named)| *named == c) {
+        out.push_str(name);
+    } else if c.is_control() {
+        let _ = write!(out, "u{:04x}", c as u32);
+    } else {
+        out.push(c);
     }
 }
 

@@ -67,7 +67,11 @@ impl Vm {
                     }
                 }
             }
-            Value::Keyword(_) | Value::Map(_) | Value::Set(_) | Value::Vector(_) => {
+            Value::Keyword(_)
+            | Value::Map(_)
+            | Value::Set(_)
+            | Value::Vector(_)
+            | Value::Sorted(_) => {
                 let result = self.lookup_call(callee_at, argc)?;
                 self.stack.truncate(callee_at);
                 self.stack.push(result);
@@ -216,6 +220,10 @@ pub(super) fn spread_onto(coll: &Value, stack: &mut Vec<Value>) -> Result<usize,
                 .iter()
                 .map(|(k, v)| Value::vector([k.clone(), v.clone()])),
         ),
+        Value::Sorted(s) if s.set => stack.extend(s.iter().map(|(k, _)| k.clone())),
+        Value::Sorted(s) => {
+            stack.extend(s.iter().map(|(k, v)| Value::vector([k.clone(), v.clone()])))
+        }
         other => return Err(RuntimeError::wrong_type("apply", 2, "a collection", other)),
     }
     Ok(stack.len() - before)
