@@ -171,3 +171,32 @@ fn a_durable_process_needs_a_store() {
     assert!(err.contains("spawn-durable needs a durable store"), "{err}");
     assert!(err.contains("--durable"), "says what to do: {err}");
 }
+
+#[test]
+fn what_a_durable_process_printed_before_it_ended_outlives_a_kill_9() {
+    let scratch = Scratch::new("printed");
+    let server = NatsServer::start_jetstream(&scratch.0.join("js"));
+    let log = scratch.0.join("calls.log");
+    let _worker = worker(&server.url(), &log, 0);
+    let script = scratch.0.join("print.calf");
+    // The main process sleeps on, so that nothing else writes the
+    // program's output out.
+    std::fs::write(
+        &script,
+        "(spawn-durable (fn [] (call \"durable.step\" 1) (println \"done\")))
+         (sleep 60000)",
+    )
+    .unwrap();
+    let out = scratch.0.join("first.out");
+    let mut first = start(&server.url(), "node-first", &script, &[], &out);
+    // Another node's --resume ends once the store holds no process: the
+    // durable one has ended and been forgotten.
+    wait_for_lines(&log, 1);
+    let second = resume(&server.url(), "node-second");
+    assert!(second.status.success());
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // Forgotten by the store, it is never run again: its output must be
+    // out before it is forgotten.
+    assert_eq!(lines(&out), ["done"]);
+}
