@@ -6,6 +6,8 @@
 #
 #   examples/durable/crash-demo.sh [N] [ORDERS]     (defaults: 6 actions, 8 orders)
 #
+# SHOP_DELAY_MS sets how long each worker action takes (default 100).
+#
 # Needs nats-server and a Python with nats-py and msgpack: those of .venv
 # (bash scripts/setup-test-env), else $NATS_SERVER_BIN / $PYTHON, else the
 # PATH. Uses target/debug/calf (cargo build -p calf-repl), else $CALF, else
@@ -16,6 +18,7 @@ set -euo pipefail
 N=${1:-6}
 ORDERS=${2:-8}
 LEASE_MS=2000
+DELAY_MS=${SHOP_DELAY_MS:-100}
 DECLINED=order-2
 OUT_OF_STOCK=order-4
 UNDELIVERABLE=order-7
@@ -64,8 +67,8 @@ echo "   $URL"
 
 echo "== 2. the shop's workers (examples/durable/shop.py): billing, stock, shipping"
 echo "   refusing on purpose: the card of $DECLINED, the stock of $OUT_OF_STOCK,"
-echo "   the delivery of $UNDELIVERABLE; each action takes 100 ms"
-"$PY" -u "$here/shop.py" "$URL" "$dir/shop.log" --delay-ms 100 --declined "$DECLINED" \
+echo "   the delivery of $UNDELIVERABLE; each action takes $DELAY_MS ms"
+"$PY" -u "$here/shop.py" "$URL" "$dir/shop.log" --delay-ms "$DELAY_MS" --declined "$DECLINED" \
   --out-of-stock "$OUT_OF_STOCK" --undeliverable "$UNDELIVERABLE" >"$dir/shop.out" 2>&1 &
 pids+=($!)
 wait_for "the workers to serve" grep -q serving "$dir/shop.out"
