@@ -39,8 +39,13 @@ CALF=$(pick "${CALF:-}" "$root/target/debug/calf" calf)
 dir=$(mktemp -d "${TMPDIR:-/tmp}/calf-crash-demo.XXXXXX")
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  # Last started, first stopped: the workers drain their subscriptions
+  # while nats-server still runs.
+  local i
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill "${pids[i]}" 2>/dev/null || true
+    wait "${pids[i]}" 2>/dev/null || true
+  done
   rm -rf "$dir"
 }
 trap cleanup EXIT
