@@ -1,7 +1,8 @@
 //! Every Calf program of `bench/programs/` runs at a tiny size and prints
 //! the answer its peers print, so `bench/run` never finds a broken program
-//! first. The call programs go to a real nats-server and the Python example
-//! worker (which answers `math.add` as the Rust one does).
+//! first. The call programs go to a real nats-server (with JetStream, for
+//! the durable ones) and the Python example worker (which answers
+//! `math.add` as the Rust one does).
 
 use std::process::{Command, Stdio};
 
@@ -43,17 +44,15 @@ fn cases() -> Vec<(&'static str, Vec<&'static str>, String)> {
         // The sum of i + 1 for i below n.
         ("calls_seq", vec!["20"], "210".into()),
         ("calls_par", vec!["40", "4"], "820".into()),
+        ("durable_calls", vec!["durable", "20"], "210".into()),
     ]
 }
 
 /// Runs one program; its output without the `elapsed-ms` line and the
 /// `metric` lines (measures, which vary from run to run).
-fn run(name: &str, args: &[&str], nats: Option<&str>) -> String {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_calf"));
-    if let Some(url) = nats {
-        command.arg("--nats").arg(url);
-    }
-    let output = command
+fn run(name: &str, args: &[&str], flags: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_calf"))
+        .args(flags)
         .arg(root().join("bench/programs").join(format!("{name}.calf")))
         .args(args)
         .stdin(Stdio::null())
@@ -95,11 +94,22 @@ fn every_calf_bench_program_prints_the_expected_answer() {
         "every program has a case here, and only they"
     );
 
-    let server = NatsServer::start();
-    let _worker = Worker::start(&server.url());
+    let store = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("bench-programs-js-{}", std::process::id()));
+    let server = NatsServer::start_jetstream(&store);
+    let worker = Worker::start(&server.url());
     let url = server.url();
     for (name, args, expected) in &cases {
-        let nats = name.starts_with("calls_").then_some(url.as_str());
-        assert_eq!(run(name, args, nats), *expected, "{name} {args:?}");
+        let flags: &[&str] = if name.starts_with("calls_") {
+            &["--nats", &url]
+        } else if name.starts_with("durable_") {
+            &["--nats", &url, "--durable", "bench-programs"]
+        } else {
+            &[]
+        };
+        assert_eq!(run(name, args, flags), *expected, "{name} {args:?}");
     }
+    drop(worker);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&store);
 }

@@ -4,101 +4,25 @@
 //! worker acts on every call id once.
 
 mod support {
+    pub mod durable;
     pub mod nats;
     pub mod worker;
 }
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
+use support::durable::{field, lines, resume, start, wait_until, Scratch};
 use support::nats::NatsServer;
 use support::worker::{root, Worker};
-
-/// A directory of its own for one test, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("durable-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The durable worker of examples/durable/, logging to `log`.
 fn worker(url: &str, log: &Path, delay_ms: u32) -> Worker {
     let script = root().join("examples/durable/worker.py");
     let log = log.display().to_string();
     Worker::start_python(&script, &[url, &log, &delay_ms.to_string()])
-}
-
-fn calf(url: &str, node: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_calf"));
-    command
-        .args(["--nats", url, "--durable", node, "--lease-ms", "1000"])
-        .env("CALF_LOG", "error")
-        .stdin(Stdio::null());
-    command
-}
-
-/// Starts `script` as node `node`, its output to `out`.
-fn start(url: &str, node: &str, script: &Path, out: &Path) -> Child {
-    calf(url, node)
-        .arg(script)
-        .stdout(std::fs::File::create(out).unwrap())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
-}
-
-/// `calf --resume` as node `node`: takes the orphans over, runs them out.
-fn resume(url: &str, node: &str) -> Output {
-    let mut child = calf(url, node)
-        .arg("--resume")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("calf --resume did not end within a minute");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-/// Waits until `path` has `n` lines.
-fn wait_for_lines(path: &Path, n: usize) {
-    let start = Instant::now();
-    while lines(path).len() < n {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "{} never reached {n} lines",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// One request the worker logged.
@@ -109,13 +33,14 @@ struct Logged {
     acted: bool,
 }
 
+/// Waits until `path` has `n` lines.
+fn wait_for_lines(path: &Path, n: usize) {
+    wait_until(&format!("{} reaching {n} lines", path.display()), || {
+        lines(path).len() >= n
+    });
+}
+
 fn worker_log(path: &Path) -> Vec<Logged> {
-    let field = |line: &str, name: &str| -> String {
-        let at = line.find(&format!("\"{name}\": ")).unwrap() + name.len() + 4;
-        let rest = &line[at..];
-        let end = rest.find([',', '}']).unwrap();
-        rest[..end].trim_matches('"').to_string()
-    };
     lines(path)
         .iter()
         .map(|line| Logged {
@@ -152,7 +77,7 @@ fn a_thousand_durable_processes_survive_a_kill_9_of_their_scheduler() {
 
     // Killed while every process waits on its third call.
     let first_out = scratch.0.join("first.out");
-    let mut first = start(&server.url(), "node-first", &script, &first_out);
+    let mut first = start(&server.url(), "node-first", &script, &[], &first_out);
     wait_for_lines(&log, 2 * PROCESSES + 1);
     first.kill().unwrap();
     first.wait().unwrap();
@@ -216,7 +141,7 @@ fn a_durable_sleep_ends_at_its_deadline_across_a_crash() {
     )
     .unwrap();
     let out = scratch.0.join("first.out");
-    let mut first = start(&server.url(), "node-first", &script, &out);
+    let mut first = start(&server.url(), "node-first", &script, &[], &out);
     wait_for_lines(&out, 1);
     std::thread::sleep(Duration::from_millis(300));
     first.kill().unwrap();
@@ -265,7 +190,7 @@ fn crash_and_resume(
     let path = scratch.0.join("script.calf");
     std::fs::write(&path, script).unwrap();
     let out = scratch.0.join("first.out");
-    let mut first = start(&server.url(), "node-first", &path, &out);
+    let mut first = start(&server.url(), "node-first", &path, &[], &out);
     wait_for_lines(&log, calls);
     std::thread::sleep(settle);
     first.kill().unwrap();
@@ -316,4 +241,33 @@ fn a_link_to_a_process_lost_in_the_crash_breaks_with_noconnection() {
         (sleep 60000)";
     let (_, after) = crash_and_resume("noconnection", script, 1_000, 0, Duration::from_millis(400));
     assert_eq!(after.trim(), "link broke: :noconnection");
+}
+
+#[test]
+fn what_a_durable_process_printed_before_it_ended_outlives_a_kill_9() {
+    let scratch = Scratch::new("printed");
+    let server = NatsServer::start_jetstream(&scratch.0.join("js"));
+    let log = scratch.0.join("calls.log");
+    let _worker = worker(&server.url(), &log, 0);
+    let script = scratch.0.join("print.calf");
+    // The main process sleeps on, so that nothing else writes the
+    // program's output out.
+    std::fs::write(
+        &script,
+        "(spawn-durable (fn [] (call \"durable.step\" 1) (println \"done\")))
+         (sleep 60000)",
+    )
+    .unwrap();
+    let out = scratch.0.join("first.out");
+    let mut first = start(&server.url(), "node-first", &script, &[], &out);
+    // Another node's --resume ends once the store holds no process: the
+    // durable one has ended and been forgotten.
+    wait_for_lines(&log, 1);
+    let second = resume(&server.url(), "node-second");
+    assert!(second.status.success());
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // Forgotten by the store, it is never run again: its output must be
+    // out before it is forgotten.
+    assert_eq!(lines(&out), ["done"]);
 }

@@ -370,6 +370,8 @@ impl Store {
 
     /// Puts one image under its hash.
     pub async fn put_image(&self, hash: Hash, bytes: Bytes) -> Result<(), StoreError> {
+        // Sizes at debug level: what bench/durable-orders adds up.
+        tracing::debug!(hash = %hash.hex(), bytes = bytes.len(), "storing a code image");
         bounded(
             self.config.timeout,
             "cannot store code",
@@ -402,6 +404,7 @@ impl Store {
         image: &[u8],
         revision: Option<u64>,
     ) -> Result<u64, StoreError> {
+        tracing::debug!(pid, bytes = image.len(), "saving a process image");
         let key = pid.to_string();
         let value = envelope(&self.node, image);
         let written = match revision {

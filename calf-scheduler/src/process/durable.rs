@@ -166,6 +166,9 @@ impl Process {
     ) -> Option<impl Future<Output = Result<(), Value>> + Send + 'static> {
         let slot = self.durable_slot()?;
         let store = self.shared.durable.clone()?;
+        // A restored process goes on after the save, never printing again
+        // what it printed before: that must be out before the save is.
+        self.job.flush_stdout();
         let encoded = self.encode(&store, parked);
         let pid = self.pid().0;
         Some(async move {
@@ -215,6 +218,9 @@ impl Process {
             return;
         };
         self.shared.durable_ended();
+        // Once forgotten, it never runs again: what it printed must be out
+        // before, or a crash could lose it.
+        self.job.flush_stdout();
         let pid = self.pid().0;
         tokio::spawn(async move {
             let revision = slot.revision.lock().await;
