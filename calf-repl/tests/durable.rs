@@ -271,3 +271,37 @@ fn what_a_durable_process_printed_before_it_ended_outlives_a_kill_9() {
     // out before it is forgotten.
     assert_eq!(lines(&out), ["done"]);
 }
+
+#[test]
+fn a_durable_process_is_stored_before_spawn_durable_returns() {
+    // Killed while the process computes, before it ever parks: it was
+    // saved when spawned, and starts over on the second node.
+    let scratch = Scratch::new("spawned");
+    let server = NatsServer::start_jetstream(&scratch.0.join("js"));
+    let log = scratch.0.join("calls.log");
+    let _worker = worker(&server.url(), &log, 0);
+    let script = scratch.0.join("spawned.calf");
+    std::fs::write(
+        &script,
+        "(defn busy []
+           (loop [i 0] (when (< i 20000000) (recur (inc i))))
+           (println \"computed, then\" (call \"durable.step\" 1)))
+         (spawn-durable busy)
+         (println \"spawned\")
+         (sleep 60000)",
+    )
+    .unwrap();
+    let out = scratch.0.join("first.out");
+    let mut first = start(&server.url(), "node-first", &script, &[], &out);
+    wait_until("the first node to print `spawned`", || {
+        lines(&out).contains(&"spawned".to_string())
+    });
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(lines(&log).is_empty(), "killed before the process called");
+    let second = resume(&server.url(), "node-second");
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout).trim(),
+        "computed, then 2"
+    );
+}

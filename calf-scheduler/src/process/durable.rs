@@ -17,15 +17,51 @@ use super::*;
 use crate::durable::{Store, StoreError};
 
 /// What a durable process holds of its saves.
+///
+/// Saves run as tasks of their own and may start in another order than
+/// they were made in (a save in the background at a `receive`, then the
+/// one before a call): each takes a ticket when it is made, and one
+/// whose state is older than what the store already has is skipped. Its
+/// end takes a ticket too, so that no older save brings it back.
 #[derive(Default)]
 pub(crate) struct DurableSlot {
+    /// Locked for the whole of a save or of the removal at the end.
+    state: tokio::sync::Mutex<SlotState>,
+    tickets: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Default)]
+struct SlotState {
     /// The revision of its entry in the store, once saved: the next save
-    /// names it. Locked for the whole of a save, so saves go in order.
-    pub revision: tokio::sync::Mutex<Option<u64>>,
+    /// names it.
+    revision: Option<u64>,
+    /// The ticket of the last save or removal done.
+    done: u64,
+}
+
+impl DurableSlot {
+    /// A slot whose entry is at `revision`: a restored process's.
+    fn restored(revision: u64) -> DurableSlot {
+        DurableSlot {
+            state: tokio::sync::Mutex::new(SlotState {
+                revision: Some(revision),
+                done: 0,
+            }),
+            tickets: Default::default(),
+        }
+    }
+
+    fn ticket(&self) -> u64 {
+        self.tickets
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1
+    }
 }
 
 /// Where a durable process parks, as its save tells it.
 pub(super) enum Parked<'a> {
+    /// Not yet started: saved before `spawn-durable` returns.
+    Start,
     Message {
         deadline_ms: Option<i64>,
     },
@@ -47,6 +83,10 @@ pub(super) struct Encoded {
     image: Vec<u8>,
     missing: Vec<(Hash, Bytes)>,
 }
+
+/// How long `spawn-durable` waits for an unavailable store before it
+/// throws `:calf/store-unavailable`.
+const START_SAVE_PATIENCE_MS: i64 = 10_000;
 
 pub(super) fn now_ms() -> i64 {
     SystemTime::now()
@@ -90,6 +130,7 @@ impl Process {
             .map(|m| encoder.value(m))
             .collect::<Result<Vec<_>, _>>()?;
         let wait = match parked {
+            Parked::Start => WaitImage::Running,
             Parked::Message { deadline_ms } => WaitImage::Message {
                 restart: false,
                 deadline_ms,
@@ -171,16 +212,22 @@ impl Process {
         self.job.flush_stdout();
         let encoded = self.encode(&store, parked);
         let pid = self.pid().0;
+        let ticket = slot.ticket();
         Some(async move {
             let encoded = encoded.map_err(|e| {
                 RuntimeError::new("calf/snapshot", format!("the process cannot be saved: {e}"))
                     .into_value()
             })?;
-            let mut revision = slot.revision.lock().await;
+            let mut state = slot.state.lock().await;
+            if state.done > ticket {
+                // A later state is stored already.
+                return Ok(());
+            }
             loop {
-                match store_once(&store, pid, &encoded, *revision).await {
+                match store_once(&store, pid, &encoded, state.revision).await {
                     Ok(saved) => {
-                        *revision = Some(saved);
+                        state.revision = Some(saved);
+                        state.done = ticket;
                         return Ok(());
                     }
                     Err(e @ StoreError::Fenced { .. }) => return Err(save_error(&e)),
@@ -212,6 +259,14 @@ impl Process {
         }
     }
 
+    /// Its first save, before `spawn-durable` returns: a scheduler that
+    /// dies before the process first parks does not lose it.
+    pub(super) fn save_at_start(
+        &self,
+    ) -> Option<impl Future<Output = Result<(), Value>> + Send + 'static> {
+        self.save(Parked::Start, now_ms() + START_SAVE_PATIENCE_MS)
+    }
+
     /// Forgets the process in the store: it ended.
     pub(super) fn forget_saved(&self) {
         let (Some(slot), Some(store)) = (self.durable_slot(), self.shared.durable.clone()) else {
@@ -222,9 +277,11 @@ impl Process {
         // before, or a crash could lose it.
         self.job.flush_stdout();
         let pid = self.pid().0;
+        let ticket = slot.ticket();
         tokio::spawn(async move {
-            let revision = slot.revision.lock().await;
-            if let Some(revision) = *revision {
+            let mut state = slot.state.lock().await;
+            state.done = ticket;
+            if let Some(revision) = state.revision.take() {
                 if let Err(e) = store.remove(pid, revision).await {
                     tracing::warn!(pid, why = %e, "an ended durable process was not forgotten");
                 }
@@ -272,10 +329,7 @@ impl Process {
         image: &ProcessImage,
     ) {
         self.shared.durable_started();
-        let slot = DurableSlot {
-            revision: tokio::sync::Mutex::new(Some(revision)),
-        };
-        self.seldom().durable = Some(Arc::new(slot));
+        self.seldom().durable = Some(Arc::new(DurableSlot::restored(revision)));
         for message in mailbox {
             self.mailbox.push_back(message);
         }

@@ -156,6 +156,7 @@ impl Process {
                 let me = self.pid();
                 let reference = monitor.then(|| self.shared.new_ref());
                 let pid = durable.then(crate::durable::new_pid);
+                let mut first_save = None;
                 let spawned =
                     self.shared
                         .spawn_as(&self.job, pid, Vm::call(function, args), |child| {
@@ -167,6 +168,7 @@ impl Process {
                             }
                             if durable {
                                 child.make_durable();
+                                first_save = child.save_at_start();
                             }
                         });
                 let pid = match spawned {
@@ -175,6 +177,28 @@ impl Process {
                 };
                 if link {
                     self.seldom().ties.links.push(pid);
+                }
+                if let Some(save) = first_save {
+                    // The pid is given once the store has the process; a
+                    // store that stays unavailable stops it.
+                    let shared = self.shared.clone();
+                    let saved = async move {
+                        match save.await {
+                            Ok(()) => Ok(Value::Pid(pid)),
+                            Err(error) => {
+                                if let Some(child) = shared.handle(pid) {
+                                    let _ = child.push(Signal::Exit(Box::new(ExitSignal {
+                                        from: pid,
+                                        reason: Value::keyword("kill"),
+                                        link_broken: false,
+                                    })));
+                                }
+                                Err(error)
+                            }
+                        }
+                    };
+                    self.wait_for(Box::pin(saved), answer);
+                    return None;
                 }
                 match reference {
                     Some(r) => {
