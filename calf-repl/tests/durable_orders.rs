@@ -118,9 +118,9 @@ fn crash_after(name: &str, actions: usize) {
     let orders = ORDERS.to_string();
     let mut first = start(&url, "shop-a", &script, &[&orders], &first_out);
 
-    // A process is first saved when it first parks, before its charge:
-    // the crash comes once every order has asked for it, so that each
-    // one is in the store.
+    // The crash comes once every order has asked for its charge: the
+    // program has spawned them all (an order not spawned yet is never
+    // taken, by anyone).
     wait_until(&format!("{actions} actions"), || {
         let events = events(&log);
         let acted = events.iter().filter(|e| e.event == "acted").count();

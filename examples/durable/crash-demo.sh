@@ -57,7 +57,7 @@ wait_for() {
   echo "crash-demo: gave up waiting for $what" >&2; exit 1
 }
 count() { grep -c "$1" "$dir/shop.log" 2>/dev/null || true; }
-every_order_asked() { # every order has sent its first call: it is saved
+every_order_asked() { # every order has sent its first call: all are spawned
   [ "$(grep '"asked"' "$dir/shop.log" | grep -c '"billing.charge"')" -ge "$ORDERS" ]
 }
 acted_at_least() { [ "$(count '"acted"')" -ge "$1" ]; }
@@ -83,9 +83,9 @@ echo "== 3. calf runs order.calf as scheduler shop-a: $ORDERS orders, each a dur
   >"$dir/first.out" 2>"$dir/first.err" &
 calf=$!
 pids+=($calf)
-# A process is saved when it first parks, before its first call: one that
-# has not called yet lives only in the scheduler, so the kill waits for
-# every order to have asked for its charge as well.
+# An order not spawned yet when calf dies is never taken: the kill waits
+# for every order to have asked for its charge, which shows it was spawned
+# (and so stored: spawn-durable returns once the store has the process).
 calf_ended() { ! kill -0 "$calf" 2>/dev/null; }
 reached() { calf_ended || { acted_at_least "$N" && every_order_asked; }; }
 wait_for "$N worker actions" reached
