@@ -305,3 +305,16 @@ fn a_durable_process_is_stored_before_spawn_durable_returns() {
         "computed, then 2"
     );
 }
+
+#[test]
+fn a_server_without_jetstream_is_refused_at_start() {
+    let server = NatsServer::start();
+    let out = Command::new(env!("CARGO_BIN_EXE_calf"))
+        .args(["--nats", &server.url(), "--durable", "node-a", "-e", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the durable store is unavailable"), "{err}");
+    assert!(err.contains("JetStream"), "names what is missing: {err}");
+}

@@ -32,11 +32,14 @@ async def main():
         call_id = msg.headers.get("Calf-Call-Id") if msg.headers else None
         attempt = msg.headers.get("Calf-Attempt") if msg.headers else None
         n = msgpack.unpackb(msg.data)
+        # The first request of an id acts; a repeat, even one that comes
+        # while the first is still at work, waits for the first's answer.
         acted = call_id not in answers
         if acted:
+            answers[call_id] = asyncio.get_running_loop().create_future()
             await asyncio.sleep(delay)
-            answers[call_id] = n + 1
-        result = answers[call_id]
+            answers[call_id].set_result(n + 1)
+        result = await answers[call_id]
         log.write(json.dumps({"id": call_id, "attempt": attempt, "payload": n,
                               "answer": result, "acted": acted}) + "\n")
         await nc.publish(msg.reply, msgpack.packb(result))

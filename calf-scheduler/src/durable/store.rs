@@ -240,7 +240,7 @@ impl Store {
         let timeout = config.timeout;
         let leases = bounded(
             timeout,
-            "cannot open the leases",
+            "cannot open the leases (is JetStream enabled, for the server (nats-server -js) and for this account?)",
             open_bucket(&js, LEASES, config.lease_ttl),
         )
         .await?;
