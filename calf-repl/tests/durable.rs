@@ -10,8 +10,8 @@ mod support {
 }
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use support::durable::{field, lines, resume, start, wait_until, Scratch};
@@ -57,50 +57,26 @@ const CALLS: usize = 5;
 
 #[test]
 fn a_thousand_durable_processes_survive_a_kill_9_of_their_scheduler() {
-    let scratch = Scratch::new("thousand");
-    let server = NatsServer::start_jetstream(&scratch.0.join("js"));
-    let log = scratch.0.join("calls.log");
-    let _worker = worker(&server.url(), &log, 200);
-    let script = scratch.0.join("steps.calf");
-    std::fs::write(
-        &script,
-        format!(
-            "(defn steps [n]
-               (loop [i 0 x n]
-                 (if (< i {CALLS})
-                   (recur (inc i) (call \"durable.step\" x))
-                   (println \"process\" n \"ends with\" x))))
-             (dotimes [n {PROCESSES}] (spawn-durable steps (* n 100)))"
-        ),
-    )
-    .unwrap();
-
-    // Killed while every process waits on its third call.
-    let first_out = scratch.0.join("first.out");
-    let mut first = start(&server.url(), "node-first", &script, &[], &first_out);
-    wait_for_lines(&log, 2 * PROCESSES + 1);
-    first.kill().unwrap();
-    first.wait().unwrap();
-
-    let second = resume(&server.url(), "node-second");
-    assert!(
-        second.status.success(),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
+    let script = format!(
+        "(defn steps [n]
+           (loop [i 0 x n]
+             (if (< i {CALLS})
+               (recur (inc i) (call \"durable.step\" x))
+               (println \"process\" n \"ends with\" x))))
+         (dotimes [n {PROCESSES}] (spawn-durable steps (* n 100)))"
     );
-    let printed: Vec<String> = lines(&first_out)
-        .into_iter()
-        .chain(
-            String::from_utf8_lossy(&second.stdout)
-                .lines()
-                .map(str::to_string),
-        )
-        .collect();
+    // Killed while every process waits on its third call.
+    let mut first = FirstRun::start("thousand", &script, 200);
+    wait_for_lines(&first.log, 2 * PROCESSES + 1);
+    let (before, after) = first.crash_and_resume();
+    let log = first.log.clone();
+    let printed: Vec<&str> = before.lines().chain(after.lines()).collect();
     let expected: BTreeSet<String> = (0..PROCESSES)
         .map(|n| format!("process {} ends with {}", n * 100, n * 100 + CALLS))
         .collect();
     assert_eq!(printed.len(), PROCESSES, "each process printed once");
-    assert_eq!(printed.into_iter().collect::<BTreeSet<_>>(), expected);
+    let printed: BTreeSet<String> = printed.into_iter().map(str::to_string).collect();
+    assert_eq!(printed, expected);
 
     // Every call was acted on once; a call asked again after the crash
     // came with the same id and a later attempt, and got the same answer.
@@ -128,27 +104,18 @@ fn a_thousand_durable_processes_survive_a_kill_9_of_their_scheduler() {
 
 #[test]
 fn a_durable_sleep_ends_at_its_deadline_across_a_crash() {
-    let scratch = Scratch::new("sleep");
-    let server = NatsServer::start_jetstream(&scratch.0.join("js"));
-    let script = scratch.0.join("sleep.calf");
-    std::fs::write(
-        &script,
+    let mut first = FirstRun::start(
+        "sleep",
         "(defn nap [started]
            (println \"asleep\")
            (sleep 4000)
            (println \"slept\" (- (now-ms) started)))
          (spawn-durable nap (now-ms))",
-    )
-    .unwrap();
-    let out = scratch.0.join("first.out");
-    let mut first = start(&server.url(), "node-first", &script, &[], &out);
-    wait_for_lines(&out, 1);
+        0,
+    );
+    wait_for_lines(&first.out, 1);
     std::thread::sleep(Duration::from_millis(300));
-    first.kill().unwrap();
-    first.wait().unwrap();
-
-    let second = resume(&server.url(), "node-second");
-    let text = String::from_utf8_lossy(&second.stdout);
+    let (_, text) = first.crash_and_resume();
     let slept: i64 = text
         .trim()
         .strip_prefix("slept ")
@@ -172,10 +139,61 @@ fn a_durable_process_needs_a_store() {
     assert!(err.contains("--durable"), "says what to do: {err}");
 }
 
-/// Runs `script` as a first node, kills it with -9 once the worker has
-/// logged `calls` requests (and `settle` more has passed, for the saves
-/// in the background), and resumes its durable processes on a second
-/// node: what each printed.
+/// A program running as a first node, beside nats-server (JetStream) and
+/// the durable worker.
+struct FirstRun {
+    /// Removed when the run is dropped: the worker's log is in it.
+    _scratch: Scratch,
+    server: NatsServer,
+    _worker: Worker,
+    log: PathBuf,
+    out: PathBuf,
+    child: Child,
+}
+
+impl FirstRun {
+    /// Runs `script` as node `node-first`, the worker answering after
+    /// `delay_ms`.
+    fn start(name: &str, script: &str, delay_ms: u32) -> FirstRun {
+        let scratch = Scratch::new(name);
+        let server = NatsServer::start_jetstream(&scratch.0.join("js"));
+        let log = scratch.0.join("calls.log");
+        let worker = worker(&server.url(), &log, delay_ms);
+        let path = scratch.0.join("script.calf");
+        std::fs::write(&path, script).unwrap();
+        let out = scratch.0.join("first.out");
+        let child = start(&server.url(), "node-first", &path, &[], &out);
+        FirstRun {
+            _scratch: scratch,
+            server,
+            _worker: worker,
+            log,
+            out,
+            child,
+        }
+    }
+
+    /// Kills the first node with -9 and resumes its durable processes on
+    /// `node-second`: what each node printed.
+    fn crash_and_resume(&mut self) -> (String, String) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let second = resume(&self.server.url(), "node-second");
+        assert!(
+            second.status.success(),
+            "{}",
+            String::from_utf8_lossy(&second.stderr)
+        );
+        (
+            std::fs::read_to_string(&self.out).unwrap(),
+            String::from_utf8_lossy(&second.stdout).to_string(),
+        )
+    }
+}
+
+/// Runs `script`, kills it once the worker has logged `calls` requests
+/// and `settle` more has passed (for the saves in the background), and
+/// resumes it.
 fn crash_and_resume(
     name: &str,
     script: &str,
@@ -183,28 +201,10 @@ fn crash_and_resume(
     calls: usize,
     settle: Duration,
 ) -> (String, String) {
-    let scratch = Scratch::new(name);
-    let server = NatsServer::start_jetstream(&scratch.0.join("js"));
-    let log = scratch.0.join("calls.log");
-    let _worker = worker(&server.url(), &log, delay_ms);
-    let path = scratch.0.join("script.calf");
-    std::fs::write(&path, script).unwrap();
-    let out = scratch.0.join("first.out");
-    let mut first = start(&server.url(), "node-first", &path, &[], &out);
-    wait_for_lines(&log, calls);
+    let mut first = FirstRun::start(name, script, delay_ms);
+    wait_for_lines(&first.log, calls);
     std::thread::sleep(settle);
-    first.kill().unwrap();
-    first.wait().unwrap();
-    let second = resume(&server.url(), "node-second");
-    assert!(
-        second.status.success(),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
-    );
-    (
-        std::fs::read_to_string(&out).unwrap(),
-        String::from_utf8_lossy(&second.stdout).to_string(),
-    )
+    first.crash_and_resume()
 }
 
 #[test]
@@ -245,65 +245,47 @@ fn a_link_to_a_process_lost_in_the_crash_breaks_with_noconnection() {
 
 #[test]
 fn what_a_durable_process_printed_before_it_ended_outlives_a_kill_9() {
-    let scratch = Scratch::new("printed");
-    let server = NatsServer::start_jetstream(&scratch.0.join("js"));
-    let log = scratch.0.join("calls.log");
-    let _worker = worker(&server.url(), &log, 0);
-    let script = scratch.0.join("print.calf");
     // The main process sleeps on, so that nothing else writes the
     // program's output out.
-    std::fs::write(
-        &script,
+    let mut first = FirstRun::start(
+        "printed",
         "(spawn-durable (fn [] (call \"durable.step\" 1) (println \"done\")))
          (sleep 60000)",
-    )
-    .unwrap();
-    let out = scratch.0.join("first.out");
-    let mut first = start(&server.url(), "node-first", &script, &[], &out);
+        0,
+    );
     // Another node's --resume ends once the store holds no process: the
     // durable one has ended and been forgotten.
-    wait_for_lines(&log, 1);
-    let second = resume(&server.url(), "node-second");
+    wait_for_lines(&first.log, 1);
+    let second = resume(&first.server.url(), "node-second");
     assert!(second.status.success());
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
     // Forgotten by the store, it is never run again: its output must be
     // out before it is forgotten.
-    assert_eq!(lines(&out), ["done"]);
+    assert_eq!(lines(&first.out), ["done"]);
 }
 
 #[test]
 fn a_durable_process_is_stored_before_spawn_durable_returns() {
     // Killed while the process computes, before it ever parks: it was
     // saved when spawned, and starts over on the second node.
-    let scratch = Scratch::new("spawned");
-    let server = NatsServer::start_jetstream(&scratch.0.join("js"));
-    let log = scratch.0.join("calls.log");
-    let _worker = worker(&server.url(), &log, 0);
-    let script = scratch.0.join("spawned.calf");
-    std::fs::write(
-        &script,
+    let mut first = FirstRun::start(
+        "spawned",
         "(defn busy []
            (loop [i 0] (when (< i 20000000) (recur (inc i))))
            (println \"computed, then\" (call \"durable.step\" 1)))
          (spawn-durable busy)
          (println \"spawned\")
          (sleep 60000)",
-    )
-    .unwrap();
-    let out = scratch.0.join("first.out");
-    let mut first = start(&server.url(), "node-first", &script, &[], &out);
-    wait_until("the first node to print `spawned`", || {
-        lines(&out).contains(&"spawned".to_string())
-    });
-    first.kill().unwrap();
-    first.wait().unwrap();
-    assert!(lines(&log).is_empty(), "killed before the process called");
-    let second = resume(&server.url(), "node-second");
-    assert_eq!(
-        String::from_utf8_lossy(&second.stdout).trim(),
-        "computed, then 2"
+        0,
     );
+    wait_until("the first node to print `spawned`", || {
+        lines(&first.out).contains(&"spawned".to_string())
+    });
+    let log = first.log.clone();
+    let (_, after) = first.crash_and_resume();
+    assert_eq!(after.trim(), "computed, then 2");
+    assert_eq!(lines(&log).len(), 1, "one call, made after the restore");
 }
 
 #[test]
