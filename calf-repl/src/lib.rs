@@ -15,6 +15,7 @@ pub mod admin;
 mod attach;
 mod brackets;
 pub mod diagnostic;
+pub mod help;
 mod line_editor;
 pub mod nrepl;
 mod output;
@@ -28,6 +29,41 @@ use calf_lang::namespace::{Globals, CORE};
 use calf_lang::span::{add_source, FileId};
 use calf_lang::{Sym, Value};
 use calf_scheduler::{Config, Ending, Failure, Io, LoadPath};
+
+/// What a command line whose first word is a verb runs, instead of a script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Test,
+    Nrepl,
+    Help,
+    /// One of `admin::VERBS`: the scheduler and its clients.
+    Admin,
+}
+
+/// The verbs `calf` handles itself (the scheduler's are `admin::VERBS`).
+const LOCAL_VERBS: [(&str, Command); 3] = [
+    ("test", Command::Test),
+    ("nrepl", Command::Nrepl),
+    ("help", Command::Help),
+];
+
+/// The command that `first`, the first argument, names; a script named like
+/// a verb runs as `calf ./NAME`.
+pub fn command_of(first: &str) -> Option<Command> {
+    LOCAL_VERBS
+        .iter()
+        .find(|(word, _)| *word == first)
+        .map(|(_, command)| *command)
+        .or_else(|| admin::is_verb(first).then_some(Command::Admin))
+}
+
+/// Every word that, first on the command line, names a verb.
+pub fn verbs() -> impl Iterator<Item = &'static str> {
+    LOCAL_VERBS
+        .iter()
+        .map(|(word, _)| *word)
+        .chain(admin::VERBS.iter().copied())
+}
 
 /// The exit status for an uncaught error or a bad program.
 pub const ERROR_STATUS: i32 = 1;

@@ -35,7 +35,8 @@ static ALLOCATOR: allocator::Mimalloc = allocator::Mimalloc;
     version,
     about,
     trailing_var_arg = true,
-    after_help = "(require 'app.util) loads app/util.calf from the script's directory (the current \
+    after_help = "calf help [TOPIC] says what each command and mode is for, and what to read.\n\n\
+                  (require 'app.util) loads app/util.calf from the script's directory (the current \
                   directory for -e), then from each directory of CALF_PATH (separated by ':'), then \
                   from the stdlib bundled in calf.\n\n\
                   The central scheduler: calf serve, submit, ps, inspect, kill, send, logs, attach \
@@ -118,26 +119,29 @@ fn main() -> ExitCode {
 fn run() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let verb = args.get(1).and_then(|a| a.to_str());
-    if verb == Some("test") {
-        init_logging("warn");
-        let status = calf_repl::testing::main(args);
-        return ExitCode::from(status.clamp(0, 255) as u8);
-    }
-    if verb == Some("nrepl") {
-        init_logging("warn");
-        let status = calf_repl::nrepl::main(args);
-        return ExitCode::from(status.clamp(0, 255) as u8);
-    }
-    if let Some(verb) = verb.filter(|v| calf_repl::admin::is_verb(v)) {
-        // The scheduler says what it does; a command, only what went wrong.
-        // A client verb says itself why it cannot connect; the NATS
-        // client's own log of it would say it twice.
-        init_logging(if verb == "serve" {
-            "info"
-        } else {
-            "warn,async_nats=off"
-        });
-        let status = calf_repl::admin::main(args);
+    if let Some((verb, command)) = verb.and_then(|v| Some((v, calf_repl::command_of(v)?))) {
+        let status = match command {
+            calf_repl::Command::Help => calf_repl::help::main(args),
+            calf_repl::Command::Test => {
+                init_logging("warn");
+                calf_repl::testing::main(args)
+            }
+            calf_repl::Command::Nrepl => {
+                init_logging("warn");
+                calf_repl::nrepl::main(args)
+            }
+            calf_repl::Command::Admin => {
+                // The scheduler says what it does; a command, only what went
+                // wrong. A client verb says itself why it cannot connect; the
+                // NATS client's own log of it would say it twice.
+                init_logging(if verb == "serve" {
+                    "info"
+                } else {
+                    "warn,async_nats=off"
+                });
+                calf_repl::admin::main(args)
+            }
+        };
         return ExitCode::from(status.clamp(0, 255) as u8);
     }
     let cli = Cli::parse();

@@ -1,11 +1,12 @@
-//! The example workers in `examples/workers/` (Python, Node, Rust) answer
-//! the same four subjects the same way, checked with raw requests as Calf
-//! sends them. The Python and Node workers also drain on SIGTERM.
+//! The example workers in `examples/workers/` (Python, Node, Go, Rust)
+//! answer the same four subjects the same way, checked with raw requests as
+//! Calf sends them. The Python, Node and Go workers also drain on SIGTERM.
 //!
-//! Python and Node are required, with their packages:
+//! Python, Node and Go are required, with their packages:
 //! `scripts/setup-test-env` installs them (Python's in `.venv`, Node and npm
 //! from the system's packages when they are missing, the Node worker's
-//! packages in its `node_modules`). A missing toolchain fails its test and
+//! packages in its `node_modules`, Go and the Go worker's packages from the
+//! system's packages, the Go worker built into its `bin/`). A missing toolchain fails its test and
 //! says how to install it.
 
 mod common;
@@ -65,6 +66,24 @@ async fn the_node_worker() {
     worker.wait_until_serving(&client).await;
     // JavaScript objects have string keys only: no int or ext keys here.
     check_handlers(&client, false).await;
+    worker.check_drain_on_sigterm(&client).await;
+}
+
+#[tokio::test]
+async fn the_go_worker() {
+    let binary = workspace_root().join("examples/workers/go/bin/worker");
+    assert!(
+        binary.is_file(),
+        "the Go worker test needs the Go worker built: run `bash scripts/setup-test-env` \
+         from the workspace root (as root it installs Debian's golang-go and the worker's \
+         packages, then builds {})",
+        binary.display()
+    );
+    let server = NatsServer::start();
+    let worker = WorkerProcess::spawn(Command::new(binary).arg(server.url()));
+    let client = server.client().await;
+    worker.wait_until_serving(&client).await;
+    check_handlers(&client, true).await;
     worker.check_drain_on_sigterm(&client).await;
 }
 
