@@ -134,8 +134,9 @@ Read: docs/serve.md.",
 calf ps [--json] [--summary]
 
 Lists your tenant's processes on the scheduler: pid, job, registered
-name, status, function, mailbox length, reductions, memory, age. --json prints the list as JSON; --summary prints the
-tenant's figures (processes, calls in flight) and its quotas instead.
+name, status, function, mailbox length, reductions, memory, age. --json
+prints the list as JSON; --summary prints the tenant's figures
+(processes, calls in flight) and its quotas instead.
 
 Read: docs/serve.md.",
     },
