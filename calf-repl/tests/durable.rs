@@ -300,3 +300,41 @@ fn a_server_without_jetstream_is_refused_at_start() {
     assert!(err.contains("the durable store is unavailable"), "{err}");
     assert!(err.contains("JetStream"), "names what is missing: {err}");
 }
+
+#[test]
+fn the_orphans_of_a_dead_scheduler_spread_over_the_survivors() {
+    let script = "
+        (defn step [n] (println \"process\" n \"got\" (call \"durable.step\" n)))
+        (dotimes [n 200] (spawn-durable step n))
+        (println \"all stored\")
+        (sleep 60000)";
+    let mut first = FirstRun::start("spread", script, 3_000);
+    // spawn-durable returns once the store has the process.
+    wait_until("the program to have spawned every process", || {
+        lines(&first.out).contains(&"all stored".to_string())
+    });
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    // Both survivors hold their leases before the dead one's lapses.
+    let url = first.server.url();
+    let (b, c) = std::thread::scope(|scope| {
+        let b = scope.spawn(|| resume(&url, "node-b"));
+        let c = scope.spawn(|| resume(&url, "node-c"));
+        (b.join().unwrap(), c.join().unwrap())
+    });
+    let b = String::from_utf8_lossy(&b.stdout).to_string();
+    let c = String::from_utf8_lossy(&c.stdout).to_string();
+    let mut all: Vec<&str> = b.lines().chain(c.lines()).collect();
+    all.sort();
+    let mut expected: Vec<String> = (0..200)
+        .map(|n| format!("process {n} got {}", n + 1))
+        .collect();
+    expected.sort();
+    assert_eq!(all, expected, "every process ran to its end once");
+    assert!(
+        b.lines().count() > 40 && c.lines().count() > 40,
+        "both survivors took a share: {} and {}",
+        b.lines().count(),
+        c.lines().count()
+    );
+}

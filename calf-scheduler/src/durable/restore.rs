@@ -10,7 +10,7 @@ use calf_lang::snapshot::{read_image, Blobs, Decoder, Hash, Kind, SnapshotError}
 use calf_lang::value::Pid;
 use calf_lang::vm::{Owed, Restored};
 use calf_lang::Value;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::hash_map::Entry;
 
 use super::{Claimed, Store, StoreError};
@@ -18,6 +18,14 @@ use crate::job::Job;
 use crate::mailbox::{ExitSignal, Signal};
 use crate::process::RestoredWait;
 use crate::runtime::Shared;
+
+/// Whether node `me` takes orphan `pid` over in this pass: the node ranked
+/// first for it among the `live` ones (so the orphans of a dead node
+/// spread over the survivors), or any node once it has stayed an orphan
+/// for a whole pass (`seen`: its first node did not take it).
+fn claims_now(pid: u64, me: &str, live: &[String], seen: &FxHashSet<u64>) -> bool {
+    seen.contains(&pid) || super::preferred_node(pid, live).is_none_or(|first| first == me)
+}
 
 /// Images fetched from the store, shared by the restores of one pass.
 #[derive(Default)]
@@ -43,14 +51,23 @@ struct RestoredJob {
 pub(crate) async fn resume_orphans(
     shared: &Arc<Shared>,
     host: &Arc<Job>,
+    seen: &mut FxHashSet<u64>,
 ) -> Result<usize, StoreError> {
     let Some(store) = shared.durable.clone() else {
         return Ok(0);
     };
     let orphans = store.orphans(|pid| shared.is_alive(Pid(pid))).await?;
     if orphans.is_empty() {
+        seen.clear();
         return Ok(0);
     }
+    let live = store.live_nodes().await?;
+    let (mine, later): (Vec<u64>, Vec<u64>) = orphans
+        .into_iter()
+        .partition(|pid| claims_now(*pid, store.node(), &live, seen));
+    // The others' share, if still orphans at the next pass, is taken then.
+    *seen = later.into_iter().collect();
+    let orphans = mine;
     let mut fetched = Fetched::default();
     let mut jobs: FxHashMap<Hash, RestoredJob> = FxHashMap::default();
     let mut started = Vec::new();
@@ -261,8 +278,9 @@ async fn restore_one(
 pub(crate) fn keep_resuming(shared: &Arc<Shared>, host: &Arc<Job>, every: std::time::Duration) {
     let (shared, host) = (shared.clone(), host.clone());
     tokio::spawn(async move {
+        let mut seen = FxHashSet::default();
         loop {
-            if let Err(e) = resume_orphans(&shared, &host).await {
+            if let Err(e) = resume_orphans(&shared, &host, &mut seen).await {
                 tracing::warn!(why = %e, "taking over durable processes failed; trying again");
             }
             tokio::time::sleep(every).await;
@@ -283,4 +301,34 @@ pub(crate) async fn wait_for_durable(shared: &Shared, store: &Store, until_store
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let _ = store.release().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_survivor_takes_its_share_first_and_the_rest_after_a_pass() {
+        let live: Vec<String> = ["node-b", "node-c"].iter().map(|s| s.to_string()).collect();
+        let none = FxHashSet::default();
+        let b: Vec<u64> = (0..200)
+            .filter(|p| claims_now(*p, "node-b", &live, &none))
+            .collect();
+        let c: Vec<u64> = (0..200)
+            .filter(|p| claims_now(*p, "node-c", &live, &none))
+            .collect();
+        assert_eq!(b.len() + c.len(), 200, "each orphan has one first taker");
+        assert!(
+            b.len() > 60 && c.len() > 60,
+            "spread: {} and {}",
+            b.len(),
+            c.len()
+        );
+        // Left an orphan for a pass, it goes to whoever sees it next.
+        let seen: FxHashSet<u64> = c.iter().copied().collect();
+        assert!(c.iter().all(|p| claims_now(*p, "node-b", &live, &seen)));
+        // Alone, a node takes everything at once.
+        let alone = vec!["node-b".to_string()];
+        assert!((0..200).all(|p| claims_now(p, "node-b", &alone, &none)));
+    }
 }
