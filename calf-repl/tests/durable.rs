@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use support::durable::{field, lines, resume, start, wait_until, Scratch};
+use support::durable::{calf, field, lines, resume, start, wait_until, Scratch};
 use support::nats::NatsServer;
 use support::worker::{root, Worker};
 
@@ -336,5 +336,56 @@ fn the_orphans_of_a_dead_scheduler_spread_over_the_survivors() {
         "both survivors took a share: {} and {}",
         b.lines().count(),
         c.lines().count()
+    );
+}
+
+#[test]
+fn a_full_store_fails_the_call_with_a_clear_reason_and_the_scheduler_stays_up() {
+    let scratch = Scratch::new("full");
+    let server = NatsServer::start_jetstream(&scratch.0.join("js"));
+    // The processes' bucket made beforehand, with room for small images
+    // only: a scheduler takes a bucket as it finds it.
+    let made = Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import asyncio, sys, nats
+from nats.js.api import KeyValueConfig
+async def main():
+    nc = await nats.connect(sys.argv[1])
+    await nc.jetstream().create_key_value(KeyValueConfig(bucket='calf_processes', history=1, max_value_size=2000))
+    await nc.close()
+asyncio.run(main())",
+            &server.url(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let script = scratch.0.join("full.calf");
+    std::fs::write(
+        &script,
+        "(defn big []
+           (let [data (vec (range 5000))]
+             ;; data is live across the call: the save holds it.
+             (try (println (+ (call \"durable.step\" 1 {:deadline-ms 1500}) (count data)))
+                  (catch e (println \"caught\" (:type (ex-data e)))))))
+         (spawn-durable big)
+         (println \"the program goes on\")",
+    )
+    .unwrap();
+    let out = calf(&server.url(), "node-a").arg(&script).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("the program goes on"), "{stdout}");
+    assert!(
+        stdout.contains("caught :calf/store-unavailable"),
+        "{stdout}"
     );
 }
