@@ -55,10 +55,15 @@ fn join(args: &[Value]) -> Result<Value, RuntimeError> {
     Ok(Value::str(out))
 }
 
-/// Splits like Java's `String.split` with a literal separator: a positive
-/// limit caps the number of parts, zero drops trailing empty parts, a
-/// negative limit keeps them.
-fn split_literal<'a>(s: &'a str, sep: &str, limit: i64) -> Vec<&'a str> {
+/// Splits as Java's `String.split` does: an empty `s` is one empty part,
+/// a positive limit caps the number of parts, zero drops trailing empty
+/// parts, a negative limit keeps them. `split_at` splits a non-empty `s`
+/// into at most the parts it is given.
+fn java_split<'a>(
+    s: &'a str,
+    limit: i64,
+    split_at: impl FnOnce(usize) -> Vec<&'a str>,
+) -> Vec<&'a str> {
     if s.is_empty() {
         return vec![""];
     }
@@ -67,25 +72,7 @@ fn split_literal<'a>(s: &'a str, sep: &str, limit: i64) -> Vec<&'a str> {
     } else {
         usize::MAX
     };
-    let mut parts: Vec<&str> = if sep.is_empty() {
-        let mut parts = Vec::new();
-        let mut rest = s;
-        while parts.len() + 1 < max_parts {
-            let mut it = rest.char_indices();
-            it.next();
-            match it.next() {
-                Some((b, _)) => {
-                    parts.push(&rest[..b]);
-                    rest = &rest[b..];
-                }
-                None => break,
-            }
-        }
-        parts.push(rest);
-        parts
-    } else {
-        s.splitn(max_parts, sep).collect()
-    };
+    let mut parts = split_at(max_parts);
     if limit == 0 {
         while parts.last() == Some(&"") {
             parts.pop();
@@ -94,22 +81,36 @@ fn split_literal<'a>(s: &'a str, sep: &str, limit: i64) -> Vec<&'a str> {
     parts
 }
 
+/// Splits `s` (not empty) at each `sep`, into at most `max_parts` parts.
+fn split_literal<'a>(s: &'a str, sep: &str, max_parts: usize) -> Vec<&'a str> {
+    if !sep.is_empty() {
+        return s.splitn(max_parts, sep).collect();
+    }
+    let mut parts = Vec::new();
+    let mut rest = s;
+    while parts.len() + 1 < max_parts {
+        let mut it = rest.char_indices();
+        it.next();
+        match it.next() {
+            Some((b, _)) => {
+                parts.push(&rest[..b]);
+                rest = &rest[b..];
+            }
+            None => break,
+        }
+    }
+    parts.push(rest);
+    parts
+}
+
 fn strings_vector<'a>(parts: impl IntoIterator<Item = &'a str>) -> Value {
     vector_of(parts.into_iter().map(Value::str).collect())
 }
 
-/// Splits like Java's `String.split` with a pattern: as
-/// [`split_literal`], and a match of nothing at the very start makes no
-/// empty first part.
-fn split_regex<'a>(s: &'a str, re: &regex::Regex, limit: i64) -> Vec<&'a str> {
-    if s.is_empty() {
-        return vec![""];
-    }
-    let max_parts = if limit > 0 {
-        usize::try_from(limit).unwrap_or(usize::MAX)
-    } else {
-        usize::MAX
-    };
+/// Splits `s` (not empty) at each match of `re`, into at most
+/// `max_parts` parts; as Java's, a match of nothing at the very start
+/// makes no empty first part.
+fn split_regex<'a>(s: &'a str, re: &regex::Regex, max_parts: usize) -> Vec<&'a str> {
     let mut parts = Vec::new();
     let mut last = 0;
     for m in re.find_iter(s) {
@@ -123,11 +124,6 @@ fn split_regex<'a>(s: &'a str, re: &regex::Regex, limit: i64) -> Vec<&'a str> {
         last = m.end();
     }
     parts.push(&s[last..]);
-    if limit == 0 {
-        while parts.last() == Some(&"") {
-            parts.pop();
-        }
-    }
     parts
 }
 
@@ -138,8 +134,8 @@ fn split(args: &[Value]) -> Result<Value, RuntimeError> {
         None => 0,
     };
     let parts = match &args[1] {
-        Value::Regex(re) => split_regex(s, re.find(), limit),
-        Value::Str(sep) => split_literal(s, sep, limit),
+        Value::Regex(re) => java_split(s, limit, |max| split_regex(s, re.find(), max)),
+        Value::Str(sep) => java_split(s, limit, |max| split_literal(s, sep, max)),
         _ => return Err(type_error("string/split", args, 1, "a regex or a string")),
     };
     charge_text(parts.len(), s.len());
@@ -148,7 +144,7 @@ fn split(args: &[Value]) -> Result<Value, RuntimeError> {
 
 fn split_lines(args: &[Value]) -> Result<Value, RuntimeError> {
     let s = str_arg("string/split-lines", args, 0)?;
-    let parts = split_literal(s, "\n", 0);
+    let parts = java_split(s, 0, |max| split_literal(s, "\n", max));
     charge_text(parts.len(), s.len());
     Ok(strings_vector(
         parts.into_iter().map(|p| p.strip_suffix('\r').unwrap_or(p)),

@@ -66,18 +66,7 @@ pub fn write_value(out: &mut impl Text, value: &Value, readable: bool) {
         Value::List(items) => deeper(|| write_items(out, "(", items.iter(), ")", readable)),
         Value::Vector(items) => deeper(|| write_items(out, "[", items.iter(), "]", readable)),
         Value::Set(items) => deeper(|| write_items(out, "#{", items.iter(), "}", readable)),
-        Value::Map(entries) => deeper(|| {
-            out.push('{');
-            for (i, (k, v)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_value(out, k, readable);
-                out.push(' ');
-                write_value(out, v, readable);
-            }
-            out.push('}');
-        }),
+        Value::Map(entries) => deeper(|| write_entries(out, entries.iter(), readable)),
         Value::Fn(closure) => match closure.proto.name {
             Some(name) => {
                 let _ = write!(out, "#fn[{name}]");
@@ -99,19 +88,26 @@ pub fn write_value(out: &mut impl Text, value: &Value, readable: bool) {
         Value::Sorted(s) if s.set => {
             deeper(|| write_items(out, "#{", s.iter().map(|(k, _)| k), "}", readable))
         }
-        Value::Sorted(s) => deeper(|| {
-            out.push('{');
-            for (i, (k, v)) in s.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_value(out, k, readable);
-                out.push(' ');
-                write_value(out, v, readable);
-            }
-            out.push('}');
-        }),
+        Value::Sorted(s) => deeper(|| write_entries(out, s.iter(), readable)),
     }
+}
+
+/// A map's entries, in braces: `{k v, k v}`.
+fn write_entries<'a>(
+    out: &mut impl Text,
+    entries: impl Iterator<Item = (&'a Value, &'a Value)>,
+    readable: bool,
+) {
+    out.push('{');
+    for (i, (k, v)) in entries.enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_value(out, k, readable);
+        out.push(' ');
+        write_value(out, v, readable);
+    }
+    out.push('}');
 }
 
 /// `#"..."` around the pattern as written, a bare `"` escaped (which
