@@ -4,7 +4,7 @@
 //! process sees the newest value. Compiled code holds the `Arc<Var>` itself,
 //! so reading a global is no hash lookup.
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use rustc_hash::FxHashMap;
@@ -16,6 +16,21 @@ use crate::value::{Native, Sym, Value};
 pub const CORE: &str = "calf.core";
 /// The namespace code runs in until it says `ns`.
 pub const USER: &str = "user";
+
+/// How many times any namespace of any runtime changed (a var set, made,
+/// marked, documented; an alias or refer added). A copy of namespaces
+/// made at one count is still exact while the count stays: a durable
+/// process's save reuses its program's image of them.
+static CHANGES: AtomicU64 = AtomicU64::new(0);
+
+/// The count of changes to namespaces so far (see [`CHANGES`]).
+pub fn changes() -> u64 {
+    CHANGES.load(Ordering::Acquire)
+}
+
+fn changed() {
+    CHANGES.fetch_add(1, Ordering::AcqRel);
+}
 
 /// Documentation and other facts about a var.
 #[derive(Clone, Debug, Default)]
@@ -90,6 +105,7 @@ impl Var {
         *slot = Some(value);
         // Under the lock: two `set`s cannot leave the two copies disagreeing.
         self.native.store(native, Ordering::Release);
+        changed();
     }
 
     /// Back to declared but never set.
@@ -98,6 +114,7 @@ impl Var {
         let value = slot.take();
         self.native.store(std::ptr::null_mut(), Ordering::Release);
         drop(slot);
+        changed();
         // Dropped outside the lock: the value may hold the last count of
         // code that names this very var.
         drop(value);
@@ -115,7 +132,8 @@ impl Var {
     }
 
     pub fn set_macro(&self, yes: bool) {
-        self.is_macro.store(yes, Ordering::Release)
+        self.is_macro.store(yes, Ordering::Release);
+        changed();
     }
 
     pub fn meta(&self) -> VarMeta {
@@ -123,7 +141,8 @@ impl Var {
     }
 
     pub fn update_meta(&self, f: impl FnOnce(&mut VarMeta)) {
-        f(&mut self.meta.write().unwrap_or_else(|e| e.into_inner()))
+        f(&mut self.meta.write().unwrap_or_else(|e| e.into_inner()));
+        changed();
     }
 
     /// Whether the var is meant for its own namespace only (`defn-`).
@@ -162,6 +181,7 @@ impl Namespace {
             return var;
         }
         let mut vars = self.vars.write().unwrap_or_else(|e| e.into_inner());
+        changed();
         vars.entry(name)
             .or_insert_with(|| Arc::new(Var::new(Sym::new(&format!("{}/{}", self.name, name)))))
             .clone()
@@ -181,6 +201,7 @@ impl Namespace {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(alias, target);
+        changed();
     }
 
     pub fn alias(&self, alias: Sym) -> Option<Sym> {
@@ -224,6 +245,7 @@ impl Namespace {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(name, var);
+        changed();
     }
 
     /// Every var defined here, sorted by name.
@@ -302,6 +324,7 @@ impl Globals {
         if let Some(ns) = self.find_namespace(name) {
             return ns;
         }
+        changed();
         self.namespaces
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -327,6 +350,7 @@ impl Globals {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(alias, target);
+        changed();
     }
 
     pub fn namespace_names(&self) -> Vec<Sym> {

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use calf_lang::namespace::Globals;
-use calf_lang::snapshot::ImageCache;
+use calf_lang::snapshot::{Hash, ImageCache};
 use calf_lang::span::{forget_source, FileId};
 use calf_lang::value::Pid;
 use tokio::sync::oneshot;
@@ -40,6 +40,21 @@ pub(crate) struct Job {
     /// The images of its code made for the saves of its durable
     /// processes: each body is encoded once.
     pub images: Mutex<ImageCache>,
+    /// The image of its namespaces last saved, kept while no namespace
+    /// changes: a durable process's every save names it.
+    pub namespaces_image: Mutex<Option<NamespacesImage>>,
+}
+
+/// A program's namespaces as a saved image, and when it was made.
+#[derive(Clone)]
+pub(crate) struct NamespacesImage {
+    /// The count of namespace changes it was made at
+    /// (`calf_lang::namespace::changes`).
+    pub changes: u64,
+    pub hash: Hash,
+    pub bytes: Arc<[u8]>,
+    /// The images its values name (their code, and its sources).
+    pub needs: Vec<Hash>,
 }
 
 /// Where a job's processes print.
@@ -90,6 +105,7 @@ impl Job {
             stops_with_main: true,
             sources: None,
             images: Mutex::default(),
+            namespaces_image: Mutex::default(),
         }
     }
 
@@ -106,6 +122,7 @@ impl Job {
             stops_with_main: false,
             sources: None,
             images: Mutex::default(),
+            namespaces_image: Mutex::default(),
         }
     }
 
@@ -125,6 +142,7 @@ impl Job {
             stops_with_main,
             sources: Some(Mutex::default()),
             images: Mutex::default(),
+            namespaces_image: Mutex::default(),
         }
     }
 

@@ -11,10 +11,11 @@ use std::future::Future;
 
 use bytes::Bytes;
 use calf_lang::snapshot::format::{CallImage, ProcessImage, WaitImage};
-use calf_lang::snapshot::{write_image, Encoder, Hash, Kind, SnapshotError};
+use calf_lang::snapshot::{write_image, Encoder, Hash, ImageCache, Kind, SnapshotError};
 
 use super::*;
 use crate::durable::{Store, StoreError};
+use crate::job::NamespacesImage;
 
 /// What a durable process holds of its saves.
 ///
@@ -151,17 +152,17 @@ impl Process {
                 deadline_ms,
             }),
         };
-        let job = encoder.job(&self.job.globals)?;
-        let needs = encoder.into_needs();
-        let job_bytes = write_image(Kind::Job, &job)?;
-        let job_hash = Hash::of(&job_bytes);
+        let mut needs = encoder.into_needs();
+        let namespaces = self.namespaces_image(&mut cache)?;
+        needs.extend(namespaces.needs.iter().copied());
+        let job_hash = namespaces.hash;
         let mut missing: Vec<(Hash, Bytes)> = store
             .missing(needs.iter())
             .into_iter()
             .filter_map(|h| cache.blob(&h).map(|b| (h, Bytes::copy_from_slice(&b[..]))))
             .collect();
         if !store.missing([&job_hash]).is_empty() {
-            missing.push((job_hash, job_bytes.into()));
+            missing.push((job_hash, Bytes::copy_from_slice(&namespaces.bytes[..])));
         }
         let pid = self.pid();
         let ties = self.seldom.as_ref().map(|m| &m.ties);
@@ -194,6 +195,33 @@ impl Process {
             image: write_image(Kind::Process, &image)?,
             missing,
         })
+    }
+
+    /// The image of this process's program's namespaces: made again only
+    /// when a namespace has changed since the last one (the vars of a
+    /// running program rarely do), not at every save.
+    fn namespaces_image(&self, cache: &mut ImageCache) -> Result<NamespacesImage, SnapshotError> {
+        let mut kept = self
+            .job
+            .namespaces_image
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let changes = calf_lang::namespace::changes();
+        if let Some(image) = kept.as_ref().filter(|i| i.changes == changes) {
+            return Ok(image.clone());
+        }
+        let mut encoder = Encoder::new(cache);
+        let job = encoder.job(&self.job.globals)?;
+        let needs = encoder.into_needs().into_iter().collect();
+        let bytes = write_image(Kind::Job, &job)?;
+        let image = NamespacesImage {
+            changes,
+            hash: Hash::of(&bytes),
+            bytes: bytes.into(),
+            needs,
+        };
+        *kept = Some(image.clone());
+        Ok(image)
     }
 
     /// The save of this process parked at `parked`, to run before what it
