@@ -507,8 +507,13 @@ impl Store {
     }
 
     /// How many processes are saved, by any node.
+    /// Counted from the stream's subjects, without reading an entry: an
+    /// ended process's key is erased, never left as a delete marker.
     pub async fn saved(&self) -> Result<usize, StoreError> {
-        Ok(self.processes().await?.len())
+        let keys = keys_of(&self.processes);
+        bounded(self.config.timeout, "cannot list the processes", keys)
+            .await
+            .map(|keys| keys.len())
     }
 
     /// The saved processes whose owner holds no lease, but those
