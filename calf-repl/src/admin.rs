@@ -151,6 +151,19 @@ struct Serve {
     /// Connect to this NATS server instead of the configuration's.
     #[arg(long, value_name = "URL")]
     nats: Option<String>,
+    /// Save durable processes (spawn-durable) in each tenant's JetStream,
+    /// as the scheduler named NODE; take over those of schedulers gone.
+    #[arg(long, value_name = "NODE", env = "CALF_DURABLE_NODE")]
+    durable: Option<String>,
+    /// How long this scheduler's lease lives without renewal: after a
+    /// crash, how long before another takes its durable processes over.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 10_000,
+        requires = "durable"
+    )]
+    lease_ms: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -292,7 +305,11 @@ fn run_serve(serve: Serve) -> Result<(), String> {
         return Err("calf serve needs --config FILE (a calf.toml; see docs/serve.md)".to_string());
     };
     let config = load_config(&path)?;
-    calf_serve::server::run(config, crate::render_failure, serve.nats)
+    let durable = serve.durable.map(|node| calf_serve::server::Durability {
+        node,
+        store: calf_scheduler::durable::StoreConfig::with_lease_ms(serve.lease_ms),
+    });
+    calf_serve::server::run(config, crate::render_failure, serve.nats, durable)
 }
 
 fn load_config(path: &Path) -> Result<calf_serve::config::ServeConfig, String> {
@@ -554,6 +571,7 @@ fn ps_table(processes: &[api::ProcessRow]) -> String {
                 p.reductions.to_string(),
                 bytes(p.memory),
                 age(p.age_ms),
+                p.durable.as_ref().map_or("-".into(), durable_place),
             ]
         })
         .collect();
@@ -568,10 +586,27 @@ fn ps_table(processes: &[api::ProcessRow]) -> String {
             "REDUCTIONS",
             "MEMORY",
             "AGE",
+            "DURABLE",
         ],
         &rows,
-        &[false, false, false, false, false, true, true, true, true],
+        &[
+            false, false, false, false, false, true, true, true, true, false,
+        ],
     )
+}
+
+/// Where a durable process runs and how long ago it was last saved.
+fn durable_place(durable: &api::Durable) -> String {
+    match durable.saved_at_ms {
+        Some(at) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            let ago = u64::try_from(now - at).unwrap_or(0);
+            format!("{}, saved {} ago", durable.node, age(ago))
+        }
+        None => format!("{}, not saved yet", durable.node),
+    }
 }
 
 fn summary_text(s: &api::Summary) -> String {
@@ -638,6 +673,13 @@ fn detail_text(d: &api::ProcessDetail) -> String {
         pids(&d.monitored_by),
         d.traps_exits,
     );
+    if let Some(durable) = &r.durable {
+        text.push_str(&format!(
+            "durable      on {} ({} saved)\n",
+            durable_place(durable),
+            bytes(durable.saved_bytes)
+        ));
+    }
     if let Some(call) = &d.call {
         text.push_str(&format!(
             "calling      {} (attempt {}, deadline {} ms since the epoch)\n",

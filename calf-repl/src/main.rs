@@ -160,10 +160,7 @@ fn run() -> ExitCode {
         .clone()
         .map(|node| calf_scheduler::durable::DurableOptions {
             node,
-            store: calf_scheduler::durable::StoreConfig {
-                lease_ttl: std::time::Duration::from_millis(cli.lease_ms.max(300)),
-                ..Default::default()
-            },
+            store: calf_scheduler::durable::StoreConfig::with_lease_ms(cli.lease_ms),
             until_store_empty: cli.resume,
         });
     let (file, print_result) = match (&cli.eval, &cli.file) {

@@ -9,48 +9,17 @@ mod support {
     pub mod worker;
 }
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use support::durable::{calf, field, lines, resume, start, wait_until, Scratch};
+use support::durable::{
+    calf, each_call_acted_on_once, lines, resume, start, wait_for_lines, wait_until, worker,
+    Scratch,
+};
 use support::nats::NatsServer;
 use support::worker::{root, Worker};
-
-/// The durable worker of examples/durable/, logging to `log`.
-fn worker(url: &str, log: &Path, delay_ms: u32) -> Worker {
-    let script = root().join("examples/durable/worker.py");
-    let log = log.display().to_string();
-    Worker::start_python(&script, &[url, &log, &delay_ms.to_string()])
-}
-
-/// One request the worker logged.
-struct Logged {
-    id: String,
-    attempt: String,
-    answer: i64,
-    acted: bool,
-}
-
-/// Waits until `path` has `n` lines.
-fn wait_for_lines(path: &Path, n: usize) {
-    wait_until(&format!("{} reaching {n} lines", path.display()), || {
-        lines(path).len() >= n
-    });
-}
-
-fn worker_log(path: &Path) -> Vec<Logged> {
-    lines(path)
-        .iter()
-        .map(|line| Logged {
-            id: field(line, "id"),
-            attempt: field(line, "attempt"),
-            answer: field(line, "answer").parse().unwrap(),
-            acted: field(line, "acted") == "true",
-        })
-        .collect()
-}
 
 const PROCESSES: usize = 1_000;
 const CALLS: usize = 5;
@@ -78,28 +47,7 @@ fn a_thousand_durable_processes_survive_a_kill_9_of_their_scheduler() {
     let printed: BTreeSet<String> = printed.into_iter().map(str::to_string).collect();
     assert_eq!(printed, expected);
 
-    // Every call was acted on once; a call asked again after the crash
-    // came with the same id and a later attempt, and got the same answer.
-    wait_for_lines(&log, PROCESSES * CALLS);
-    let logged = worker_log(&log);
-    let mut answers: BTreeMap<&str, i64> = BTreeMap::new();
-    let mut acted: BTreeMap<&str, usize> = BTreeMap::new();
-    for entry in &logged {
-        let first = *answers.entry(&entry.id).or_insert(entry.answer);
-        assert_eq!(
-            first, entry.answer,
-            "call {} answered twice differently",
-            entry.id
-        );
-        if entry.acted {
-            *acted.entry(&entry.id).or_default() += 1;
-        } else {
-            assert_ne!(entry.attempt, "1", "a repeated call is a later attempt");
-        }
-    }
-    assert_eq!(answers.len(), PROCESSES * CALLS, "one id per call");
-    assert!(acted.values().all(|n| *n == 1), "each call acted on once");
-    assert_eq!(acted.len(), PROCESSES * CALLS);
+    each_call_acted_on_once(&log, PROCESSES * CALLS);
 }
 
 #[test]

@@ -22,6 +22,7 @@ use calf_lang::{RuntimeError, Sym, Value};
 use tokio::sync::oneshot;
 
 use crate::bus::Bus;
+use crate::durable::Store;
 use crate::executor::fair::{Fairness, Share};
 use crate::executor::Pool;
 use crate::job::Job;
@@ -96,8 +97,16 @@ impl Scheduler {
     }
 
     /// Starts a hosted runtime named `tenant` (in errors and quota
-    /// reports), sending its foreign calls to `bus`.
-    pub fn host(&self, tenant: &str, config: Config, limits: Limits, bus: Arc<dyn Bus>) -> Hosted {
+    /// reports), sending its foreign calls to `bus`, and saving its
+    /// durable processes in `durable`, when given.
+    pub fn host(
+        &self,
+        tenant: &str,
+        config: Config,
+        limits: Limits,
+        bus: Arc<dyn Bus>,
+        durable: Option<Arc<Store>>,
+    ) -> Hosted {
         // The call sender is a task of the scheduler's runtime.
         let _entered = self.handle.enter();
         let share = self.fairness.join(limits.cpu_share, self.threads);
@@ -112,11 +121,12 @@ impl Scheduler {
                 bus,
                 quotas: Quotas::hosted(tenant, limits),
                 hosted: true,
-                durable: None,
+                durable,
             },
             pool,
         );
         Hosted {
+            tokio: self.handle.clone(),
             shared: Arc::new(shared),
             share,
             stopping: AtomicBool::new(false),
@@ -198,6 +208,18 @@ pub struct ProcessRow {
     /// Bytes of its own structures: task, stacks, mailbox.
     pub memory: usize,
     pub age: Duration,
+    /// Its saves, for a durable process.
+    pub durable: Option<SavedState>,
+}
+
+/// What `ps` and `inspect` show of a durable process's saves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedState {
+    /// When the store last took its state, in Unix milliseconds; `None`
+    /// before the first save is stored.
+    pub saved_at_ms: Option<i64>,
+    /// The bytes of that save (its image; code is stored apart, once).
+    pub bytes: u64,
 }
 
 /// What `inspect` shows of one process.
@@ -243,6 +265,8 @@ pub struct NoSuchProcess(pub Pid);
 
 /// One tenant's runtime on a [`Scheduler`].
 pub struct Hosted {
+    /// The scheduler's runtime, where its processes' tasks run.
+    tokio: tokio::runtime::Handle,
     shared: Arc<Shared>,
     /// Its part of the scheduler's threads.
     share: Arc<Share>,
@@ -258,6 +282,38 @@ impl Hosted {
     pub fn set_limits(&self, limits: Limits) {
         self.shared.quotas.set(limits);
         self.share.set_weight(limits.cpu_share);
+    }
+
+    /// The node id this runtime saves its durable processes as, when it
+    /// has a store.
+    pub fn durable_node(&self) -> Option<&str> {
+        self.shared.durable.as_deref().map(Store::node)
+    }
+
+    /// Takes over the saved durable processes no scheduler runs (a dead
+    /// node's, and those an earlier run of this node left), now and every
+    /// third of a lease after; what they print goes to `output`. Nothing
+    /// without a store.
+    pub fn keep_resuming(&self, output: Arc<dyn JobOutput>) {
+        let Some(store) = &self.shared.durable else {
+            return;
+        };
+        let host = Arc::new(Job::hosted(
+            calf_lang::prelude::new_globals(),
+            LoadPath::submitted(Vec::new()),
+            output,
+            false,
+        ));
+        let _entered = self.tokio.enter();
+        crate::durable::restore::keep_resuming(&self.shared, &host, store.lease_ttl() / 3);
+    }
+
+    /// The main process of the job `pid` belongs to, while `pid` lives;
+    /// `None` for a process taken over from another scheduler, whose job
+    /// is not here.
+    pub fn job_of(&self, pid: Pid) -> Option<Pid> {
+        let job = self.shared.handle(pid)?.job();
+        (job.0 != 0).then_some(job)
     }
 
     /// Starts a job; its pid is its main process's.
@@ -434,6 +490,9 @@ impl Hosted {
     /// killed.
     pub async fn shutdown(&self, grace: Duration) {
         self.stopping.store(true, Ordering::Release);
+        // Durable processes stop where their last save has them: the next
+        // scheduler goes on from there.
+        self.shared.leave();
         for (reason, wait) in [("shutdown", grace), ("kill", KILL_WAIT)] {
             for handle in self.shared.handles() {
                 let _ = handle.push(exit_signal(Value::keyword(reason)));
@@ -448,6 +507,13 @@ impl Hosted {
             // The pool's runners are tasks of this runtime: wait for them
             // on a thread that is not one of its workers.
             let _ = tokio::task::spawn_blocking(move || shared.stop()).await;
+        }
+        if let Some(store) = &self.shared.durable {
+            // Another scheduler, or this node's next run, need not wait
+            // for the lease to lapse.
+            if let Err(e) = store.release().await {
+                tracing::warn!(why = %e, "the durable store's lease was not given up");
+            }
         }
     }
 }
@@ -474,6 +540,7 @@ fn busy_row(handle: &ProcessHandle) -> ProcessRow {
         reductions: 0,
         memory: 0,
         age: Duration::ZERO,
+        durable: None,
     }
 }
 

@@ -131,6 +131,9 @@ pub(crate) struct Shared {
     pub durable: Option<Arc<crate::durable::Store>>,
     /// Durable processes running here.
     durable_alive: AtomicU64,
+    /// Set when the runtime stops in order: its durable processes stay
+    /// as their last save has them, for the next scheduler to resume.
+    leaving: std::sync::atomic::AtomicBool,
 }
 
 /// What a runtime is made of, besides its pool.
@@ -164,7 +167,18 @@ impl Shared {
             reductions: AtomicU64::new(0),
             durable: parts.durable,
             durable_alive: AtomicU64::new(0),
+            leaving: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// From now on, no durable process saves, and one that ends stays
+    /// saved: the runtime stops, and another resumes them.
+    pub fn leave(&self) {
+        self.leaving.store(true, Ordering::Release);
+    }
+
+    pub fn is_leaving(&self) -> bool {
+        self.leaving.load(Ordering::Acquire)
     }
 
     pub fn durable_started(&self) {
@@ -371,8 +385,9 @@ impl Shared {
     }
 
     /// Ends `job` (the first end wins). In a hosted runtime the job's
-    /// other processes are then stopped; otherwise the program's end
-    /// stops the runtime.
+    /// other processes are then stopped, but its durable ones, which run
+    /// to their own end as they would after a crash; otherwise the
+    /// program's end stops the runtime.
     pub fn end_job(&self, job: &Job, ending: Ending) {
         if job.end(ending, self.render) && self.hosted && job.stops_with_main {
             self.kill_job(job.main());
@@ -380,11 +395,13 @@ impl Shared {
     }
 
     /// Sends `:kill` to every process of the job whose main process is
-    /// `main`, but the main process itself (which has ended).
+    /// `main`, but the main process itself (which has ended) and durable
+    /// processes.
     fn kill_job(&self, main: Pid) {
         let kill = Value::keyword("kill");
         for handle in self.handles() {
-            if handle.job() == main && handle.pid() != main {
+            let pid = handle.pid();
+            if handle.job() == main && pid != main && !crate::durable::is_durable(pid) {
                 let _ = handle.push(Signal::Exit(Box::new(ExitSignal {
                     from: main,
                     reason: kill.clone(),

@@ -52,6 +52,7 @@ fn host(scheduler: &Scheduler, tenant: &str, cpu_share: u32) -> Hosted {
         config,
         limits(cpu_share),
         Arc::new(EmbeddedBus::new()),
+        None,
     )
 }
 

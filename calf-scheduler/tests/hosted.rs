@@ -72,6 +72,7 @@ fn hosted(limits: Limits) -> (Scheduler, Hosted) {
         Config::default(),
         limits,
         Arc::new(EmbeddedBus::new()),
+        None,
     );
     (scheduler, hosted)
 }

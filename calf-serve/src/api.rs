@@ -116,6 +116,21 @@ pub struct ProcessRow {
     /// Bytes of its own structures.
     pub memory: u64,
     pub age_ms: u64,
+    /// Set for a durable process: where it runs and its last save.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durable: Option<Durable>,
+}
+
+/// A durable process's place and saves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Durable {
+    /// The node id of the scheduler running it (`calf serve --durable`).
+    pub node: String,
+    /// When the store last took its state, in Unix milliseconds; nil
+    /// before its first save is stored.
+    pub saved_at_ms: Option<i64>,
+    /// The size of that save, in bytes (its code is stored apart, once).
+    pub saved_bytes: u64,
 }
 
 /// `calf.api.summary` takes an empty map; `calf.api.tenants` (operator

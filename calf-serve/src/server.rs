@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use calf_scheduler::bus::nats::NatsBus;
+use calf_scheduler::durable::{Store, StoreConfig};
 use calf_scheduler::hosted::Scheduler;
 use calf_scheduler::Failure;
 use tokio::signal::unix::{signal, SignalKind};
@@ -39,12 +40,22 @@ const CONFIG_CHECK: Duration = Duration::from_secs(2);
 /// How long connecting to the NATS server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How `calf serve` keeps durable processes: in the JetStream of each
+/// tenant's account, as the scheduler named `node`.
+#[derive(Clone, Debug)]
+pub struct Durability {
+    pub node: String,
+    pub store: StoreConfig,
+}
+
 /// Runs `calf serve` until SIGTERM or SIGINT. `render` shows failures to
-/// people; `nats_url`, when given, replaces the configuration's server.
+/// people; `nats_url`, when given, replaces the configuration's server;
+/// without `durable`, `spawn-durable` is refused.
 pub fn run(
     config: ServeConfig,
     render: fn(&Failure) -> String,
     nats_url: Option<String>,
+    durable: Option<Durability>,
 ) -> Result<(), String> {
     let threads = config
         .threads
@@ -71,6 +82,7 @@ pub fn run(
         threads: threads.max(1),
         render,
         nats_url: nats_url.unwrap_or_else(|| config.nats_url.clone()),
+        durable,
         config,
         running: BTreeMap::new(),
         tenants: Arc::default(),
@@ -88,6 +100,7 @@ struct Server<'s> {
     render: fn(&Failure) -> String,
     /// The server every connection goes to.
     nats_url: String,
+    durable: Option<Durability>,
     config: ServeConfig,
     /// When calf.toml was last written, as last read.
     written: Option<std::time::SystemTime>,
@@ -181,11 +194,21 @@ impl Server<'_> {
                 .await
                 .map_err(client_of)?,
         );
+        let store = match &self.durable {
+            None => None,
+            Some(durable) => {
+                let store = Store::open(bus.client().clone(), &durable.node, durable.store)
+                    .await
+                    .map_err(|e| client_of(format!("its durable processes' store: {e}")))?;
+                Some(Arc::new(store))
+            }
+        };
         let hosted = self.scheduler.host(
             &config.name,
             tenant::runtime_config(self.threads, &config.quotas),
             tenant::limits(&config.quotas),
             bus.clone(),
+            store,
         );
         let tenant = Arc::new(Tenant::new(config, hosted, bus.clone(), self.render));
         let answering = tenant.clone();

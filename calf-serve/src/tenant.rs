@@ -38,6 +38,9 @@ pub struct Tenant {
     jobs: Jobs,
     pub sessions: Sessions,
     render: fn(&Failure) -> String,
+    /// What the durable processes taken over from a stopped or crashed
+    /// scheduler print: `logs` of any of their pids.
+    resumed: Option<Arc<JobLog>>,
 }
 
 /// What the hosted runtime is told of a tenant's quotas.
@@ -67,6 +70,11 @@ impl Tenant {
         bus: Arc<NatsBus>,
         render: fn(&Failure) -> String,
     ) -> Tenant {
+        let resumed = hosted.durable_node().map(|_| {
+            let log = Arc::new(JobLog::new(config.quotas.max_output));
+            hosted.keep_resuming(log.clone());
+            log
+        });
         Tenant {
             name: config.name.clone(),
             hosted,
@@ -75,6 +83,7 @@ impl Tenant {
             jobs: Jobs::default(),
             sessions: Sessions::default(),
             render,
+            resumed,
         }
     }
 
@@ -175,7 +184,10 @@ impl Tenant {
         let (processes, more) = self.hosted.processes_after(Pid(page.after), limit).await;
         api::ProcessList {
             next: more.then(|| processes.last().map(|p| p.pid.0)).flatten(),
-            processes: processes.iter().map(row).collect(),
+            processes: processes
+                .iter()
+                .map(|p| row(p, self.hosted.durable_node()))
+                .collect(),
         }
     }
 
@@ -206,7 +218,7 @@ impl Tenant {
             .await
             .map_err(no_such)?;
         Ok(api::ProcessDetail {
-            row: row(&detail.row),
+            row: row(&detail.row, self.hosted.durable_node()),
             stack: detail.stack,
             mailbox_items: detail.mailbox,
             links: pids(&detail.links),
@@ -242,14 +254,27 @@ impl Tenant {
     }
 
     async fn logs(&self, request: api::Logs) -> Result<api::LogChunk, ApiError> {
-        let log = self.jobs.get(request.pid).ok_or_else(|| {
-            ApiError::not_found(format!(
-                "no job or session with pid <{}> (only a job's main process has logs, \
-                 and only the last {} ended jobs are kept)",
-                request.pid,
-                crate::jobs::KEEP_ENDED
-            ))
-        })?;
+        let resumed = || {
+            let durable = calf_scheduler::durable::is_durable(Pid(request.pid));
+            self.resumed.clone().filter(|_| durable)
+        };
+        let of_its_job = || {
+            let job = self.hosted.job_of(Pid(request.pid))?;
+            self.jobs.get(job.0)
+        };
+        let log = self
+            .jobs
+            .get(request.pid)
+            .or_else(of_its_job)
+            .or_else(resumed)
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no job, session or process with pid <{}> (the logs of a job outlive its \
+                 processes, and only the last {} ended jobs are kept)",
+                    request.pid,
+                    crate::jobs::KEEP_ENDED
+                ))
+            })?;
         self.sessions.heard_from_pid(request.pid);
         let wait = Duration::from_millis(request.wait_ms).min(MAX_LOGS_WAIT);
         if wait.is_zero() {
@@ -356,7 +381,7 @@ fn pids(pids: &[Pid]) -> Vec<u64> {
     pids.iter().map(|p| p.0).collect()
 }
 
-fn row(row: &hosted::ProcessRow) -> api::ProcessRow {
+fn row(row: &hosted::ProcessRow, node: Option<&str>) -> api::ProcessRow {
     api::ProcessRow {
         pid: row.pid.0,
         job: row.job.0,
@@ -367,5 +392,10 @@ fn row(row: &hosted::ProcessRow) -> api::ProcessRow {
         reductions: row.reductions,
         memory: row.memory as u64,
         age_ms: u64::try_from(row.age.as_millis()).unwrap_or(u64::MAX),
+        durable: row.durable.as_ref().map(|saved| api::Durable {
+            node: node.unwrap_or_default().to_string(),
+            saved_at_ms: saved.saved_at_ms,
+            saved_bytes: saved.bytes,
+        }),
     }
 }

@@ -1,9 +1,14 @@
 //! Running `calf` as a durable scheduler, killing it and resuming its
 //! processes on another: the pieces the durable tests share.
 
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use super::worker::{root, Worker};
 
 /// A directory of its own for one test, removed on drop.
 pub struct Scratch(pub PathBuf);
@@ -92,4 +97,60 @@ pub fn field(line: &str, name: &str) -> String {
     let rest = &line[at..];
     let end = rest.find([',', '}']).unwrap_or(rest.len());
     rest[..end].trim_matches('"').to_string()
+}
+
+/// The durable worker of examples/durable/, at `url`, logging to `log`.
+pub fn worker(url: &str, log: &Path, delay_ms: u32) -> Worker {
+    let script = root().join("examples/durable/worker.py");
+    let log = log.display().to_string();
+    Worker::start_python(&script, &[url, &log, &delay_ms.to_string()])
+}
+
+/// Waits until `path` has `n` lines.
+pub fn wait_for_lines(path: &Path, n: usize) {
+    wait_until(&format!("{} reaching {n} lines", path.display()), || {
+        lines(path).len() >= n
+    });
+}
+
+/// One request the durable worker logged.
+struct Logged {
+    id: String,
+    attempt: String,
+    answer: i64,
+    acted: bool,
+}
+
+/// Checks the durable worker's `log` once it has `calls` lines: every
+/// call was acted on once; a call asked again after a crash came with
+/// the same id and a later attempt, and got the same answer.
+pub fn each_call_acted_on_once(log: &Path, calls: usize) {
+    wait_for_lines(log, calls);
+    let logged: Vec<Logged> = lines(log)
+        .iter()
+        .map(|line| Logged {
+            id: field(line, "id"),
+            attempt: field(line, "attempt"),
+            answer: field(line, "answer").parse().unwrap(),
+            acted: field(line, "acted") == "true",
+        })
+        .collect();
+    let mut answers: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut acted: BTreeMap<&str, usize> = BTreeMap::new();
+    for entry in &logged {
+        let first = *answers.entry(&entry.id).or_insert(entry.answer);
+        assert_eq!(
+            first, entry.answer,
+            "call {} answered twice differently",
+            entry.id
+        );
+        if entry.acted {
+            *acted.entry(&entry.id).or_default() += 1;
+        } else {
+            assert_ne!(entry.attempt, "1", "a repeated call is a later attempt");
+        }
+    }
+    assert_eq!(answers.len(), calls, "one id per call");
+    assert!(acted.values().all(|n| *n == 1), "each call acted on once");
+    assert_eq!(acted.len(), calls);
 }

@@ -315,6 +315,7 @@ fn spawn_nats(
 pub struct Serve {
     pub nats: Nats,
     pub url: String,
+    config: PathBuf,
     serve: Option<Child>,
     /// What `calf serve` writes to stderr, read on its own thread.
     serve_log: Arc<Log>,
@@ -334,28 +335,44 @@ impl Serve {
     /// Starts `calf serve --config CONFIG` on `nats` (whose accounts may
     /// be another calf.toml's), and waits until `user` gets an answer.
     pub fn start_on(nats: Nats, config: &Path, user: User) -> Serve {
+        Serve::start_with(nats, config, user, &[])
+    }
+
+    /// As [`Serve::start_on`], with more arguments for `calf serve`.
+    pub fn start_with(nats: Nats, config: &Path, user: User, args: &[&str]) -> Serve {
         let url = nats.url();
-        let mut serve = Command::new(env!("CARGO_BIN_EXE_calf"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .args(["--nats", &url])
-            .env_remove("CALF_NATS_URL")
-            .env_remove("CALF_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("calf serve starts");
-        let (serve_log, reader) = Log::keep(serve.stderr.take().expect("piped"));
+        let (serve, serve_log, reader) = spawn_serve(&url, config, args);
         let mut running = Serve {
             nats,
             url,
+            config: config.to_path_buf(),
             serve: Some(serve),
             serve_log,
             serve_reader: Some(reader),
         };
         running.wait_until_it_answers(user);
         running
+    }
+
+    /// Kills `calf serve` with SIGKILL (the NATS server runs on) and
+    /// waits until it is gone.
+    pub fn crash(&mut self) {
+        if let Some(mut serve) = self.serve.take() {
+            let _ = serve.kill();
+            let _ = serve.wait();
+        }
+    }
+
+    /// Starts `calf serve` again, with `args`, on the same NATS server
+    /// and configuration, once the last one is gone; waits until `user`
+    /// gets an answer.
+    pub fn start_again(&mut self, user: User, args: &[&str]) {
+        assert!(self.serve.is_none(), "calf serve is still running");
+        let (serve, serve_log, reader) = spawn_serve(&self.url, &self.config, args);
+        self.serve = Some(serve);
+        self.serve_log = serve_log;
+        self.serve_reader = Some(reader);
+        self.wait_until_it_answers(user);
     }
 
     /// Waits until `user` gets an answer to `calf ps`.
@@ -490,6 +507,25 @@ impl Serve {
         }
         self.serve_log.text()
     }
+}
+
+/// `calf serve --config CONFIG --nats URL ARGS...`, its stderr kept.
+fn spawn_serve(url: &str, config: &Path, args: &[&str]) -> (Child, Arc<Log>, JoinHandle<()>) {
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_calf"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .args(["--nats", url])
+        .args(args)
+        .env_remove("CALF_NATS_URL")
+        .env_remove("CALF_LOG")
+        .env_remove("CALF_DURABLE_NODE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("calf serve starts");
+    let (log, reader) = Log::keep(serve.stderr.take().expect("piped"));
+    (serve, log, reader)
 }
 
 impl Drop for Serve {

@@ -28,6 +28,11 @@ pub struct DurableOptions {
 /// process wherever it is restored.
 pub const DURABLE_PIDS: u64 = 1 << 62;
 
+/// Whether `pid` is a durable process's.
+pub fn is_durable(pid: calf_lang::value::Pid) -> bool {
+    pid.0 >= DURABLE_PIDS
+}
+
 pub fn new_pid() -> calf_lang::value::Pid {
     calf_lang::value::Pid(DURABLE_PIDS | (calf_lang::natives::random::random_u64() >> 2))
 }

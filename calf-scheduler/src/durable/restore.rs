@@ -261,7 +261,7 @@ async fn restore_one(
     };
     let pid = Pid(image.pid);
     let spawned = shared.spawn_as(&restored.job, Some(pid), vm, |process| {
-        process.restore(revision, wait, mailbox, &image);
+        process.restore((revision, bytes.len()), wait, mailbox, &image);
     });
     spawned
         .map(|pid| (pid, image.links.clone(), image.watching.clone()))

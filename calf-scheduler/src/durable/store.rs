@@ -49,6 +49,17 @@ impl Default for StoreConfig {
     }
 }
 
+impl StoreConfig {
+    /// The defaults, with leases of `lease_ms` (at least 300: a renewal
+    /// every third of it must reach JetStream in time).
+    pub fn with_lease_ms(lease_ms: u64) -> StoreConfig {
+        StoreConfig {
+            lease_ttl: Duration::from_millis(lease_ms.max(300)),
+            ..Default::default()
+        }
+    }
+}
+
 /// Why the store did not do what it was asked.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoreError {
@@ -98,6 +109,11 @@ pub struct Store {
     /// Images known to be in `calf_code`: each is put once.
     stored: Mutex<FxHashSet<Hash>>,
     renewal: tokio::task::JoinHandle<()>,
+    /// The last revision of `calf_processes` when this store opened: an
+    /// entry of this node's at or below it was left by an earlier run of
+    /// the node (stopped, or crashed and its lease lapsed), and is an
+    /// orphan like those of any node gone.
+    opened_at: u64,
 }
 
 impl Drop for Store {
@@ -281,6 +297,14 @@ impl Store {
                 ))
             }
         }
+        // Read once the lease is ours: no save of this run comes before.
+        let opened_at = {
+            let mut stream = processes.stream.clone();
+            bounded(timeout, "cannot read the processes", stream.info())
+                .await?
+                .state
+                .last_sequence
+        };
         let renewal = {
             let leases = leases.clone();
             let node = node.to_string();
@@ -304,6 +328,7 @@ impl Store {
             code,
             stored: Mutex::default(),
             renewal,
+            opened_at,
         })
     }
 
@@ -437,7 +462,7 @@ impl Store {
             Ok(Err((true, _))) => Err(StoreError::Fenced {
                 pid,
                 owner: match self.owner(pid).await {
-                    Ok(Some(owner)) => owner,
+                    Ok(Some((owner, _))) => owner,
                     Ok(None) => "nobody (it ended)".to_string(),
                     Err(_) => "unknown".to_string(),
                 },
@@ -452,17 +477,22 @@ impl Store {
         }
     }
 
-    /// Who owns `pid` now.
-    async fn owner(&self, pid: u64) -> Result<Option<String>, StoreError> {
+    /// Who owns `pid` now, and whether an earlier run of this node left
+    /// it.
+    async fn owner(&self, pid: u64) -> Result<Option<(String, bool)>, StoreError> {
         let entry = bounded(
             self.config.timeout,
             "cannot read a process",
-            self.processes.get(pid.to_string()),
+            self.processes.entry(pid.to_string()),
         )
         .await?;
         match entry {
-            Some(bytes) => Ok(Some(open_envelope(pid, &bytes)?.0)),
-            None => Ok(None),
+            Some(entry) if entry.operation == kv::Operation::Put => {
+                let owner = open_envelope(pid, &entry.value)?.0;
+                let left = owner == self.node && entry.revision <= self.opened_at;
+                Ok(Some((owner, left)))
+            }
+            _ => Ok(None),
         }
     }
 
@@ -498,7 +528,7 @@ impl Store {
         let pids: Vec<u64> = keys.iter().filter_map(|k| k.parse().ok()).collect();
         let mut owned = Vec::with_capacity(pids.len());
         for pid in pids {
-            if let Some(owner) = self.owner(pid).await? {
+            if let Some((owner, _)) = self.owner(pid).await? {
                 owned.push((pid, owner));
             }
         }
@@ -534,9 +564,13 @@ impl Store {
             if running_here(pid) {
                 continue;
             }
-            let Some(owner) = self.owner(pid).await? else {
+            let Some((owner, left_by_earlier_run)) = self.owner(pid).await? else {
                 continue;
             };
+            if left_by_earlier_run {
+                orphans.push(pid);
+                continue;
+            }
             let owner_alive = match alive.get(&owner) {
                 Some(known) => *known,
                 None => {
@@ -571,7 +605,8 @@ impl Store {
             return Ok(None);
         }
         let (owner, image) = open_envelope(pid, &entry.value)?;
-        if owner != self.node && self.is_alive(&owner).await? {
+        let left_by_earlier_run = owner == self.node && entry.revision <= self.opened_at;
+        if !left_by_earlier_run && self.is_alive(&owner).await? {
             return Ok(None);
         }
         match self.save(pid, &image, Some(entry.revision)).await {

@@ -15,6 +15,7 @@ use calf_lang::snapshot::{write_image, Encoder, Hash, ImageCache, Kind, Snapshot
 
 use super::*;
 use crate::durable::{Store, StoreError};
+use crate::hosted::SavedState;
 use crate::job::NamespacesImage;
 
 /// What a durable process holds of its saves.
@@ -29,6 +30,11 @@ pub(crate) struct DurableSlot {
     /// Locked for the whole of a save or of the removal at the end.
     state: tokio::sync::Mutex<SlotState>,
     tickets: std::sync::atomic::AtomicU64,
+    /// When the store last took a save, in Unix milliseconds (0: never),
+    /// and that save's size: what `calf ps` and `calf inspect` show,
+    /// read without waiting for a save going on.
+    saved_at_ms: std::sync::atomic::AtomicI64,
+    saved_bytes: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -41,14 +47,32 @@ struct SlotState {
 }
 
 impl DurableSlot {
-    /// A slot whose entry is at `revision`: a restored process's.
-    fn restored(revision: u64) -> DurableSlot {
-        DurableSlot {
+    /// A slot whose entry, of `bytes`, is at `revision`: a restored
+    /// process's, whose claim was a save.
+    fn restored(revision: u64, bytes: usize) -> DurableSlot {
+        let slot = DurableSlot {
             state: tokio::sync::Mutex::new(SlotState {
                 revision: Some(revision),
                 done: 0,
             }),
-            tickets: Default::default(),
+            ..Default::default()
+        };
+        slot.saved(bytes);
+        slot
+    }
+
+    fn saved(&self, bytes: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.saved_bytes.store(bytes as u64, Relaxed);
+        self.saved_at_ms.store(now_ms(), Relaxed);
+    }
+
+    pub(crate) fn saved_state(&self) -> SavedState {
+        use std::sync::atomic::Ordering::Relaxed;
+        let at = self.saved_at_ms.load(Relaxed);
+        SavedState {
+            saved_at_ms: (at != 0).then_some(at),
+            bytes: self.saved_bytes.load(Relaxed),
         }
     }
 
@@ -241,11 +265,18 @@ impl Process {
         let encoded = self.encode(&store, parked);
         let pid = self.pid().0;
         let ticket = slot.ticket();
+        let shared = self.shared.clone();
         Some(async move {
             let encoded = encoded.map_err(|e| {
                 RuntimeError::new("calf/snapshot", format!("the process cannot be saved: {e}"))
                     .into_value()
             })?;
+            if shared.is_leaving() {
+                // The process waits here (this future is its own, dropped
+                // with it) until its runtime stops it: its last save is
+                // where the next scheduler resumes it.
+                std::future::pending::<()>().await;
+            }
             let mut state = slot.state.lock().await;
             if state.done > ticket {
                 // A later state is stored already.
@@ -256,6 +287,7 @@ impl Process {
                     Ok(saved) => {
                         state.revision = Some(saved);
                         state.done = ticket;
+                        slot.saved(encoded.image.len());
                         return Ok(());
                     }
                     Err(e @ StoreError::Fenced { .. }) => return Err(save_error(&e)),
@@ -278,6 +310,9 @@ impl Process {
             .as_ref()
             .and_then(|m| m.timers.receive_deadline)
             .map(|at| now_ms() + at.saturating_duration_since(Instant::now()).as_millis() as i64);
+        if self.shared.is_leaving() {
+            return;
+        }
         if let Some(save) = self.save(Parked::Message { deadline_ms }, now_ms()) {
             tokio::spawn(async move {
                 if let Err(e) = save.await {
@@ -351,13 +386,13 @@ impl Process {
     /// is at `revision`, to go on where it parked.
     pub(crate) fn restore(
         &mut self,
-        revision: u64,
+        (revision, bytes): (u64, usize),
         wait: RestoredWait,
         mailbox: Vec<Value>,
         image: &ProcessImage,
     ) {
         self.shared.durable_started();
-        self.seldom().durable = Some(Arc::new(DurableSlot::restored(revision)));
+        self.seldom().durable = Some(Arc::new(DurableSlot::restored(revision, bytes)));
         for message in mailbox {
             self.mailbox.push_back(message);
         }

@@ -56,6 +56,7 @@ impl Process {
             reductions: self.reductions,
             memory,
             age: Duration::from_millis(now_ms.saturating_sub(self.born_ms)),
+            durable: self.durable_slot().map(|slot| slot.saved_state()),
         };
         let stack = self
             .vm

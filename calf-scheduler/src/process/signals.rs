@@ -177,9 +177,10 @@ impl Process {
     pub(super) fn finish(&mut self, reason: Value, failure: Option<Failure>) {
         let pid = self.pid();
         self.shared.remove(pid);
-        // Its copy taken over by another scheduler runs on: the store
-        // keeps it.
-        if !is_fenced(&reason) {
+        // Its copy taken over by another scheduler runs on, and one
+        // stopped with its runtime goes on at the next: the store keeps
+        // them.
+        if !is_fenced(&reason) && !self.shared.is_leaving() {
             self.forget_saved();
         } else if self.durable_slot().is_some() {
             self.shared.durable_ended();

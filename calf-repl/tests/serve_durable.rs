@@ -1,0 +1,194 @@
+//! Durable processes under `calf serve`, on a real nats-server with the
+//! accounts `calf serve nats-config` prints (JetStream in each tenant's
+//! account) and the real Python worker of examples/durable/, logged in as
+//! the tenant's user: a scheduler killed with SIGKILL while a thousand
+//! processes wait on calls, and one stopped in order, lose no process.
+
+mod support {
+    pub mod durable;
+    pub mod serve;
+    pub mod worker;
+}
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use support::durable::{each_call_acted_on_once, wait_for_lines, worker};
+use support::serve::{ok, scratch, write_nats_config, Nats, Serve, User, ACME};
+
+/// One tenant whose quotas let a thousand calls wait at once.
+const CONFIG: &str = r#"
+nats_url = "nats://127.0.0.1:4222"
+
+[operator]
+user = "calf-operator"
+password = "dev-operator"
+
+[tenants.acme]
+scheduler = { user = "acme-scheduler", password = "dev-acme-scheduler" }
+users = [{ user = "acme-dev", password = "dev-acme" }]
+
+[tenants.acme.quotas]
+max_calls_in_flight = 5000
+"#;
+
+/// `calf serve` as durable node `node`, with leases of a second.
+fn durable_args(node: &str) -> [&str; 4] {
+    ["--durable", node, "--lease-ms", "1000"]
+}
+
+/// calf.toml and its nats-server in `dir`, and `calf serve` as `node`.
+fn start(dir: &Path, node: &str) -> Serve {
+    let config = dir.join("calf.toml");
+    std::fs::write(&config, CONFIG).expect("calf.toml is written");
+    let conf = dir.join("nats.conf");
+    write_nats_config(&config, &conf);
+    let nats = Nats::start(&conf, &dir.join("jetstream"));
+    Serve::start_with(nats, &config, ACME, &durable_args(node))
+}
+
+/// The NATS URL with the tenant user's login, as nats-py reads it.
+fn user_url(serve: &Serve, user: User) -> String {
+    serve.url.replacen(
+        "nats://",
+        &format!("nats://{}:{}@", user.name, user.password),
+        1,
+    )
+}
+
+/// Submits `source` as the tenant's job `main.calf`.
+fn submit(serve: &Serve, dir: &Path, source: &str) {
+    let main = dir.join("main.calf");
+    std::fs::write(&main, source).expect("main.calf is written");
+    ok(
+        "calf submit",
+        serve.verb(ACME, &["submit", &main.display().to_string()]),
+    );
+}
+
+/// The pids `calf ps` lists as durable, and the whole table.
+fn durable_pids(serve: &Serve) -> (Vec<String>, String) {
+    let table = ok("calf ps", serve.verb(ACME, &["ps"]));
+    let pids = table
+        .lines()
+        .skip(1)
+        .filter(|row| !row.trim_end().ends_with(" -"))
+        .filter_map(|row| row.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    (pids, table)
+}
+
+/// Waits until `calf logs PID` holds `n` lines with `needle`; the log.
+fn wait_for_logged(serve: &Serve, pid: &str, needle: &str, n: usize) -> String {
+    let start = Instant::now();
+    loop {
+        let logs = serve.verb(ACME, &["logs", pid]);
+        let text = String::from_utf8_lossy(&logs.stdout).into_owned();
+        if text.matches(needle).count() >= n {
+            return text;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "calf logs {pid} never held {n} lines with {needle:?}:\n{text}{}",
+            String::from_utf8_lossy(&logs.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+const PROCESSES: usize = 1_000;
+const CALLS: usize = 5;
+
+#[test]
+fn a_thousand_durable_processes_survive_a_kill_9_of_calf_serve() {
+    let dir = scratch("durable-thousand");
+    let mut serve = start(&dir, "serve-a");
+    let log = dir.join("calls.log");
+    let _worker = worker(&user_url(&serve, ACME), &log, 300);
+    // The job's main process ends once it has spawned them: durable
+    // processes outlive their job, as they outlive a crash.
+    submit(
+        &serve,
+        &dir,
+        &format!(
+            "(defn steps [n]
+               (loop [i 0 x n]
+                 (if (< i {CALLS})
+                   (recur (inc i) (call \"durable.step\" x))
+                   (println \"process\" n \"ends with\" x))))
+             (dotimes [n {PROCESSES}] (spawn-durable steps (* n 100)))"
+        ),
+    );
+    // Killed while every process waits on its third call.
+    wait_for_lines(&log, 2 * PROCESSES + 1);
+
+    let (pids, table) = durable_pids(&serve);
+    assert_eq!(pids.len(), PROCESSES, "every process is durable:\n{table}");
+    assert!(table.contains("serve-a, saved"), "{table}");
+    let detail = ok("calf inspect", serve.verb(ACME, &["inspect", &pids[0]]));
+    assert!(
+        detail.contains("durable      on serve-a, saved") && detail.contains(" B saved)"),
+        "{detail}"
+    );
+
+    serve.crash();
+    serve.start_again(ACME, &durable_args("serve-b"));
+    let text = wait_for_logged(&serve, &pids[0], "ends with", PROCESSES);
+    let printed: BTreeSet<&str> = text.lines().filter(|l| l.contains("ends with")).collect();
+    let expected: BTreeSet<String> = (0..PROCESSES)
+        .map(|n| format!("process {} ends with {}", n * 100, n * 100 + CALLS))
+        .collect();
+    assert_eq!(
+        text.matches("ends with").count(),
+        PROCESSES,
+        "each printed once"
+    );
+    assert_eq!(
+        printed,
+        expected.iter().map(String::as_str).collect::<BTreeSet<_>>()
+    );
+    each_call_acted_on_once(&log, PROCESSES * CALLS);
+    // Ended, they are no longer saved or listed.
+    let (left, table) = durable_pids(&serve);
+    assert!(left.is_empty(), "{table}");
+}
+
+#[test]
+fn a_scheduler_stopped_in_order_leaves_its_durable_processes_to_its_next_run() {
+    let dir = scratch("durable-restart");
+    let mut serve = start(&dir, "serve-a");
+    submit(
+        &serve,
+        &dir,
+        "(defn nap [n started]
+           (sleep 3000)
+           (println \"napper\" n \"slept\" (- (now-ms) started)))
+         (dotimes [n 20] (spawn-durable nap n (now-ms)))",
+    );
+    let start = Instant::now();
+    let pids = loop {
+        let (pids, table) = durable_pids(&serve);
+        if pids.len() == 20 && table.matches("serve-a, saved").count() == 20 {
+            break pids;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{table}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // SIGTERM: the processes stay saved and the lease is given up, so the
+    // same node, started again at once, takes them back.
+    assert_eq!(serve.terminate(Duration::from_secs(20)), Some(0));
+    serve.start_again(ACME, &durable_args("serve-a"));
+    let text = wait_for_logged(&serve, &pids[0], "slept", 20);
+    for n in 0..20 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("napper {n} slept")))
+            .unwrap_or_else(|| panic!("napper {n} did not wake:\n{text}"));
+        let slept: i64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        // The deadline is wall time from the first start, not counted
+        // again from the restore.
+        assert!((3_000..6_000).contains(&slept), "{line}");
+    }
+}
