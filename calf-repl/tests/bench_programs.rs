@@ -45,6 +45,8 @@ fn cases() -> Vec<(&'static str, Vec<&'static str>, String)> {
         ("calls_seq", vec!["20"], "210".into()),
         ("calls_par", vec!["40", "4"], "820".into()),
         ("durable_calls", vec!["durable", "20"], "210".into()),
+        // The sum of i for i below n.
+        ("durable_sends", vec!["durable", "20"], "190".into()),
     ]
 }
 

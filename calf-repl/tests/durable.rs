@@ -337,3 +337,49 @@ asyncio.run(main())",
         "{stdout}"
     );
 }
+
+#[test]
+fn a_message_taken_after_the_last_save_is_taken_again_after_a_crash() {
+    // Saved before its call; the message comes (stored, then taken into
+    // its mailbox) while the call waits; the crash comes before the next
+    // save. Restored from the save before the call, it reads the message
+    // from its inbox again.
+    let mut first = FirstRun::start(
+        "inbox",
+        "(defn patient []
+           (let [r (call \"durable.step\" 1)]
+             (receive [:note n] (println \"note\" n \"after\" r))))
+         (let [p (spawn-durable patient)]
+           (send p [:note 7])
+           (println \"sent\"))",
+        2_000,
+    );
+    wait_for_lines(&first.out, 1);
+    // The message reaches the mailbox; the call still waits.
+    std::thread::sleep(Duration::from_millis(300));
+    let (before, after) = first.crash_and_resume();
+    assert_eq!(before, "sent\n");
+    assert_eq!(after, "note 7 after 2\n");
+}
+
+#[test]
+fn a_message_a_durable_process_cannot_store_is_refused_at_the_send() {
+    let scratch = Scratch::new("not-storable");
+    let server = NatsServer::start_jetstream(&scratch.0.join("js"));
+    let out = calf(&server.url(), "node-send")
+        .args([
+            "-e",
+            "(let [p (spawn-durable (fn [] (receive :stop :stopped)))]
+               (println (try (send p inc) (catch e (:type (ex-data e)))))
+               (send p :stop))",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout, ":calf/not-storable\n:stop\n");
+}

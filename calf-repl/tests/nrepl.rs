@@ -333,12 +333,19 @@ const CLIENT_SCRIPT: &str = r#"
 
 (defn show [check v] (println (str check " " (pr-str v))))
 
-(with-open [conn (nrepl/connect :port port)]
+(with-open [conn (nrepl/connect :port port)
+            background (nrepl/connect :port port)]
   (let [client (nrepl/client conn 10000)
         s1 (nrepl/new-session client)
         s2 (nrepl/new-session client)
-        msg (fn [session m] (doall (nrepl/message client (assoc m :session session))))
-        run (fn [session m] (nrepl/combine-responses (msg session m)))]
+        on (fn [client session m]
+             (nrepl/combine-responses
+              (doall (nrepl/message client (assoc m :session session)))))
+        run (partial on client)
+        ;; What runs in a future goes on a connection of its own: two
+        ;; threads reading one client's responses may each take the other's
+        ;; (nrepl.core's client shares one response seq between callers).
+        run-in-background (partial on (nrepl/client background 10000))]
     (show "sessions-distinct" (not= s1 s2))
     (show "ls-sessions" (= #{s1 s2} (set (:sessions (run s1 {:op "ls-sessions"})))))
     (show "describe" (every? (set (map name (keys (:ops (run s1 {:op "describe"})))))
@@ -351,7 +358,7 @@ const CLIENT_SCRIPT: &str = r#"
       (show "error" (norm (select-keys r [:ex :root-ex :status :value])))
       (show "error-says-where" (boolean (re-find #"divide by zero[\s\S]*/src/app.calf:7:3" (:err r)))))
 
-    (let [looping (future (run s1 {:op "eval" :id "loop-1" :code "(loop [n 0] (recur (inc n)))"}))]
+    (let [looping (future (run-in-background s1 {:op "eval" :id "loop-1" :code "(loop [n 0] (recur (inc n)))"}))]
       (Thread/sleep 300)
       (show "interrupt" (norm (run s1 {:op "interrupt" :interrupt-id "loop-1"})))
       (show "interrupted" (norm (deref looping 5000 :timeout)))
@@ -375,7 +382,7 @@ const CLIENT_SCRIPT: &str = r#"
     (show "complete" (->> (run s2 {:op "complete" :prefix "mapc" :ns "user"}) :completions
                           (map #(select-keys % [:candidate :type :ns]))))
 
-    (let [slow (future (run s1 {:op "eval" :code "(do (sleep 1500) :slow)"}))
+    (let [slow (future (run-in-background s1 {:op "eval" :code "(do (sleep 1500) :slow)"}))
           started (System/currentTimeMillis)
           quick (run s2 {:op "eval" :code "(do (def shared-by-both 7) :quick)"})
           quick-ms (- (System/currentTimeMillis) started)]

@@ -40,12 +40,17 @@ fn durable_args(node: &str) -> [&str; 4] {
 
 /// calf.toml and its nats-server in `dir`, and `calf serve` as `node`.
 fn start(dir: &Path, node: &str) -> Serve {
+    start_with(dir, &durable_args(node))
+}
+
+/// calf.toml and its nats-server in `dir`, and `calf serve ARGS`.
+fn start_with(dir: &Path, args: &[&str]) -> Serve {
     let config = dir.join("calf.toml");
     std::fs::write(&config, CONFIG).expect("calf.toml is written");
     let conf = dir.join("nats.conf");
     write_nats_config(&config, &conf);
     let nats = Nats::start(&conf, &dir.join("jetstream"));
-    Serve::start_with(nats, &config, ACME, &durable_args(node))
+    Serve::start_with(nats, &config, ACME, args)
 }
 
 /// The NATS URL with the tenant user's login, as nats-py reads it.
@@ -191,4 +196,55 @@ fn a_scheduler_stopped_in_order_leaves_its_durable_processes_to_its_next_run() {
         // again from the restore.
         assert!((3_000..6_000).contains(&slept), "{line}");
     }
+}
+
+#[test]
+fn a_message_sent_while_no_scheduler_runs_its_receiver_is_delivered_after() {
+    let dir = scratch("durable-outage");
+    // Leases of four seconds: the outage the message is sent in.
+    let lease = ["--lease-ms", "4000"];
+    let mut serve = start_with(&dir, &[&["--durable", "serve-a"][..], &lease].concat());
+    submit(
+        &serve,
+        &dir,
+        "(defn listen []
+           (receive [:note n] (do (println \"got\" n) (listen))
+                    :stop (println \"stopped\")))
+         (spawn-durable listen)",
+    );
+    let start = Instant::now();
+    let pid = loop {
+        let (pids, table) = durable_pids(&serve);
+        if table.contains("serve-a, saved") {
+            break pids[0].clone();
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{table}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    ok("calf send", serve.verb(ACME, &["send", &pid, "[:note 1]"]));
+    wait_for_logged(&serve, &pid, "got 1", 1);
+    // The receive that follows saves in the background.
+    std::thread::sleep(Duration::from_millis(500));
+
+    serve.crash();
+    serve.start_again(ACME, &[&["--durable", "serve-b"][..], &lease].concat());
+    let (running, table) = durable_pids(&serve);
+    assert!(running.is_empty(), "taken over before the send:\n{table}");
+    ok("calf send", serve.verb(ACME, &["send", &pid, "[:note 2]"]));
+    let text = wait_for_logged(&serve, &pid, "got 2", 1);
+    assert!(!text.contains("got 1"), "{text}");
+
+    // Running here now, it takes messages as they come.
+    ok("calf send", serve.verb(ACME, &["send", &pid, "[:note 3]"]));
+    ok("calf send", serve.verb(ACME, &["send", &pid, ":stop"]));
+    let text = wait_for_logged(&serve, &pid, "stopped", 1);
+    assert_eq!(text, "got 2\ngot 3\nstopped\n");
+    // Ended, it takes no more: a send says so.
+    let start = Instant::now();
+    while !durable_pids(&serve).0.is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let late = serve.verb(ACME, &["send", &pid, "[:note 4]"]);
+    assert!(!late.status.success());
 }

@@ -263,6 +263,21 @@ pub struct Figures {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NoSuchProcess(pub Pid);
 
+/// Why a message from outside was not sent.
+#[derive(Clone, Debug)]
+pub enum NotSent {
+    NoSuchProcess(NoSuchProcess),
+    /// A message to a durable process that could not be stored: the
+    /// error value (`:calf/not-storable`, `:calf/store-unavailable`).
+    Refused(Value),
+}
+
+impl From<NoSuchProcess> for NotSent {
+    fn from(missing: NoSuchProcess) -> NotSent {
+        NotSent::NoSuchProcess(missing)
+    }
+}
+
 /// One tenant's runtime on a [`Scheduler`].
 pub struct Hosted {
     /// The scheduler's runtime, where its processes' tasks run.
@@ -429,12 +444,29 @@ impl Hosted {
             .map_err(|_| NoSuchProcess(pid))
     }
 
-    /// A message from outside.
-    pub fn send(&self, pid: Pid, message: Value) -> Result<(), NoSuchProcess> {
+    /// A message from outside. One to a durable process is stored in
+    /// its inbox first (see `durable/inbox.rs`), and reaches it wherever
+    /// it runs, or once it is taken over.
+    pub async fn send(&self, pid: Pid, message: Value) -> Result<(), NotSent> {
+        if let Some(stored) = crate::process::stored_send(&self.shared, pid, &message) {
+            let stored = stored.map_err(|e| NotSent::Refused(e.into_value()))?;
+            if !self.shared.is_alive(pid) && !self.durable_saved(pid).await {
+                return Err(NotSent::NoSuchProcess(NoSuchProcess(pid)));
+            }
+            return stored.await.map(|_| ()).map_err(NotSent::Refused);
+        }
         let handle = self.shared.handle(pid).ok_or(NoSuchProcess(pid))?;
         handle
             .push(Signal::Message(message))
-            .map_err(|_| NoSuchProcess(pid))
+            .map_err(|_| NotSent::NoSuchProcess(NoSuchProcess(pid)))
+    }
+
+    /// Whether durable process `pid` is saved, by this node or another.
+    async fn durable_saved(&self, pid: Pid) -> bool {
+        match &self.shared.durable {
+            Some(store) => store.is_saved(pid.0).await.unwrap_or(false),
+            None => false,
+        }
     }
 
     /// A REPL process in this runtime (fresh namespaces, the runtime's

@@ -18,6 +18,9 @@ use calf_lang::Value;
 #[derive(Debug)]
 pub enum Signal {
     Message(Value),
+    /// A message of a durable process's inbox, with its number in the
+    /// stream (see `durable/inbox.rs`).
+    Inbox(Box<(u64, Value)>),
     Exit(Box<ExitSignal>),
     Link(Pid),
     Unlink(Pid),

@@ -131,6 +131,8 @@ pub(crate) struct Shared {
     pub durable: Option<Arc<crate::durable::Store>>,
     /// Durable processes running here.
     durable_alive: AtomicU64,
+    /// Where each durable process running here is in its inbox.
+    pub(crate) inboxes: crate::durable::inbox::Inboxes,
     /// Set when the runtime stops in order: its durable processes stay
     /// as their last save has them, for the next scheduler to resume.
     leaving: std::sync::atomic::AtomicBool,
@@ -167,6 +169,7 @@ impl Shared {
             reductions: AtomicU64::new(0),
             durable: parts.durable,
             durable_alive: AtomicU64::new(0),
+            inboxes: Default::default(),
             leaving: std::sync::atomic::AtomicBool::new(false),
         }
     }

@@ -110,8 +110,8 @@ fn a_hostile_tenant_does_not_starve_another() {
     let mut worst = Duration::ZERO;
     for n in 0..200 {
         let sent = Instant::now();
-        calm.send(echo, Value::vector([Value::keyword("ping"), Value::Int(n)]))
-            .unwrap();
+        let ping = Value::vector([Value::keyword("ping"), Value::Int(n)]);
+        scheduler.tokio().block_on(calm.send(echo, ping)).unwrap();
         let answer = lines
             .recv_timeout(Duration::from_secs(10))
             .unwrap_or_else(|_| panic!("ping {n} unanswered for 10 s"));

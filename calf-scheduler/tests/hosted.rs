@@ -193,7 +193,10 @@ fn ps_and_inspect_show_what_processes_do() {
     assert_eq!(spinner.status, "running");
     assert_eq!(spinner.name.as_deref(), Some(":spinner"));
     assert!(spinner.reductions > 0);
-    hosted.send(main, Value::str("not this")).unwrap();
+    scheduler
+        .tokio()
+        .block_on(hosted.send(main, Value::str("not this")))
+        .unwrap();
     let detail = scheduler.tokio().block_on(hosted.inspect(main)).unwrap();
     assert_eq!(detail.mailbox, vec!["\"not this\"".to_string()]);
     assert!(
@@ -208,9 +211,8 @@ fn ps_and_inspect_show_what_processes_do() {
     assert_eq!(hosted.figures().jobs, 1);
     // A message from outside ends the wait; the job's end stops the
     // spinner, which would otherwise run forever.
-    hosted
-        .send(main, Value::vector([Value::keyword("stop")]))
-        .unwrap();
+    let stop = Value::vector([Value::keyword("stop")]);
+    scheduler.tokio().block_on(hosted.send(main, stop)).unwrap();
     assert_eq!(output.wait_end().status, 0);
     let until = Instant::now() + Duration::from_secs(10);
     while hosted.figures().processes > 0 {
@@ -222,14 +224,17 @@ fn ps_and_inspect_show_what_processes_do() {
 
 #[test]
 fn kill_from_outside_is_an_exit_signal() {
-    let (_scheduler, hosted) = hosted(LIMITS);
+    let (scheduler, hosted) = hosted(LIMITS);
     let (main, output) = submit(&hosted, "(receive [:never] :ok)");
     hosted.kill(main, Value::keyword("because")).unwrap();
     let end = output.wait_end();
     assert_eq!(end.status, 1);
     assert!(end.reason.contains("because"), "{}", end.reason);
     assert!(hosted.kill(main, Value::keyword("kill")).is_err());
-    assert!(hosted.send(Pid(999_999), Value::Nil).is_err());
+    assert!(scheduler
+        .tokio()
+        .block_on(hosted.send(Pid(999_999), Value::Nil))
+        .is_err());
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 use calf_lang::value::print::pr_str;
 use calf_lang::value::Pid;
 use calf_scheduler::bus::nats::NatsBus;
-use calf_scheduler::hosted::{self, Hosted, Limits, NoSuchProcess, Refused, Submission};
+use calf_scheduler::hosted::{self, Hosted, Limits, NoSuchProcess, NotSent, Refused, Submission};
 use calf_scheduler::{Config, Failure};
 use serde::Serialize;
 
@@ -116,7 +116,7 @@ impl Tenant {
             }
             subject::INSPECT => encoded(self.inspect(api::decode(body).map_err(bad)?).await),
             subject::KILL => encoded(self.kill(api::decode(body).map_err(bad)?)),
-            subject::SEND => encoded(self.send(api::decode(body).map_err(bad)?)),
+            subject::SEND => encoded(self.send(api::decode(body).map_err(bad)?).await),
             subject::LOGS => encoded(self.logs(api::decode(body).map_err(bad)?).await),
             subject::ATTACH => {
                 nothing(body)?;
@@ -245,12 +245,16 @@ impl Tenant {
         Ok(api::Done {})
     }
 
-    fn send(&self, request: api::Send) -> Result<api::Done, ApiError> {
+    async fn send(&self, request: api::Send) -> Result<api::Done, ApiError> {
         let message = data::read("the message", &request.message).map_err(ApiError::bad_request)?;
-        self.hosted
-            .send(Pid(request.pid), message)
-            .map_err(no_such)?;
-        Ok(api::Done {})
+        match self.hosted.send(Pid(request.pid), message).await {
+            Ok(()) => Ok(api::Done {}),
+            Err(NotSent::NoSuchProcess(missing)) => Err(no_such(missing)),
+            Err(NotSent::Refused(error)) => Err(ApiError::new(
+                code::UNAVAILABLE,
+                calf_lang::error::message_of(&error),
+            )),
+        }
     }
 
     async fn logs(&self, request: api::Logs) -> Result<api::LogChunk, ApiError> {

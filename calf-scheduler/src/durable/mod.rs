@@ -9,6 +9,7 @@ pub mod store;
 
 pub use store::{preferred_node, Claimed, Store, StoreConfig, StoreError};
 
+pub mod inbox;
 pub mod restore;
 
 /// How a runtime keeps its durable processes.

@@ -97,6 +97,18 @@ pub(crate) async fn resume_orphans(
             }
         }
     }
+    // Messages stored for them since their saves: each fetcher reads on
+    // from where its process's save left off.
+    if !started.is_empty() {
+        match store.inboxes_with_messages().await {
+            Ok(waiting) => {
+                for (pid, _, _) in started.iter().filter(|(p, _, _)| waiting.contains(&p.0)) {
+                    super::inbox::ring(shared, &store, pid.0);
+                }
+            }
+            Err(e) => tracing::warn!(why = %e, "the inboxes of restored processes were not read"),
+        }
+    }
     // A link or monitor to a process that did not come back (it died with
     // the crashed scheduler, and was not durable) broke with that node.
     for (pid, links, watching) in &started {
@@ -274,8 +286,12 @@ async fn restore_one(
 }
 
 /// Takes orphans over now and every `every` after, for as long as the
-/// runtime's tokio runs.
+/// runtime's tokio runs; and delivers the messages stored for the durable
+/// processes running here.
 pub(crate) fn keep_resuming(shared: &Arc<Shared>, host: &Arc<Job>, every: std::time::Duration) {
+    if let Some(store) = &shared.durable {
+        super::inbox::keep_delivering(shared, store);
+    }
     let (shared, host) = (shared.clone(), host.clone());
     tokio::spawn(async move {
         let mut seen = FxHashSet::default();

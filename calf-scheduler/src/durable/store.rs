@@ -28,6 +28,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 const LEASES: &str = "calf_leases";
 const PROCESSES: &str = "calf_processes";
 const CODE: &str = "calf_code";
+/// The stream of durable processes' inboxes, a subject per pid
+/// (`calf.inbox.<pid>`): see `inbox.rs`.
+const INBOX: &str = "calf_inbox";
 
 /// How a store behaves.
 #[derive(Clone, Copy, Debug)]
@@ -106,6 +109,8 @@ pub struct Store {
     leases: kv::Store,
     processes: kv::Store,
     code: kv::Store,
+    pub(super) js: async_nats::jetstream::Context,
+    pub(super) inbox: async_nats::jetstream::stream::Stream,
     /// Images known to be in `calf_code`: each is put once.
     stored: Mutex<FxHashSet<Hash>>,
     renewal: tokio::task::JoinHandle<()>,
@@ -123,7 +128,7 @@ impl Drop for Store {
 }
 
 /// Runs a JetStream request with the store's timeout.
-async fn bounded<T, E: std::fmt::Display>(
+pub(super) async fn bounded<T, E: std::fmt::Display>(
     timeout: Duration,
     what: &str,
     request: impl std::future::Future<Output = Result<T, E>>,
@@ -280,6 +285,18 @@ impl Store {
                 config.lease_ttl = status.max_age();
             }
         }
+        let inbox = bounded(
+            timeout,
+            "cannot open the inboxes",
+            js.get_or_create_stream(async_nats::jetstream::stream::Config {
+                name: INBOX.to_string(),
+                subjects: vec![format!("{}*", super::inbox::SUBJECT_PREFIX)],
+                // Read message by message, with no consumer to linger.
+                allow_direct: true,
+                ..Default::default()
+            }),
+        )
+        .await?;
         // Taken only when free: a node id names one running scheduler.
         match tokio::time::timeout(timeout, leases.create(node, Bytes::new())).await {
             Ok(Ok(_)) => {}
@@ -326,10 +343,21 @@ impl Store {
             leases,
             processes,
             code,
+            js,
+            inbox,
             stored: Mutex::default(),
             renewal,
             opened_at,
         })
+    }
+
+    pub(super) fn timeout(&self) -> Duration {
+        self.config.timeout
+    }
+
+    /// Whether process `pid` is saved (by any node).
+    pub async fn is_saved(&self, pid: u64) -> Result<bool, StoreError> {
+        Ok(self.owner(pid).await?.is_some())
     }
 
     pub fn node(&self) -> &str {

@@ -35,6 +35,11 @@ pub(crate) struct DurableSlot {
     /// read without waiting for a save going on.
     saved_at_ms: std::sync::atomic::AtomicI64,
     saved_bytes: std::sync::atomic::AtomicU64,
+    /// The number of the last inbox message taken into the mailbox (set
+    /// and read on the process's thread), and the number below which the
+    /// stream no longer holds its messages.
+    inbox_seq: std::sync::atomic::AtomicU64,
+    dropped_below: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -48,17 +53,45 @@ struct SlotState {
 
 impl DurableSlot {
     /// A slot whose entry, of `bytes`, is at `revision`: a restored
-    /// process's, whose claim was a save.
-    fn restored(revision: u64, bytes: usize) -> DurableSlot {
+    /// process's, whose claim was a save, holding its inbox's messages
+    /// up to `inbox_seq`.
+    fn restored(revision: u64, bytes: usize, inbox_seq: u64) -> DurableSlot {
         let slot = DurableSlot {
             state: tokio::sync::Mutex::new(SlotState {
                 revision: Some(revision),
                 done: 0,
             }),
+            inbox_seq: inbox_seq.into(),
             ..Default::default()
         };
         slot.saved(bytes);
         slot
+    }
+
+    /// Drops from the stream the inbox messages up to `inbox_seq`, which
+    /// a stored save accounts for; in the background: one left behind is
+    /// skipped as taken when fetched again.
+    fn drop_taken_messages(&self, store: &Arc<Store>, pid: u64, inbox_seq: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if inbox_seq == 0 || self.dropped_below.fetch_max(inbox_seq + 1, Relaxed) > inbox_seq {
+            return;
+        }
+        let store = store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.drop_messages_below(pid, inbox_seq + 1).await {
+                tracing::warn!(pid, why = %e, "taken messages were not dropped from the inbox");
+            }
+        });
+    }
+
+    /// Takes inbox message `seq`, unless the process has it already.
+    pub(crate) fn took_from_inbox(&self, seq: u64) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        if seq <= self.inbox_seq.load(Relaxed) {
+            return false;
+        }
+        self.inbox_seq.store(seq, Relaxed);
+        true
     }
 
     fn saved(&self, bytes: usize) {
@@ -107,6 +140,8 @@ pub(super) enum Parked<'a> {
 pub(super) struct Encoded {
     image: Vec<u8>,
     missing: Vec<(Hash, Bytes)>,
+    /// The last inbox message the saved mailbox accounts for.
+    inbox_seq: u64,
 }
 
 /// How long `spawn-durable` waits for an unavailable store before it
@@ -125,6 +160,54 @@ pub(super) async fn sleep_until_ms(at_ms: i64) {
     if left > 0 {
         tokio::time::sleep(Duration::from_millis(left as u64)).await;
     }
+}
+
+/// Whether a message to `to` is stored before it is sent: `to` is a
+/// durable process and the runtime has a store.
+#[inline]
+pub(super) fn is_stored_send(shared: &Shared, to: Pid) -> bool {
+    shared.durable.is_some() && crate::durable::is_durable(to)
+}
+
+/// The send of `message` to `to`, when it is stored first (see
+/// `durable/inbox.rs`): what the sender waits on, which answers once
+/// JetStream has the message; an error when the message is not data
+/// that can be stored. `None` for a message sent as any other.
+pub(crate) fn stored_send(
+    shared: &Shared,
+    to: Pid,
+    message: &Value,
+) -> Option<Result<crate::call_sender::Call, RuntimeError>> {
+    if !is_stored_send(shared, to) {
+        return None;
+    }
+    let store = shared.durable.clone()?;
+    let bytes = match crate::wire::encode(message) {
+        Ok(bytes) => Bytes::from(bytes),
+        Err(why) => {
+            return Some(Err(RuntimeError::new(
+                "calf/not-storable",
+                format!(
+                "a message to durable process #pid<{}> is stored, and this one cannot be: {why} \
+                     (send data: what a call's payload may hold)",
+                to.0
+            ),
+            )))
+        }
+    };
+    let here = shared.handle(to).is_some();
+    let message = message.clone();
+    Some(Ok(Box::pin(async move {
+        // To a durable process that has ended, a message goes nowhere, as
+        // to any process that has ended.
+        if here || store.is_saved(to.0).await.map_err(|e| save_error(&e))? {
+            store
+                .put_message(to.0, bytes)
+                .await
+                .map_err(|e| save_error(&e))?;
+        }
+        Ok(message)
+    })))
 }
 
 /// The error a durable process gets when its save fails.
@@ -147,6 +230,9 @@ impl Process {
         store: &Store,
         parked: Parked<'_>,
     ) -> Result<Encoded, SnapshotError> {
+        let inbox_seq = self.durable_slot().map_or(0, |slot| {
+            slot.inbox_seq.load(std::sync::atomic::Ordering::Relaxed)
+        });
         let mut cache = self.job.images.lock().unwrap_or_else(|e| e.into_inner());
         let mut encoder = Encoder::new(&mut cache);
         let vm = encoder.vm(&self.vm)?;
@@ -211,13 +297,14 @@ impl Process {
                 .into_iter()
                 .find(|(_, p)| *p == pid)
                 .map(|(name, _)| name.name().to_string()),
-            inbox_seq: 0,
+            inbox_seq,
             reductions: self.reductions,
             saved_at_ms: now_ms(),
         };
         Ok(Encoded {
             image: write_image(Kind::Process, &image)?,
             missing,
+            inbox_seq,
         })
     }
 
@@ -288,6 +375,7 @@ impl Process {
                         state.revision = Some(saved);
                         state.done = ticket;
                         slot.saved(encoded.image.len());
+                        slot.drop_taken_messages(&store, pid, encoded.inbox_seq);
                         return Ok(());
                     }
                     Err(e @ StoreError::Fenced { .. }) => return Err(save_error(&e)),
@@ -349,6 +437,11 @@ impl Process {
                     tracing::warn!(pid, why = %e, "an ended durable process was not forgotten");
                 }
             }
+            // A message sent to it from now on is dropped by its sender
+            // (no such process); one that came before has no reader.
+            if let Err(e) = store.erase_inbox(pid).await {
+                tracing::warn!(pid, why = %e, "an ended durable process's inbox was not dropped");
+            }
         });
     }
 }
@@ -392,7 +485,12 @@ impl Process {
         image: &ProcessImage,
     ) {
         self.shared.durable_started();
-        self.seldom().durable = Some(Arc::new(DurableSlot::restored(revision, bytes)));
+        self.seldom().durable = Some(Arc::new(DurableSlot::restored(
+            revision,
+            bytes,
+            image.inbox_seq,
+        )));
+        self.shared.inboxes.open(self.pid(), image.inbox_seq);
         for message in mailbox {
             self.mailbox.push_back(message);
         }

@@ -93,7 +93,7 @@ impl calf_lang::vm::Host for Inline<'_> {
             Effect::Send {
                 to: Value::Pid(pid),
                 message,
-            } => {
+            } if !durable::is_stored_send(self.shared, pid) => {
                 send_message(self.shared, self.last_sent, pid, message.clone());
                 Ok(message)
             }
@@ -226,7 +226,16 @@ impl Process {
                     _ => None,
                 };
                 if let Some(pid) = target {
-                    send_message(&self.shared, &mut self.last_sent, pid, message.clone());
+                    match durable::stored_send(&self.shared, pid, &message) {
+                        Some(Ok(stored)) => {
+                            self.wait_for(stored, answer);
+                            return None;
+                        }
+                        Some(Err(error)) => return self.throw(answer, error),
+                        None => {
+                            send_message(&self.shared, &mut self.last_sent, pid, message.clone())
+                        }
+                    }
                 }
                 self.vm.resume(answer, message);
             }

@@ -56,7 +56,7 @@ mod ops;
 mod program;
 mod signals;
 
-pub(crate) use durable::RestoredWait;
+pub(crate) use durable::{stored_send, RestoredWait};
 use effects::Inline;
 pub(crate) use program::Program;
 use program::{source_error_value, Frame, Step};
@@ -246,6 +246,7 @@ impl Process {
     pub fn make_durable(&mut self) {
         self.seldom().durable = Some(Arc::default());
         self.shared.durable_started();
+        self.shared.inboxes.open(self.pid(), 0);
     }
 
     pub fn watched_by(&mut self, watcher: Pid, reference: u64) {

@@ -61,28 +61,42 @@ impl Process {
         None
     }
 
+    /// Puts `message` in the mailbox; the exit a full mailbox causes.
+    #[inline]
+    fn take_message(&mut self, message: Value) -> Option<Exit> {
+        let limit = self.shared.quotas.max_mailbox();
+        if self.mailbox.len() >= limit {
+            let what = format!(
+                "the mailbox of #pid<{}> holds more than {limit} messages (is a receive missing a clause?)",
+                self.pid().0
+            );
+            let error = match self.shared.quotas.tenant {
+                Some(_) => self.shared.quotas.exceeded("max-mailbox", limit, &what),
+                None => RuntimeError::new("calf/mailbox-overflow", what),
+            };
+            let value = error.into_value();
+            let failure = Failure::Thrown(calf_lang::vm::Thrown {
+                value: value.clone(),
+                trace: self.vm.trace(),
+            });
+            return Some((value, Some(failure)));
+        }
+        self.mailbox.push_back(message);
+        None
+    }
+
     /// Handles one signal; returns the exit it causes.
     pub(super) fn take_signal(&mut self, signal: Signal) -> Option<Exit> {
         match signal {
-            Signal::Message(message) => {
-                let limit = self.shared.quotas.max_mailbox();
-                if self.mailbox.len() >= limit {
-                    let what = format!(
-                        "the mailbox of #pid<{}> holds more than {limit} messages (is a receive missing a clause?)",
-                        self.pid().0
-                    );
-                    let error = match self.shared.quotas.tenant {
-                        Some(_) => self.shared.quotas.exceeded("max-mailbox", limit, &what),
-                        None => RuntimeError::new("calf/mailbox-overflow", what),
-                    };
-                    let value = error.into_value();
-                    let failure = Failure::Thrown(calf_lang::vm::Thrown {
-                        value: value.clone(),
-                        trace: self.vm.trace(),
-                    });
-                    return Some((value, Some(failure)));
+            Signal::Message(message) => return self.take_message(message),
+            Signal::Inbox(stored) => {
+                let (seq, message) = *stored;
+                let slot = self.durable_slot()?;
+                // A message it has already: fetched twice across a restore.
+                if !slot.took_from_inbox(seq) {
+                    return None;
                 }
-                self.mailbox.push_back(message);
+                return self.take_message(message);
             }
             Signal::Exit(exit) => {
                 let ExitSignal {
@@ -177,6 +191,9 @@ impl Process {
     pub(super) fn finish(&mut self, reason: Value, failure: Option<Failure>) {
         let pid = self.pid();
         self.shared.remove(pid);
+        if self.durable_slot().is_some() {
+            self.shared.inboxes.close(pid);
+        }
         // Its copy taken over by another scheduler runs on, and one
         // stopped with its runtime goes on at the next: the store keeps
         // them.
