@@ -383,3 +383,41 @@ fn a_message_a_durable_process_cannot_store_is_refused_at_the_send() {
     );
     assert_eq!(stdout, ":calf/not-storable\n:stop\n");
 }
+
+#[test]
+fn a_process_whose_code_is_gone_from_the_store_ends_with_a_clear_reason() {
+    let mut first = FirstRun::start(
+        "no-code",
+        "(spawn-durable (fn [] (println \"asleep\") (sleep 60000) (println \"woke\")))",
+        0,
+    );
+    wait_for_lines(&first.out, 1);
+    std::thread::sleep(Duration::from_millis(300));
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    // Every image of code and namespaces taken out of the store.
+    let emptied = Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import asyncio, sys, nats\n\
+             async def main():\n\
+             \x20   nc = await nats.connect(sys.argv[1])\n\
+             \x20   kv = await nc.jetstream().key_value('calf_code')\n\
+             \x20   for key in await kv.keys():\n\
+             \x20       await kv.purge(key)\n\
+             \x20   await nc.close()\n\
+             asyncio.run(main())",
+            &first.server.url(),
+        ])
+        .status()
+        .unwrap();
+    assert!(emptied.success());
+    let second = resume(&first.server.url(), "node-second");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot be restored, and ends") && stderr.contains("not in the store"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&second.stdout).is_empty());
+}
