@@ -20,6 +20,7 @@ mod line_editor;
 pub mod nrepl;
 mod output;
 pub mod repl;
+mod results;
 pub mod testing;
 
 use std::io::Write;

@@ -13,10 +13,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use calf_lang::namespace::{Globals, USER};
+use calf_lang::namespace::USER;
 use calf_lang::span::add_source;
 use calf_lang::value::print::pr_str;
-use calf_lang::{Sym, Value};
+use calf_lang::Sym;
 use calf_scheduler::{Ending, Failure, Io};
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
@@ -24,6 +24,7 @@ use rustyline::{CompletionType, Config, Editor};
 
 use crate::line_editor::LineHelper;
 use crate::output::{AbovePrompt, PromptShown};
+use crate::results::Results;
 use crate::{render_failure, Options, Sink, ERROR_STATUS};
 
 const HELP: &str = "\
@@ -77,44 +78,6 @@ pub(crate) fn history_path() -> Option<PathBuf> {
     Some(data.join("calf").join("history"))
 }
 
-/// Sets `*1 *2 *3` after a result, or `*e` after an error, in `user`.
-struct Results {
-    globals: Arc<Globals>,
-}
-
-impl Results {
-    fn var(&self, name: &str) -> Arc<calf_lang::namespace::Var> {
-        self.globals
-            .namespace(Sym::new(USER))
-            .intern(Sym::new(name))
-    }
-
-    fn init(&self) {
-        for name in ["*1", "*2", "*3", "*e"] {
-            let var = self.var(name);
-            if !var.is_bound() {
-                var.set(Value::Nil);
-            }
-        }
-    }
-
-    fn value(&self, value: &Value) {
-        let get = |name| self.var(name).get().unwrap_or(Value::Nil);
-        let (one, two) = (get("*1"), get("*2"));
-        self.var("*3").set(two);
-        self.var("*2").set(one);
-        self.var("*1").set(value.clone());
-    }
-
-    fn error(&self, failure: &Failure) {
-        let value = match failure {
-            Failure::Thrown(thrown) => thrown.value.clone(),
-            Failure::Source(error) => error.to_value("calf/syntax-error"),
-        };
-        self.var("*e").set(value);
-    }
-}
-
 /// Runs the REPL until Ctrl-D, `:quit` or `exit-program`; returns the exit
 /// status.
 pub fn run(options: Options, mut stdout: Sink, mut stderr: Sink) -> i32 {
@@ -160,8 +123,7 @@ pub fn run(options: Options, mut stdout: Sink, mut stderr: Sink) -> i32 {
         Ok(session) => session,
         Err(ending) => return ended(ending, &mut stdout, &mut stderr),
     };
-    let results = Results { globals };
-    results.init();
+    let results = Results::new(globals);
 
     // Ctrl-C while a line runs interrupts it; at the prompt the terminal is
     // in raw mode and rustyline sees the key instead.

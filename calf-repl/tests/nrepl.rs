@@ -365,6 +365,12 @@ const CLIENT_SCRIPT: &str = r#"
       (show "idle" (norm (run s1 {:op "interrupt"})))
       (show "after-interrupt" (:value (run s1 {:op "eval" :code "(+ 40 2)"}))))
 
+    (show "one-value-per-form" (:value (run s1 {:op "eval" :code "(def a 1)\n(+ a 1) (* 3 3)"})))
+    (show "last-results" (:value (run s1 {:op "eval" :code "[*1 *2 *3]"})))
+    (show "stops-at-error" (norm (select-keys (run s1 {:op "eval" :code "(def b 2) (/ b 0) (def c 3)"})
+                                              [:value :ex :status])))
+    (show "last-error" (:value (run s1 {:op "eval" :code "(:type (ex-data *e))"})))
+
     (show "load-file" (norm (select-keys (run s1 {:op "load-file"
                                                   :file "(ns app.greet)\n\n(defn twice\n  \"Doubles x.\"\n  [x] (* 2 x))\n(println \"loaded\")\n(twice 21)"
                                                   :file-path file-path
@@ -413,6 +419,10 @@ interrupt {{:status ["done" "interrupted"]}}
 interrupted {{:status ["done" "interrupted"]}}
 idle {{:status ["done" "session-idle"]}}
 after-interrupt ["42"]
+one-value-per-form ["user/a" "2" "9"]
+last-results ["[9 2 user/a]"]
+stops-at-error {{:ex "calf/divide-by-zero", :status ["done" "eval-error"], :value ["user/b"]}}
+last-error [":calf/divide-by-zero"]
 load-file {{:out "loaded\n", :status ["done"], :value ["42"]}}
 ns-after-load "user"
 eval-in-ns ["8"]

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use super::bencode::Bencode;
 use super::message::{Outbox, Reply};
+use crate::results::Results;
 
 /// What a session evaluates: a request's code, with where it comes from.
 pub struct Work {
@@ -50,6 +51,8 @@ pub enum Interrupted {
 pub struct Session {
     pub id: String,
     attached: Attached,
+    /// `*1 *2 *3` and `*e`: in `user`, which every session shares.
+    results: Results,
     output: Arc<Output>,
     /// Evaluations waiting their turn; taken by `close`.
     queue: Mutex<Option<mpsc::UnboundedSender<Work>>>,
@@ -78,11 +81,13 @@ impl Session {
             session: id.clone(),
             target: Mutex::new(None),
         });
+        let results = Results::new(globals.clone());
         let attached = hosted.attach_to(globals, load_path, output.clone())?;
         let (queue, mut work) = mpsc::unbounded_channel();
         let session = Arc::new(Session {
             id,
             attached,
+            results,
             output,
             queue: Mutex::new(Some(queue)),
             state: Mutex::new(State::default()),
@@ -140,43 +145,93 @@ impl Session {
         }
         let before = self.attached.ns();
         let source = positioned(&work.code, work.line, work.column);
-        let evaluated = self.attached.eval_in(work.ns, &work.file, &source).await;
-        let mut ns = evaluated.ns;
-        if work.keeps_ns && ns != before {
-            ns = self.attached.eval_in(Some(before), "<nrepl>", "").await.ns;
-        }
-        let interrupted = {
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            state.running = None;
-            std::mem::take(&mut state.interrupted)
-        };
         let reply = || Reply::new(work.id.as_ref(), &self.id);
-        if interrupted {
-            reply().status(&["interrupted", "done"]).send(&work.outbox);
-            return;
-        }
-        match evaluated.result {
-            Ok(value) => {
-                reply()
-                    .text("value", pr_str(&value))
-                    .text("ns", ns.name())
-                    .send(&work.outbox);
+        // An eval gives one value per top-level form, as nREPL's do; each
+        // form sees what the ones before it defined, and the first error
+        // ends the request. A file loaded gives its last value.
+        let forms = if work.keeps_ns {
+            vec![source]
+        } else {
+            one_by_one(&source)
+        };
+        let mut ns_given = work.ns;
+        for form in forms {
+            let evaluated = self
+                .attached
+                .eval_in(ns_given.take(), &work.file, &form)
+                .await;
+            let mut ns = evaluated.ns;
+            if work.keeps_ns && ns != before {
+                ns = self.attached.eval_in(Some(before), "<nrepl>", "").await.ns;
             }
-            Err(failure) => {
-                reply()
-                    .text("err", crate::render_failure(&failure))
-                    .send(&work.outbox);
-                let kind = failure_type(&failure);
-                reply()
-                    .text("ex", kind.clone())
-                    .text("root-ex", kind)
-                    .text("ns", ns.name())
-                    .status(&["eval-error"])
-                    .send(&work.outbox);
+            if self.take_interrupted() {
+                self.finish();
+                reply().status(&["interrupted", "done"]).send(&work.outbox);
+                return;
+            }
+            match evaluated.result {
+                Ok(value) => {
+                    self.results.value(&value);
+                    reply()
+                        .text("value", pr_str(&value))
+                        .text("ns", ns.name())
+                        .send(&work.outbox);
+                }
+                Err(failure) => {
+                    self.results.error(&failure);
+                    reply()
+                        .text("err", crate::render_failure(&failure))
+                        .send(&work.outbox);
+                    let kind = failure_type(&failure);
+                    reply()
+                        .text("ex", kind.clone())
+                        .text("root-ex", kind)
+                        .text("ns", ns.name())
+                        .status(&["eval-error"])
+                        .send(&work.outbox);
+                    break;
+                }
             }
         }
+        self.finish();
         reply().status(&["done"]).send(&work.outbox);
     }
+
+    /// Whether the evaluation running was asked to stop.
+    fn take_interrupted(&self) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut state.interrupted)
+    }
+
+    /// No evaluation runs any more.
+    fn finish(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.running = None;
+        state.interrupted = false;
+    }
+}
+
+/// `source`'s top-level forms, each as the whole text with everything
+/// before the form blanked (newlines kept), so that each names its place;
+/// the whole text as one when it holds one form, or does not read (its
+/// evaluation reports the error).
+fn one_by_one(source: &str) -> Vec<String> {
+    let spans = match calf_lang::reader::read_data("<nrepl>", source) {
+        Ok(forms) if forms.form_spans.len() > 1 => forms.form_spans,
+        _ => return vec![source.to_string()],
+    };
+    spans
+        .iter()
+        .map(|span| {
+            let (start, end) = (span.start as usize, span.end as usize);
+            let mut text: String = source[..start]
+                .chars()
+                .map(|c| if c == '\n' { c } else { ' ' })
+                .collect();
+            text.push_str(&source[start..end]);
+            text
+        })
+        .collect()
 }
 
 /// `code` placed at `line` and `column` of its file: the lines and
