@@ -371,6 +371,8 @@ fn a_message_a_durable_process_cannot_store_is_refused_at_the_send() {
             "-e",
             "(let [p (spawn-durable (fn [] (receive :stop :stopped)))]
                (println (try (send p inc) (catch e (:type (ex-data e)))))
+               (println (try (send p (apply str (repeat 2000000 \"x\")))
+                             (catch e (:type (ex-data e)))))
                (send p :stop))",
         ])
         .output()
@@ -381,7 +383,7 @@ fn a_message_a_durable_process_cannot_store_is_refused_at_the_send() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(stdout, ":calf/not-storable\n:stop\n");
+    assert_eq!(stdout, ":calf/not-storable\n:calf/not-storable\n:stop\n");
 }
 
 #[test]

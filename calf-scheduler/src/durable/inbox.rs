@@ -45,6 +45,11 @@ fn subject(pid: u64) -> String {
 }
 
 impl Store {
+    /// The largest message the NATS server takes, in bytes.
+    pub fn max_message(&self) -> usize {
+        self.js.client().server_info().max_payload
+    }
+
     /// Stores `message` (wire-encoded data) in `pid`'s inbox; gives its
     /// sequence number once JetStream has it.
     pub async fn put_message(&self, pid: u64, message: Bytes) -> Result<u64, StoreError> {

@@ -195,6 +195,18 @@ pub(crate) fn stored_send(
             )))
         }
     };
+    let most = store.max_message();
+    if bytes.len() > most {
+        return Some(Err(RuntimeError::new(
+            "calf/not-storable",
+            format!(
+                "a message to durable process #pid<{}> is stored, and this one is {} bytes, \
+                 more than the NATS server takes ({most}): send a smaller one, or where to find it",
+                to.0,
+                bytes.len()
+            ),
+        )));
+    }
     let here = shared.handle(to).is_some();
     let message = message.clone();
     Some(Ok(Box::pin(async move {
