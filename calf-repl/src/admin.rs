@@ -123,7 +123,8 @@ enum Verb {
         #[command(flatten)]
         connection: Connection,
     },
-    /// Print a job's output, then how it ended.
+    /// Print a job's output, then how it ended; once it has ended, exit
+    /// with its status.
     Logs {
         pid: String,
         /// Keep printing until the job ends (Ctrl-C stops following).
@@ -176,7 +177,7 @@ enum ServePrint {
 pub fn main(args: Vec<OsString>) -> i32 {
     let admin = Admin::parse_from(args);
     match run(admin.verb) {
-        Ok(()) => 0,
+        Ok(status) => status,
         Err(message) => {
             print_error(&message);
             ERROR_STATUS
@@ -195,9 +196,10 @@ pub fn print_error(message: &str) {
     }
 }
 
-fn run(verb: Verb) -> Result<(), String> {
+/// Runs `verb`; the exit status (that of the job `logs` saw end).
+fn run(verb: Verb) -> Result<i32, String> {
     match verb {
-        Verb::Serve(serve) => run_serve(serve),
+        Verb::Serve(serve) => run_serve(serve).map(|()| 0),
         Verb::Submit {
             targets,
             main,
@@ -206,7 +208,7 @@ fn run(verb: Verb) -> Result<(), String> {
             let submission = submission(&targets, main.as_deref())?;
             let submitted = block_on(&connection, |c| async move { c.submit(&submission).await })?;
             println!("<{}>", submitted.pid);
-            Ok(())
+            Ok(0)
         }
         Verb::Ps {
             json,
@@ -234,7 +236,7 @@ fn run(verb: Verb) -> Result<(), String> {
                     }
                 );
             }
-            Ok(())
+            Ok(0)
         }
         Verb::Inspect {
             pid,
@@ -251,7 +253,7 @@ fn run(verb: Verb) -> Result<(), String> {
                     detail_text(&detail)
                 }
             );
-            Ok(())
+            Ok(0)
         }
         Verb::Kill {
             pid,
@@ -260,7 +262,7 @@ fn run(verb: Verb) -> Result<(), String> {
         } => {
             let pid = parse_pid(&pid)?;
             block_on(&connection, |c| async move { c.kill(pid, reason).await })?;
-            Ok(())
+            Ok(0)
         }
         Verb::Send {
             pid,
@@ -269,7 +271,7 @@ fn run(verb: Verb) -> Result<(), String> {
         } => {
             let pid = parse_pid(&pid)?;
             block_on(&connection, |c| async move { c.send(pid, message).await })?;
-            Ok(())
+            Ok(0)
         }
         Verb::Logs {
             pid,
@@ -277,10 +279,13 @@ fn run(verb: Verb) -> Result<(), String> {
             connection,
         } => {
             let pid = parse_pid(&pid)?;
-            block_on(
+            let end = block_on(
                 &connection,
                 |c| async move { print_logs(&c, pid, follow).await },
-            )
+            )?;
+            // A job seen to end gives its status, so that `calf logs -f`
+            // in a script fails when the job did.
+            Ok(end.map_or(0, |end| end.status))
         }
         Verb::Attach { connection } => {
             let runtime = runtime()?;
@@ -288,7 +293,7 @@ fn run(verb: Verb) -> Result<(), String> {
                 .block_on(Client::connect(connection.credentials()))
                 .map_err(|e| e.to_string())?;
             match crate::attach::run(client, &runtime) {
-                0 => Ok(()),
+                0 => Ok(0),
                 _ => Err("the session ended with an error".to_string()),
             }
         }
@@ -354,7 +359,13 @@ pub fn parse_pid(text: &str) -> Result<u64, String> {
 
 /// Prints a job's output from the start, following it with `follow`,
 /// then how it ended (to stderr).
-async fn print_logs(client: &Client, pid: u64, follow: bool) -> Result<(), ClientError> {
+/// Prints the job's output (and follows it, with `follow`); how it ended,
+/// if it did.
+async fn print_logs(
+    client: &Client,
+    pid: u64,
+    follow: bool,
+) -> Result<Option<api::JobEnd>, ClientError> {
     use std::io::Write;
     let mut from = 0;
     loop {
@@ -372,11 +383,11 @@ async fn print_logs(client: &Client, pid: u64, follow: bool) -> Result<(), Clien
         from = chunk.next;
         if let Some(end) = chunk.ended {
             print_end(pid, &end);
-            return Ok(());
+            return Ok(Some(end));
         }
         // Without -f, what is kept is read to its end and no more.
         if !follow && chunk.text.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
     }
 }

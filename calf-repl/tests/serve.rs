@@ -69,8 +69,10 @@ fn kill_ends_a_job_with_its_reason() {
     let pid = submit(&serve, ACME, &dir, "waits.calf", WAITS);
     ok("calf kill", serve.verb(ACME, &["kill", &pid, ":enough"]));
     let logs = serve.verb(ACME, &["logs", &pid, "-f"]);
-    ok("calf logs -f", logs.clone());
     assert!(stderr(&logs).contains(":enough"), "{}", stderr(&logs));
+    // It exits with the job's status: a script following a job fails
+    // when the job did.
+    assert_eq!(logs.status.code(), Some(1), "{}", stderr(&logs));
 }
 
 #[test]
