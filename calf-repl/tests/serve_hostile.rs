@@ -327,3 +327,39 @@ fn a_process_list_larger_than_the_servers_max_payload_comes_in_pages() {
     );
     assert!(summary.contains("\"processes\": 15001"), "{summary}");
 }
+
+#[test]
+fn a_request_published_without_a_reply_subject_is_not_carried_out() {
+    let dir = scratch("no-reply");
+    let serve = Serve::start(&example_config(), &dir, ACME);
+    let pid = submit(&serve, ACME, &dir, "waits.calf", WAITS);
+    let number = pid_number(&pid);
+    runtime().block_on(async {
+        let client = login(&serve.url).await;
+        let kill = api::encode(&api::Kill {
+            pid: number,
+            reason: None,
+        });
+        client
+            .publish(api::subject::KILL, kill.into())
+            .await
+            .expect("published");
+        client.flush().await.expect("flushed");
+        // A request after it, on the same connection, is answered after
+        // the scheduler has read the publish before it.
+        let ps = request(&client, api::subject::PS, Vec::new()).await;
+        assert!(matches!(ps, Got::Answer(_)), "{ps:?}");
+    });
+    let ps = ok("calf ps", serve.verb(ACME, &["ps"]));
+    assert!(
+        ps.lines().any(|l| l.starts_with(&pid)),
+        "still running: {ps}"
+    );
+    assert!(
+        serve
+            .log_so_far()
+            .contains("a request without a reply subject is ignored"),
+        "{}",
+        serve.log_so_far()
+    );
+}

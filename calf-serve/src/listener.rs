@@ -1,7 +1,8 @@
 //! Taking requests off one connection: each request is answered in a task
 //! of its own (a `logs` request may wait, an `eval` may run long), at
 //! most [`MAX_IN_FLIGHT`] at once per connection, and a request whose
-//! answer panics gets an error reply instead of none.
+//! answer panics gets an error reply instead of none. A message with no
+//! reply subject is no request, and is not carried out.
 //!
 //! The subscription is the client's: when the connection drops, async-nats
 //! reconnects and subscribes again, and this loop just waits for the next
@@ -51,6 +52,13 @@ impl Listener {
         let answer = Arc::new(answer);
         let task = tokio::spawn(async move {
             while let Some(request) = requests.next().await {
+                if request.reply.is_none() {
+                    // No one would hear how it went: a `kill` or a
+                    // `submit` published rather than requested is a
+                    // mistake, not an order.
+                    tracing::warn!(subject = %request.subject, "a request without a reply subject is ignored");
+                    continue;
+                }
                 let Ok(permit) = permits.clone().acquire_owned().await else {
                     break;
                 };
