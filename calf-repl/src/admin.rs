@@ -152,19 +152,8 @@ struct Serve {
     /// Connect to this NATS server instead of the configuration's.
     #[arg(long, value_name = "URL")]
     nats: Option<String>,
-    /// Save durable processes (spawn-durable) in each tenant's JetStream,
-    /// as the scheduler named NODE; take over those of schedulers gone.
-    #[arg(long, value_name = "NODE", env = "CALF_DURABLE_NODE")]
-    durable: Option<String>,
-    /// How long this scheduler's lease lives without renewal: after a
-    /// crash, how long before another takes its durable processes over.
-    #[arg(
-        long,
-        value_name = "MS",
-        default_value_t = 10_000,
-        requires = "durable"
-    )]
-    lease_ms: u64,
+    #[command(flatten)]
+    durable: crate::durable_args::DurableArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -310,10 +299,10 @@ fn run_serve(serve: Serve) -> Result<(), String> {
         return Err("calf serve needs --config FILE (a calf.toml; see docs/serve.md)".to_string());
     };
     let config = load_config(&path)?;
-    let durable = serve.durable.map(|node| calf_serve::server::Durability {
-        node,
-        store: calf_scheduler::durable::StoreConfig::with_lease_ms(serve.lease_ms),
-    });
+    let durable = serve
+        .durable
+        .store()
+        .map(|(node, store)| calf_serve::server::Durability { node, store });
     calf_serve::server::run(config, crate::render_failure, serve.nats, durable)
 }
 

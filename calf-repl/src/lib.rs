@@ -15,6 +15,7 @@ pub mod admin;
 mod attach;
 mod brackets;
 pub mod diagnostic;
+pub mod durable_args;
 pub mod help;
 mod line_editor;
 pub mod nrepl;

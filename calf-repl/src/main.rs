@@ -58,25 +58,8 @@ struct Cli {
     #[arg(long, value_name = "URL", env = "CALF_NATS_URL")]
     nats: Option<String>,
 
-    /// Save durable processes (spawn-durable) in the JetStream of --nats,
-    /// as the scheduler named NODE; take over those of schedulers gone.
-    #[arg(
-        long,
-        value_name = "NODE",
-        env = "CALF_DURABLE_NODE",
-        requires = "nats"
-    )]
-    durable: Option<String>,
-
-    /// How long this scheduler's lease lives without renewal: after a
-    /// crash, how long before another takes its durable processes over.
-    #[arg(
-        long,
-        value_name = "MS",
-        default_value_t = 10_000,
-        requires = "durable"
-    )]
-    lease_ms: u64,
+    #[command(flatten)]
+    durable: calf_repl::durable_args::DurableArgs,
 
     /// Run no program: take over the saved durable processes and run
     /// until every one has ended.
@@ -155,14 +138,14 @@ fn run() -> ExitCode {
     };
     let mut stderr = std::io::stderr();
 
-    let durable = cli
-        .durable
-        .clone()
-        .map(|node| calf_scheduler::durable::DurableOptions {
-            node,
-            store: calf_scheduler::durable::StoreConfig::with_lease_ms(cli.lease_ms),
-            until_store_empty: cli.resume,
-        });
+    let durable =
+        cli.durable
+            .store()
+            .map(|(node, store)| calf_scheduler::durable::DurableOptions {
+                node,
+                store,
+                until_store_empty: cli.resume,
+            });
     let (file, print_result) = match (&cli.eval, &cli.file) {
         _ if cli.resume => (add_source("<resume>", "nil"), false),
         (Some(expr), _) => (add_source("<eval>", expr.clone()), true),

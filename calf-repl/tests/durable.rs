@@ -15,8 +15,8 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use support::durable::{
-    calf, each_call_acted_on_once, lines, resume, start, wait_for_lines, wait_until, worker,
-    Scratch,
+    calf, each_call_acted_on_once, lines, resume, start, steps_endings, steps_program,
+    wait_for_lines, wait_until, worker, Scratch,
 };
 use support::nats::NatsServer;
 use support::worker::{root, Worker};
@@ -26,23 +26,14 @@ const CALLS: usize = 5;
 
 #[test]
 fn a_thousand_durable_processes_survive_a_kill_9_of_their_scheduler() {
-    let script = format!(
-        "(defn steps [n]
-           (loop [i 0 x n]
-             (if (< i {CALLS})
-               (recur (inc i) (call \"durable.step\" x))
-               (println \"process\" n \"ends with\" x))))
-         (dotimes [n {PROCESSES}] (spawn-durable steps (* n 100)))"
-    );
+    let script = steps_program(PROCESSES, CALLS);
     // Killed while every process waits on its third call.
     let mut first = FirstRun::start("thousand", &script, 200);
     wait_for_lines(&first.log, 2 * PROCESSES + 1);
     let (before, after) = first.crash_and_resume();
     let log = first.log.clone();
     let printed: Vec<&str> = before.lines().chain(after.lines()).collect();
-    let expected: BTreeSet<String> = (0..PROCESSES)
-        .map(|n| format!("process {} ends with {}", n * 100, n * 100 + CALLS))
-        .collect();
+    let expected = steps_endings(PROCESSES, CALLS);
     assert_eq!(printed.len(), PROCESSES, "each process printed once");
     let printed: BTreeSet<String> = printed.into_iter().map(str::to_string).collect();
     assert_eq!(printed, expected);

@@ -14,7 +14,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::durable::{each_call_acted_on_once, wait_for_lines, worker};
+use support::durable::{
+    each_call_acted_on_once, steps_endings, steps_program, wait_for_lines, worker,
+};
 use support::serve::{ok, scratch, write_nats_config, Nats, Serve, User, ACME};
 
 /// One tenant whose quotas let a thousand calls wait at once.
@@ -114,18 +116,7 @@ fn a_thousand_durable_processes_survive_a_kill_9_of_calf_serve() {
     let _worker = worker(&user_url(&serve, ACME), &log, 300);
     // The job's main process ends once it has spawned them: durable
     // processes outlive their job, as they outlive a crash.
-    submit(
-        &serve,
-        &dir,
-        &format!(
-            "(defn steps [n]
-               (loop [i 0 x n]
-                 (if (< i {CALLS})
-                   (recur (inc i) (call \"durable.step\" x))
-                   (println \"process\" n \"ends with\" x))))
-             (dotimes [n {PROCESSES}] (spawn-durable steps (* n 100)))"
-        ),
-    );
+    submit(&serve, &dir, &steps_program(PROCESSES, CALLS));
     // Killed while every process waits on its third call.
     wait_for_lines(&log, 2 * PROCESSES + 1);
 
@@ -142,9 +133,7 @@ fn a_thousand_durable_processes_survive_a_kill_9_of_calf_serve() {
     serve.start_again(ACME, &durable_args("serve-b"));
     let text = wait_for_logged(&serve, &pids[0], "ends with", PROCESSES);
     let printed: BTreeSet<&str> = text.lines().filter(|l| l.contains("ends with")).collect();
-    let expected: BTreeSet<String> = (0..PROCESSES)
-        .map(|n| format!("process {} ends with {}", n * 100, n * 100 + CALLS))
-        .collect();
+    let expected = steps_endings(PROCESSES, CALLS);
     assert_eq!(
         text.matches("ends with").count(),
         PROCESSES,

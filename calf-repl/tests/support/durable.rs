@@ -154,3 +154,24 @@ pub fn each_call_acted_on_once(log: &Path, calls: usize) {
     assert!(acted.values().all(|n| *n == 1), "each call acted on once");
     assert_eq!(acted.len(), calls);
 }
+
+/// A program that spawns `processes` durable processes, each making
+/// `calls` calls of `durable.step` in a row, then printing `process N
+/// ends with X`.
+pub fn steps_program(processes: usize, calls: usize) -> String {
+    format!(
+        "(defn steps [n]
+           (loop [i 0 x n]
+             (if (< i {calls})
+               (recur (inc i) (call \"durable.step\" x))
+               (println \"process\" n \"ends with\" x))))
+         (dotimes [n {processes}] (spawn-durable steps (* n 100)))"
+    )
+}
+
+/// What the processes of [`steps_program`] print at their ends.
+pub fn steps_endings(processes: usize, calls: usize) -> std::collections::BTreeSet<String> {
+    (0..processes)
+        .map(|n| format!("process {} ends with {}", n * 100, n * 100 + calls))
+        .collect()
+}
