@@ -368,8 +368,12 @@ const HELD_RESPONDER_PY: &str = r#"
 import asyncio, sys
 import nats
 
+async def reconnecting(error):
+    pass  # the server is stopped on purpose; each retry would log a traceback
+
 async def main():
-    nc = await nats.connect(sys.argv[1], reconnect_time_wait=0.05, max_reconnect_attempts=-1)
+    nc = await nats.connect(sys.argv[1], reconnect_time_wait=0.05, max_reconnect_attempts=-1,
+                            error_cb=reconnecting)
     held = []
     async def on_message(msg):
         if (msg.headers or {}).get("Calf-Attempt") == "1":

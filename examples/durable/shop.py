@@ -32,6 +32,7 @@ LOG_FILE gets one JSON line per event:
 
 import argparse
 import asyncio
+import sys
 import json
 import signal
 
@@ -105,9 +106,15 @@ def outcomes_logged(path):
     return known
 
 
+async def report_error(error):
+    """One line per connection error (a server gone, a reconnect refused),
+    rather than the traceback nats-py logs by default: it reconnects."""
+    print("NATS: %s" % (str(error) or type(error).__name__), file=sys.stderr, flush=True)
+
+
 async def main():
     args = parse_args()
-    nc = await nats.connect(args.url)
+    nc = await nats.connect(args.url, error_cb=report_error)
     serving = handlers(args)
     # A call id maps to the future of its one outcome: (ok, result).
     outcomes = {}

@@ -21,10 +21,16 @@ import msgpack
 import nats
 
 
+async def report_error(error):
+    """One line per connection error (a server gone, a reconnect refused),
+    rather than the traceback nats-py logs by default: it reconnects."""
+    print("NATS: %s" % (str(error) or type(error).__name__), file=sys.stderr, flush=True)
+
+
 async def main():
     url, log_path = sys.argv[1], sys.argv[2]
     delay = int(sys.argv[3]) / 1000 if len(sys.argv) > 3 else 0.2
-    nc = await nats.connect(url)
+    nc = await nats.connect(url, error_cb=report_error)
     answers = {}
     log = open(log_path, "a", buffering=1)
 

@@ -52,9 +52,15 @@ async def fail(spec):
 HANDLERS = {"math.add": math_add, "echo": echo, "fail": fail, "slow": slow}
 
 
+async def report_error(error):
+    """One line per connection error (a server gone, a reconnect refused),
+    rather than the traceback nats-py logs by default: it reconnects."""
+    print("NATS: %s" % (str(error) or type(error).__name__), file=sys.stderr, flush=True)
+
+
 async def main():
     url = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
-    nc = await nats.connect(url)
+    nc = await nats.connect(url, error_cb=report_error)
     in_flight = set()
 
     async def answer(msg):
