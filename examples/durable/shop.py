@@ -32,9 +32,9 @@ LOG_FILE gets one JSON line per event:
 
 import argparse
 import asyncio
-import sys
 import json
 import signal
+import sys
 
 import msgpack
 import nats
