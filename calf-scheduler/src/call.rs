@@ -390,6 +390,9 @@ async fn attempts(
             trace: Some(trace),
         };
         let sent = tokio::time::Instant::now();
+        if let Some(recording) = recording {
+            recording.begin(attempt);
+        }
         let outcome = bus.request(request).await;
         if let Some(recording) = recording {
             let result = match &outcome {

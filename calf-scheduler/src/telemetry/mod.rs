@@ -272,6 +272,13 @@ pub(crate) struct Recording {
 }
 
 impl Recording {
+    /// Attempt `number` is sent.
+    pub fn begin(&self, number: u32) {
+        if let Some(record) = self.telemetry.lock().in_flight.get_mut(&self.id) {
+            record.attempt_count = number;
+        }
+    }
+
     /// Attempt `number`, begun at `started`, ended with `result` (`None`:
     /// a reply).
     pub fn attempt(&self, number: u32, started: Instant, result: Option<String>) {

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -42,6 +42,12 @@ const COOKIE: &str = "calf_session";
 
 /// The largest request body taken (a login, a message to send).
 const MAX_BODY: usize = 64 * 1024;
+
+/// How much of a body too large is read before the refusal.
+const MAX_DRAINED: usize = 1 << 20;
+
+/// How long a client may take to send a request's body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connections served at once; more wait to be accepted.
 const MAX_CONNECTIONS: usize = 256;
@@ -411,16 +417,39 @@ fn page() -> Response<Body> {
 async fn read_json<T: for<'de> Deserialize<'de>>(
     request: Request<Incoming>,
 ) -> Result<T, Response<Body>> {
-    let body = Limited::new(request.into_body(), MAX_BODY)
-        .collect()
+    let mut incoming = request.into_body();
+    let (mut body, mut total) = (Vec::new(), 0usize);
+    // A body too large is read to its end all the same (up to a bound),
+    // so that the client reads the refusal rather than a reset connection.
+    let read = async {
+        while let Some(frame) = incoming.frame().await {
+            let Ok(frame) = frame else { return false };
+            if let Ok(data) = frame.into_data() {
+                total += data.len();
+                if total <= MAX_BODY {
+                    body.extend_from_slice(&data);
+                } else if total > MAX_DRAINED {
+                    break;
+                }
+            }
+        }
+        true
+    };
+    let whole = tokio::time::timeout(BODY_TIMEOUT, read)
         .await
-        .map_err(|_| {
-            error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("the request's body is larger than {MAX_BODY} bytes, or was cut short"),
-            )
-        })?
-        .to_bytes();
+        .unwrap_or(false);
+    if total > MAX_BODY {
+        return Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the request's body is larger than {MAX_BODY} bytes"),
+        ));
+    }
+    if !whole {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "the request's body was cut short",
+        ));
+    }
     serde_json::from_slice(&body).map_err(|e| {
         error(
             StatusCode::BAD_REQUEST,
