@@ -405,6 +405,12 @@ fn the_dashboard_in_a_headless_browser() {
     let acme_job = r#"
 (defn acme-waiter [] (call "slow-add" [1 2 600000] {:timeout-ms 600000 :deadline-ms 600000}))
 (defn acme-idle [] (receive [:stop] :ok))
+(defn acme-unlucky []
+  (try (call "nobody.home" 1 {:retry {:maximum-attempts 2 :initial-interval-ms 50}})
+       (catch e nil))
+  (sleep 300)
+  (recur))
+(spawn acme-unlucky)
 (supervisor/start-link {:strategy :one-for-one}
   [{:id :idle :start [acme-idle] :restart :permanent}
    {:id :waiter :start [acme-waiter] :restart :temporary}])
