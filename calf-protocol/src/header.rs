@@ -10,6 +10,9 @@ pub const ATTEMPT: &str = "Calf-Attempt";
 pub const DEADLINE: &str = "Calf-Deadline";
 /// The tenant the call is made for (under `calf serve`).
 pub const TENANT: &str = "Calf-Tenant";
+/// The W3C trace context of the call (`00-<trace id>-<span id>-01`): a
+/// worker that uses OpenTelemetry continues the call's trace.
+pub const TRACEPARENT: &str = "traceparent";
 /// An error reply's message for people (the NATS services header).
 pub const ERROR: &str = "Nats-Service-Error";
 /// An error reply's code (the NATS services header).
@@ -19,7 +22,7 @@ pub const ERROR_CODE: &str = "Nats-Service-Error-Code";
 pub const RETRYABLE: &str = "Calf-Retryable";
 
 /// The headers of a request, in the order the protocol lists them.
-pub const REQUEST: [&str; 4] = [CALL_ID, ATTEMPT, DEADLINE, TENANT];
+pub const REQUEST: [&str; 5] = [CALL_ID, ATTEMPT, DEADLINE, TENANT, TRACEPARENT];
 
 /// The headers of an error reply, in the order the protocol lists them.
 pub const ERROR_REPLY: [&str; 3] = [ERROR, ERROR_CODE, RETRYABLE];

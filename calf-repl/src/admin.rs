@@ -154,6 +154,13 @@ struct Serve {
     nats: Option<String>,
     #[command(flatten)]
     durable: crate::durable_args::DurableArgs,
+    /// Serve the web dashboard and /metrics on ADDR: `HOST:PORT`, or a
+    /// port alone for the loopback address (docs/dashboard.md).
+    #[arg(long, value_name = "ADDR")]
+    http: Option<String>,
+    /// Append a span per foreign call (JSON lines) to FILE.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -303,7 +310,26 @@ fn run_serve(serve: Serve) -> Result<(), String> {
         .durable
         .store()
         .map(|(node, store)| calf_serve::server::Durability { node, store });
-    calf_serve::server::run(config, crate::render_failure, serve.nats, durable)
+    let http = serve.http.as_deref().map(http_address).transpose()?;
+    let trace = match &serve.trace {
+        None => None,
+        Some(path) => Some(std::sync::Arc::new(
+            calf_scheduler::telemetry::SpanSink::create(path)
+                .map_err(|e| format!("cannot open the trace file {}: {e}", path.display()))?,
+        )),
+    };
+    let observe = calf_serve::server::Observe { http, trace };
+    calf_serve::server::run(config, crate::render_failure, serve.nats, durable, observe)
+}
+
+/// `--http`'s address: `HOST:PORT`, or a port alone on the loopback
+/// address (the dashboard is for this machine unless said otherwise).
+fn http_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse()
+        .map_err(|_| format!("--http {text}: give HOST:PORT (e.g. 127.0.0.1:8080) or a port alone"))
 }
 
 fn load_config(path: &Path) -> Result<calf_serve::config::ServeConfig, String> {

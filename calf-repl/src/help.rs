@@ -42,6 +42,7 @@ Options:
   --reductions N      calls and loop rounds a process runs before it yields
   --max-depth N       nested calls allowed before a stack-overflow error
   --disasm            print each top-level form's bytecode, then run it
+  --trace FILE        append a span per foreign call to FILE (JSON lines)
 
 (require 'app.util) loads app/util.calf from the script's directory, then
 each directory of CALF_PATH, then the stdlib bundled in calf.
@@ -102,7 +103,7 @@ Read: docs/editors.md.",
         name: "serve",
         summary: "the central scheduler for the tenants of a calf.toml",
         text: "\
-calf serve --config calf.toml [--nats URL]
+calf serve --config calf.toml [--nats URL] [--http ADDR] [--trace FILE]
 calf serve nats-config calf.toml
 
 The first runs one scheduler for many tenants: each tenant is a NATS
@@ -111,8 +112,12 @@ nats-server configuration of calf.toml's accounts and users, to start
 nats-server with. The other verbs (submit, ps, inspect, kill, send, logs,
 attach) are its clients.
 
+  --http ADDR         the web dashboard and /metrics on ADDR (HOST:PORT, or
+                      a port alone on 127.0.0.1); log in as a NATS user
+  --trace FILE        append a span per foreign call to FILE (JSON lines)
+
 Read: docs/serve.md (a walk through on one machine, with
-examples/serve/calf.toml).",
+examples/serve/calf.toml), docs/dashboard.md.",
     },
     Topic {
         name: "submit",

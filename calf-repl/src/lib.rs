@@ -112,6 +112,8 @@ pub struct Options {
     pub durable: Option<calf_scheduler::durable::DurableOptions>,
     /// Print the value of the last form as `prn` would (for `calf -e`).
     pub print_result: bool,
+    /// The trace file the program's calls' spans go to (`--trace FILE`).
+    pub trace: Option<Arc<calf_scheduler::telemetry::SpanSink>>,
 }
 
 /// Runs a whole program and returns its exit status.
@@ -128,6 +130,7 @@ pub fn run_program(
         nats_url,
         durable,
         print_result,
+        trace,
     } = options;
     let globals = globals_with_args(args);
     let io = Io {
@@ -136,6 +139,7 @@ pub fn run_program(
         render: render_failure,
         nats_url,
         durable,
+        trace: trace.clone(),
     };
     let status = match calf_scheduler::run_program(globals, config, load_path, file, io) {
         Ending::Returned(value) => {
@@ -151,6 +155,10 @@ pub fn run_program(
             ERROR_STATUS
         }
     };
+    if let Some(trace) = trace {
+        // Every call's span is in the file before the program exits.
+        trace.close();
+    }
     let _ = stdout.flush();
     let _ = stderr.flush();
     status

@@ -5,7 +5,7 @@
 #![deny(unsafe_code)]
 
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -69,6 +69,11 @@ struct Cli {
     /// Print the bytecode of each top-level form before running it.
     #[arg(long)]
     disasm: bool,
+
+    /// Append a span per foreign call (JSON lines) to FILE: trace id,
+    /// process, subject, attempts, outcome (docs/dashboard.md).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
 
     /// Reductions (calls and loop rounds) a process runs before it yields
     /// (1 yields at every call and loop round: slower, same results).
@@ -146,6 +151,20 @@ fn run() -> ExitCode {
                 store,
                 until_store_empty: cli.resume,
             });
+    let trace = match &cli.trace {
+        None => None,
+        Some(path) => match calf_scheduler::telemetry::SpanSink::create(path) {
+            Ok(sink) => Some(std::sync::Arc::new(sink)),
+            Err(e) => {
+                let _ = writeln!(
+                    stderr,
+                    "error: cannot open the trace file {}: {e}",
+                    path.display()
+                );
+                return ExitCode::from(calf_repl::ERROR_STATUS as u8);
+            }
+        },
+    };
     let (file, print_result) = match (&cli.eval, &cli.file) {
         _ if cli.resume => (add_source("<resume>", "nil"), false),
         (Some(expr), _) => (add_source("<eval>", expr.clone()), true),
@@ -164,6 +183,7 @@ fn run() -> ExitCode {
                 nats_url: cli.nats,
                 durable: None,
                 print_result: true,
+                trace: None,
             };
             let stdout = calf_repl::Sink::new(std::io::stdout());
             let stderr = calf_repl::Sink::new(std::io::stderr());
@@ -183,6 +203,7 @@ fn run() -> ExitCode {
         nats_url: cli.nats,
         durable,
         print_result,
+        trace,
     };
     let status = calf_repl::run_program(file, &cli.args, options, stdout, stderr);
     ExitCode::from(status.clamp(0, 255) as u8)

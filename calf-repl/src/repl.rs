@@ -117,6 +117,7 @@ pub fn run(options: Options, mut stdout: Sink, mut stderr: Sink) -> i32 {
         render: render_failure,
         nats_url,
         durable: None,
+        trace: None,
     };
     let mut session = match calf_scheduler::run_interactive(globals.clone(), config, load_path, io)
     {

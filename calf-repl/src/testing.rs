@@ -273,6 +273,7 @@ fn run_file(file: &Path, nats_url: Option<String>) -> FileResult {
         render: crate::render_failure,
         nats_url,
         durable: None,
+        trace: None,
     };
     let globals = crate::globals_with_args(&[]);
     let ending = calf_scheduler::run_program(globals, config, load_path, source, io);

@@ -98,6 +98,7 @@ fn run_case(root: &Path, path: &Path, budget: u32, nats: Option<&str>) -> Run {
         nats_url: nats.map(str::to_string),
         durable: None,
         print_result: false,
+        trace: None,
     };
     let status = calf_repl::run_program(
         file,

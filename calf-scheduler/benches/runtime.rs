@@ -51,6 +51,7 @@ fn run(file: calf_lang::FileId, expected: i64) {
         render: |failure| format!("{failure:?}"),
         nats_url: None,
         durable: None,
+        trace: None,
     };
     let ending =
         calf_scheduler::run_program(globals(), Config::default(), LoadPath::default(), file, io);

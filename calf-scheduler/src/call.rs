@@ -14,6 +14,7 @@ use calf_lang::error::ex_info;
 use calf_lang::{RuntimeError, Value};
 
 use crate::bus::{Bus, BusError, Reply, Request};
+use crate::telemetry::{Outcome, Recording, TraceContext};
 
 /// How a call is tried: LANGUAGE.md's options and their defaults.
 #[derive(Clone, Debug)]
@@ -203,7 +204,7 @@ fn seed() -> u64 {
 /// number cost more than the rest of making a call id). Two streams with
 /// their own seeds and steps: a 128-bit id from them repeats another
 /// thread's only if both seeds line up.
-fn random_pair() -> (u64, u64) {
+pub(crate) fn random_pair() -> (u64, u64) {
     use std::cell::Cell;
     thread_local! {
         static STATE: Cell<(u64, u64)> = Cell::new((seed(), seed()));
@@ -263,6 +264,9 @@ pub struct CallContext {
     /// When the call gives up, in Unix milliseconds, when it was decided
     /// before this run (a restored call keeps its deadline).
     pub deadline_ms: Option<i64>,
+    /// Where the call is recorded (for the dashboard, metrics and the
+    /// trace file), with the process making it.
+    pub telemetry: Option<(Arc<crate::telemetry::Telemetry>, calf_lang::value::Pid)>,
 }
 
 /// When a call made now gives up, in Unix milliseconds.
@@ -281,12 +285,72 @@ pub async fn run(
     context: CallContext,
 ) -> Result<Value, Value> {
     let start = tokio::time::Instant::now();
+    let trace = TraceContext::new();
+    let recording = context
+        .telemetry
+        .as_ref()
+        .map(|(telemetry, pid)| telemetry.start(*pid, &subject, &call_id, &trace));
+    let result = attempts(
+        bus,
+        &subject,
+        payload,
+        body,
+        &policy,
+        &call_id,
+        &context,
+        trace,
+        recording.as_ref(),
+        start,
+    )
+    .await;
+    if let Some(recording) = recording {
+        let (outcome, error) = match &result {
+            Ok(_) => (Outcome::Ok, None),
+            Err(error) => (outcome_of(error), Some(calf_lang::error::message_of(error))),
+        };
+        recording.end(outcome, error);
+    }
+    result
+}
+
+/// How a call that threw `error` ended, from its `:type`.
+fn outcome_of(error: &Value) -> Outcome {
+    let kind = get(error, "data").and_then(|data| get(&data, "type"));
+    let is = |name: &str| kind.as_ref() == Some(&Value::keyword(name));
+    if is("calf/remote-error") {
+        Outcome::RemoteError
+    } else if is("calf/no-responders") {
+        Outcome::NoResponders
+    } else if is("calf/bad-reply") {
+        Outcome::BadReply
+    } else if is("calf/bad-request") {
+        Outcome::BadRequest
+    } else {
+        Outcome::Timeout
+    }
+}
+
+/// The attempts of [`run`], each recorded in `recording`.
+#[allow(clippy::too_many_arguments)]
+async fn attempts(
+    bus: Arc<dyn Bus>,
+    subject: &str,
+    payload: Value,
+    body: Bytes,
+    policy: &Policy,
+    call_id: &str,
+    context: &CallContext,
+    trace: TraceContext,
+    recording: Option<&Recording>,
+    start: tokio::time::Instant,
+) -> Result<Value, Value> {
+    let (subject, call_id) = (subject.to_string(), call_id.to_string());
     let (deadline, deadline_ms) = match context.deadline_ms {
         Some(at) => (
             start + Duration::from_millis(at.saturating_sub(now_ms()).max(0) as u64),
             at,
         ),
-        None => (start + policy.deadline, deadline_ms(&policy)),
+        None => (start + policy.deadline, deadline_ms(policy)),
     };
     let _permit = match &context.permits {
         None => None,
@@ -323,9 +387,21 @@ pub async fn run(
             deadline_ms,
             timeout: policy.timeout.min(remaining),
             tenant: context.tenant.as_deref().map(str::to_string),
+            trace: Some(trace),
         };
         let sent = tokio::time::Instant::now();
+        if let Some(recording) = recording {
+            recording.begin(attempt);
+        }
         let outcome = bus.request(request).await;
+        if let Some(recording) = recording {
+            let result = match &outcome {
+                Ok(Reply::Ok(_)) => None,
+                Ok(Reply::Error { code, message, .. }) => Some(format!("{message} ({code})")),
+                Err(error) => Some(error.describe()),
+            };
+            recording.attempt(attempt, sent.into_std(), result);
+        }
         tracing::debug!(
             subject,
             call_id,

@@ -31,6 +31,7 @@ use crate::mailbox::{ExitSignal, ProcessHandle, Signal};
 use crate::process::Program;
 use crate::quota::Quotas;
 use crate::runtime::{Config, Ending, Evaluated, Failure, Parts, Shared};
+use crate::telemetry::{SpanSink, Telemetry};
 
 /// How long `ps` waits for the processes to tell what they do: a process
 /// answers between two slices, so only one inside a native that runs long
@@ -69,6 +70,8 @@ pub struct Scheduler {
     render: fn(&Failure) -> String,
     /// How the threads are divided between the hosted runtimes.
     fairness: Arc<Fairness>,
+    /// The trace file every hosted runtime's calls go to.
+    spans: Option<Arc<SpanSink>>,
 }
 
 impl Scheduler {
@@ -87,7 +90,13 @@ impl Scheduler {
             threads,
             render,
             fairness: Fairness::new(),
+            spans: None,
         })
+    }
+
+    /// Writes the calls of the runtimes hosted from now on to `spans`.
+    pub fn trace_to(&mut self, spans: Arc<SpanSink>) {
+        self.spans = Some(spans);
     }
 
     /// The tokio runtime the scheduler's threads belong to: the serve
@@ -111,6 +120,7 @@ impl Scheduler {
         let _entered = self.handle.enter();
         let share = self.fairness.join(limits.cpu_share, self.threads);
         let pool = Pool::sharing(self.threads, &self.handle, Some(share.clone()));
+        let telemetry = Telemetry::new(Some(tenant), self.spans.clone());
         let shared = Shared::new(
             Parts {
                 config: Config {
@@ -122,6 +132,7 @@ impl Scheduler {
                 quotas: Quotas::hosted(tenant, limits),
                 hosted: true,
                 durable,
+                telemetry: Some(telemetry.clone()),
             },
             pool,
         );
@@ -131,6 +142,7 @@ impl Scheduler {
             share,
             stopping: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
+            telemetry,
         }
     }
 }
@@ -289,6 +301,8 @@ pub struct Hosted {
     stopping: AtomicBool,
     /// Set once its processes are stopped.
     stopped: AtomicBool,
+    /// The record of its foreign calls (also the runtime's).
+    telemetry: Arc<Telemetry>,
 }
 
 impl Hosted {
@@ -297,6 +311,11 @@ impl Hosted {
     pub fn set_limits(&self, limits: Limits) {
         self.shared.quotas.set(limits);
         self.share.set_weight(limits.cpu_share);
+    }
+
+    /// The record of this runtime's foreign calls.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
     }
 
     /// The node id this runtime saves its durable processes as, when it

@@ -27,6 +27,7 @@ mod quota;
 pub mod mailbox;
 mod process;
 pub mod runtime;
+pub mod telemetry;
 pub mod wire;
 
 pub use load::LoadPath;

@@ -98,6 +98,8 @@ pub struct Io {
     /// Where durable processes are saved (JetStream on `nats_url`);
     /// `None`: the program cannot spawn one.
     pub durable: Option<crate::durable::DurableOptions>,
+    /// The trace file its calls' spans go to (`calf --trace FILE`).
+    pub trace: Option<Arc<crate::telemetry::SpanSink>>,
 }
 
 /// State shared by every process of one runtime.
@@ -129,6 +131,8 @@ pub(crate) struct Shared {
     pub reductions: AtomicU64,
     /// Where durable processes are saved, when the runtime has a store.
     pub durable: Option<Arc<crate::durable::Store>>,
+    /// Where the runtime's foreign calls are recorded, when anyone looks.
+    pub telemetry: Option<Arc<crate::telemetry::Telemetry>>,
     /// Durable processes running here.
     durable_alive: AtomicU64,
     /// Where each durable process running here is in its inbox.
@@ -146,6 +150,7 @@ pub(crate) struct Parts {
     pub quotas: Quotas,
     pub hosted: bool,
     pub durable: Option<Arc<crate::durable::Store>>,
+    pub telemetry: Option<Arc<crate::telemetry::Telemetry>>,
 }
 
 impl Shared {
@@ -167,6 +172,7 @@ impl Shared {
             epoch: Instant::now(),
             hosted: parts.hosted,
             reductions: AtomicU64::new(0),
+            telemetry: parts.telemetry,
             durable: parts.durable,
             durable_alive: AtomicU64::new(0),
             inboxes: Default::default(),
@@ -544,6 +550,10 @@ fn start(
                 quotas: Quotas::unlimited(config.max_mailbox),
                 hosted: false,
                 durable: store,
+                telemetry: io
+                    .trace
+                    .clone()
+                    .map(|spans| crate::telemetry::Telemetry::new(None, Some(spans))),
             },
             pool,
         ));

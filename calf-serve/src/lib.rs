@@ -5,7 +5,8 @@
 //! connections (one per tenant account, one in the operator account), the
 //! admin API those connections answer (NATS request/reply, MessagePack
 //! bodies, the worker protocol's error headers), the jobs' kept output,
-//! and the API's client, which the `calf` command's verbs use.
+//! the API's client, which the `calf` command's verbs use, and the web
+//! dashboard and `/metrics` of `calf serve --http`.
 //!
 //! It must not implement runtime behaviour (processes, quotas, fairness
 //! are calf-scheduler's `hosted` runtime) nor draw on a terminal (that is
@@ -18,6 +19,7 @@ pub mod api;
 pub mod client;
 pub mod config;
 pub mod data;
+pub mod http;
 mod jobs;
 pub mod listener;
 pub mod nats_config;

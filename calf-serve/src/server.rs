@@ -19,8 +19,13 @@ use calf_scheduler::Failure;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::task::JoinSet;
 
+use std::net::SocketAddr;
+
+use calf_scheduler::telemetry::SpanSink;
+
 use crate::api::{self, subject};
 use crate::config::{ServeConfig, Tenant as TenantConfig, User};
+use crate::http::{self, auth::Auth, Dashboard};
 use crate::listener::Listener;
 use crate::reply::ApiError;
 use crate::sessions::IDLE_LIMIT;
@@ -48,6 +53,14 @@ pub struct Durability {
     pub store: StoreConfig,
 }
 
+/// What `calf serve` shows of itself: the dashboard and `/metrics` on an
+/// address, the calls' spans in a trace file.
+#[derive(Default)]
+pub struct Observe {
+    pub http: Option<SocketAddr>,
+    pub trace: Option<Arc<SpanSink>>,
+}
+
 /// Runs `calf serve` until SIGTERM or SIGINT. `render` shows failures to
 /// people; `nats_url`, when given, replaces the configuration's server;
 /// without `durable`, `spawn-durable` is refused.
@@ -56,12 +69,16 @@ pub fn run(
     render: fn(&Failure) -> String,
     nats_url: Option<String>,
     durable: Option<Durability>,
+    observe: Observe,
 ) -> Result<(), String> {
     let threads = config
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let scheduler = Scheduler::new(threads.max(1), render)
+    let mut scheduler = Scheduler::new(threads.max(1), render)
         .map_err(|e| format!("cannot start the scheduler: {e}"))?;
+    if let Some(trace) = &observe.trace {
+        scheduler.trace_to(trace.clone());
+    }
     // The connections, the admin API and the signals run on threads of
     // their own. On the scheduler's threads, every step of a tenant's
     // request (the connection reading it, the subscription handing it
@@ -87,12 +104,22 @@ pub fn run(
         running: BTreeMap::new(),
         tenants: Arc::default(),
         stopping: JoinSet::new(),
+        dashboard: None,
     };
-    io.block_on(server.serve())
+    let served = io.block_on(async {
+        if let Some(addr) = observe.http {
+            server.start_dashboard(addr).await?;
+        }
+        server.serve().await
+    });
+    if let Some(trace) = &observe.trace {
+        trace.close();
+    }
+    served
 }
 
 /// Every tenant being served, for the operator's `calf.api.tenants`.
-type Registry = Arc<Mutex<BTreeMap<String, Arc<Tenant>>>>;
+pub(crate) type Registry = Arc<Mutex<BTreeMap<String, Arc<Tenant>>>>;
 
 struct Server<'s> {
     scheduler: &'s Scheduler,
@@ -108,6 +135,8 @@ struct Server<'s> {
     tenants: Registry,
     /// Tenants removed by a reload, being stopped.
     stopping: JoinSet<()>,
+    /// The dashboard, when served, and its listener's task.
+    dashboard: Option<(Arc<Dashboard>, tokio::task::JoinHandle<()>)>,
 }
 
 /// A tenant being served: its runtime and connection, and its requests
@@ -119,6 +148,18 @@ struct Running {
 }
 
 impl Server<'_> {
+    /// Serves the dashboard on `addr`, on the serve layer's runtime.
+    async fn start_dashboard(&mut self, addr: SocketAddr) -> Result<(), String> {
+        let dashboard = Arc::new(Dashboard {
+            auth: Auth::new(&self.nats_url, &self.config),
+            tenants: self.tenants.clone(),
+        });
+        let (bound, task) = http::start(addr, dashboard.clone()).await?;
+        tracing::info!("dashboard on http://{bound}/ (and /metrics)");
+        self.dashboard = Some((dashboard, task));
+        Ok(())
+    }
+
     async fn serve(&mut self) -> Result<(), String> {
         let signals =
             |kind: SignalKind| signal(kind).map_err(|e| format!("cannot listen for signals: {e}"));
@@ -163,6 +204,9 @@ impl Server<'_> {
             }
         }
         tracing::info!("stopping: no more requests; processes get :shutdown");
+        if let Some((_, task)) = self.dashboard.take() {
+            task.abort();
+        }
         operator.close();
         operator.finished(PATIENCE).await;
         let mut stops = JoinSet::new();
@@ -338,6 +382,9 @@ impl Server<'_> {
                 tracing::info!(tenant = %name, "removed: stopping");
                 self.stopping.spawn(stop(running));
             }
+        }
+        if let Some((dashboard, _)) = &self.dashboard {
+            dashboard.auth.configure(&config);
         }
         // What changes on restart only stays as it runs now.
         self.config = ServeConfig {

@@ -211,7 +211,10 @@ impl Tenant {
         }
     }
 
-    async fn inspect(&self, request: api::Inspect) -> Result<api::ProcessDetail, ApiError> {
+    pub(crate) async fn inspect(
+        &self,
+        request: api::Inspect,
+    ) -> Result<api::ProcessDetail, ApiError> {
         let detail = self
             .hosted
             .inspect(Pid(request.pid))
@@ -233,7 +236,7 @@ impl Tenant {
         })
     }
 
-    fn kill(&self, request: api::Kill) -> Result<api::Done, ApiError> {
+    pub(crate) fn kill(&self, request: api::Kill) -> Result<api::Done, ApiError> {
         let reason = match &request.reason {
             Some(text) => data::read("the reason", text).map_err(ApiError::bad_request)?,
             None => calf_lang::Value::keyword("kill"),
@@ -245,7 +248,7 @@ impl Tenant {
         Ok(api::Done {})
     }
 
-    async fn send(&self, request: api::Send) -> Result<api::Done, ApiError> {
+    pub(crate) async fn send(&self, request: api::Send) -> Result<api::Done, ApiError> {
         let message = data::read("the message", &request.message).map_err(ApiError::bad_request)?;
         match self.hosted.send(Pid(request.pid), message).await {
             Ok(()) => Ok(api::Done {}),
@@ -385,7 +388,7 @@ fn pids(pids: &[Pid]) -> Vec<u64> {
     pids.iter().map(|p| p.0).collect()
 }
 
-fn row(row: &hosted::ProcessRow, node: Option<&str>) -> api::ProcessRow {
+pub(crate) fn row(row: &hosted::ProcessRow, node: Option<&str>) -> api::ProcessRow {
     api::ProcessRow {
         pid: row.pid.0,
         job: row.job.0,

@@ -14,12 +14,24 @@ Answers two subjects in the queue group "calf":
   greet     name (or nil)     -> "hello, NAME, from TENANT"
   slow-add  [a, b] or [a, b, ms] -> a + b, after ms milliseconds (default 500)
 On SIGTERM or ctrl-c it stops taking requests, answers the ones it has, and exits.
+
+Tracing: every request from Calf carries a W3C `traceparent` header (the
+call's trace id and span id, docs/protocol.md). With --trace FILE (env
+CALF_WORKER_TRACE) the worker writes a span per request to FILE, one JSON
+line each, as the child of the call's span: the same fields as the spans
+`calf serve --trace` writes, so the two files join on trace_id. A worker
+that uses OpenTelemetry does the same with
+`opentelemetry.propagate.extract(msg.headers)` as its span's context.
 """
 
 import argparse
 import asyncio
+import json
 import os
+import re
+import secrets
 import signal
+import time
 
 import msgpack
 import nats
@@ -36,6 +48,42 @@ class Failure(Exception):
     def __init__(self, code, message):
         super().__init__(message)
         self.code, self.message = code, message
+
+
+TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+
+
+def parent_of(headers):
+    """The (trace id, span id) a request's traceparent names, or None."""
+    value = next((v for k, v in (headers or {}).items() if k.lower() == "traceparent"), None)
+    found = TRACEPARENT.match(value.strip().lower()) if value else None
+    if not found or found.group(1) == "ff" or set(found.group(2)) == {"0"} or set(found.group(3)) == {"0"}:
+        return None
+    return found.group(2), found.group(3)
+
+
+class Spans:
+    """The trace file: a span per request, one JSON line each."""
+
+    def __init__(self, path):
+        self.file = open(path, "a", encoding="utf-8") if path else None
+
+    def write(self, subject, headers, start_ns, outcome):
+        parent = parent_of(headers)
+        if self.file is None or parent is None:
+            return
+        trace_id, parent_span_id = parent
+        span = {
+            "trace_id": trace_id, "span_id": secrets.token_hex(8), "parent_span_id": parent_span_id,
+            "name": subject, "kind": "server", "service": "worker.py",
+            "start_time_unix_nano": str(start_ns), "end_time_unix_nano": str(time.time_ns()),
+            "status": "ok" if outcome == "ok" else "error",
+            "attributes": {"calf.outcome": outcome,
+                           "calf.call_id": (headers or {}).get("Calf-Call-Id"),
+                           "calf.attempt": (headers or {}).get("Calf-Attempt")},
+        }
+        self.file.write(json.dumps(span) + "\n")
+        self.file.flush()
 
 
 def handlers(tenant):
@@ -65,6 +113,8 @@ def options():
                         help="its password (env CALF_NATS_PASSWORD)")
     parser.add_argument("--tenant", default=os.environ.get("CALF_TENANT"),
                         help="the tenant's name, for greetings (env CALF_TENANT)")
+    parser.add_argument("--trace", default=os.environ.get("CALF_WORKER_TRACE"),
+                        help="write a span per request to this file, JSON lines (env CALF_WORKER_TRACE)")
     args = parser.parse_args()
     if not args.user or args.password is None:
         parser.error("give --user and --password (or CALF_NATS_USER and CALF_NATS_PASSWORD)")
@@ -78,19 +128,25 @@ async def main():
     nc = await nats.connect(args.nats, user=args.user, password=args.password,
                             allow_reconnect=True, max_reconnect_attempts=-1)
     table = handlers(args.tenant)
+    spans = Spans(args.trace)
     in_flight = set()
 
     async def answer(msg):
+        start_ns, outcome = time.time_ns(), "ok"
         try:
             result = await table[msg.subject](decode(msg.data), msg.headers)
             await nc.publish(msg.reply, msgpack.packb(result))
         except Failure as e:
+            outcome = e.code
             headers = {"Nats-Service-Error": e.message, "Nats-Service-Error-Code": e.code,
                        "Calf-Retryable": "false"}
             await nc.publish(msg.reply, b"", headers=headers)
         except Exception as e:  # a bug or bad input: say so, and let the caller retry
+            outcome = "500"
             headers = {"Nats-Service-Error": repr(e), "Nats-Service-Error-Code": "500"}
             await nc.publish(msg.reply, b"", headers=headers)
+        finally:
+            spans.write(msg.subject, msg.headers, start_ns, outcome)
 
     async def on_message(msg):
         # Answer in a task, so that a slow request does not hold up the others.

@@ -547,6 +547,11 @@ pub struct Worker {
 
 impl Worker {
     pub fn start(url: &str, user: User) -> Worker {
+        Worker::start_with(url, user, &[])
+    }
+
+    /// As [`Worker::start`], with more arguments for the worker.
+    pub fn start_with(url: &str, user: User, args: &[&str]) -> Worker {
         let python = root().join(".venv/bin/python");
         assert!(
             python.is_file(),
@@ -556,6 +561,7 @@ impl Worker {
             .arg(root().join("examples/serve/worker.py"))
             .args(["--nats", url, "--user", user.name, "--password"])
             .arg(user.password)
+            .args(args)
             .env("PYTHONUNBUFFERED", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

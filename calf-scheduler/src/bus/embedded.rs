@@ -132,6 +132,7 @@ mod tests {
             deadline_ms: 0,
             timeout: Duration::from_millis(timeout_ms),
             tenant: None,
+            trace: None,
         }
     }
 

@@ -40,6 +40,9 @@ pub struct Request {
     /// How long this attempt may take.
     pub timeout: Duration,
     pub tenant: Option<String>,
+    /// The call's trace context (the `traceparent` header): set by the
+    /// caller; what a request received carried, if it was valid.
+    pub trace: Option<crate::telemetry::TraceContext>,
 }
 
 /// What a worker answered.

@@ -17,6 +17,8 @@ use async_nats::header::{HeaderMap, HeaderName, HeaderValue};
 use calf_lang::value::Pid;
 use calf_lang::Value;
 use calf_protocol::{header, retry};
+
+use crate::telemetry::TraceContext;
 use futures_util::StreamExt;
 use rustc_hash::FxHashMap;
 use tokio::sync::watch;
@@ -33,6 +35,7 @@ const CALL_ID: HeaderName = HeaderName::from_static(header::CALL_ID);
 const ATTEMPT: HeaderName = HeaderName::from_static(header::ATTEMPT);
 const DEADLINE: HeaderName = HeaderName::from_static(header::DEADLINE);
 const TENANT: HeaderName = HeaderName::from_static(header::TENANT);
+const TRACEPARENT: HeaderName = HeaderName::from_static(header::TRACEPARENT);
 
 pub struct NatsBus {
     client: async_nats::Client,
@@ -183,6 +186,9 @@ impl Bus for NatsBus {
             if let Some(tenant) = request.tenant {
                 headers.insert(TENANT, HeaderValue::from(tenant));
             }
+            if let Some(trace) = request.trace {
+                headers.insert(TRACEPARENT, HeaderValue::from(trace.traceparent()));
+            }
             let nats_request = async_nats::Request::new()
                 .payload(request.body)
                 .headers(headers)
@@ -301,6 +307,7 @@ async fn answer(
             .unwrap_or(0),
         timeout,
         tenant: header_value(headers, header::TENANT).map(str::to_string),
+        trace: header_value(headers, header::TRACEPARENT).and_then(TraceContext::parse),
     };
     let (reply_headers, body) = match service.handle(request).await {
         Ok(Reply::Ok(value)) => match wire::encode(&value) {

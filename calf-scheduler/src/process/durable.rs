@@ -575,6 +575,7 @@ impl Process {
         let mut context = call::CallContext {
             attempts_before: attempt,
             deadline_ms: Some(deadline_ms),
+            telemetry: self.shared.telemetry.clone().map(|t| (t, self.pid())),
             ..Default::default()
         };
         if let Some(tenant) = &self.shared.quotas.tenant {

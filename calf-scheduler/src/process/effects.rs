@@ -255,7 +255,10 @@ impl Process {
                     Err(error) => return self.throw(answer, error),
                 };
                 let bus = self.shared.bus.clone();
-                let mut context = call::CallContext::default();
+                let mut context = call::CallContext {
+                    telemetry: self.shared.telemetry.clone().map(|t| (t, self.pid())),
+                    ..Default::default()
+                };
                 if let Some(tenant) = &self.shared.quotas.tenant {
                     context.tenant = Some(tenant.clone());
                     context.permits = self.shared.quotas.call_permits();

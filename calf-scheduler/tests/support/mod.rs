@@ -16,6 +16,7 @@ pub fn run_captured(globals: Arc<Globals>, source: &str, load_path: LoadPath) ->
         render: |_| String::new(),
         nats_url: None,
         durable: None,
+        trace: None,
     };
     let ending = run_program(
         globals,

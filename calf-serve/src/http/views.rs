@@ -1,0 +1,166 @@
+//! What the dashboard's page reads, as JSON: the overview of the tenants
+//! a login sees, one process with its calls, a tenant's supervision
+//! tree. Built from the same tenant state the admin API answers from.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use calf_lang::value::Pid;
+use calf_scheduler::telemetry::{self, CallRecord, MINUTES};
+use serde_json::{json, Value as Json};
+
+use crate::api;
+use crate::tenant::{self, Tenant};
+
+/// Processes looked at for the overview's counts by status: past it the
+/// counts say they are partial (a tenant's total stays exact).
+pub const SCAN_LIMIT: usize = 10_000;
+
+/// Rows of the top table: the heaviest by each of its sort keys.
+const TOP: usize = 50;
+
+/// Processes drawn at most in a supervision tree.
+const TREE_LIMIT: usize = 300;
+
+/// Calls shown on a process's timeline.
+const TIMELINE: usize = 50;
+
+/// The overview of `tenants`.
+pub async fn overview(tenants: &[Arc<Tenant>]) -> Json {
+    let mut out = Vec::new();
+    for tenant in tenants {
+        out.push(tenant_overview(tenant).await);
+    }
+    json!({ "tenants": out, "now_ms": telemetry::unix_ms(SystemTime::now()) })
+}
+
+/// Up to [`SCAN_LIMIT`] rows of `tenant`'s processes, and whether there
+/// were more.
+pub async fn rows(tenant: &Tenant) -> (Vec<api::ProcessRow>, bool) {
+    let (rows, more) = tenant.hosted.processes_after(Pid(0), SCAN_LIMIT).await;
+    let node = tenant.hosted.durable_node();
+    (rows.iter().map(|r| tenant::row(r, node)).collect(), more)
+}
+
+async fn tenant_overview(tenant: &Tenant) -> Json {
+    let (rows, partial) = rows(tenant).await;
+    let mut statuses: BTreeMap<&str, u64> = BTreeMap::new();
+    for row in &rows {
+        *statuses.entry(row.status.as_str()).or_default() += 1;
+    }
+    let mut top: BTreeSet<u64> = BTreeSet::new();
+    for key in [
+        |r: &api::ProcessRow| r.mailbox,
+        |r: &api::ProcessRow| r.reductions,
+        |r: &api::ProcessRow| r.memory,
+    ] {
+        let mut sorted: Vec<&api::ProcessRow> = rows.iter().collect();
+        sorted.sort_by_key(|r| std::cmp::Reverse(key(r)));
+        top.extend(sorted.iter().take(TOP).map(|r| r.pid));
+    }
+    let top: Vec<&api::ProcessRow> = rows.iter().filter(|r| top.contains(&r.pid)).collect();
+    json!({
+        "name": tenant.name,
+        "summary": tenant.summary(),
+        "statuses": statuses,
+        "partial": partial,
+        "minutes": minutes(tenant),
+        "top": top,
+    })
+}
+
+/// The last hour, a minute an entry (oldest first), minutes without
+/// calls included.
+fn minutes(tenant: &Tenant) -> Vec<Json> {
+    let seen = tenant.hosted.telemetry().minutes();
+    let now = telemetry::unix_ms(SystemTime::now()) / 60_000;
+    (now - MINUTES as i64 + 1..=now)
+        .map(|minute| {
+            let m = seen.iter().find(|m| m.minute == minute);
+            json!({
+                "minute": minute,
+                "calls": m.map_or(0, |m| m.calls),
+                "retries": m.map_or(0, |m| m.retries),
+                "errors": m.map_or(0, |m| m.errors),
+            })
+        })
+        .collect()
+}
+
+/// One process: what `calf inspect` shows, and its calls.
+pub async fn process(tenant: &Tenant, pid: u64) -> Result<Json, String> {
+    let detail = tenant
+        .inspect(api::Inspect { pid })
+        .await
+        .map_err(|e| e.message)?;
+    let calls: Vec<Json> = tenant
+        .hosted
+        .telemetry()
+        .calls_of(Pid(pid), TIMELINE)
+        .iter()
+        .map(call)
+        .collect();
+    Ok(json!({ "tenant": tenant.name, "process": detail, "calls": calls }))
+}
+
+fn call(record: &CallRecord) -> Json {
+    json!({
+        "subject": record.subject,
+        "call_id": record.call_id,
+        "trace_id": record.trace_id,
+        "started_ms": record.started_ms,
+        "duration_ms": record.duration_ms,
+        "attempts": record.attempt_count,
+        "outcome": record.outcome.map(|o| o.name()),
+        "last_error": record.last_error,
+        "tries": record.attempts.iter().map(|a| json!({
+            "number": a.number,
+            "started_ms": a.started_ms,
+            "duration_ms": a.duration_ms,
+            "result": a.result,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The supervision tree of `tenant`: each process under the process it
+/// is linked to that started before it, a supervisor (one that traps
+/// exits) first. That is how `spawn-link` and the supervisors of
+/// `calf.supervisor` leave them.
+pub async fn tree(tenant: &Tenant) -> Json {
+    let (rows, _) = tenant.hosted.processes_after(Pid(0), TREE_LIMIT).await;
+    let mut nodes = Vec::new();
+    for row in &rows {
+        // A process gone meanwhile is left out.
+        let Ok(detail) = tenant.hosted.inspect(row.pid).await else {
+            continue;
+        };
+        nodes.push((row.pid.0, detail));
+    }
+    let traps: BTreeMap<u64, bool> = nodes.iter().map(|(pid, d)| (*pid, d.traps_exits)).collect();
+    let entries: Vec<Json> = nodes
+        .iter()
+        .map(|(pid, d)| {
+            let earlier = d
+                .links
+                .iter()
+                .map(|p| p.0)
+                .filter(|p| p < pid && traps.contains_key(p));
+            let parent = earlier
+                .clone()
+                .filter(|p| traps[p])
+                .max()
+                .or_else(|| earlier.max());
+            json!({
+                "pid": pid,
+                "parent": parent,
+                "name": d.row.name,
+                "function": d.row.function,
+                "status": d.row.status,
+                "supervisor": d.traps_exits,
+                "job": d.row.job.0,
+            })
+        })
+        .collect();
+    json!({ "tenant": tenant.name, "processes": entries, "partial": rows.len() >= TREE_LIMIT })
+}
