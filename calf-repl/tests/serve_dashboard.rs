@@ -457,3 +457,43 @@ fn the_dashboard_in_a_headless_browser() {
     );
     assert!(said.contains("every step passed"), "{said}");
 }
+
+#[test]
+fn a_durable_process_shows_its_node_and_last_save() {
+    let dir = scratch("dashboard-durable");
+    let (serve, address) =
+        serve_with_dashboard(&dir, &["--durable", "dash-node", "--lease-ms", "1000"]);
+    let program = "(defn keeps-waiting [] (receive [:stop] :ok))\n\
+                   (spawn-durable keeps-waiting)\n\
+                   (receive [:never] nil)\n";
+    submit(&serve, ACME, &dir, "durable.calf", program);
+    let acme = basic(ACME);
+    eventually("the durable process saved, on the page's overview", || {
+        let (status, body) = http(&address, "GET", "/api/overview", &[&acme], "");
+        let overview: serde_json::Value =
+            serde_json::from_str(&body).map_err(|e| format!("{status} {e}"))?;
+        let row = overview["tenants"][0]["top"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["durable"].is_object())
+            .cloned()
+            .ok_or(body.clone())?;
+        if row["durable"]["node"] != "dash-node" || !row["durable"]["saved_at_ms"].is_i64() {
+            return Err(body);
+        }
+        let pid = &row["pid"];
+        let (status, view) = http(
+            &address,
+            "GET",
+            &format!("/api/process?tenant=acme&pid={pid}"),
+            &[&acme],
+            "",
+        );
+        let view: serde_json::Value =
+            serde_json::from_str(&view).map_err(|e| format!("{status} {e}"))?;
+        (view["process"]["durable"]["node"] == "dash-node")
+            .then_some(())
+            .ok_or(view.to_string())
+    });
+}

@@ -25,6 +25,9 @@ const MAX_SESSIONS: usize = 10_000;
 /// How long checked Basic credentials are trusted without asking NATS.
 const BASIC_LIFE: Duration = Duration::from_secs(60);
 
+/// Logins checked with the NATS server at once.
+const MAX_CHECKING: usize = 8;
+
 /// How long logging in to NATS may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -62,6 +65,9 @@ pub struct Auth {
     sessions: Mutex<HashMap<String, Session>>,
     /// Basic credentials checked lately: digest of user and password.
     basic: Mutex<HashMap<[u8; 32], (Who, Instant)>>,
+    /// Logins being checked at once: a flood of them waits here rather
+    /// than opening a connection to the NATS server each.
+    checking: tokio::sync::Semaphore,
 }
 
 impl Auth {
@@ -71,6 +77,7 @@ impl Auth {
             users: Mutex::default(),
             sessions: Mutex::default(),
             basic: Mutex::default(),
+            checking: tokio::sync::Semaphore::new(MAX_CHECKING),
         };
         auth.configure(config);
         auth
@@ -96,6 +103,9 @@ impl Auth {
         let who = lock(&self.users).get(user).cloned();
         let Some(who) = who else {
             return Err(REFUSED.to_string());
+        };
+        let Ok(_turn) = self.checking.acquire().await else {
+            return Err("the dashboard is stopping".to_string());
         };
         let options =
             async_nats::ConnectOptions::with_user_and_password(user.into(), password.into())

@@ -129,14 +129,18 @@ fn call(record: &CallRecord) -> Json {
 /// `calf.supervisor` leave them.
 pub async fn tree(tenant: &Tenant) -> Json {
     let (rows, _) = tenant.hosted.processes_after(Pid(0), TREE_LIMIT).await;
-    let mut nodes = Vec::new();
-    for row in &rows {
+    // All asked at once: a process busy in a long native keeps the tree
+    // waiting its own while (at most two seconds), not each one's in turn.
+    let asked = rows.iter().map(|row| async move {
         // A process gone meanwhile is left out.
-        let Ok(detail) = tenant.hosted.inspect(row.pid).await else {
-            continue;
-        };
-        nodes.push((row.pid.0, detail));
-    }
+        let detail = tenant.hosted.inspect(row.pid).await.ok()?;
+        Some((row.pid.0, detail))
+    });
+    let nodes: Vec<_> = futures_util::future::join_all(asked)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     let traps: BTreeMap<u64, bool> = nodes.iter().map(|(pid, d)| (*pid, d.traps_exits)).collect();
     let entries: Vec<Json> = nodes
         .iter()
