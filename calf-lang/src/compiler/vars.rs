@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use super::{list_items, Compiler, Result};
+use super::{list_items, Compiler, Result, Tail};
+use crate::bytecode::Op;
 use crate::namespace::{Var, CORE};
 use crate::span::Span;
 use crate::value::{Sym, Value};
@@ -108,6 +109,37 @@ impl Compiler<'_> {
     /// function written in Rust; as it is when the form is compiled. For a
     /// special form, `{:name name :special-form true}`. The `doc` and
     /// `source` macros use it.
+    /// `(alter-var-root name f args...)`: sets the var `name` resolves to
+    /// to `(f value args...)` and returns its name, as `def` does. Unlike
+    /// `def` it reaches a var of another namespace (`defmethod`, `derive`
+    /// and `extend-type` are made of it), and the var must exist. The read
+    /// and the write are two steps: two processes altering one var at once
+    /// may lose one's change, which is why these are for definitions.
+    pub(super) fn compile_alter_var_root(&mut self, form: &Value, items: &[Value]) -> Result<()> {
+        let usage = "(alter-var-root name f args...)";
+        if items.len() < 3 {
+            return Err(self
+                .error_at(form, "alter-var-root needs a var's name and a function")
+                .with_hint(format!("write it as {usage}")));
+        }
+        let Value::Symbol(sym) = items[1] else {
+            return Err(self
+                .error_at(form, "alter-var-root needs the name of a var")
+                .with_hint(format!("write it as {usage}, the name without a quote")));
+        };
+        let var = self.resolve_global(sym)?;
+        self.check_access(&var)?;
+        if var.is_macro() {
+            return Err(self.error_at(form, format!("can't alter the macro {}", var.name)));
+        }
+        let mut call = vec![items[2].clone(), items[1].clone()];
+        call.extend(items[3..].iter().cloned());
+        self.compile(&Value::list(call), self.spans.span_of(form), Tail::No)?;
+        let index = self.code().var(var);
+        self.emit(Op::Def(index));
+        Ok(())
+    }
+
     pub(super) fn compile_var_meta(&mut self, form: &Value, items: &[Value]) -> Result<()> {
         self.expect_args(form, items, 1, 1, "(var-meta name)")?;
         let Value::Symbol(sym) = items[1] else {

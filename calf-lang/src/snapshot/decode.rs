@@ -14,7 +14,7 @@ use super::{read_image, SnapshotError};
 use crate::bytecode::{Capture, Code, Unchecked};
 use crate::namespace::{Globals, Var};
 use crate::span::{FileId, Span};
-use crate::value::{Closure, FnProto, Pid, Sym, Value};
+use crate::value::{Closure, FnProto, Map, Pid, RecordType, Sym, Value};
 use crate::vm::{Owed, Restored, RestoredCode, RestoredFrame, Thrown, TraceEntry, Vm};
 
 /// Where a restore finds the images a snapshot names.
@@ -110,6 +110,21 @@ impl Decoder {
                     pairs.push((self.value(k, blobs)?, self.value(v, blobs)?));
                 }
                 Value::map(pairs)
+            }
+            Data::Record {
+                name,
+                fields,
+                entries,
+            } => {
+                let mut map = Map::new();
+                for (k, v) in entries {
+                    map.insert(self.value(k, blobs)?, self.value(v, blobs)?);
+                }
+                map.set_record_type(Some(std::sync::Arc::new(RecordType {
+                    name: Sym::new(name),
+                    fields: self.values(fields, blobs)?.into(),
+                })));
+                Value::Map(triomphe::Arc::new(map))
             }
             Data::Fn(closure) => self.closure(closure, blobs)?,
             Data::Native(name) => match crate::natives::by_name(name) {

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 /// The first bytes of every image.
 pub const MAGIC: &[u8; 4] = b"CALF";
 
-/// The version this build writes.
-pub const VERSION: u16 = 1;
+/// The version this build writes. Version 2 added [`Data::Record`] at the
+/// end of [`Data`], so a version 1 body reads by the same rules.
+pub const VERSION: u16 = 2;
 
 /// The oldest version this build reads.
 pub const OLDEST_READ: u16 = 1;
@@ -146,6 +147,13 @@ pub enum Data {
     SortedSet {
         items: Vec<Data>,
         descending: bool,
+    },
+    /// A record (since version 2): its type's name and fields, and its
+    /// entries.
+    Record {
+        name: String,
+        fields: Vec<Data>,
+        entries: Vec<(Data, Data)>,
     },
 }
 
