@@ -179,7 +179,7 @@ mod tests {
     }
 
     #[test]
-    fn offers_multimethods_protocols_and_records_with_their_docs() {
+    fn offers_polymorphism_and_dynamic_bindings_with_their_docs() {
         let globals = globals();
         for name in [
             "defmulti",
@@ -197,6 +197,10 @@ mod tests {
             "record?",
             "reify",
             "satisfies?",
+            "binding",
+            "bound-fn",
+            "with-out-str",
+            "get-thread-bindings",
         ] {
             assert!(
                 completions(&format!("({name}|")).contains(&name.to_string()),

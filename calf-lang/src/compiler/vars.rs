@@ -15,6 +15,7 @@ use crate::value::{Sym, Value};
 pub(super) struct DefMeta {
     doc: Option<String>,
     private: bool,
+    dynamic: bool,
     arglists: Option<Value>,
 }
 
@@ -22,8 +23,8 @@ impl DefMeta {
     /// Splits an optional docstring and attribute map off the forms after a
     /// def's name: `(def name "doc"? {:private true}? value)`, and the same
     /// before a `defmacro`'s parameters. The attribute map, as in Clojure's
-    /// `defn`, may hold `:doc`, `:private` and `:arglists`; other keys are
-    /// ignored. Returns the meta and the forms left.
+    /// `defn`, may hold `:doc`, `:private`, `:dynamic` and `:arglists`;
+    /// other keys are ignored. Returns the meta and the forms left.
     pub(super) fn split(mut rest: &[Value], is_macro: bool) -> (DefMeta, &[Value]) {
         let mut meta = DefMeta::default();
         if let (Some(Value::Str(s)), true) = (rest.first(), rest.len() >= 2) {
@@ -36,6 +37,7 @@ impl DefMeta {
                 meta.doc = Some(doc.to_string());
             }
             meta.private = get("private").is_some_and(Value::is_truthy);
+            meta.dynamic = get("dynamic").is_some_and(Value::is_truthy);
             meta.arglists = get("arglists").map(unquote);
             rest = &rest[1..];
         }
@@ -55,6 +57,7 @@ impl DefMeta {
     /// Records this meta on `var`, defined by the form at `span`. A
     /// definition without a docstring keeps the one the var had.
     pub(super) fn record(self, var: &Var, span: Option<Span>) {
+        var.set_dynamic(self.dynamic);
         var.update_meta(|m| {
             if self.doc.is_some() {
                 m.doc = self.doc;
@@ -163,6 +166,9 @@ impl Compiler<'_> {
             (kw("macro"), Value::Bool(var.is_macro())),
             (kw("private"), Value::Bool(meta.private)),
         ];
+        if var.is_dynamic() {
+            entries.push((kw("dynamic"), Value::Bool(true)));
+        }
         if let Some(doc) = meta.doc {
             entries.push((kw("doc"), Value::str(doc)));
         }

@@ -81,6 +81,7 @@ families!(
     namespaces,
     reducing,
     records,
+    dynamic,
 );
 
 pub mod helpers;

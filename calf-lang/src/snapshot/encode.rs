@@ -312,6 +312,8 @@ impl<'a> Encoder<'a> {
             handlers: parts.handlers,
             caught,
             max_depth: parts.max_depth as u64,
+            bindings: self.items(parts.bindings.iter(), 0)?,
+            captures: parts.captures.to_vec(),
         })
     }
 

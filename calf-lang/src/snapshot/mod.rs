@@ -186,6 +186,7 @@ impl Encoder<'_> {
                     private: meta.private,
                     doc: meta.doc,
                     arglists: meta.arglists.map(|a| self.value(&a)).transpose()?,
+                    dynamic: var.is_dynamic(),
                 });
             }
             namespaces.push(NamespaceImage {

@@ -359,6 +359,30 @@ fn a_value_nested_too_deep_is_refused_when_saved() {
 }
 
 #[test]
+fn bindings_and_captured_output_survive_a_save() {
+    let globals = new_globals();
+    load_pure(
+        &globals,
+        "<snapshot-test>",
+        "(def *k* {:dynamic true} 1)
+         (defn run [] (binding [*k* 5] [(with-out-str (print \"a\" *k*) (sleep 1) (print \"b\")) (+ (sleep 1) *k*)]))",
+        Sym::new(USER),
+    )
+    .unwrap();
+    let mut vm = compile(&globals, "(run)");
+    let Ok(_owed) = run_to_effect(&mut vm) else {
+        panic!("a sleep inside with-out-str")
+    };
+    let (bytes, blobs) = save(&vm, &globals);
+    drop((vm, globals));
+    let (restored, _globals) = restore(&bytes, &blobs).unwrap();
+    assert_eq!(
+        crate::value::print::pr_str(&finish(restored)),
+        "[\"a 5b\" 15]"
+    );
+}
+
+#[test]
 fn values_round_trip() {
     let globals = program_globals();
     let value = crate::prelude::run_pure(compile(

@@ -11,6 +11,7 @@
 
 mod arith;
 mod call;
+mod dynamic;
 mod effect;
 mod host;
 mod parts;
@@ -26,10 +27,11 @@ use crate::error::RuntimeError;
 use crate::span::Span;
 use crate::value::{Closure, FnProto, NativeKind, Sym, Value};
 
+pub use dynamic::DynamicOp;
 pub use effect::{Dest, Effect, ProcessOp};
 pub use host::{Host, NoHost};
 pub use parts::{Owed, Restored};
-pub(crate) use parts::{PartCode, RestoredCode, RestoredFrame};
+pub(crate) use parts::{PartCode, RestoredCode, RestoredDynamic, RestoredFrame};
 pub use unwind::{Thrown, TraceEntry};
 
 /// Default limit on nested (non-tail) calls before a stack-overflow error.
@@ -244,9 +246,10 @@ pub struct Vm {
     stack: Vec<Value>,
     frames: Vec<Frame>,
     handlers: Vec<Handler>,
-    /// The trace of the throw being handled, for `Rethrow`. Boxed: few
-    /// processes catch anything, and every process carries a `Vm`.
-    caught: Option<Box<Thrown>>,
+    /// The throw being handled, dynamic bindings, captured output (see
+    /// `dynamic.rs`). Boxed: few processes use any, and every process
+    /// carries a `Vm`.
+    rare: Option<Box<dynamic::Rare>>,
     max_depth: usize,
 }
 
@@ -292,9 +295,54 @@ impl Vm {
             stack: Vec::new(),
             frames: Vec::new(),
             handlers: Vec::new(),
-            caught: None,
+            rare: None,
             max_depth: DEFAULT_MAX_DEPTH,
         }
+    }
+
+    fn rare(&mut self) -> &mut dynamic::Rare {
+        self.rare.get_or_insert_with(Default::default)
+    }
+
+    /// Whether the VM answers `effect` itself, the host never seeing it:
+    /// its dynamic state, and what it prints while `with-out-str` captures.
+    fn answers_itself(&self, effect: &Effect) -> bool {
+        match effect {
+            Effect::Dynamic(_) => true,
+            Effect::Print {
+                to_stderr: false, ..
+            } => self.rare.as_ref().is_some_and(|r| !r.captures.is_empty()),
+            _ => false,
+        }
+    }
+
+    /// An effect the host declined: the VM's own answer to it, if it is
+    /// one of the VM's own, else the effect back.
+    fn declined(&mut self, effect: Effect) -> Result<Result<Value, RuntimeError>, Effect> {
+        if self.answers_itself(&effect) {
+            Ok(self.perform_own(effect))
+        } else {
+            Err(effect)
+        }
+    }
+
+    /// Answers an effect [`Vm::answers_itself`] took.
+    #[cold]
+    fn perform_own(&mut self, effect: Effect) -> Result<Value, RuntimeError> {
+        match effect {
+            Effect::Dynamic(op) => self.perform_dynamic(op),
+            Effect::Print { text, .. } => {
+                self.rare().capture(&text);
+                Ok(Value::Nil)
+            }
+            other => unreachable!("not the VM's own effect: {other:?}"),
+        }
+    }
+
+    /// Carries out `op` on this process's dynamic state (a host that is
+    /// handed [`Effect::Dynamic`] answers it with this).
+    pub fn perform_dynamic(&mut self, op: DynamicOp) -> Result<Value, RuntimeError> {
+        self.rare().perform(op)
     }
 
     /// Sets how many nested calls are allowed before a stack-overflow error.
@@ -1066,6 +1114,9 @@ impl Vm {
                                     }) {
                                         Ok(effect) => match host.perform_now(effect) {
                                             Ok(answer) => Ok(answer),
+                                            Err(effect) if self.answers_itself(&effect) => {
+                                                self.perform_own(effect)
+                                            }
                                             Err(effect) => {
                                                 // SAFETY: as below: the function
                                                 // and its arguments are dropped;
@@ -1106,6 +1157,15 @@ impl Vm {
                                 Ok(answer) => {
                                     self.push(answer);
                                     reload!();
+                                }
+                                Err(effect) if self.answers_itself(&effect) => {
+                                    match self.perform_own(effect) {
+                                        Ok(answer) => {
+                                            self.push(answer);
+                                            reload!();
+                                        }
+                                        Err(e) => fail!(e),
+                                    }
                                 }
                                 Err(effect) => leave!(Outcome::Effect(effect, Resume(()))),
                             },
@@ -1268,9 +1328,13 @@ impl Vm {
                                     Ok(call::Next::Effect(effect)) => {
                                         match host.perform_now(effect) {
                                             Ok(answer) => self.push(answer),
-                                            Err(effect) => {
-                                                leave!(Outcome::Effect(effect, Resume(())))
-                                            }
+                                            Err(effect) => match self.declined(effect) {
+                                                Ok(Ok(answer)) => self.push(answer),
+                                                Ok(Err(e)) => fail!(e),
+                                                Err(effect) => {
+                                                    leave!(Outcome::Effect(effect, Resume(())))
+                                                }
+                                            },
                                         }
                                     }
                                     Err(e) => fail!(e),
@@ -1287,9 +1351,13 @@ impl Vm {
                                     Ok(call::Next::Effect(effect)) => {
                                         match host.perform_now(effect) {
                                             Ok(answer) => self.push(answer),
-                                            Err(effect) => {
-                                                leave!(Outcome::Effect(effect, Resume(())))
-                                            }
+                                            Err(effect) => match self.declined(effect) {
+                                                Ok(Ok(answer)) => self.push(answer),
+                                                Ok(Err(e)) => fail!(e),
+                                                Err(effect) => {
+                                                    leave!(Outcome::Effect(effect, Resume(())))
+                                                }
+                                            },
                                         }
                                     }
                                     Err(e) => fail!(e),
@@ -1320,7 +1388,7 @@ impl Vm {
                             Op::Rethrow => {
                                 save_pc!();
                                 let v = self.pop();
-                                let trace = match self.caught.take() {
+                                let trace = match self.rare.as_mut().and_then(|r| r.caught.take()) {
                                     Some(t) if t.value == v => t.trace,
                                     _ => self.trace(),
                                 };
