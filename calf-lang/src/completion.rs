@@ -179,6 +179,42 @@ mod tests {
     }
 
     #[test]
+    fn offers_polymorphism_and_dynamic_bindings_with_their_docs() {
+        let globals = globals();
+        for name in [
+            "defmulti",
+            "defmethod",
+            "prefer-method",
+            "derive",
+            "underive",
+            "isa?",
+            "ancestors",
+            "make-hierarchy",
+            "defprotocol",
+            "extend-type",
+            "extend-protocol",
+            "defrecord",
+            "record?",
+            "reify",
+            "satisfies?",
+            "binding",
+            "bound-fn",
+            "with-out-str",
+            "get-thread-bindings",
+        ] {
+            assert!(
+                completions(&format!("({name}|")).contains(&name.to_string()),
+                "{name}"
+            );
+            let var = globals
+                .resolve(Sym::new(USER), Sym::new(name))
+                .expect("bound");
+            assert!(var.meta().doc.is_some_and(|d| !d.is_empty()), "{name}");
+        }
+        assert!(completions("(alter-var|").contains(&"alter-var-root".to_string()));
+    }
+
+    #[test]
     fn completes_keywords_read_so_far() {
         crate::reader::read_str("<test>", "{:completion-test/kw 1}").expect("reads");
         assert_eq!(

@@ -54,6 +54,10 @@ pub struct Var {
     /// `+` ..., and a read lock costs two atomic read-modify-writes.
     native: AtomicPtr<Native>,
     is_macro: AtomicBool,
+    /// Whether `binding` may give it a value of a process's own: code
+    /// compiled after it is marked reads the process's bindings first.
+    /// Outside `meta`: the compiler asks at every reference to a global.
+    dynamic: AtomicBool,
     meta: RwLock<VarMeta>,
 }
 
@@ -64,6 +68,7 @@ impl Var {
             value: RwLock::new(None),
             native: AtomicPtr::new(std::ptr::null_mut()),
             is_macro: AtomicBool::new(false),
+            dynamic: AtomicBool::new(false),
             meta: RwLock::new(VarMeta::default()),
         }
     }
@@ -134,6 +139,16 @@ impl Var {
     pub fn set_macro(&self, yes: bool) {
         self.is_macro.store(yes, Ordering::Release);
         changed();
+    }
+
+    pub fn is_dynamic(&self) -> bool {
+        self.dynamic.load(Ordering::Relaxed)
+    }
+
+    pub fn set_dynamic(&self, yes: bool) {
+        if self.dynamic.swap(yes, Ordering::Relaxed) != yes {
+            changed();
+        }
     }
 
     pub fn meta(&self) -> VarMeta {

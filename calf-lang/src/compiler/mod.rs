@@ -366,8 +366,28 @@ impl<'a> Compiler<'a> {
                 .error_here(format!("can't take the value of a macro: {}", var.name))
                 .with_hint("a macro can only be called: write it at the head of a list"));
         }
+        if var.is_dynamic() {
+            return self.compile_dynamic_read(var);
+        }
         let i = self.code().var(var);
         self.emit(Op::Global(i));
+        Ok(())
+    }
+
+    /// A read of a dynamic var: `(dynamic-value 'ns/name root)`, which
+    /// answers the process's binding of it, else the root value.
+    fn compile_dynamic_read(&mut self, var: Arc<Var>) -> Result<()> {
+        let read = self
+            .globals
+            .core()
+            .lookup(Sym::new("dynamic-value"))
+            .expect("the core library has dynamic-value");
+        let read = self.code().var(read);
+        self.emit(Op::Global(read));
+        self.compile_constant(Value::Symbol(var.name));
+        let root = self.code().var(var);
+        self.emit(Op::Global(root));
+        self.emit(Op::Call(2));
         Ok(())
     }
 

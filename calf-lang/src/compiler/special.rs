@@ -33,6 +33,7 @@ pub const SPECIAL_FORMS: &[&str] = &[
     "receive",
     "var-meta",
     "source-location",
+    "alter-var-root",
 ];
 
 impl Compiler<'_> {
@@ -72,6 +73,7 @@ impl Compiler<'_> {
             "match" => self.compile_match(form, items, tail),
             "receive" => self.compile_receive(form, items, tail),
             "var-meta" => self.compile_var_meta(form, items),
+            "alter-var-root" => self.compile_alter_var_root(form, items),
             "source-location" => self.compile_source_location(form, items),
             _ => return None,
         };

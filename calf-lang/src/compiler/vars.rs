@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use super::{list_items, Compiler, Result};
+use super::{list_items, Compiler, Result, Tail};
+use crate::bytecode::Op;
 use crate::namespace::{Var, CORE};
 use crate::span::Span;
 use crate::value::{Sym, Value};
@@ -14,6 +15,7 @@ use crate::value::{Sym, Value};
 pub(super) struct DefMeta {
     doc: Option<String>,
     private: bool,
+    dynamic: bool,
     arglists: Option<Value>,
 }
 
@@ -21,8 +23,8 @@ impl DefMeta {
     /// Splits an optional docstring and attribute map off the forms after a
     /// def's name: `(def name "doc"? {:private true}? value)`, and the same
     /// before a `defmacro`'s parameters. The attribute map, as in Clojure's
-    /// `defn`, may hold `:doc`, `:private` and `:arglists`; other keys are
-    /// ignored. Returns the meta and the forms left.
+    /// `defn`, may hold `:doc`, `:private`, `:dynamic` and `:arglists`;
+    /// other keys are ignored. Returns the meta and the forms left.
     pub(super) fn split(mut rest: &[Value], is_macro: bool) -> (DefMeta, &[Value]) {
         let mut meta = DefMeta::default();
         if let (Some(Value::Str(s)), true) = (rest.first(), rest.len() >= 2) {
@@ -35,6 +37,7 @@ impl DefMeta {
                 meta.doc = Some(doc.to_string());
             }
             meta.private = get("private").is_some_and(Value::is_truthy);
+            meta.dynamic = get("dynamic").is_some_and(Value::is_truthy);
             meta.arglists = get("arglists").map(unquote);
             rest = &rest[1..];
         }
@@ -54,6 +57,7 @@ impl DefMeta {
     /// Records this meta on `var`, defined by the form at `span`. A
     /// definition without a docstring keeps the one the var had.
     pub(super) fn record(self, var: &Var, span: Option<Span>) {
+        var.set_dynamic(self.dynamic);
         var.update_meta(|m| {
             if self.doc.is_some() {
                 m.doc = self.doc;
@@ -108,6 +112,37 @@ impl Compiler<'_> {
     /// function written in Rust; as it is when the form is compiled. For a
     /// special form, `{:name name :special-form true}`. The `doc` and
     /// `source` macros use it.
+    /// `(alter-var-root name f args...)`: sets the var `name` resolves to
+    /// to `(f value args...)` and returns its name, as `def` does. Unlike
+    /// `def` it reaches a var of another namespace (`defmethod`, `derive`
+    /// and `extend-type` are made of it), and the var must exist. The read
+    /// and the write are two steps: two processes altering one var at once
+    /// may lose one's change, which is why these are for definitions.
+    pub(super) fn compile_alter_var_root(&mut self, form: &Value, items: &[Value]) -> Result<()> {
+        let usage = "(alter-var-root name f args...)";
+        if items.len() < 3 {
+            return Err(self
+                .error_at(form, "alter-var-root needs a var's name and a function")
+                .with_hint(format!("write it as {usage}")));
+        }
+        let Value::Symbol(sym) = items[1] else {
+            return Err(self
+                .error_at(form, "alter-var-root needs the name of a var")
+                .with_hint(format!("write it as {usage}, the name without a quote")));
+        };
+        let var = self.resolve_global(sym)?;
+        self.check_access(&var)?;
+        if var.is_macro() {
+            return Err(self.error_at(form, format!("can't alter the macro {}", var.name)));
+        }
+        let mut call = vec![items[2].clone(), items[1].clone()];
+        call.extend(items[3..].iter().cloned());
+        self.compile(&Value::list(call), self.spans.span_of(form), Tail::No)?;
+        let index = self.code().var(var);
+        self.emit(Op::Def(index));
+        Ok(())
+    }
+
     pub(super) fn compile_var_meta(&mut self, form: &Value, items: &[Value]) -> Result<()> {
         self.expect_args(form, items, 1, 1, "(var-meta name)")?;
         let Value::Symbol(sym) = items[1] else {
@@ -131,6 +166,9 @@ impl Compiler<'_> {
             (kw("macro"), Value::Bool(var.is_macro())),
             (kw("private"), Value::Bool(meta.private)),
         ];
+        if var.is_dynamic() {
+            entries.push((kw("dynamic"), Value::Bool(true)));
+        }
         if let Some(doc) = meta.doc {
             entries.push((kw("doc"), Value::str(doc)));
         }

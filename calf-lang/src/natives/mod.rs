@@ -80,6 +80,8 @@ families!(
     calls,
     namespaces,
     reducing,
+    records,
+    dynamic,
 );
 
 pub mod helpers;

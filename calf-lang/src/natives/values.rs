@@ -7,6 +7,11 @@ use crate::error::RuntimeError;
 use crate::value::Value;
 
 fn type_of(args: &[Value]) -> Result<Value, RuntimeError> {
+    if let Value::Map(m) = &args[0] {
+        if let Some(record) = m.record_type() {
+            return Ok(Value::Symbol(record.name));
+        }
+    }
     Ok(Value::keyword(args[0].type_name()))
 }
 
@@ -49,7 +54,7 @@ fn boolean(args: &[Value]) -> Result<Value, RuntimeError> {
 
 natives! {
     pure "type" "1" type_of,
-        "Returns the kind of the value as a keyword: :nil :boolean :int :float :string :symbol :keyword :list :vector :map :set :fn :pid or :ref.";
+        "Returns the kind of the value as a keyword: :nil :boolean :int :float :string :symbol :keyword :char :regex :list :vector :map :set :fn :pid or :ref; of a record, the symbol that names its type (user.Point).";
     pure "hash" "1" hash,
         "Returns the hash of the value, consistent with =.";
     pure "identity" "1" identity,

@@ -14,8 +14,10 @@ use super::{read_image, SnapshotError};
 use crate::bytecode::{Capture, Code, Unchecked};
 use crate::namespace::{Globals, Var};
 use crate::span::{FileId, Span};
-use crate::value::{Closure, FnProto, Pid, Sym, Value};
-use crate::vm::{Owed, Restored, RestoredCode, RestoredFrame, Thrown, TraceEntry, Vm};
+use crate::value::{Closure, FnProto, Map, Pid, RecordType, Sym, Value};
+use crate::vm::{
+    Owed, Restored, RestoredCode, RestoredDynamic, RestoredFrame, Thrown, TraceEntry, Vm,
+};
 
 /// Where a restore finds the images a snapshot names.
 pub trait Blobs {
@@ -69,6 +71,7 @@ impl Decoder {
                     var.set(self.value(value, blobs)?);
                 }
                 var.set_macro(var_image.is_macro);
+                var.set_dynamic(var_image.dynamic);
                 let arglists = var_image
                     .arglists
                     .as_ref()
@@ -110,6 +113,21 @@ impl Decoder {
                     pairs.push((self.value(k, blobs)?, self.value(v, blobs)?));
                 }
                 Value::map(pairs)
+            }
+            Data::Record {
+                name,
+                fields,
+                entries,
+            } => {
+                let mut map = Map::new();
+                for (k, v) in entries {
+                    map.insert(self.value(k, blobs)?, self.value(v, blobs)?);
+                }
+                map.set_record_type(Some(std::sync::Arc::new(RecordType {
+                    name: Sym::new(name),
+                    fields: self.values(fields, blobs)?.into(),
+                })));
+                Value::Map(triomphe::Arc::new(map))
             }
             Data::Fn(closure) => self.closure(closure, blobs)?,
             Data::Native(name) => match crate::natives::by_name(name) {
@@ -356,8 +374,20 @@ impl Decoder {
             .map(|t| self.thrown(t, blobs))
             .transpose()?;
         let max_depth = usize::try_from(image.max_depth).unwrap_or(usize::MAX);
-        Vm::from_parts(stack, frames, &image.handlers, caught, max_depth, owed)
-            .map_err(SnapshotError::Invalid)
+        let dynamic = RestoredDynamic {
+            bindings: self.values(&image.bindings, blobs)?,
+            captures: image.captures.clone(),
+        };
+        Vm::from_parts(
+            stack,
+            frames,
+            &image.handlers,
+            caught,
+            max_depth,
+            dynamic,
+            owed,
+        )
+        .map_err(SnapshotError::Invalid)
     }
 
     fn thrown(&mut self, image: &ThrownImage, blobs: &dyn Blobs) -> Result<Thrown, SnapshotError> {

@@ -109,12 +109,20 @@ impl<'a> Encoder<'a> {
             Value::List(items) => Data::List(self.items(items.iter(), inner)?),
             Value::Vector(items) => Data::Vector(self.items(items.iter(), inner)?),
             Value::Set(items) => Data::Set(self.items(items.iter(), inner)?),
-            Value::Map(entries) => Data::Map(
-                entries
+            Value::Map(map) => {
+                let entries = map
                     .iter()
                     .map(|(k, v)| Ok((self.data(k, inner + 1)?, self.data(v, inner + 1)?)))
-                    .collect::<Result<_, SnapshotError>>()?,
-            ),
+                    .collect::<Result<_, SnapshotError>>()?;
+                match map.record_type() {
+                    None => Data::Map(entries),
+                    Some(record) => Data::Record {
+                        name: record.name.name().to_string(),
+                        fields: self.items(record.fields.iter(), inner)?,
+                        entries,
+                    },
+                }
+            }
             Value::Fn(closure) => Data::Fn(Box::new(ClosureImage {
                 proto: self.proto(&closure.proto)?,
                 captures: self.items(closure.captures.iter(), nesting + 3)?,
@@ -304,6 +312,8 @@ impl<'a> Encoder<'a> {
             handlers: parts.handlers,
             caught,
             max_depth: parts.max_depth as u64,
+            bindings: self.items(parts.bindings.iter(), 0)?,
+            captures: parts.captures.to_vec(),
         })
     }
 

@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 /// The first bytes of every image.
 pub const MAGIC: &[u8; 4] = b"CALF";
 
-/// The version this build writes.
-pub const VERSION: u16 = 1;
+/// The version this build writes. Version 2 added [`Data::Record`] at the
+/// end of [`Data`] and the dynamic state at the end of [`VmImage`] (empty
+/// when absent), so a version 1 body reads by the same rules.
+pub const VERSION: u16 = 2;
 
 /// The oldest version this build reads.
 pub const OLDEST_READ: u16 = 1;
@@ -146,6 +148,13 @@ pub enum Data {
     SortedSet {
         items: Vec<Data>,
         descending: bool,
+    },
+    /// A record (since version 2): its type's name and fields, and its
+    /// entries.
+    Record {
+        name: String,
+        fields: Vec<Data>,
+        entries: Vec<(Data, Data)>,
     },
 }
 
@@ -298,6 +307,14 @@ pub struct VmImage {
     pub handlers: Vec<HandlerImage>,
     pub caught: Option<ThrownImage>,
     pub max_depth: u64,
+    /// The dynamic bindings in force, innermost last (since version 2;
+    /// a version 1 image has none).
+    #[serde(default)]
+    pub bindings: Vec<Data>,
+    /// The output each `with-out-str` in progress has captured (since
+    /// version 2).
+    #[serde(default)]
+    pub captures: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -375,6 +392,9 @@ pub struct VarImage {
     pub private: bool,
     pub doc: Option<String>,
     pub arglists: Option<Data>,
+    /// Whether `binding` may bind it (since version 2).
+    #[serde(default)]
+    pub dynamic: bool,
 }
 
 /// A process: its VM, what it waits for, its mailbox and its ties.

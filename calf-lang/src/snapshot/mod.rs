@@ -154,8 +154,9 @@ pub fn read_image<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T, Sn
             kind,
         });
     }
-    // Version 1 is the only one so far: a later version reads older
-    // bodies here, by their own rules.
+    // Version 2 only added a variant at the end of `Data`, so a version 1
+    // body reads by the same rules; a later version that changes more
+    // reads older bodies here, by their own rules.
     let mut reader = rmp_serde::Deserializer::from_read_ref(&bytes[7..]);
     reader.set_max_depth(MAX_READ_DEPTH);
     serde::Deserialize::deserialize(&mut reader)
@@ -185,6 +186,7 @@ impl Encoder<'_> {
                     private: meta.private,
                     doc: meta.doc,
                     arglists: meta.arglists.map(|a| self.value(&a)).transpose()?,
+                    dynamic: var.is_dynamic(),
                 });
             }
             namespaces.push(NamespaceImage {

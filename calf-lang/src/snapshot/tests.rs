@@ -17,8 +17,9 @@ use crate::{Sym, Value};
 const PROGRAM: &str = "
 (defn step [x] (+ x (sleep 5)))
 (defn total [xs] (reduce + (map step xs)))
-(def offset 100)
-(defn run [] (+ offset (total [1 2 3])))";
+(defrecord Offset [n])
+(def offset (->Offset 100))
+(defn run [] (let [o offset t (total [1 2 3])] (+ (:n o) t)))";
 
 /// What every `sleep` answers in these tests.
 const ANSWER: i64 = 10;
@@ -358,13 +359,37 @@ fn a_value_nested_too_deep_is_refused_when_saved() {
 }
 
 #[test]
+fn bindings_and_captured_output_survive_a_save() {
+    let globals = new_globals();
+    load_pure(
+        &globals,
+        "<snapshot-test>",
+        "(def *k* {:dynamic true} 1)
+         (defn run [] (binding [*k* 5] [(with-out-str (print \"a\" *k*) (sleep 1) (print \"b\")) (+ (sleep 1) *k*)]))",
+        Sym::new(USER),
+    )
+    .unwrap();
+    let mut vm = compile(&globals, "(run)");
+    let Ok(_owed) = run_to_effect(&mut vm) else {
+        panic!("a sleep inside with-out-str")
+    };
+    let (bytes, blobs) = save(&vm, &globals);
+    drop((vm, globals));
+    let (restored, _globals) = restore(&bytes, &blobs).unwrap();
+    assert_eq!(
+        crate::value::print::pr_str(&finish(restored)),
+        "[\"a 5b\" 15]"
+    );
+}
+
+#[test]
 fn values_round_trip() {
     let globals = program_globals();
     let value = crate::prelude::run_pure(compile(
         &globals,
         "[1 -2.5 \"text\" \"a longer text than fourteen bytes\" 'sym :kw :ns/kw \
          {:a [1 2] #{3} (list 4 5)} nil true conj \\a (sorted-map 2 :b 1 :a) \
-         (sorted-set-by > 1 3 2) #\"a+b\"]",
+         (sorted-set-by > 1 3 2) #\"a+b\" (assoc (->Offset 7) :extra 1)]",
     ))
     .unwrap();
     let mut cache = ImageCache::default();
@@ -374,10 +399,15 @@ fn values_round_trip() {
     // A regex is equal only to itself: the same printed form will do.
     let printed = crate::value::print::pr_str;
     assert_eq!(printed(&back), printed(&value));
+    let (Value::Vector(a), Value::Vector(b)) = (&back, &value) else {
+        panic!("a vector")
+    };
+    assert_eq!(a.last(), b.last(), "a record is = to its copy");
     assert_eq!(
         printed(&back),
         "[1 -2.5 \"text\" \"a longer text than fourteen bytes\" sym :kw :ns/kw \
-         {:a [1 2], #{3} (4 5)} nil true #fn[conj] \\a {1 :a, 2 :b} #{3 2 1} #\"a+b\"]"
+         {:a [1 2], #{3} (4 5)} nil true #fn[conj] \\a {1 :a, 2 :b} #{3 2 1} #\"a+b\" \
+         #user.Offset{:n 7, :extra 1}]"
     );
 }
 

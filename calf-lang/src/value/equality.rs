@@ -36,7 +36,10 @@ impl PartialEq for Value {
                     || (a.set == b.set && a.len() == b.len() && sorted_within(a, |k| b.get(k)))
             }
             (Sorted(a), Map(b)) | (Map(b), Sorted(a)) => {
-                !a.set && a.len() == b.len() && sorted_within(a, |k| b.get(k))
+                !a.set
+                    && b.record_type().is_none()
+                    && a.len() == b.len()
+                    && sorted_within(a, |k| b.get(k))
             }
             (Sorted(a), Set(b)) | (Set(b), Sorted(a)) => {
                 a.set && a.len() == b.len() && sorted_within(a, |k| b.contains(k).then_some(&NIL))

@@ -3,13 +3,25 @@
 use std::fmt;
 
 use super::trie::{self, Trie};
-use super::Value;
+use super::{Sym, Value};
 
 /// A persistent map from values to values; cloning is one reference-count
 /// increment, and updating a map nothing else holds changes it in place.
 #[derive(Clone, Default)]
 pub struct PersistentMap {
     trie: Trie<(Value, Value)>,
+    /// Set when the map is a record: a map with a type, as `defrecord`
+    /// makes it. Records reuse everything maps do; only `=`, printing,
+    /// `type` and removing a field look at it.
+    record: Option<std::sync::Arc<RecordType>>,
+}
+
+/// The type of a record: its qualified name and its fields (keywords), in
+/// the order `defrecord` gave them, which is the order it prints them in.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RecordType {
+    pub name: Sym,
+    pub fields: Box<[Value]>,
 }
 
 /// The entries of a map, in the trie's order.
@@ -60,9 +72,24 @@ impl PersistentMap {
         self.trie.insert((key, value)).map(|(_, old)| old)
     }
 
-    /// Removes `key` in place; returns its value if it was there.
+    /// Removes `key` in place; returns its value if it was there. A record
+    /// that loses one of its fields is a plain map from then on, as in
+    /// Clojure.
     pub fn remove(&mut self, key: &Value) -> Option<Value> {
+        if self.record.as_ref().is_some_and(|r| r.fields.contains(key)) {
+            self.record = None;
+        }
         self.trie.remove(key).map(|(_, v)| v)
+    }
+
+    /// The record type of this map, if it is a record.
+    pub fn record_type(&self) -> Option<&std::sync::Arc<RecordType>> {
+        self.record.as_ref()
+    }
+
+    /// Makes this map a record of `record` (or a plain map with `None`).
+    pub fn set_record_type(&mut self, record: Option<std::sync::Arc<RecordType>>) {
+        self.record = record;
     }
 
     /// Entries in an order that depends only on the keys: non-negative
@@ -107,8 +134,9 @@ impl Extend<(Value, Value)> for PersistentMap {
 
 impl PartialEq for PersistentMap {
     fn eq(&self, other: &Self) -> bool {
-        self.trie.ptr_eq(&other.trie)
-            || (self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v)))
+        self.record == other.record
+            && (self.trie.ptr_eq(&other.trie)
+                || (self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))))
     }
 }
 

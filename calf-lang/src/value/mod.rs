@@ -31,7 +31,7 @@ pub use symbol::{next_gensym_id, Sym};
 pub type Hasher = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
 pub type Vector = imbl::Vector<Value>;
 pub use hashing::{KeyHashBuilder, KeyHasher};
-pub use map::{Iter as MapIter, PersistentMap as Map};
+pub use map::{Iter as MapIter, PersistentMap as Map, RecordType};
 pub use set::{Iter as SetIter, PersistentSet as Set};
 
 /// A process identifier: which node-local process a message goes to.

@@ -66,7 +66,10 @@ pub fn write_value(out: &mut impl Text, value: &Value, readable: bool) {
         Value::List(items) => deeper(|| write_items(out, "(", items.iter(), ")", readable)),
         Value::Vector(items) => deeper(|| write_items(out, "[", items.iter(), "]", readable)),
         Value::Set(items) => deeper(|| write_items(out, "#{", items.iter(), "}", readable)),
-        Value::Map(entries) => deeper(|| write_entries(out, entries.iter(), readable)),
+        Value::Map(entries) => match entries.record_type() {
+            Some(record) => deeper(|| write_record(out, record, entries, readable)),
+            None => deeper(|| write_entries(out, entries.iter(), readable)),
+        },
         Value::Fn(closure) => match closure.proto.name {
             Some(name) => {
                 let _ = write!(out, "#fn[{name}]");
@@ -108,6 +111,24 @@ fn write_entries<'a>(
         write_value(out, v, readable);
     }
     out.push('}');
+}
+
+/// A record as Clojure prints one, `#user.Point{:x 1, :y 2}`: its fields
+/// in the order `defrecord` gave them, then any other keys.
+fn write_record(
+    out: &mut impl Text,
+    record: &super::RecordType,
+    entries: &super::Map,
+    readable: bool,
+) {
+    out.push('#');
+    out.push_str(record.name.name());
+    let fields = record
+        .fields
+        .iter()
+        .filter_map(|k| entries.get_key_value(k));
+    let rest = entries.iter().filter(|(k, _)| !record.fields.contains(k));
+    write_entries(out, fields.chain(rest), readable);
 }
 
 /// `#"..."` around the pattern as written, a bare `"` escaped (which

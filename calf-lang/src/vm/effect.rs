@@ -66,6 +66,10 @@ pub enum Effect {
     /// caller's namespace, one by one as a program's; resume with the value
     /// of the last, or throw the error one of them threw.
     LoadFile { path: String },
+    /// A change to or a read of this process's dynamic bindings or captured
+    /// output: the VM answers it itself, so a host sees it only if it
+    /// drives the VM another way (answer it with [`crate::vm::Vm::perform_dynamic`]).
+    Dynamic(super::DynamicOp),
 }
 
 /// A process request of an [`Effect::Process`], with its arguments.

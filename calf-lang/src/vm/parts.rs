@@ -32,6 +32,17 @@ pub(crate) struct Parts<'a> {
     pub handlers: Vec<HandlerImage>,
     pub caught: Option<&'a Thrown>,
     pub max_depth: usize,
+    /// The dynamic bindings in force, innermost last (each the whole view).
+    pub bindings: &'a [Value],
+    /// The output each `with-out-str` in progress has captured.
+    pub captures: &'a [String],
+}
+
+/// A restored VM's dynamic state: its bindings and captured output.
+#[derive(Default)]
+pub(crate) struct RestoredDynamic {
+    pub bindings: Vec<Value>,
+    pub captures: Vec<String>,
 }
 
 /// The body a restored frame runs.
@@ -118,8 +129,10 @@ impl Vm {
                     catch_pc: h.catch_pc,
                 })
                 .collect(),
-            caught: self.caught.as_deref(),
+            caught: self.rare.as_ref().and_then(|r| r.caught.as_ref()),
             max_depth: self.max_depth,
+            bindings: self.rare.as_ref().map_or(&[], |r| &r.bindings),
+            captures: self.rare.as_ref().map_or(&[], |r| &r.captures),
         })
     }
 
@@ -134,6 +147,7 @@ impl Vm {
         handlers: &[HandlerImage],
         caught: Option<Thrown>,
         max_depth: usize,
+        dynamic: RestoredDynamic,
         owed: Owed,
     ) -> Result<Restored, String> {
         if restored.is_empty() {
@@ -277,7 +291,12 @@ impl Vm {
                 catch_pc: h.catch_pc,
             })
             .collect();
-        vm.caught = caught.map(Box::new);
+        if caught.is_some() || !dynamic.bindings.is_empty() || !dynamic.captures.is_empty() {
+            let rare = vm.rare();
+            rare.caught = caught;
+            rare.bindings = dynamic.bindings;
+            rare.captures = dynamic.captures;
+        }
         vm.set_max_depth(max_depth);
         Ok(match owed {
             Owed::Nothing => Restored::Ready(vm),

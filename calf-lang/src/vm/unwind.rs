@@ -32,7 +32,7 @@ impl Vm {
                 if let Some(frame) = self.frames.last_mut() {
                     frame.pc = handler.catch_pc;
                 }
-                self.caught = Some(Box::new(Thrown { value, trace }));
+                self.rare().caught = Some(Thrown { value, trace });
                 Ok(())
             }
             None => {

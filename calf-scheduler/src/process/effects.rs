@@ -416,6 +416,11 @@ impl Process {
                 return self.after_loading_step(step);
             }
             Effect::Process(op) => return self.process_request(op, answer),
+            // The VM answers these itself; here only for completeness.
+            Effect::Dynamic(op) => match self.vm.perform_dynamic(op) {
+                Ok(value) => self.vm.resume(answer, value),
+                Err(error) => return self.throw(answer, error),
+            },
         }
         None
     }
