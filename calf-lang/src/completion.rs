@@ -155,17 +155,10 @@ mod tests {
         assert!(completions("(nowhere/x|").is_empty());
     }
 
-    #[test]
-    fn offers_characters_regexes_and_sorted_collections_with_their_docs() {
+    /// Asserts that each of `names` completes and has a doc string.
+    fn offered_with_docs(names: &[&str]) {
         let globals = globals();
-        for name in [
-            "char",
-            "char?",
-            "re-find",
-            "re-matches",
-            "re-seq",
-            "re-pattern",
-        ] {
+        for name in names {
             assert!(
                 completions(&format!("({name}|")).contains(&name.to_string()),
                 "{name}"
@@ -175,13 +168,24 @@ mod tests {
                 .expect("bound");
             assert!(var.meta().doc.is_some_and(|d| !d.is_empty()), "{name}");
         }
+    }
+
+    #[test]
+    fn offers_characters_regexes_and_sorted_collections_with_their_docs() {
+        offered_with_docs(&[
+            "char",
+            "char?",
+            "re-find",
+            "re-matches",
+            "re-seq",
+            "re-pattern",
+        ]);
         assert!(completions("(string/replace|").contains(&"string/replace-first".to_string()));
     }
 
     #[test]
     fn offers_polymorphism_and_dynamic_bindings_with_their_docs() {
-        let globals = globals();
-        for name in [
+        offered_with_docs(&[
             "defmulti",
             "defmethod",
             "prefer-method",
@@ -201,16 +205,7 @@ mod tests {
             "bound-fn",
             "with-out-str",
             "get-thread-bindings",
-        ] {
-            assert!(
-                completions(&format!("({name}|")).contains(&name.to_string()),
-                "{name}"
-            );
-            let var = globals
-                .resolve(Sym::new(USER), Sym::new(name))
-                .expect("bound");
-            assert!(var.meta().doc.is_some_and(|d| !d.is_empty()), "{name}");
-        }
+        ]);
         assert!(completions("(alter-var|").contains(&"alter-var-root".to_string()));
     }
 

@@ -222,22 +222,10 @@ fn metrics_count_a_known_jobs_calls_per_tenant() {
 
     // No login, a wrong password, a user of no tenant: refused alike.
     assert_eq!(http(&address, "GET", "/metrics", &[], "").0, 401);
-    let wrong = User {
-        name: "acme-dev",
-        password: "guess",
-    };
-    assert_eq!(
-        http(&address, "GET", "/metrics", &[&basic(wrong)], "").0,
-        401
-    );
-    let stranger = User {
-        name: "nobody",
-        password: "dev-acme",
-    };
-    assert_eq!(
-        http(&address, "GET", "/metrics", &[&basic(stranger)], "").0,
-        401
-    );
+    for (name, password) in [("acme-dev", "guess"), ("nobody", "dev-acme")] {
+        let login = basic(User { name, password });
+        assert_eq!(http(&address, "GET", "/metrics", &[&login], "").0, 401);
+    }
 }
 
 #[test]

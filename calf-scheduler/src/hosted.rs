@@ -467,25 +467,22 @@ impl Hosted {
     /// its inbox first (see `durable/inbox.rs`), and reaches it wherever
     /// it runs, or once it is taken over.
     pub async fn send(&self, pid: Pid, message: Value) -> Result<(), NotSent> {
-        if let Some(stored) = crate::process::stored_send(&self.shared, pid, &message) {
-            let stored = stored.map_err(|e| NotSent::Refused(e.into_value()))?;
-            if !self.shared.is_alive(pid) && !self.durable_saved(pid).await {
+        if let Some(storable) = crate::process::storable_message(&self.shared, pid, &message) {
+            let (store, bytes) = storable.map_err(|e| NotSent::Refused(e.into_value()))?;
+            let refused = |e| NotSent::Refused(crate::process::save_error(&e));
+            if !self.shared.is_alive(pid) && !store.is_saved(pid.0).await.map_err(refused)? {
                 return Err(NotSent::NoSuchProcess(NoSuchProcess(pid)));
             }
-            return stored.await.map(|_| ()).map_err(NotSent::Refused);
+            return store
+                .put_message(pid.0, bytes)
+                .await
+                .map(|_| ())
+                .map_err(refused);
         }
         let handle = self.shared.handle(pid).ok_or(NoSuchProcess(pid))?;
         handle
             .push(Signal::Message(message))
             .map_err(|_| NotSent::NoSuchProcess(NoSuchProcess(pid)))
-    }
-
-    /// Whether durable process `pid` is saved, by this node or another.
-    async fn durable_saved(&self, pid: Pid) -> bool {
-        match &self.shared.durable {
-            Some(store) => store.is_saved(pid.0).await.unwrap_or(false),
-            None => false,
-        }
     }
 
     /// A REPL process in this runtime (fresh namespaces, the runtime's

@@ -169,44 +169,59 @@ pub(super) fn is_stored_send(shared: &Shared, to: Pid) -> bool {
     shared.durable.is_some() && crate::durable::is_durable(to)
 }
 
-/// The send of `message` to `to`, when it is stored first (see
-/// `durable/inbox.rs`): what the sender waits on, which answers once
-/// JetStream has the message; an error when the message is not data
-/// that can be stored. `None` for a message sent as any other.
-pub(crate) fn stored_send(
+/// `message` to `to`, encoded to be stored (see `durable/inbox.rs`), with
+/// the store it goes to: an error when it is not data that can be
+/// stored. `None` for a message sent as any other.
+pub(crate) fn storable_message(
     shared: &Shared,
     to: Pid,
     message: &Value,
-) -> Option<Result<crate::call_sender::Call, RuntimeError>> {
+) -> Option<Result<(Arc<Store>, Bytes), RuntimeError>> {
     if !is_stored_send(shared, to) {
         return None;
     }
     let store = shared.durable.clone()?;
+    let refused = |why: String| {
+        Some(Err(RuntimeError::new(
+            "calf/not-storable",
+            format!(
+                "a message to durable process #pid<{}> is stored, and {why}",
+                to.0
+            ),
+        )))
+    };
     let bytes = match crate::wire::encode(message) {
         Ok(bytes) => Bytes::from(bytes),
         Err(why) => {
-            return Some(Err(RuntimeError::new(
-                "calf/not-storable",
-                format!(
-                "a message to durable process #pid<{}> is stored, and this one cannot be: {why} \
-                     (send data: what a call's payload may hold)",
-                to.0
-            ),
-            )))
+            return refused(format!(
+                "this one cannot be: {why} (send data: what a call's payload may hold)"
+            ))
         }
     };
     let most = store.max_message();
     if bytes.len() > most {
-        return Some(Err(RuntimeError::new(
-            "calf/not-storable",
-            format!(
-                "a message to durable process #pid<{}> is stored, and this one is {} bytes, \
-                 more than the NATS server takes ({most}): send a smaller one, or where to find it",
-                to.0,
-                bytes.len()
-            ),
-        )));
+        return refused(format!(
+            "this one is {} bytes, more than the NATS server takes ({most}): send a smaller \
+             one, or where to find it",
+            bytes.len()
+        ));
     }
+    Some(Ok((store, bytes)))
+}
+
+/// The send of `message` to `to`, when it is stored first: what the
+/// sender waits on, which answers once JetStream has the message; an
+/// error when the message cannot be stored. `None` for a message sent as
+/// any other.
+pub(super) fn stored_send(
+    shared: &Shared,
+    to: Pid,
+    message: &Value,
+) -> Option<Result<crate::call_sender::Call, RuntimeError>> {
+    let (store, bytes) = match storable_message(shared, to, message)? {
+        Ok(stored) => stored,
+        Err(error) => return Some(Err(error)),
+    };
     let here = shared.handle(to).is_some();
     let message = message.clone();
     Some(Ok(Box::pin(async move {
@@ -223,7 +238,7 @@ pub(crate) fn stored_send(
 }
 
 /// The error a durable process gets when its save fails.
-pub(super) fn save_error(error: &StoreError) -> Value {
+pub(crate) fn save_error(error: &StoreError) -> Value {
     let kind = match error {
         StoreError::Fenced { .. } => "calf/fenced",
         _ => "calf/store-unavailable",

@@ -56,7 +56,7 @@ mod ops;
 mod program;
 mod signals;
 
-pub(crate) use durable::{stored_send, RestoredWait};
+pub(crate) use durable::{save_error, storable_message, RestoredWait};
 use effects::Inline;
 pub(crate) use program::Program;
 use program::{source_error_value, Frame, Step};
