@@ -23,8 +23,6 @@ use tokio::sync::oneshot;
 
 use crate::bus::Bus;
 use crate::durable::Store;
-use crate::executor::fair::{Fairness, Share};
-use crate::executor::Pool;
 use crate::job::Job;
 use crate::load::LoadPath;
 use crate::mailbox::{ExitSignal, ProcessHandle, Signal};
@@ -32,6 +30,8 @@ use crate::process::Program;
 use crate::quota::Quotas;
 use crate::runtime::{Config, Ending, Evaluated, Failure, Parts, Shared};
 use crate::telemetry::{SpanSink, Telemetry};
+use calf_executor::fair::{Fairness, Share};
+use calf_executor::Pool;
 
 /// How long `ps` waits for the processes to tell what they do: a process
 /// answers between two slices, so only one inside a native that runs long

@@ -13,11 +13,14 @@
 //! `resume` methods: a process is data the scheduler holds, never a Rust
 //! stack it is inside of.
 
+// The unsafe code the runtime needs lives in calf-executor (and calf-lang),
+// where scripts/sanitize checks it.
+#![forbid(unsafe_code)]
+
 pub mod bus;
 mod call;
 mod call_sender;
 pub mod durable;
-mod executor;
 pub mod hosted;
 mod job;
 pub mod load;

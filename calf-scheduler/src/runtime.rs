@@ -1,7 +1,7 @@
 //! One runtime: its processes, their names, the output streams, and how the
 //! program ends.
 //!
-//! Every process is a job of the runtime's pool (`executor.rs`), polled by
+//! Every process is a job of the runtime's pool (the calf-executor crate), polled by
 //! its runners on tokio's threads, and runs its VM for one reduction budget
 //! at a time (see `process/`). The program ends when its main process
 //! returns, fails, or calls `exit-program`; the processes still running then
@@ -22,12 +22,12 @@ use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 
 use crate::bus::{Bus, Reply};
-use crate::executor::Pool;
 use crate::job::Job;
 use crate::load::LoadPath;
 use crate::mailbox::{ExitSignal, ProcessHandle, Signal};
 use crate::process::{Process, Program};
 use crate::quota::Quotas;
+use calf_executor::Pool;
 
 /// How processes run.
 #[derive(Clone, Copy, Debug)]

@@ -41,7 +41,7 @@ impl Process {
             .into_iter()
             .find(|(_, p)| *p == pid)
             .map(|(name, _)| format!(":{name}"));
-        let memory = crate::executor::task_bytes::<Process>()
+        let memory = calf_executor::task_bytes::<Process>()
             + self.vm.footprint()
             + self.mailbox.len() * std::mem::size_of::<calf_lang::Value>()
             + seldom.map_or(0, |_| std::mem::size_of::<Seldom>());

@@ -497,9 +497,9 @@ mod tests {
     #[test]
     fn the_waiting_process_stays_small() {
         assert!(
-            crate::executor::task_bytes::<Process>() <= 224,
+            calf_executor::task_bytes::<Process>() <= 224,
             "a process's task is {} bytes",
-            crate::executor::task_bytes::<Process>()
+            calf_executor::task_bytes::<Process>()
         );
         assert!(
             size_of::<Process>() <= 184,

@@ -195,7 +195,7 @@ mod tests {
 /// Run with:
 ///
 /// ```text
-/// LOOM_MAX_PREEMPTIONS=2 cargo test -p calf-scheduler --features loom --lib executor::sleepers::loom
+/// cargo test -p calf-executor --features loom --lib sleepers::loom
 /// ```
 ///
 /// (`scripts/sanitize` runs it.) Two preemptions take about a minute, most

@@ -1,4 +1,13 @@
-//! The run queues of processes, and the runners that poll them.
+//! # calf-executor: the run queues of processes, and the runners that poll them
+//!
+//! Owns the pool that calf-scheduler runs its processes on: run queues,
+//! runners (tokio tasks), the task states a wake-up and a poll agree on,
+//! the sleeping and waking of runners, and the division of threads between
+//! the pools of several tenants (`fair.rs`). A job is any `Future` that is
+//! `Send + Unpin`: this crate knows nothing of processes, VMs or NATS, and
+//! must not; it holds most of the scheduler's unsafe code, which
+//! `scripts/sanitize` checks under AddressSanitizer and loom on its own,
+//! without building the rest of the runtime.
 //!
 //! Processes could be plain tokio tasks, but tokio hands a task woken from
 //! inside a worker to an idle worker once its LIFO slot has served a few
@@ -38,13 +47,13 @@ use sleepers::Sleepers;
 use state::TaskState;
 
 /// A future the pool runs to completion: a process.
-pub(crate) trait Job: Future<Output = ()> + Send + Unpin + 'static {}
+pub trait Job: Future<Output = ()> + Send + Unpin + 'static {}
 
 impl<F: Future<Output = ()> + Send + Unpin + 'static> Job for F {}
 
 /// Runners polling jobs, each with its own queue; idle ones take work from
 /// the others.
-pub(crate) struct Pool<F> {
+pub struct Pool<F> {
     inner: Arc<Inner<F>>,
 }
 
@@ -159,7 +168,7 @@ unsafe impl<F: Job> Sync for Task<F> {}
 
 /// The bytes a task running `F` allocates: its `Arc`'s two counts, then
 /// the task.
-pub(crate) const fn task_bytes<F>() -> usize {
+pub const fn task_bytes<F>() -> usize {
     2 * std::mem::size_of::<usize>() + std::mem::size_of::<Task<F>>()
 }
 

@@ -107,7 +107,7 @@ impl TaskState {
 /// Run with:
 ///
 /// ```text
-/// LOOM_MAX_PREEMPTIONS=3 cargo test -p calf-scheduler --features loom --lib loom
+/// cargo test -p calf-executor --features loom --lib state::loom
 /// ```
 ///
 /// (`scripts/sanitize` runs it.) With the feature, the pool's own tests
