@@ -84,6 +84,11 @@ enum Verb {
         /// the first file).
         #[arg(long, value_name = "PATH")]
         main: Option<String>,
+        /// Make the job's main process durable: saved whenever it parks,
+        /// and resumed after a crash of its scheduler (needs a calf serve
+        /// started with --durable NODE; see docs/durability.md).
+        #[arg(long)]
+        durable: bool,
         #[command(flatten)]
         connection: Connection,
     },
@@ -199,9 +204,13 @@ fn run(verb: Verb) -> Result<i32, String> {
         Verb::Submit {
             targets,
             main,
+            durable,
             connection,
         } => {
-            let submission = submission(&targets, main.as_deref())?;
+            let submission = api::Submit {
+                durable,
+                ..submission(&targets, main.as_deref())?
+            };
             let submitted = block_on(&connection, |c| async move { c.submit(&submission).await })?;
             println!("<{}>", submitted.pid);
             Ok(0)
@@ -472,7 +481,12 @@ fn submission(targets: &[String], main: Option<&str>) -> Result<api::Submit, Str
     if !files.iter().any(|f| f.path == main) {
         return Err(format!("--main {main} is not among the files submitted"));
     }
-    Ok(api::Submit { main, files, args })
+    Ok(api::Submit {
+        main,
+        files,
+        args,
+        durable: false,
+    })
 }
 
 /// A file given by itself is submitted under its relative path when it

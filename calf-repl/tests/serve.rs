@@ -86,6 +86,17 @@ fn a_program_that_does_not_read_is_refused_with_its_error() {
     );
     assert!(error.contains("broken.calf"), "names the file: {error}");
     assert!(error.contains('('), "shows the unclosed bracket: {error}");
+    // A durable job needs a scheduler that keeps durable processes.
+    let file = dir.join("durable.calf");
+    std::fs::write(&file, "(println \"never\")\n").expect("writable");
+    let error = refused(
+        "submitting a durable job to a calf serve without --durable",
+        serve.verb(ACME, &["submit", "--durable", &file.display().to_string()]),
+    );
+    assert!(
+        error.contains("start calf serve with --durable NODE"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -74,6 +74,19 @@ fn submit(serve: &Serve, dir: &Path, source: &str) {
     );
 }
 
+/// A durable job whose main process loads a namespace, makes calls in
+/// top-level forms, and requires a second namespace only after them.
+const DURABLE_MAIN: &str = "
+(ns app.main (:require [app.steps :as steps]))
+(println \"first\" (call \"durable.step\" 1000))
+(def second-answer (call \"durable.step\" 2000))
+(println \"second\" second-answer)
+(do
+  (require '[app.late :as late])
+  (println (late/greet (steps/twice second-answer))))
+(println \"third\" (call \"durable.step\" 3000))
+";
+
 /// The pids `calf ps` lists as durable, and the whole table.
 fn durable_pids(serve: &Serve) -> (Vec<String>, String) {
     let table = ok("calf ps", serve.verb(ACME, &["ps"]));
@@ -236,4 +249,71 @@ fn a_message_sent_while_no_scheduler_runs_its_receiver_is_delivered_after() {
     }
     let late = serve.verb(ACME, &["send", &pid, "[:note 4]"]);
     assert!(!late.status.success());
+}
+
+#[test]
+fn a_durable_jobs_main_process_survives_a_kill_9_in_the_middle_of_its_forms() {
+    let dir = scratch("durable-main");
+    let mut serve = start(&dir, "serve-a");
+    let log = dir.join("calls.log");
+    let _worker = worker(&user_url(&serve, ACME), &log, 500);
+    let job = dir.join("job");
+    std::fs::create_dir_all(job.join("app")).expect("the job's folder is made");
+    std::fs::write(job.join("main.calf"), DURABLE_MAIN).expect("written");
+    std::fs::write(
+        job.join("app/steps.calf"),
+        "(ns app.steps)\n(defn twice [x] (* 2 x))\n",
+    )
+    .expect("written");
+    std::fs::write(
+        job.join("app/late.calf"),
+        "(ns app.late)\n(defn greet [x] (str \"late says \" x))\n",
+    )
+    .expect("written");
+    let printed = ok(
+        "calf submit --durable",
+        serve.verb(
+            ACME,
+            &[
+                "submit",
+                "--durable",
+                "--main",
+                "main.calf",
+                &job.display().to_string(),
+            ],
+        ),
+    );
+    let pid = printed.trim().to_string();
+    // Killed once the first call is answered and the second is made: the
+    // main process is then parked in a top-level form of its own.
+    wait_for_lines(&log, 1);
+    let start = Instant::now();
+    loop {
+        let detail = ok("calf inspect", serve.verb(ACME, &["inspect", &pid]));
+        if detail.contains("calling") && detail.contains("main.calf:4") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{detail}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (pids, table) = durable_pids(&serve);
+    assert_eq!(
+        pids,
+        vec![pid.clone()],
+        "the main process is durable:\n{table}"
+    );
+
+    serve.crash();
+    serve.start_again(ACME, &durable_args("serve-b"));
+    let text = wait_for_logged(&serve, &pid, "third", 1);
+    // What it printed before its last save is not printed again; the rest
+    // is, in order, with the namespaces it had and the files it was
+    // submitted with.
+    assert_eq!(
+        text, "second 2001\nlate says 4002\nthird 3001\n",
+        "the main process goes on where it parked"
+    );
+    each_call_acted_on_once(&log, 3);
+    let (left, table) = durable_pids(&serve);
+    assert!(left.is_empty(), "ended, it is no longer saved:\n{table}");
 }

@@ -170,6 +170,7 @@ fn malformed_requests_get_error_replies_and_serve_answers_on() {
                 text: "(".repeat(100_000),
             }],
             args: Vec::new(),
+            durable: false,
         });
         let message = error(
             "a deeply nested program",

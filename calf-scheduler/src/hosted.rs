@@ -187,6 +187,9 @@ pub struct Submission {
     /// `*command-line-args*`.
     pub args: Vec<String>,
     pub output: Arc<dyn JobOutput>,
+    /// Whether the main process is durable: saved whenever it parks, and
+    /// resumed by this or another scheduler after a crash.
+    pub durable: bool,
 }
 
 /// Why a job did not start.
@@ -200,6 +203,9 @@ pub enum Refused {
     Quota(Value),
     /// The runtime is shutting down.
     ShuttingDown,
+    /// A durable job, and the runtime keeps no durable processes or its
+    /// store did not take the main process: why.
+    NotDurable(String),
 }
 
 /// What `ps` shows of a process.
@@ -351,13 +357,20 @@ impl Hosted {
     }
 
     /// Starts a job; its pid is its main process's.
-    pub fn submit(&self, submission: Submission) -> Result<Pid, Refused> {
+    pub async fn submit(&self, submission: Submission) -> Result<Pid, Refused> {
         let Submission {
             main,
             files,
             args,
             output,
+            durable,
         } = submission;
+        if durable && self.shared.durable.is_none() {
+            return Err(Refused::NotDurable(
+                "this scheduler keeps no durable processes: start calf serve with --durable NODE"
+                    .to_string(),
+            ));
+        }
         let Some((_, text)) = files.iter().find(|(path, _)| *path == main) else {
             let listed: Vec<&str> = files.iter().map(|(path, _)| path.as_str()).collect();
             let missing = thrown(RuntimeError::new(
@@ -385,7 +398,17 @@ impl Hosted {
             true,
         );
         job.keep_source(file);
-        self.start(job, Program::new(forms)).map(|(pid, _)| pid)
+        if !durable {
+            return self.start(job, Program::new(forms)).map(|(pid, _)| pid);
+        }
+        let (pid, first_save) = self.start_durable(job, Program::new(forms))?;
+        match first_save.await {
+            Ok(()) => Ok(pid),
+            Err(error) => {
+                let _ = self.kill(pid, Value::keyword("kill"));
+                Err(Refused::NotDurable(calf_lang::error::message_of(&error)))
+            }
+        }
     }
 
     /// Starts `job`'s main process, running `program`.
@@ -400,6 +423,34 @@ impl Hosted {
             })
             .map(|pid| (pid, job))
             .map_err(|error| Refused::Quota(error.into_value()))
+    }
+
+    /// Starts `job`'s main process durable, and its first save.
+    fn start_durable(
+        &self,
+        job: Job,
+        program: Program,
+    ) -> Result<(Pid, crate::process::FirstSave), Refused> {
+        if self.stopping.load(Ordering::Acquire) {
+            return Err(Refused::ShuttingDown);
+        }
+        let job = Arc::new(job);
+        let mut first_save = None;
+        let pid = self
+            .shared
+            .spawn_as(
+                &job,
+                Some(crate::durable::new_pid()),
+                Vm::call(Value::Nil, Vec::new()),
+                |main| {
+                    main.set_program(program);
+                    main.make_durable();
+                    first_save = main.save_at_start();
+                },
+            )
+            .map_err(|error| Refused::Quota(error.into_value()))?;
+        let first_save = first_save.expect("a durable process in a runtime with a store");
+        Ok((pid, Box::pin(first_save)))
     }
 
     /// Every process, by pid.

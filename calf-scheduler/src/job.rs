@@ -112,10 +112,10 @@ impl Job {
     /// The job of durable processes restored from a snapshot, with the
     /// namespaces read back from it, printing where `host` does. It ends
     /// with none of its processes: nobody waits for it as a program.
-    pub fn restored(globals: Arc<Globals>, host: Arc<Job>) -> Job {
+    pub fn restored(globals: Arc<Globals>, host: Arc<Job>, load_path: Option<LoadPath>) -> Job {
         Job {
             globals,
-            load_path: host.load_path.clone(),
+            load_path: load_path.unwrap_or_else(|| host.load_path.clone()),
             output: Output::Of(host),
             told: Mutex::new(None),
             main: AtomicU64::new(0),

@@ -101,6 +101,11 @@ impl LoadPath {
         }
     }
 
+    /// The files submitted with a job, if this is a job's load path.
+    pub fn submitted_files(&self) -> Option<&BTreeMap<String, String>> {
+        self.submitted.as_deref()
+    }
+
     /// The text of submitted file `relative`, if this is a job's load path
     /// and it has one.
     fn submitted_file(&self, relative: &str) -> Option<&str> {

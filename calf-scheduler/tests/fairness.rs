@@ -4,6 +4,7 @@
 //! asserted (progress, and a ratio far from the boundary); the latency
 //! figures are the benchmark's (bench/run's `serve-fairness` row).
 
+use futures_util::FutureExt;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -64,7 +65,10 @@ fn submit(hosted: &Hosted, source: &str) -> (calf_lang::value::Pid, mpsc::Receiv
             files: vec![("main.calf".to_string(), source.to_string())],
             args: Vec::new(),
             output: Arc::new(Lines(Mutex::new(tx))),
+            durable: false,
         })
+        .now_or_never()
+        .expect("a job that is not durable starts at once")
         .expect("submitted");
     (pid, rx)
 }

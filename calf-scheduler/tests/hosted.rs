@@ -2,6 +2,7 @@
 //! own output and end, `ps` and `inspect`, messages and exit signals from
 //! outside, the quotas, an attached REPL, and shutdown.
 
+use futures_util::FutureExt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -92,7 +93,10 @@ fn submit_files(hosted: &Hosted, main: &str, files: Vec<(&str, &str)>) -> (Pid, 
                 .collect(),
             args: vec!["one".to_string()],
             output: output.clone(),
+            durable: false,
         })
+        .now_or_never()
+        .expect("a job that is not durable starts at once")
         .unwrap_or_else(|refused| panic!("refused: {refused:?}"));
     (pid, output)
 }
@@ -153,22 +157,30 @@ fn require_reads_the_files_submitted_with_the_job_never_the_disk() {
 fn a_submission_that_does_not_read_is_refused_with_its_error() {
     let (_scheduler, hosted) = hosted(LIMITS);
     let output = Arc::new(Captured::default());
-    let refused = hosted.submit(Submission {
-        main: "main.calf".to_string(),
-        files: vec![("main.calf".to_string(), "(println \"unclosed\"".to_string())],
-        args: Vec::new(),
-        output: output.clone(),
-    });
+    let refused = hosted
+        .submit(Submission {
+            main: "main.calf".to_string(),
+            files: vec![("main.calf".to_string(), "(println \"unclosed\"".to_string())],
+            args: Vec::new(),
+            output: output.clone(),
+            durable: false,
+        })
+        .now_or_never()
+        .expect("a job that is not durable starts at once");
     assert!(
         matches!(&refused, Err(Refused::Source(rendered)) if rendered.contains("Source(")),
         "{refused:?}"
     );
-    let refused = hosted.submit(Submission {
-        main: "missing.calf".to_string(),
-        files: Vec::new(),
-        args: Vec::new(),
-        output,
-    });
+    let refused = hosted
+        .submit(Submission {
+            main: "missing.calf".to_string(),
+            files: Vec::new(),
+            args: Vec::new(),
+            output,
+            durable: false,
+        })
+        .now_or_never()
+        .expect("a job that is not durable starts at once");
     assert!(matches!(refused, Err(Refused::Source(_))), "{refused:?}");
 }
 
@@ -348,11 +360,15 @@ fn shutdown_stops_every_process_and_refuses_new_jobs() {
     assert_eq!(trapping.text(), "cleaning up after :shutdown\n");
     assert_eq!(spinning.wait_end().status, 1);
     assert_eq!(hosted.figures().processes, 0);
-    let refused = hosted.submit(Submission {
-        main: "m.calf".to_string(),
-        files: vec![("m.calf".to_string(), "1".to_string())],
-        args: Vec::new(),
-        output: Arc::new(Captured::default()),
-    });
+    let refused = hosted
+        .submit(Submission {
+            main: "m.calf".to_string(),
+            files: vec![("m.calf".to_string(), "1".to_string())],
+            args: Vec::new(),
+            output: Arc::new(Captured::default()),
+            durable: false,
+        })
+        .now_or_never()
+        .expect("a job that is not durable starts at once");
     assert!(matches!(refused, Err(Refused::ShuttingDown)));
 }

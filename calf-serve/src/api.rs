@@ -69,6 +69,10 @@ pub struct Submit {
     pub files: Vec<SubmittedFile>,
     #[serde(default)]
     pub args: Vec<String>,
+    /// Makes the job's main process durable (docs/durability.md): refused
+    /// by a `calf serve` started without `--durable`.
+    #[serde(default)]
+    pub durable: bool,
 }
 
 /// The reply to `submit`: the job's main process.

@@ -101,7 +101,7 @@ impl Tenant {
     /// The answer to a request on `subject` with `body`.
     pub async fn answer(&self, subject: &str, body: &[u8]) -> Answer {
         match subject {
-            subject::SUBMIT => encoded(self.submit(api::decode(body).map_err(bad)?)),
+            subject::SUBMIT => encoded(self.submit(api::decode(body).map_err(bad)?).await),
             subject::PS => {
                 let page = if body.is_empty() {
                     api::Ps::default()
@@ -135,7 +135,7 @@ impl Tenant {
         }
     }
 
-    fn submit(&self, request: api::Submit) -> Result<api::Submitted, ApiError> {
+    async fn submit(&self, request: api::Submit) -> Result<api::Submitted, ApiError> {
         if !request.files.iter().any(|f| f.path == request.main) {
             return Err(ApiError::bad_request(format!(
                 "the main file {} is not among the files submitted",
@@ -152,10 +152,12 @@ impl Tenant {
                 .collect(),
             args: request.args,
             output: log.clone(),
+            durable: request.durable,
         };
         let pid = self
             .hosted
             .submit(submission)
+            .await
             .map_err(|r| self.refused(r))?;
         self.jobs.insert(pid.0, log);
         tracing::info!(tenant = %self.name, pid = pid.0, "job started");
@@ -175,6 +177,9 @@ impl Tenant {
             ),
             Refused::ShuttingDown => {
                 ApiError::new(code::UNAVAILABLE, "the scheduler is shutting down")
+            }
+            Refused::NotDurable(why) => {
+                ApiError::new(code::UNAVAILABLE, format!("tenant {}: {why}", self.name))
             }
         }
     }

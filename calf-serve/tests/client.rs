@@ -88,6 +88,7 @@ async fn answers_and_error_replies_reach_the_client_as_typed_results() {
         main: "a.calf".into(),
         files: vec![],
         args: vec![],
+        durable: false,
     };
     let long = client.submit(&submit).await.expect_err("refused");
     assert_eq!(long.code(), Some("422"));

@@ -264,7 +264,7 @@ impl Decoder {
         let files = image
             .sources
             .iter()
-            .map(|h| self.source(h, blobs))
+            .map(|h| self.source_file(h, blobs))
             .collect::<Result<Vec<_>, _>>()?;
         let mut spans = Vec::with_capacity(image.spans.len());
         for (pc, span) in &image.spans {
@@ -306,7 +306,11 @@ impl Decoder {
         })
     }
 
-    fn source(&mut self, hash: &Hash, blobs: &dyn Blobs) -> Result<FileId, SnapshotError> {
+    pub(super) fn source_file(
+        &mut self,
+        hash: &Hash,
+        blobs: &dyn Blobs,
+    ) -> Result<FileId, SnapshotError> {
         if let Some(file) = self.sources.get(hash) {
             return Ok(*file);
         }
@@ -395,7 +399,7 @@ impl Decoder {
         for entry in &image.trace {
             let span = match entry.span {
                 Some((hash, start, end)) => Some(Span::new(
-                    self.source(&hash, blobs)?,
+                    self.source_file(&hash, blobs)?,
                     start as usize,
                     end as usize,
                 )),

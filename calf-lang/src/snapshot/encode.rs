@@ -33,6 +33,8 @@ struct CachedCode {
 pub struct ImageCache {
     codes: FxHashMap<usize, CachedCode>,
     sources: FxHashMap<u32, Hash>,
+    /// The files a job was submitted with, by path.
+    files: FxHashMap<String, Hash>,
     /// Every image made, for the store to have them all before a process
     /// that names them.
     blobs: FxHashMap<Hash, Arc<[u8]>>,
@@ -278,8 +280,21 @@ impl<'a> Encoder<'a> {
         Ok(hash)
     }
 
-    fn span(&mut self, span: Span) -> Result<(Hash, u32, u32), SnapshotError> {
+    pub(super) fn span(&mut self, span: Span) -> Result<(Hash, u32, u32), SnapshotError> {
         Ok((self.source(span.file)?, span.start, span.end))
+    }
+
+    /// The image of the submitted file `path`, if this cache made it.
+    pub(super) fn cached_file(&mut self, path: &str) -> Option<Hash> {
+        let hash = *self.cache.files.get(path)?;
+        self.uses(hash, &[]);
+        Some(hash)
+    }
+
+    pub(super) fn cache_file(&mut self, path: &str, hash: Hash, bytes: Vec<u8>) {
+        self.cache.blobs.insert(hash, bytes.into());
+        self.cache.files.insert(path.to_string(), hash);
+        self.uses(hash, &[]);
     }
 
     /// A VM's image.

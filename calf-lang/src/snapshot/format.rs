@@ -14,8 +14,10 @@ pub const MAGIC: &[u8; 4] = b"CALF";
 
 /// The version this build writes. Version 2 added [`Data::Record`] at the
 /// end of [`Data`] and the dynamic state at the end of [`VmImage`] (empty
-/// when absent), so a version 1 body reads by the same rules.
-pub const VERSION: u16 = 2;
+/// when absent), so a version 1 body reads by the same rules. Version 3
+/// added the program of a durable main process at the end of
+/// [`ProcessImage`] (none when absent).
+pub const VERSION: u16 = 3;
 
 /// The oldest version this build reads.
 pub const OLDEST_READ: u16 = 1;
@@ -420,6 +422,34 @@ pub struct ProcessImage {
     pub reductions: u64,
     /// Wall time of the save, in milliseconds since the Unix epoch.
     pub saved_at_ms: i64,
+    /// For the main process of a durable job: the top-level forms it has
+    /// still to run (since version 3).
+    #[serde(default)]
+    pub program: Option<ProgramImage>,
+}
+
+/// The top-level forms a main process has still to run, with their spans,
+/// and the files its job was submitted with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProgramImage {
+    /// The namespace the next form is compiled in.
+    pub ns: String,
+    pub forms: Vec<FormImage>,
+    /// The source files the spans point into, by hash.
+    pub sources: Vec<Hash>,
+    /// The files submitted with the job, `(relative path, source by
+    /// hash)`: where its `require`s look.
+    pub files: Vec<(String, Hash)>,
+}
+
+/// A top-level form and the spans of the collections in it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FormImage {
+    pub form: Data,
+    pub span: SpanImage,
+    /// `(n, span, item spans)` for the n-th collection of the form, counted
+    /// depth first from 0 (the form itself).
+    pub spans: Vec<(u32, SpanImage, Vec<SpanImage>)>,
 }
 
 /// What a saved process waits for. Deadlines are wall time (milliseconds

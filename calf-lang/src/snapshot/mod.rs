@@ -22,12 +22,14 @@ mod decode;
 mod encode;
 pub mod format;
 mod ops;
+mod program;
 
 use serde::{de::DeserializeOwned, Serialize};
 
 pub use decode::{Blobs, Decoder};
 pub use encode::{Encoder, ImageCache};
 pub use format::{Hash, Kind};
+pub use program::ProgramForms;
 
 use crate::namespace::Globals;
 use format::{JobImage, NamespaceImage, VarImage};

@@ -96,8 +96,62 @@ fn save(vm: &Vm, globals: &Globals) -> (Vec<u8>, BTreeMap<Hash, Arc<[u8]>>) {
         inbox_seq: 0,
         reductions: 0,
         saved_at_ms: 0,
+        program: None,
     };
     (write_image(Kind::Process, &image).unwrap(), blobs)
+}
+
+/// The top-level forms of a main program still to run, after its first.
+const MAIN_PROGRAM: &str = "(run)\n(def later\n  [1 (inc 2) {:a (str \"b\")}])\n(println later)\n";
+
+/// `save` of a main process: `vm` runs the first form of [`MAIN_PROGRAM`],
+/// and its image holds the others, and a submitted file.
+fn save_main(vm: &Vm, globals: &Globals) -> (Vec<u8>, BTreeMap<Hash, Arc<[u8]>>) {
+    let (bytes, mut blobs) = save(vm, globals);
+    let mut image: ProcessImage = read_image(Kind::Process, &bytes).unwrap();
+    let forms = reader::read_str("<snapshot-test-main>", MAIN_PROGRAM).unwrap();
+    let rest: Vec<(Value, crate::span::Span)> = forms
+        .forms
+        .into_iter()
+        .zip(forms.form_spans)
+        .skip(1)
+        .collect();
+    let files = BTreeMap::from([("app/util.calf".to_string(), "(ns app.util)\n".to_string())]);
+    let mut cache = ImageCache::default();
+    let mut encoder = Encoder::new(&mut cache);
+    let program = encoder
+        .program(Sym::new(USER), &mut rest.iter(), &forms.spans, &files)
+        .unwrap();
+    for hash in encoder.into_needs() {
+        blobs.insert(hash, cache.blob(&hash).expect("made by this cache"));
+    }
+    image.program = Some(program);
+    (write_image(Kind::Process, &image).unwrap(), blobs)
+}
+
+/// What a program image holds, as a fixture's `expected` says it: each
+/// form with where it and its first nested collection were read, and the
+/// submitted files.
+fn program_listing(image: &ProcessImage, blobs: &BTreeMap<Hash, Arc<[u8]>>) -> String {
+    let Some(program) = &image.program else {
+        return String::new();
+    };
+    let mut decoder = Decoder::new(new_globals());
+    let restored = decoder.program(program, blobs).unwrap();
+    let mut listing = format!("in {}\n", restored.ns.name());
+    for (form, span) in &restored.forms {
+        let inner = restored.spans.item_span(form, 2);
+        listing += &format!(
+            "{} at {}, item 2 at {}\n",
+            crate::value::print::pr_str(form),
+            span.location(),
+            inner.map_or("-".to_string(), |s| s.location())
+        );
+    }
+    for (path, text) in &restored.files {
+        listing += &format!("file {path}: {text:?}\n");
+    }
+    listing
 }
 
 /// The VM of a process image, restored in a fresh runtime's namespaces,
@@ -431,6 +485,21 @@ fn write_fixture(dir: &std::path::Path) {
     std::fs::write(dir.join("expected"), expected + "\n").unwrap();
 }
 
+/// Writes this version's fixture of a main process with its program.
+fn write_main_fixture(dir: &std::path::Path) {
+    let (vm, globals) = stopped_at_second_sleep();
+    let (bytes, blobs) = save_main(&vm, &globals);
+    std::fs::create_dir_all(dir.join("blobs")).unwrap();
+    std::fs::write(dir.join("process"), &bytes).unwrap();
+    for (hash, blob) in &blobs {
+        std::fs::write(dir.join("blobs").join(hash.hex()), &blob[..]).unwrap();
+    }
+    let image: ProcessImage = read_image(Kind::Process, &bytes).unwrap();
+    let expected = crate::value::print::pr_str(&Value::Int(100 + 6 + 3 * ANSWER));
+    let expected = format!("{expected}\n{}", program_listing(&image, &blobs));
+    std::fs::write(dir.join("expected"), expected).unwrap();
+}
+
 #[test]
 fn every_fixture_of_every_version_reads_back_and_finishes() {
     let current = std::path::Path::new(FIXTURES)
@@ -438,6 +507,7 @@ fn every_fixture_of_every_version_reads_back_and_finishes() {
         .join("sleep-inside-map");
     if std::env::var_os("CALF_WRITE_SNAPSHOT_FIXTURES").is_some() && !current.exists() {
         write_fixture(&current);
+        write_main_fixture(&current.with_file_name("main-program"));
     }
     assert!(
         current.exists(),
@@ -458,8 +528,10 @@ fn every_fixture_of_every_version_reads_back_and_finishes() {
             let expected = std::fs::read_to_string(dir.join("expected")).unwrap();
             let (vm, _globals) = restore(&bytes, &blobs)
                 .unwrap_or_else(|e| panic!("{} does not restore: {e}", dir.display()));
+            let image: ProcessImage = read_image(Kind::Process, &bytes).unwrap();
             let value = crate::value::print::pr_str(&finish(vm));
-            assert_eq!(value, expected.trim(), "{}", dir.display());
+            let value = format!("{value}\n{}", program_listing(&image, &blobs));
+            assert_eq!(value.trim(), expected.trim(), "{}", dir.display());
             read += 1;
         }
     }

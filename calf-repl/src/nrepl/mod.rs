@@ -241,7 +241,7 @@ impl Server {
         .map_err(|refused| match refused {
             Refused::ShuttingDown => "the server is shutting down".to_string(),
             Refused::Quota(error) => format!("cannot start a session: {error}"),
-            Refused::Source(text) => text,
+            Refused::Source(text) | Refused::NotDurable(text) => text,
         })?;
         self.lock().insert(id, session.clone());
         Ok(session)

@@ -15,6 +15,7 @@ use std::collections::hash_map::Entry;
 
 use super::{Claimed, Store, StoreError};
 use crate::job::Job;
+use crate::load::LoadPath;
 use crate::mailbox::{ExitSignal, Signal};
 use crate::process::RestoredWait;
 use crate::runtime::Shared;
@@ -215,7 +216,7 @@ async fn restore_one(
                 Ok(decoder)
             })
             .await?;
-            let job = Arc::new(Job::restored(globals, host.clone()));
+            let job = Arc::new(Job::restored(globals, host.clone(), None));
             slot.insert(RestoredJob { job, decoder })
         }
     };
@@ -226,6 +227,23 @@ async fn restore_one(
     };
     let decoder = &mut restored.decoder;
     let vm = with_images(store, fetched, |blobs| decoder.vm(&image.vm, owed, blobs)).await?;
+    // A job's main process: its job's files, and the forms it has still
+    // to run, come back with it.
+    let program = match &image.program {
+        Some(program) => {
+            Some(with_images(store, fetched, |blobs| decoder.program(program, blobs)).await?)
+        }
+        None => None,
+    };
+    let job = match &program {
+        Some(program) => Arc::new(Job::restored(
+            decoder.globals().clone(),
+            host.clone(),
+            Some(LoadPath::submitted(program.files.clone())),
+        )),
+        None => restored.job.clone(),
+    };
+    let started = !matches!(image.wait, WaitImage::Running);
     let mailbox = with_images(store, fetched, |blobs| {
         image
             .mailbox
@@ -272,8 +290,11 @@ async fn restore_one(
         _ => unreachable!("the VM owes what its wait says"),
     };
     let pid = Pid(image.pid);
-    let spawned = shared.spawn_as(&restored.job, Some(pid), vm, |process| {
+    let spawned = shared.spawn_as(&job, Some(pid), vm, |process| {
         process.restore((revision, bytes.len()), wait, mailbox, &image);
+        if let Some(program) = program {
+            process.resume_program(program, started);
+        }
     });
     spawned
         .map(|pid| (pid, image.links.clone(), image.watching.clone()))

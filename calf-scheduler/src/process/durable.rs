@@ -7,11 +7,14 @@
 //! refused that way means another scheduler took the process over, and
 //! this copy stops with `:calf/fenced`.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use bytes::Bytes;
-use calf_lang::snapshot::format::{CallImage, ProcessImage, WaitImage};
-use calf_lang::snapshot::{write_image, Encoder, Hash, ImageCache, Kind, SnapshotError};
+use calf_lang::snapshot::format::{CallImage, ProcessImage, ProgramImage, WaitImage};
+use calf_lang::snapshot::{
+    write_image, Encoder, Hash, ImageCache, Kind, ProgramForms, SnapshotError,
+};
 
 use super::*;
 use crate::durable::{Store, StoreError};
@@ -289,6 +292,7 @@ impl Process {
                 deadline_ms,
             }),
         };
+        let program = self.program_image(&mut encoder)?;
         let mut needs = encoder.into_needs();
         let namespaces = self.namespaces_image(&mut cache)?;
         needs.extend(namespaces.needs.iter().copied());
@@ -327,12 +331,43 @@ impl Process {
             inbox_seq,
             reductions: self.reductions,
             saved_at_ms: now_ms(),
+            program,
         };
         Ok(Encoded {
             image: write_image(Kind::Process, &image)?,
             missing,
             inbox_seq,
         })
+    }
+
+    /// The top-level forms a durable main process has still to run. A file
+    /// being loaded is not saved: its forms' frame holds the VM that called
+    /// `require`, which a save does not keep.
+    fn program_image(
+        &self,
+        encoder: &mut Encoder<'_>,
+    ) -> Result<Option<ProgramImage>, SnapshotError> {
+        let frames = self.frames();
+        if let Some(loading) = frames.iter().find_map(|f| f.loading.as_ref()) {
+            return Err(SnapshotError::Invalid(format!(
+                "it is loading {}: a durable process is saved only outside require and \
+                 load-file, so the top level of a file it loads must not call, sleep or receive",
+                loading.file
+            )));
+        }
+        let Some(main) = frames.first() else {
+            return Ok(None);
+        };
+        let program = &main.program;
+        let files = self.job.load_path.submitted_files();
+        encoder
+            .program(
+                program.ns,
+                &mut program.forms.iter(),
+                &program.spans,
+                files.map_or(&BTreeMap::new(), |f| f),
+            )
+            .map(Some)
     }
 
     /// The image of this process's program's namespaces: made again only
@@ -439,7 +474,7 @@ impl Process {
 
     /// Its first save, before `spawn-durable` returns: a scheduler that
     /// dies before the process first parks does not lose it.
-    pub(super) fn save_at_start(
+    pub(crate) fn save_at_start(
         &self,
     ) -> Option<impl Future<Output = Result<(), Value>> + Send + 'static> {
         self.save(Parked::Start, now_ms() + START_SAVE_PATIENCE_MS)
@@ -563,6 +598,29 @@ impl Process {
                 let call = self.call_again(subject, payload, &options, id, attempt, deadline_ms);
                 self.wait_for(call, resume);
             }
+        }
+    }
+
+    /// Makes a restored process the main process of its job again, with
+    /// the top-level forms it had still to run. `started` says whether it
+    /// was saved in the middle of a form (its VM holds the rest of it) or
+    /// before its first one.
+    pub(crate) fn resume_program(&mut self, program: ProgramForms, started: bool) {
+        let mut resumed = Program::new(calf_lang::reader::Forms {
+            forms: Vec::new(),
+            spans: program.spans,
+            form_spans: Vec::new(),
+        });
+        resumed.forms = program.forms.into_iter().collect();
+        resumed.ns = program.ns;
+        let seldom = self.seldom();
+        seldom.forms.frames.push(Frame {
+            program: resumed,
+            loading: None,
+        });
+        seldom.forms.main = true;
+        if !started {
+            self.waiting = Some(Wait::Start);
         }
     }
 

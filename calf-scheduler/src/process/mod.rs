@@ -57,6 +57,11 @@ mod program;
 mod signals;
 
 pub(crate) use durable::{save_error, storable_message, RestoredWait};
+
+/// The first save of a durable process, which must be stored before its
+/// pid is given out.
+pub(crate) type FirstSave =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Value>> + Send>>;
 use effects::Inline;
 pub(crate) use program::Program;
 use program::{source_error_value, Frame, Step};
