@@ -15,7 +15,7 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use support::durable::{
-    calf, each_call_acted_on_once, lines, resume, start, steps_endings, steps_program,
+    calf, each_call_acted_on_once, lines, resume, resume_in, start, steps_endings, steps_program,
     wait_for_lines, wait_until, worker, Scratch,
 };
 use support::nats::NatsServer;
@@ -94,7 +94,22 @@ impl FirstRun {
     /// Runs `script` as node `node-first`, the worker answering after
     /// `delay_ms`.
     fn start(name: &str, script: &str, delay_ms: u32) -> FirstRun {
+        FirstRun::start_with_files(name, script, delay_ms, &[])
+    }
+
+    /// The same, with `files` (relative path, text) beside the script.
+    fn start_with_files(
+        name: &str,
+        script: &str,
+        delay_ms: u32,
+        files: &[(&str, &str)],
+    ) -> FirstRun {
         let scratch = Scratch::new(name);
+        for (path, text) in files {
+            let path = scratch.0.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
         let server = NatsServer::start_jetstream(&scratch.0.join("js"));
         let log = scratch.0.join("calls.log");
         let worker = worker(&server.url(), &log, delay_ms);
@@ -110,6 +125,10 @@ impl FirstRun {
             out,
             child,
         }
+    }
+
+    fn dir(&self) -> &std::path::Path {
+        &self._scratch.0
     }
 
     /// Kills the first node with -9 and resumes its durable processes on
@@ -145,6 +164,51 @@ fn crash_and_resume(
     std::thread::sleep(settle);
     first.crash_and_resume()
 }
+
+#[test]
+fn a_restored_process_keeps_its_code_until_it_loads_a_new_version() {
+    // Every message is sent (and stored) before the crash; the process
+    // takes the first, and is killed waiting on its call.
+    let script = "
+        (require '[app.logic :as logic])
+        (defn serve-loop []
+          (receive
+            [:ask n] (do (println (logic/answer (call \"durable.step\" n))) (serve-loop))
+            :upgrade (do (require 'app.logic :reload) (println \"upgraded\") (serve-loop))
+            :stop (println \"stopped\")))
+        (defn start [] (call \"durable.step\" 0) (serve-loop))
+        (def p (spawn-durable start))
+        (doseq [m [[:ask 1] :upgrade [:ask 10] :stop]] (send p m))
+        (sleep 60000)";
+    let mut first = FirstRun::start_with_files(
+        "code-version",
+        script,
+        1_000,
+        &[("app/logic.calf", LOGIC_V1)],
+    );
+    // The first call's answer came a second after it was made; the call
+    // for the first message is then a second away from its answer.
+    wait_for_lines(&first.log, 1);
+    std::thread::sleep(Duration::from_millis(300));
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    // The program's file changes while no scheduler runs it.
+    std::fs::write(first.dir().join("app/logic.calf"), LOGIC_V2).unwrap();
+    let second = resume_in(&first.server.url(), "node-second", first.dir());
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout),
+        "v1 says 2\nupgraded\nv2 says 11\nstopped\n",
+        "the restored process runs the code it was saved with until it loads the new one"
+    );
+}
+
+const LOGIC_V1: &str = "(ns app.logic)\n(defn answer [x] (str \"v1 says \" x))\n";
+const LOGIC_V2: &str = "(ns app.logic)\n(defn answer [x] (str \"v2 says \" x))\n";
 
 #[test]
 fn a_durable_supervisor_restarts_its_durable_child_after_the_crash() {

@@ -15,8 +15,8 @@ pub const MAGIC: &[u8; 4] = b"CALF";
 /// The version this build writes. Version 2 added [`Data::Record`] at the
 /// end of [`Data`] and the dynamic state at the end of [`VmImage`] (empty
 /// when absent), so a version 1 body reads by the same rules. Version 3
-/// added the program of a durable main process at the end of
-/// [`ProcessImage`] (none when absent).
+/// added a job's submitted files and the program of a durable main process
+/// at the end of [`ProcessImage`] (none when absent).
 pub const VERSION: u16 = 3;
 
 /// The oldest version this build reads.
@@ -422,14 +422,17 @@ pub struct ProcessImage {
     pub reductions: u64,
     /// Wall time of the save, in milliseconds since the Unix epoch.
     pub saved_at_ms: i64,
+    /// The files its job was submitted with (`calf serve`), `(relative
+    /// path, source by hash)`: where its `require`s look (since version 3).
+    #[serde(default)]
+    pub files: Vec<(String, Hash)>,
     /// For the main process of a durable job: the top-level forms it has
     /// still to run (since version 3).
     #[serde(default)]
     pub program: Option<ProgramImage>,
 }
 
-/// The top-level forms a main process has still to run, with their spans,
-/// and the files its job was submitted with.
+/// The top-level forms a main process has still to run, with their spans.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProgramImage {
     /// The namespace the next form is compiled in.
@@ -437,9 +440,6 @@ pub struct ProgramImage {
     pub forms: Vec<FormImage>,
     /// The source files the spans point into, by hash.
     pub sources: Vec<Hash>,
-    /// The files submitted with the job, `(relative path, source by
-    /// hash)`: where its `require`s look.
-    pub files: Vec<(String, Hash)>,
 }
 
 /// A top-level form and the spans of the collections in it.

@@ -1,6 +1,6 @@
 //! A durable main process's program: the top-level forms it has still to
-//! run, with the spans that errors and code compiled later point into, and
-//! the files its job was submitted with.
+//! run, with the spans that errors and code compiled later point into; and
+//! the files a job was submitted with, which every process of it keeps.
 //!
 //! Spans are kept by form identity in a [`SpanTable`]; an image numbers
 //! the collections of each form depth first instead, and the same walk
@@ -15,13 +15,11 @@ use crate::span::{FileId, Span, SpanTable};
 use crate::value::{Sym, Value};
 
 /// The forms a main process has still to run: the namespace the next one
-/// compiles in, each form with its span, their spans table, and the files
-/// its job was submitted with (`relative path -> text`).
+/// compiles in, each form with its span, and their spans table.
 pub struct ProgramForms {
     pub ns: Sym,
     pub forms: Vec<(Value, Span)>,
     pub spans: SpanTable,
-    pub files: BTreeMap<String, String>,
 }
 
 /// Calls `visit` with each collection of `form` and its number, depth
@@ -59,13 +57,12 @@ fn each_collection(form: &Value, next: &mut u32, depth: usize, visit: &mut dyn F
 
 impl Encoder<'_> {
     /// The image of a main process's program: `forms` still to run in
-    /// `ns`, their spans from `table`, and the job's submitted `files`.
+    /// `ns`, and their spans from `table`.
     pub fn program(
         &mut self,
         ns: Sym,
         forms: &mut dyn Iterator<Item = &(Value, Span)>,
         table: &SpanTable,
-        files: &BTreeMap<String, String>,
     ) -> Result<ProgramImage, SnapshotError> {
         let mut sources: Vec<Hash> = Vec::new();
         let mut images = Vec::new();
@@ -104,16 +101,22 @@ impl Encoder<'_> {
                 spans,
             });
         }
-        let files = files
-            .iter()
-            .map(|(path, text)| Ok((path.clone(), self.file(path, text)?)))
-            .collect::<Result<_, SnapshotError>>()?;
         Ok(ProgramImage {
             ns: ns.name().to_string(),
             forms: images,
             sources,
-            files,
         })
+    }
+
+    /// The images of a job's submitted files, `relative path -> text`.
+    pub fn files(
+        &mut self,
+        files: &BTreeMap<String, String>,
+    ) -> Result<Vec<(String, Hash)>, SnapshotError> {
+        files
+            .iter()
+            .map(|(path, text)| Ok((path.clone(), self.file(path, text)?)))
+            .collect()
     }
 
     fn span_image(
@@ -197,8 +200,19 @@ impl Decoder {
             }
             forms.push((form, span(&form_image.span)?));
         }
-        let files = image
-            .files
+        Ok(ProgramForms {
+            ns: Sym::new(&image.ns),
+            forms,
+            spans: table,
+        })
+    }
+
+    /// A job's submitted files back from their images.
+    pub fn files(
+        files: &[(String, Hash)],
+        blobs: &dyn Blobs,
+    ) -> Result<BTreeMap<String, String>, SnapshotError> {
+        files
             .iter()
             .map(|(path, hash)| {
                 let bytes = blobs
@@ -207,12 +221,6 @@ impl Decoder {
                 let source: SourceImage = read_image(Kind::Source, &bytes)?;
                 Ok((path.clone(), source.text))
             })
-            .collect::<Result<_, SnapshotError>>()?;
-        Ok(ProgramForms {
-            ns: Sym::new(&image.ns),
-            forms,
-            spans: table,
-            files,
-        })
+            .collect()
     }
 }

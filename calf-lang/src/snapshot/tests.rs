@@ -96,6 +96,7 @@ fn save(vm: &Vm, globals: &Globals) -> (Vec<u8>, BTreeMap<Hash, Arc<[u8]>>) {
         inbox_seq: 0,
         reductions: 0,
         saved_at_ms: 0,
+        files: Vec::new(),
         program: None,
     };
     (write_image(Kind::Process, &image).unwrap(), blobs)
@@ -120,8 +121,9 @@ fn save_main(vm: &Vm, globals: &Globals) -> (Vec<u8>, BTreeMap<Hash, Arc<[u8]>>)
     let mut cache = ImageCache::default();
     let mut encoder = Encoder::new(&mut cache);
     let program = encoder
-        .program(Sym::new(USER), &mut rest.iter(), &forms.spans, &files)
+        .program(Sym::new(USER), &mut rest.iter(), &forms.spans)
         .unwrap();
+    image.files = encoder.files(&files).unwrap();
     for hash in encoder.into_needs() {
         blobs.insert(hash, cache.blob(&hash).expect("made by this cache"));
     }
@@ -148,7 +150,7 @@ fn program_listing(image: &ProcessImage, blobs: &BTreeMap<Hash, Arc<[u8]>>) -> S
             inner.map_or("-".to_string(), |s| s.location())
         );
     }
-    for (path, text) in &restored.files {
+    for (path, text) in Decoder::files(&image.files, blobs).unwrap() {
         listing += &format!("file {path}: {text:?}\n");
     }
     listing

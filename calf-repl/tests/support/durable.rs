@@ -52,7 +52,13 @@ pub fn start(url: &str, node: &str, script: &Path, args: &[&str], out: &Path) ->
 
 /// `calf --resume` as node `node`: takes the orphans over, runs them out.
 pub fn resume(url: &str, node: &str) -> Output {
+    resume_in(url, node, Path::new("."))
+}
+
+/// The same, run in `dir`: where the restored processes' requires look.
+pub fn resume_in(url: &str, node: &str, dir: &Path) -> Output {
     let mut child = calf(url, node)
+        .current_dir(dir)
         .arg("--resume")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -208,6 +208,15 @@ async fn restore_one(
             })?;
             let job_image: JobImage = read_image(Kind::Job, &job_bytes)?;
             let globals = calf_lang::prelude::new_globals();
+            // Every process of a submitted job carries its files: where
+            // the requires of any of them look, after as before.
+            let files = match image.files.is_empty() {
+                true => None,
+                false => Some(
+                    with_images(store, fetched, |blobs| Decoder::files(&image.files, blobs))
+                        .await?,
+                ),
+            };
             // Each attempt starts from fresh namespaces: one that stopped
             // half-way for a missing image left some vars set.
             let decoder = with_images(store, fetched, |blobs| {
@@ -216,7 +225,11 @@ async fn restore_one(
                 Ok(decoder)
             })
             .await?;
-            let job = Arc::new(Job::restored(globals, host.clone(), None));
+            let job = Arc::new(Job::restored(
+                globals,
+                host.clone(),
+                files.map(LoadPath::submitted),
+            ));
             slot.insert(RestoredJob { job, decoder })
         }
     };
@@ -227,21 +240,13 @@ async fn restore_one(
     };
     let decoder = &mut restored.decoder;
     let vm = with_images(store, fetched, |blobs| decoder.vm(&image.vm, owed, blobs)).await?;
-    // A job's main process: its job's files, and the forms it has still
-    // to run, come back with it.
+    // A job's main process: the forms it has still to run come back with
+    // it.
     let program = match &image.program {
         Some(program) => {
             Some(with_images(store, fetched, |blobs| decoder.program(program, blobs)).await?)
         }
         None => None,
-    };
-    let job = match &program {
-        Some(program) => Arc::new(Job::restored(
-            decoder.globals().clone(),
-            host.clone(),
-            Some(LoadPath::submitted(program.files.clone())),
-        )),
-        None => restored.job.clone(),
     };
     let started = !matches!(image.wait, WaitImage::Running);
     let mailbox = with_images(store, fetched, |blobs| {
@@ -290,7 +295,7 @@ async fn restore_one(
         _ => unreachable!("the VM owes what its wait says"),
     };
     let pid = Pid(image.pid);
-    let spawned = shared.spawn_as(&job, Some(pid), vm, |process| {
+    let spawned = shared.spawn_as(&restored.job, Some(pid), vm, |process| {
         process.restore((revision, bytes.len()), wait, mailbox, &image);
         if let Some(program) = program {
             process.resume_program(program, started);

@@ -7,7 +7,6 @@
 //! refused that way means another scheduler took the process over, and
 //! this copy stops with `:calf/fenced`.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 
 use bytes::Bytes;
@@ -293,6 +292,10 @@ impl Process {
             }),
         };
         let program = self.program_image(&mut encoder)?;
+        let files = match self.job.load_path.submitted_files() {
+            Some(files) => encoder.files(files)?,
+            None => Vec::new(),
+        };
         let mut needs = encoder.into_needs();
         let namespaces = self.namespaces_image(&mut cache)?;
         needs.extend(namespaces.needs.iter().copied());
@@ -331,6 +334,7 @@ impl Process {
             inbox_seq,
             reductions: self.reductions,
             saved_at_ms: now_ms(),
+            files,
             program,
         };
         Ok(Encoded {
@@ -359,14 +363,8 @@ impl Process {
             return Ok(None);
         };
         let program = &main.program;
-        let files = self.job.load_path.submitted_files();
         encoder
-            .program(
-                program.ns,
-                &mut program.forms.iter(),
-                &program.spans,
-                files.map_or(&BTreeMap::new(), |f| f),
-            )
+            .program(program.ns, &mut program.forms.iter(), &program.spans)
             .map(Some)
     }
 
