@@ -343,6 +343,96 @@ fn the_orphans_of_a_dead_scheduler_spread_over_the_survivors() {
 }
 
 #[test]
+fn linked_durable_processes_taken_over_by_different_survivors_stay_linked() {
+    // Twenty pairs: `a` traps exits and is linked to its durable partner
+    // `b`. Spread over two survivors, about half the pairs are split; a
+    // partner restored on the other survivor, or later, is not gone.
+    let script = "
+        (defn b [] (call \"durable.step\" 0) (sleep 4000) (println \"b done\"))
+        (defn a []
+          (trap-exit! true)
+          (spawn-durable-link b)
+          (call \"durable.step\" 0)
+          (receive [:EXIT _ reason] (println \"link broke:\" reason)
+                   (after 2000 (println \"a done\"))))
+        (dotimes [_ 20] (spawn-durable a))
+        (println \"all stored\")
+        (sleep 60000)";
+    let mut first = FirstRun::start("split-links", script, 3_000);
+    wait_until("the program to have spawned every process", || {
+        lines(&first.out).contains(&"all stored".to_string())
+    });
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let url = first.server.url();
+    let (b, c) = std::thread::scope(|scope| {
+        let b = scope.spawn(|| resume(&url, "node-b"));
+        let c = scope.spawn(|| resume(&url, "node-c"));
+        (b.join().unwrap(), c.join().unwrap())
+    });
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&b.stdout),
+        String::from_utf8_lossy(&c.stdout)
+    );
+    assert!(!printed.contains("link broke"), "{printed}");
+    assert_eq!(printed.matches("a done").count(), 20, "{printed}");
+    assert_eq!(printed.matches("b done").count(), 20, "{printed}");
+}
+
+#[test]
+fn the_partners_of_a_process_that_cannot_be_restored_are_told_why() {
+    let script = "
+        (defn target [] (sleep 60000))
+        (defn watcher [t]
+          (monitor t)
+          (receive [:DOWN _ _ reason]
+                   (println \"down:\" (:type (ex-data reason)) (ex-message reason))))
+        (let [t (spawn-durable target)]
+          (spawn-durable watcher t)
+          (println \"target\" t))
+        (sleep 60000)";
+    let mut first = FirstRun::start("unrestorable-partner", script, 0);
+    wait_for_lines(&first.out, 1);
+    let target = lines(&first.out)[0]
+        .strip_prefix("target #pid<")
+        .and_then(|rest| rest.strip_suffix('>'))
+        .expect("the target's pid is printed")
+        .to_string();
+    std::thread::sleep(Duration::from_millis(300));
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    // The target's saved image damaged: its owner kept, its image not.
+    let damaged = Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import asyncio, sys, nats\n\
+             async def main():\n\
+             \x20   nc = await nats.connect(sys.argv[1])\n\
+             \x20   kv = await nc.jetstream().key_value('calf_processes')\n\
+             \x20   owner = b'node-first'\n\
+             \x20   await kv.put(sys.argv[2], bytes([len(owner)]) + owner + b'damaged')\n\
+             \x20   await nc.close()\n\
+             asyncio.run(main())",
+            &first.server.url(),
+            &target,
+        ])
+        .status()
+        .unwrap();
+    assert!(damaged.success());
+    let second = resume(&first.server.url(), "node-second");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        stdout.starts_with(&format!(
+            "down: :calf/unrestorable durable process #pid<{target}> cannot be restored, and ends:"
+        )),
+        "the monitor fires with the reason the target ended with:\n{stdout}{stderr}"
+    );
+}
+
+#[test]
 fn a_full_store_fails_the_call_with_a_clear_reason_and_the_scheduler_stays_up() {
     let scratch = Scratch::new("full");
     let server = NatsServer::start_jetstream(&scratch.0.join("js"));

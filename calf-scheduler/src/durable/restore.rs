@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use calf_lang::error::RuntimeError;
 use calf_lang::snapshot::format::{JobImage, ProcessImage, WaitImage};
 use calf_lang::snapshot::{read_image, Blobs, Decoder, Hash, Kind, SnapshotError};
 use calf_lang::value::Pid;
@@ -72,6 +73,9 @@ pub(crate) async fn resume_orphans(
     let mut fetched = Fetched::default();
     let mut jobs: FxHashMap<Hash, RestoredJob> = FxHashMap::default();
     let mut started = Vec::new();
+    // The processes that could not be restored, and why: what their
+    // partners are told.
+    let mut ended: FxHashMap<u64, Value> = FxHashMap::default();
     for pid in orphans {
         let Some(Claimed { revision, image }) = store.claim(pid).await? else {
             continue;
@@ -90,11 +94,12 @@ pub(crate) async fn resume_orphans(
             Ok(restored) => started.push(restored),
             Err(Failed::Store(e)) => return Err(e),
             Err(Failed::Snapshot(e)) => {
-                host.write(
-                    &format!("durable process #pid<{pid}> cannot be restored, and ends: {e}\n"),
-                    true,
-                );
+                let why = format!("durable process #pid<{pid}> cannot be restored, and ends: {e}");
+                host.write(&format!("{why}\n"), true);
                 let _ = store.remove(pid, revision).await;
+                let reason = RuntimeError::new(UNRESTORABLE, why).into_value();
+                tell_partners_here(shared, pid, &image, &reason);
+                ended.insert(pid, reason);
             }
         }
     }
@@ -111,28 +116,92 @@ pub(crate) async fn resume_orphans(
         }
     }
     // A link or monitor to a process that did not come back (it died with
-    // the crashed scheduler, and was not durable) broke with that node.
+    // the crashed scheduler, and was not durable) broke with that node; to
+    // one that could not be restored, with the reason it ended. A durable
+    // partner still saved is not gone: another scheduler runs it, or will.
+    let mut gone: FxHashMap<u64, Option<Value>> = FxHashMap::default();
     for (pid, links, watching) in &started {
         let Some(handle) = shared.handle(*pid) else {
             continue;
         };
-        for other in links.iter().filter(|p| !shared.is_alive(Pid(**p))) {
-            let _ = handle.push(Signal::Exit(Box::new(ExitSignal {
-                from: Pid(*other),
-                reason: Value::keyword("noconnection"),
-                link_broken: true,
-            })));
+        let partners = links.iter().chain(watching.iter().map(|(_, p)| p));
+        for other in partners {
+            if !gone.contains_key(other) {
+                let reason = partner_gone(shared, &store, &ended, *other).await?;
+                gone.insert(*other, reason);
+            }
         }
-        for (reference, other) in watching.iter().filter(|(_, p)| !shared.is_alive(Pid(*p))) {
-            let _ = handle.push(Signal::Message(Value::vector([
-                Value::keyword("DOWN"),
-                Value::Ref(*reference),
-                Value::Pid(Pid(*other)),
-                Value::keyword("noconnection"),
-            ])));
+        let reason_of = |other: &u64| gone.get(other).cloned().flatten();
+        for other in links {
+            if let Some(reason) = reason_of(other) {
+                let _ = handle.push(Signal::Exit(Box::new(ExitSignal {
+                    from: Pid(*other),
+                    reason,
+                    link_broken: true,
+                })));
+            }
+        }
+        for (reference, other) in watching {
+            if let Some(reason) = reason_of(other) {
+                let _ = handle.push(Signal::Message(down(*reference, *other, reason)));
+            }
         }
     }
     Ok(started.len())
+}
+
+/// The type of the reason a durable process that cannot be restored ends
+/// with.
+const UNRESTORABLE: &str = "calf/unrestorable";
+
+/// Why partner `pid` of a restored process is gone, if it is: `None` when
+/// it runs here, or is durable and still saved.
+async fn partner_gone(
+    shared: &Shared,
+    store: &Store,
+    ended: &FxHashMap<u64, Value>,
+    pid: u64,
+) -> Result<Option<Value>, StoreError> {
+    if let Some(reason) = ended.get(&pid) {
+        return Ok(Some(reason.clone()));
+    }
+    if shared.is_alive(Pid(pid)) || (super::is_durable(Pid(pid)) && store.is_saved(pid).await?) {
+        return Ok(None);
+    }
+    Ok(Some(Value::keyword("noconnection")))
+}
+
+/// Tells the partners of `pid`, a process that cannot be restored, that
+/// run here that it ended with `reason`: the links and monitors its image
+/// names, when it reads that far.
+fn tell_partners_here(shared: &Shared, pid: u64, image: &Bytes, reason: &Value) {
+    let Ok(image) = read_image::<ProcessImage>(Kind::Process, image) else {
+        return;
+    };
+    for other in &image.links {
+        if let Some(handle) = shared.handle(Pid(*other)) {
+            let _ = handle.push(Signal::Exit(Box::new(ExitSignal {
+                from: Pid(pid),
+                reason: reason.clone(),
+                link_broken: true,
+            })));
+        }
+    }
+    for (reference, watcher) in &image.watchers {
+        if let Some(handle) = shared.handle(Pid(*watcher)) {
+            let _ = handle.push(Signal::Message(down(*reference, pid, reason.clone())));
+        }
+    }
+}
+
+/// The message a monitor of `pid` gets when it ends with `reason`.
+fn down(reference: u64, pid: u64, reason: Value) -> Value {
+    Value::vector([
+        Value::keyword("DOWN"),
+        Value::Ref(reference),
+        Value::Pid(Pid(pid)),
+        reason,
+    ])
 }
 
 /// A restored process, with the pids it links to and monitors.
