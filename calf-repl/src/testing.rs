@@ -394,6 +394,9 @@ fn describe(problem: &Problem) -> String {
         "FAIL"
     };
     let _ = writeln!(s, "{kind} at {}:{}", problem.file, problem.line);
+    if let Some(text) = source_line(&problem.file, problem.line) {
+        let _ = writeln!(s, " {} │ {text}", problem.line);
+    }
     if !problem.context.is_empty() {
         let _ = writeln!(s, "{}", problem.context);
     }
@@ -403,6 +406,16 @@ fn describe(problem: &Problem) -> String {
     let _ = writeln!(s, "expected: {}", problem.expected);
     let _ = writeln!(s, "  actual: {}", problem.actual);
     s
+}
+
+/// Line `line` of `file` (a path from the current directory, as the
+/// tests name their files), shown under a failure as errors show theirs;
+/// `None` when it cannot be read.
+fn source_line(file: &str, line: i64) -> Option<String> {
+    let index = usize::try_from(line).ok()?.checked_sub(1)?;
+    let text = std::fs::read_to_string(file).ok()?;
+    let found = text.lines().nth(index)?;
+    Some(found.trim_end().to_string())
 }
 
 /// Prints the failures and the summary line; returns whether all passed.
