@@ -23,12 +23,18 @@ struct Server {
 
 impl Server {
     fn start(name: &str) -> Server {
+        Server::start_with(name, &[])
+    }
+
+    /// A server started with `args` besides `nrepl --threads 2`.
+    fn start_with(name: &str, args: &[&str]) -> Server {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("nrepl-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("a scratch directory");
         let mut child = Command::new(env!("CARGO_BIN_EXE_calf"))
             .args(["nrepl", "--threads", "2"])
+            .args(args)
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -836,4 +842,77 @@ fn stdin_is_answered_and_says_calf_reads_no_input() {
     assert_eq!(replies.len(), 1, "{replies:?}");
     assert_eq!(replies[0].statuses(), ["done"]);
     assert_eq!(client.eval("after", &session, "(+ 1 2)"), "3");
+}
+
+/// `--port` and `--bind` are used as given.
+#[test]
+fn an_explicit_port_and_address_are_used() {
+    // A port that was free a moment ago.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let server = Server::start_with(
+        "port",
+        &["--port", &port.to_string(), "--bind", "127.0.0.1"],
+    );
+    assert_eq!(server.port, port);
+    let mut client = server.connect();
+    let session = client.clone_session();
+    assert_eq!(client.eval("e", &session, "(* 6 7)"), "42");
+}
+
+/// Output is sent as it is printed, before the evaluation ends; `lookup`
+/// answers a var's info in a map of its own.
+#[test]
+fn output_streams_while_an_evaluation_runs_and_lookup_answers() {
+    let server = Server::start("stream");
+    let mut client = server.connect();
+    let waiting = client.clone_session();
+    client.send(&request(&[
+        ("op", "eval"),
+        ("id", "wait"),
+        ("session", &waiting),
+        (
+            "code",
+            "(do (register! :waiter (self)) (println \"first\") (receive :go :went))",
+        ),
+    ]));
+    let first = client
+        .next()
+        .expect("the output, while the evaluation waits");
+    assert_eq!(first.str("out"), Some("first\n"), "{first:?}");
+    assert_eq!(first.str("id"), Some("wait"));
+
+    let mut other = server.connect();
+    let session = other.clone_session();
+    assert_eq!(other.eval("go", &session, "(send :waiter :go)"), ":go");
+    let replies = client.until_done("wait");
+    assert_eq!(combined(&replies, "value"), ":went");
+
+    other.send(&request(&[
+        ("op", "lookup"),
+        ("id", "l"),
+        ("session", &session),
+        ("ns", "user"),
+        ("sym", "mapcat"),
+    ]));
+    let lookup = other.until_done("l").remove(0);
+    let info = lookup.get("info").expect("an info map");
+    assert_eq!(info.str("name"), Some("mapcat"));
+    assert_eq!(info.str("ns"), Some("calf.core"));
+    assert!(
+        info.str("arglists-str").is_some_and(|a| a.contains("f")),
+        "{lookup:?}"
+    );
+    assert!(info.str("doc").is_some(), "{lookup:?}");
+    other.send(&request(&[
+        ("op", "lookup"),
+        ("id", "l2"),
+        ("session", &session),
+        ("sym", "no-such-var"),
+    ]));
+    let missing = other.until_done("l2").remove(0);
+    assert_eq!(missing.get("info"), Some(&B::Dict(Vec::new())));
+    assert_eq!(missing.statuses(), ["done"]);
 }
