@@ -53,11 +53,12 @@ fn passing_files_pass() {
         "test stubs-test/charges-then-mails ... ok",
         "test stubs-test/declined-cards ... ok",
         "test stubs-test/stubs-are-gone-afterwards ... ok",
+        "test stubs-test/retried-calls-count-their-attempts ... ok",
     ] {
         assert!(has_line(&out, line), "no line {line:?} in:\n{out}");
     }
     assert!(
-        out.contains("test result: ok. 8 passed; 0 failed; finished in"),
+        out.contains("test result: ok. 9 passed; 0 failed; finished in"),
         "{out}"
     );
     assert!(!out.contains("failures:"), "{out}");
@@ -99,7 +100,7 @@ fn failures_are_reported_with_their_line_and_fail_the_run() {
     }
     assert!(out.contains("unclosed `(`"), "{out}");
     assert!(
-        out.contains("test result: FAILED. 8 passed; 5 failed; finished in"),
+        out.contains("test result: FAILED. 9 passed; 5 failed; finished in"),
         "{out}"
     );
     // The lib/ namespace beside the tests is not a test file.
@@ -108,10 +109,10 @@ fn failures_are_reported_with_their_line_and_fail_the_run() {
     let xml = std::fs::read_to_string(&junit).expect("the JUnit report");
     check_well_formed(&xml);
     assert!(
-        xml.contains(r#"<testsuites name="calf test" tests="13" failures="3" errors="2""#),
+        xml.contains(r#"<testsuites name="calf test" tests="14" failures="3" errors="2""#),
         "{xml}"
     );
-    assert_eq!(xml.matches("<testcase ").count(), 13, "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 14, "{xml}");
     assert_eq!(xml.matches("<failure ").count(), 3, "{xml}");
     assert_eq!(xml.matches("<error ").count(), 2, "{xml}");
     assert!(
@@ -330,5 +331,34 @@ fn a_macro_at_the_head_of_is_gets_its_forms_and_reports_its_value() {
     ] {
         assert!(has_line(&out, line), "no line {line:?} in:\n{out}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Test files run at once, each in a runtime of its own: two files whose
+/// test sleeps take about one sleep, not two.
+#[test]
+fn test_files_run_in_parallel() {
+    let dir = tempdir("parallel");
+    for name in ["one", "two"] {
+        std::fs::write(
+            dir.join(format!("{name}_test.calf")),
+            format!(
+                "(ns {name}-test (:require [calf.test :refer [deftest is]]))\n\
+                 (deftest sleeps (sleep 1500) (is true))\n"
+            ),
+        )
+        .unwrap();
+    }
+    let started = std::time::Instant::now();
+    let output = calf_test_in(&dir, &["--jobs", "2"]);
+    let took = started.elapsed();
+    let out = stdout(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("test result: ok. 2 passed"), "{out}");
+    // One after the other would take 3 s at least.
+    assert!(
+        took < std::time::Duration::from_millis(2800),
+        "the files ran one after the other: {took:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
