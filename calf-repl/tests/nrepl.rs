@@ -626,6 +626,22 @@ fn ciders_requests_get_the_answers_cider_reads() {
     assert_eq!(combined(&init, "value"), "\"user\"", "{init:?}");
     assert_eq!(combined(&init, "err"), "");
 
+    // Then its `cider-repl-init-code`, which Calva also evaluates on
+    // connecting (`calva.autoEvaluateCode.onConnect.clj`).
+    cider.send(&request(&[
+        ("op", "eval"),
+        ("id", "init-code"),
+        ("session", &main),
+        ("ns", "user"),
+        (
+            "code",
+            "(when-let [requires (resolve 'clojure.main/repl-requires)] (clojure.core/apply clojure.core/require @requires))",
+        ),
+    ]));
+    let init_code = cider.until_done("init-code");
+    assert_eq!(combined(&init_code, "value"), "nil", "{init_code:?}");
+    assert_eq!(combined(&init_code, "err"), "");
+
     // C-c C-c on a top-level form of a buffer.
     let print_options = B::Dict(vec![("right-margin".into(), B::Int(80))]);
     let from_buffer = |id: &'static str, code: &'static str, line: &'static str| {
@@ -915,4 +931,77 @@ fn output_streams_while_an_evaluation_runs_and_lookup_answers() {
     let missing = other.until_done("l2").remove(0);
     assert_eq!(missing.get("info"), Some(&B::Dict(Vec::new())));
     assert_eq!(missing.statuses(), ["done"]);
+}
+
+/// Conjure's conversation on connecting and evaluating, request for
+/// request as its nREPL client sends them (read from Conjure's source):
+/// `describe` and `ls-sessions` without a session, the probe of a
+/// session's type (a reader conditional, which Calf does not read: Conjure
+/// then calls the session's type unknown), `clone`, its Clojure preamble
+/// (which fails at its first form and leaves the namespace alone), and an
+/// evaluation with the fields and print options it adds.
+#[test]
+fn conjures_requests_are_answered() {
+    let server = Server::start("conjure");
+    let mut conjure = server.connect();
+    conjure.send(&request(&[("op", "describe"), ("id", "d")]));
+    let described = conjure.until_done("d").remove(0);
+    assert!(matches!(described.get("ops"), Some(B::Dict(ops)) if !ops.is_empty()));
+    conjure.send(&request(&[("op", "ls-sessions"), ("id", "ls")]));
+    let listed = conjure.until_done("ls").remove(0);
+    assert!(
+        matches!(listed.get("sessions"), Some(B::List(_))),
+        "{listed:?}"
+    );
+
+    let session = conjure.clone_session();
+    conjure.send(&request(&[
+        ("op", "eval"),
+        ("id", "type"),
+        ("session", &session),
+        (
+            "code",
+            "#?(:clj 'clj :cljs 'cljs :cljr 'cljr :default 'unknown)",
+        ),
+    ]));
+    let probed = conjure.until_done("type");
+    assert_eq!(combined(&probed, "value"), "", "{probed:?}");
+    assert!(combined(&probed, "err").contains("reader conditionals"));
+
+    conjure.send(&request(&[
+        ("op", "eval"),
+        ("id", "preamble"),
+        ("session", &session),
+        (
+            "code",
+            "(create-ns 'conjure.internal)\n(intern 'conjure.internal 'initial-ns (symbol (str *ns*)))\n(ns conjure.internal\n  (:require [clojure.pprint :as pp] [clojure.test] [clojure.data] [clojure.string]))\n(in-ns initial-ns)",
+        ),
+    ]));
+    let preamble = conjure.until_done("preamble");
+    assert_eq!(combined(&preamble, "ns"), "user", "{preamble:?}");
+
+    let options = B::Dict(vec![
+        ("associative".into(), B::Int(1)),
+        ("right-margin".into(), B::Int(80)),
+    ]);
+    conjure.send(&request_with(
+        &[
+            ("op", "eval"),
+            ("id", "e"),
+            ("session", &session),
+            ("ns", "user"),
+            ("code", "(+ 1 2)"),
+            ("file", "/project/src/app.calf"),
+            ("line", "4"),
+            ("column", "1"),
+            ("nrepl.middleware.print/print", "conjure.internal/pprint"),
+        ],
+        &[
+            ("nrepl.middleware.print/options", options),
+            ("nrepl.middleware.print/quota", B::Int(1 << 20)),
+        ],
+    ));
+    let evaluated = conjure.until_done("e");
+    assert_eq!(combined(&evaluated, "value"), "3", "{evaluated:?}");
+    assert_eq!(combined(&evaluated, "ns"), "user");
 }

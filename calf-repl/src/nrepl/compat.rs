@@ -24,9 +24,12 @@ pub fn calf_for(code: &str, ns: &str, last_error: Option<&str>) -> Option<String
         // Earlier CIDER sends the two halves apart.
         | "(str *ns*)" => Some(string(ns)),
         "(when (clojure.core/resolve 'clojure.main/repl-requires) \
-         (clojure.core/map clojure.core/require clojure.main/repl-requires))" => {
-            Some("nil".to_string())
-        }
+         (clojure.core/map clojure.core/require clojure.main/repl-requires))"
+        // Recent CIDER's `cider-repl-init-code`, and Calva's
+        // `autoEvaluateCode.onConnect.clj`, by default: the REPL
+        // helpers (`doc`, `source`, ...), which Calf's core has already.
+        | "(when-let [requires (resolve 'clojure.main/repl-requires)] \
+         (clojure.core/apply clojure.core/require @requires))" => Some("nil".to_string()),
         // CIDER without its middleware, after an evaluation failed: the
         // error buffer shows what this prints (Calf's report of the
         // failure: message, source and stack, whose file:line:column
@@ -70,6 +73,12 @@ mod tests {
             calf_for(" (str  *ns*)\n", "app.core", None).as_deref(),
             Some("\"app.core\"")
         );
+    }
+
+    #[test]
+    fn the_repl_helpers_calva_and_cider_require_are_there_already() {
+        let sent = "(when-let [requires (resolve 'clojure.main/repl-requires)]\n  (clojure.core/apply clojure.core/require @requires))";
+        assert_eq!(calf_for(sent, "user", None).as_deref(), Some("nil"));
     }
 
     #[test]
