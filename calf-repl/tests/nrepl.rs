@@ -878,7 +878,8 @@ fn an_explicit_port_and_address_are_used() {
     assert_eq!(client.eval("e", &session, "(* 6 7)"), "42");
 }
 
-/// Output is sent as it is printed, before the evaluation ends; `lookup`
+/// Output (`out`, and `err` for standard error) is sent as it is
+/// printed, before the evaluation ends; `lookup`
 /// answers a var's info in a map of its own.
 #[test]
 fn output_streams_while_an_evaluation_runs_and_lookup_answers() {
@@ -891,7 +892,7 @@ fn output_streams_while_an_evaluation_runs_and_lookup_answers() {
         ("session", &waiting),
         (
             "code",
-            "(do (register! :waiter (self)) (println \"first\") (receive :go :went))",
+            "(do (register! :waiter (self)) (println \"first\") (eprintln \"then\") (receive :go :went))",
         ),
     ]));
     let first = client
@@ -899,6 +900,8 @@ fn output_streams_while_an_evaluation_runs_and_lookup_answers() {
         .expect("the output, while the evaluation waits");
     assert_eq!(first.str("out"), Some("first\n"), "{first:?}");
     assert_eq!(first.str("id"), Some("wait"));
+    let second = client.next().expect("the error output, while it waits");
+    assert_eq!(second.str("err"), Some("then\n"), "{second:?}");
 
     let mut other = server.connect();
     let session = other.clone_session();
