@@ -224,11 +224,11 @@ fn a_test_runs_until_its_own_limit_or_the_commands() {
 (deftest hangs
   (receive :never-sent nil))
 
-(deftest has-its-own-limit {:timeout-ms 200}
+(deftest has-its-own-limit {:timeout-ms 150}
   (sleep 60000))
 
 (deftest is-slow-but-may-be {:timeout-ms 20000}
-  (sleep 600)
+  (sleep 450)
   (is (= 1 1)))
 
 (deftest quick
@@ -237,7 +237,7 @@ fn a_test_runs_until_its_own_limit_or_the_commands() {
     )
     .unwrap();
     let started = std::time::Instant::now();
-    let output = calf_test_in(&dir, &["--timeout-ms", "400"]);
+    let output = calf_test_in(&dir, &["--timeout-ms", "300"]);
     let out = stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{out}");
     for line in [
@@ -246,9 +246,9 @@ fn a_test_runs_until_its_own_limit_or_the_commands() {
         "test timeouts-test/is-slow-but-may-be ... ok",
         "test timeouts-test/quick ... ok",
         "ERROR at timeouts_test.calf:3",
-        "timed out after 400 ms",
+        "timed out after 300 ms",
         "ERROR at timeouts_test.calf:6",
-        "timed out after 200 ms",
+        "timed out after 150 ms",
     ] {
         assert!(has_line(&out, line), "no line {line:?} in:\n{out}");
     }
@@ -344,7 +344,7 @@ fn test_files_run_in_parallel() {
             dir.join(format!("{name}_test.calf")),
             format!(
                 "(ns {name}-test (:require [calf.test :refer [deftest is]]))\n\
-                 (deftest sleeps (sleep 1500) (is true))\n"
+                 (deftest sleeps (sleep 1000) (is true))\n"
             ),
         )
         .unwrap();
@@ -355,9 +355,9 @@ fn test_files_run_in_parallel() {
     let out = stdout(&output);
     assert!(output.status.success(), "{out}");
     assert!(out.contains("test result: ok. 2 passed"), "{out}");
-    // One after the other would take 3 s at least.
+    // One after the other would take 2 s at least.
     assert!(
-        took < std::time::Duration::from_millis(2800),
+        took < std::time::Duration::from_millis(1900),
         "the files ran one after the other: {took:?}"
     );
     let _ = std::fs::remove_dir_all(&dir);
