@@ -1008,3 +1008,97 @@ fn conjures_requests_are_answered() {
     assert_eq!(combined(&evaluated, "value"), "3", "{evaluated:?}");
     assert_eq!(combined(&evaluated, "ns"), "user");
 }
+
+/// Calva's requests, as its nREPL client sends them (read from its
+/// source): `*ns*` on a connection with no session yet, `clone` once that
+/// is done, a verbose `describe`, its default form on connecting, an
+/// evaluation, completion, info, load-file, and `classpath` (a
+/// cider-nrepl op, which Calva does without).
+#[test]
+fn calvas_requests_are_answered() {
+    let server = Server::start("calva");
+    let mut calva = server.connect();
+    calva.send(&request(&[("op", "eval"), ("id", "1"), ("code", "*ns*")]));
+    let first = calva.until_done("1");
+    assert_eq!(combined(&first, "ns"), "user", "{first:?}");
+    assert_eq!(combined(&first, "value"), "user");
+    assert_eq!(combined(&first, "err"), "");
+    let session = calva.clone_session();
+    calva.send(&request_with(
+        &[("op", "describe"), ("id", "3"), ("session", &session)],
+        &[("verbose", B::Int(1))],
+    ));
+    assert_eq!(calva.until_done("3").last().unwrap().statuses(), ["done"]);
+
+    let eval = |calva: &mut Client, id: &str, code: &str| {
+        calva.send(&request_with(
+            &[
+                ("op", "eval"),
+                ("id", id),
+                ("session", &session),
+                ("code", code),
+                ("ns", "user"),
+                ("file", "/project/src/app.calf"),
+            ],
+            &[
+                ("line", B::Int(2)),
+                ("column", B::Int(1)),
+                ("pprint", B::Int(0)),
+            ],
+        ));
+        calva.until_done(id)
+    };
+    let on_connect = eval(
+        &mut calva,
+        "4",
+        "(when-let [requires (resolve 'clojure.main/repl-requires)]\n  (clojure.core/apply clojure.core/require @requires))",
+    );
+    assert_eq!(combined(&on_connect, "value"), "nil", "{on_connect:?}");
+    let defined = eval(&mut calva, "5", "(defn area [w h] (* w h))");
+    assert_eq!(combined(&defined, "value"), "user/area");
+    assert_eq!(combined(&eval(&mut calva, "6", "(area 2 3)"), "value"), "6");
+
+    calva.send(&request(&[
+        ("op", "complete"),
+        ("id", "7"),
+        ("session", &session),
+        ("ns", "user"),
+        ("symbol", "are"),
+        ("context", "(__prefix__ 2 3)"),
+    ]));
+    let completed = calva.until_done("7").remove(0);
+    assert!(
+        matches!(completed.get("completions"), Some(B::List(c))
+            if c.iter().any(|c| c.str("candidate") == Some("area"))),
+        "{completed:?}"
+    );
+    calva.send(&request(&[
+        ("op", "info"),
+        ("id", "8"),
+        ("session", &session),
+        ("ns", "user"),
+        ("symbol", "area"),
+    ]));
+    let info = calva.until_done("8").remove(0);
+    assert_eq!(info.str("arglists-str"), Some("([w h])"), "{info:?}");
+    assert_eq!(info.get("line"), Some(&B::Int(2)));
+
+    let path = server.dir.join("app").join("sizes.calf");
+    calva.send(&request(&[
+        ("op", "load-file"),
+        ("id", "9"),
+        ("session", &session),
+        ("file", "(ns app.sizes)\n(def big 100)\nbig\n"),
+        ("file-name", "sizes.calf"),
+        ("file-path", &path.to_string_lossy()),
+    ]));
+    assert_eq!(combined(&calva.until_done("9"), "value"), "100");
+
+    calva.send(&request(&[
+        ("op", "classpath"),
+        ("id", "10"),
+        ("session", &session),
+    ]));
+    let classpath = calva.until_done("10").remove(0);
+    assert_eq!(classpath.statuses(), ["error", "unknown-op", "done"]);
+}

@@ -23,6 +23,10 @@ pub fn calf_for(code: &str, ns: &str, last_error: Option<&str>) -> Option<String
          (clojure.core/map clojure.core/require clojure.main/repl-requires)) (str *ns*))"
         // Earlier CIDER sends the two halves apart.
         | "(str *ns*)" => Some(string(ns)),
+        // Calva, on connecting, before it clones its session (it reads
+        // the reply's `ns`): Clojure prints a namespace object, Calf has
+        // only the name.
+        "*ns*" => Some(format!("(quote {ns})")),
         "(when (clojure.core/resolve 'clojure.main/repl-requires) \
          (clojure.core/map clojure.core/require clojure.main/repl-requires))"
         // Recent CIDER's `cider-repl-init-code`, and Calva's
@@ -89,6 +93,14 @@ mod tests {
             Some("(do (print \"divide by zero\\n\") nil)")
         );
         assert_eq!(calf_for(form, "user", None).as_deref(), Some("nil"));
+    }
+
+    #[test]
+    fn calvas_first_question_gets_the_namespace() {
+        assert_eq!(
+            calf_for("*ns*", "user", None).as_deref(),
+            Some("(quote user)")
+        );
     }
 
     #[test]
