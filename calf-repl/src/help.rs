@@ -77,6 +77,8 @@ if any failed.
 Options:
   --junit FILE        also write the results as JUnit XML
   --jobs N            test files run at once (default: one per core)
+  --timeout-ms MS     a test running longer is stopped and reported as an
+                      error (default: 60000; a deftest may set its own)
   --nats URL          foreign calls go to this NATS server (CALF_NATS_URL)
 
 Read: docs/testing.md.",

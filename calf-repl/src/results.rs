@@ -1,14 +1,15 @@
 //! `*1 *2 *3` and `*e` of a REPL: the last three results and the last
-//! error, as vars of `user`, which the terminal REPL and nREPL sessions
-//! set after each evaluation.
+//! error, as vars of `calf.core` (so that every namespace sees them, as
+//! Clojure's are in `clojure.core`), which the terminal REPL and nREPL
+//! sessions set after each evaluation.
 
 use std::sync::Arc;
 
-use calf_lang::namespace::{Globals, USER};
+use calf_lang::namespace::{Globals, CORE};
 use calf_lang::{Sym, Value};
 use calf_scheduler::Failure;
 
-/// Sets `*1 *2 *3` after a result, or `*e` after an error, in `user`.
+/// Sets `*1 *2 *3` after a result, or `*e` after an error, in `calf.core`.
 pub struct Results {
     globals: Arc<Globals>,
 }
@@ -23,7 +24,7 @@ impl Results {
 
     fn var(&self, name: &str) -> Arc<calf_lang::namespace::Var> {
         self.globals
-            .namespace(Sym::new(USER))
+            .namespace(Sym::new(CORE))
             .intern(Sym::new(name))
     }
 

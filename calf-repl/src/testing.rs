@@ -38,6 +38,12 @@ struct TestCli {
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
 
+    /// How long one test may run before it is stopped and reported as an
+    /// error, in milliseconds (default: 60000). A deftest that says
+    /// {:timeout-ms N} keeps its own.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
+    timeout_ms: Option<u64>,
+
     /// Test files run at once (default: one per core).
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
@@ -192,6 +198,7 @@ fn run_files(files: &[PathBuf], cli: &TestCli, out: &mut impl Write) -> Vec<File
             let tx = tx.clone();
             let next = &next;
             let nats = cli.nats.clone();
+            let timeout_ms = cli.timeout_ms;
             // The compiler recurses over nested forms: a roomy stack, as
             // the command's main thread has.
             let spawned = std::thread::Builder::new()
@@ -199,7 +206,7 @@ fn run_files(files: &[PathBuf], cli: &TestCli, out: &mut impl Write) -> Vec<File
                 .spawn_scoped(scope, move || loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
-                    let result = run_file(file, nats.clone());
+                    let result = run_file(file, nats.clone(), timeout_ms);
                     if tx.send((i, result)).is_err() {
                         break;
                     }
@@ -244,11 +251,17 @@ impl Captured {
 }
 
 /// Runs one test file in a runtime of its own.
-fn run_file(file: &Path, nats_url: Option<String>) -> FileResult {
+fn run_file(file: &Path, nats_url: Option<String>, timeout_ms: Option<u64>) -> FileResult {
     let started = Instant::now();
     let path = file.display().to_string();
+    let run = match timeout_ms {
+        Some(ms) => {
+            format!("(binding [calf.test/*test-timeout-ms* {ms}] (calf.test/-run-for-command))")
+        }
+        None => "(calf.test/-run-for-command)".to_string(),
+    };
     let driver = format!(
-        "(require 'calf.test)\n(load-file {})\n(calf.test/-run-for-command)\n",
+        "(require 'calf.test)\n(load-file {})\n{run}\n",
         pr_str(&Value::str(path.as_str()))
     );
     let source = add_source(format!("<calf test {path}>"), driver);
@@ -381,6 +394,9 @@ fn describe(problem: &Problem) -> String {
         "FAIL"
     };
     let _ = writeln!(s, "{kind} at {}:{}", problem.file, problem.line);
+    if let Some(text) = source_line(&problem.file, problem.line) {
+        let _ = writeln!(s, " {} │ {text}", problem.line);
+    }
     if !problem.context.is_empty() {
         let _ = writeln!(s, "{}", problem.context);
     }
@@ -390,6 +406,16 @@ fn describe(problem: &Problem) -> String {
     let _ = writeln!(s, "expected: {}", problem.expected);
     let _ = writeln!(s, "  actual: {}", problem.actual);
     s
+}
+
+/// Line `line` of `file` (a path from the current directory, as the
+/// tests name their files), shown under a failure as errors show theirs;
+/// `None` when it cannot be read.
+fn source_line(file: &str, line: i64) -> Option<String> {
+    let index = usize::try_from(line).ok()?.checked_sub(1)?;
+    let text = std::fs::read_to_string(file).ok()?;
+    let found = text.lines().nth(index)?;
+    Some(found.trim_end().to_string())
 }
 
 /// Prints the failures and the summary line; returns whether all passed.

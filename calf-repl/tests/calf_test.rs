@@ -53,11 +53,12 @@ fn passing_files_pass() {
         "test stubs-test/charges-then-mails ... ok",
         "test stubs-test/declined-cards ... ok",
         "test stubs-test/stubs-are-gone-afterwards ... ok",
+        "test stubs-test/retried-calls-count-their-attempts ... ok",
     ] {
         assert!(has_line(&out, line), "no line {line:?} in:\n{out}");
     }
     assert!(
-        out.contains("test result: ok. 8 passed; 0 failed; finished in"),
+        out.contains("test result: ok. 9 passed; 0 failed; finished in"),
         "{out}"
     );
     assert!(!out.contains("failures:"), "{out}");
@@ -78,6 +79,7 @@ fn failures_are_reported_with_their_line_and_fail_the_run() {
         "test passing-test/areas ... ok",
         "---- failing-test/sums (tests/calf-test/failing_test.calf:4) ----",
         "FAIL at tests/calf-test/failing_test.calf:8",
+        " 8 │       (is (= 5 (+ 2 2)) \"two and two\"))))",
         "with context nested",
         "two and two",
         "expected: (= 5 (+ 2 2))",
@@ -86,16 +88,19 @@ fn failures_are_reported_with_their_line_and_fail_the_run() {
         "expected: (thrown? :calf/type-error (+ 1 1))",
         "  actual: (nothing thrown)",
         "ERROR at tests/calf-test/failing_test.calf:13",
+        " 13 │ (deftest errs",
         "uncaught error in the test: broken on purpose",
         "---- tests/calf-test/failing_test.calf output ----",
         "printed by errs",
         "    failing-test/sums",
+        "test failing-test/wrong-message ... FAILED",
+        "expected: (thrown-with-msg? :default #\"^broken$\" (throw (ex-info \"broken on purpose\" {})))",
     ] {
         assert!(has_line(&out, line), "no line {line:?} in:\n{out}");
     }
     assert!(out.contains("unclosed `(`"), "{out}");
     assert!(
-        out.contains("test result: FAILED. 8 passed; 4 failed; finished in"),
+        out.contains("test result: FAILED. 9 passed; 5 failed; finished in"),
         "{out}"
     );
     // The lib/ namespace beside the tests is not a test file.
@@ -104,11 +109,11 @@ fn failures_are_reported_with_their_line_and_fail_the_run() {
     let xml = std::fs::read_to_string(&junit).expect("the JUnit report");
     check_well_formed(&xml);
     assert!(
-        xml.contains(r#"<testsuites name="calf test" tests="12" failures="2" errors="2""#),
+        xml.contains(r#"<testsuites name="calf test" tests="14" failures="3" errors="2""#),
         "{xml}"
     );
-    assert_eq!(xml.matches("<testcase ").count(), 12, "{xml}");
-    assert_eq!(xml.matches("<failure ").count(), 2, "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 14, "{xml}");
+    assert_eq!(xml.matches("<failure ").count(), 3, "{xml}");
     assert_eq!(xml.matches("<error ").count(), 2, "{xml}");
     assert!(
         xml.contains(r#"<testcase name="sums" classname="failing-test" file="tests/calf-test/failing_test.calf" line="4""#),
@@ -195,4 +200,165 @@ fn check_text(text: &str) {
             "a bare & in {text}"
         );
     }
+}
+
+/// Runs `calf test ARGS` in `dir`.
+fn calf_test_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_calf"))
+        .arg("test")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CALF_PATH")
+        .env_remove("CALF_NATS_URL")
+        .output()
+        .expect("calf runs")
+}
+
+#[test]
+fn a_test_runs_until_its_own_limit_or_the_commands() {
+    let dir = tempdir("timeouts");
+    std::fs::write(
+        dir.join("timeouts_test.calf"),
+        r#"(ns timeouts-test (:require [calf.test :refer [deftest is]]))
+
+(deftest hangs
+  (receive :never-sent nil))
+
+(deftest has-its-own-limit {:timeout-ms 150}
+  (sleep 60000))
+
+(deftest is-slow-but-may-be {:timeout-ms 20000}
+  (sleep 450)
+  (is (= 1 1)))
+
+(deftest quick
+  (is (= 1 1)))
+"#,
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let output = calf_test_in(&dir, &["--timeout-ms", "300"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    for line in [
+        "test timeouts-test/hangs ... FAILED",
+        "test timeouts-test/has-its-own-limit ... FAILED",
+        "test timeouts-test/is-slow-but-may-be ... ok",
+        "test timeouts-test/quick ... ok",
+        "ERROR at timeouts_test.calf:3",
+        "timed out after 300 ms",
+        "ERROR at timeouts_test.calf:6",
+        "timed out after 150 ms",
+    ] {
+        assert!(has_line(&out, line), "no line {line:?} in:\n{out}");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the limits were not kept: {:?}",
+        started.elapsed()
+    );
+
+    // The limit must be a positive number of milliseconds, on the command
+    // line and in a deftest.
+    let zero = calf_test_in(&dir, &["--timeout-ms", "0"]);
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&zero.stderr).contains("--timeout-ms"),
+        "{zero:?}"
+    );
+    std::fs::write(
+        dir.join("timeouts_test.calf"),
+        "(ns bad-test (:require [calf.test :refer [deftest is]]))\n\
+         (deftest negative {:timeout-ms -5} (is true))\n",
+    )
+    .unwrap();
+    let bad = calf_test_in(&dir, &[]);
+    let out = stdout(&bad);
+    assert_eq!(bad.status.code(), Some(1), "{out}");
+    for part in [
+        "deftest negative: :timeout-ms must be a",
+        "positive number of milliseconds, not -5",
+        "2 │ (deftest negative {:timeout-ms -5} (is true))",
+    ] {
+        assert!(out.contains(part), "no {part:?} in:\n{out}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_macro_at_the_head_of_is_gets_its_forms_and_reports_its_value() {
+    let dir = tempdir("macros");
+    std::fs::write(
+        dir.join("macros_test.calf"),
+        r#"(ns macros-test (:require [calf.test :refer [deftest is]]))
+
+(defmacro same-form?
+  "Whether its two arguments are the same form, unevaluated."
+  [a b]
+  (= a b))
+
+(defmacro between? [lo x hi] `(< ~lo ~x ~hi))
+
+(deftest forms-not-values
+  (is (same-form? (+ 1 2) (+ 1 2)))
+  (is (between? 1 (+ 1 1) 3)))
+
+(deftest failing-macros
+  (is (same-form? (+ 1 2) 3))
+  (is (between? 1 (+ 2 2) 3) "four is not between"))
+
+(deftest a-local-is-a-function
+  (let [between? (fn [lo x hi] (> lo x hi))]
+    (is (between? 1 (+ 2 2) 3))))
+"#,
+    )
+    .unwrap();
+    let output = calf_test_in(&dir, &[]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    for line in [
+        "test macros-test/forms-not-values ... ok",
+        "test macros-test/failing-macros ... FAILED",
+        "FAIL at macros_test.calf:15",
+        "expected: (same-form? (+ 1 2) 3)",
+        "  actual: false",
+        "FAIL at macros_test.calf:16",
+        "four is not between",
+        "expected: (between? 1 (+ 2 2) 3)",
+        "test macros-test/a-local-is-a-function ... FAILED",
+        "FAIL at macros_test.calf:20",
+        "  actual: (not (between? 1 4 3))",
+    ] {
+        assert!(has_line(&out, line), "no line {line:?} in:\n{out}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Test files run at once, each in a runtime of its own: two files whose
+/// test sleeps take about one sleep, not two.
+#[test]
+fn test_files_run_in_parallel() {
+    let dir = tempdir("parallel");
+    for name in ["one", "two"] {
+        std::fs::write(
+            dir.join(format!("{name}_test.calf")),
+            format!(
+                "(ns {name}-test (:require [calf.test :refer [deftest is]]))\n\
+                 (deftest sleeps (sleep 1000) (is true))\n"
+            ),
+        )
+        .unwrap();
+    }
+    let started = std::time::Instant::now();
+    let output = calf_test_in(&dir, &["--jobs", "2"]);
+    let took = started.elapsed();
+    let out = stdout(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("test result: ok. 2 passed"), "{out}");
+    // One after the other would take 2 s at least.
+    assert!(
+        took < std::time::Duration::from_millis(1900),
+        "the files ran one after the other: {took:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

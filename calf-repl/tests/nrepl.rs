@@ -23,12 +23,18 @@ struct Server {
 
 impl Server {
     fn start(name: &str) -> Server {
+        Server::start_with(name, &[])
+    }
+
+    /// A server started with `args` besides `nrepl --threads 2`.
+    fn start_with(name: &str, args: &[&str]) -> Server {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("nrepl-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("a scratch directory");
         let mut child = Command::new(env!("CARGO_BIN_EXE_calf"))
             .args(["nrepl", "--threads", "2"])
+            .args(args)
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -539,4 +545,560 @@ fn a_client_gone_mid_eval_stops_its_session_and_spawned_output_reaches_its_sessi
     assert_eq!(later.str("out"), Some("from a spawned process\n"));
     assert_eq!(later.str("id"), Some("spawner"));
     assert_eq!(later.str("session"), Some(session.as_str()));
+}
+
+/// A request with string fields and one dictionary field, as CIDER sends
+/// its print options.
+fn request_with(fields: &[(&str, &str)], dicts: &[(&str, B)]) -> B {
+    let mut request = request(fields);
+    if let B::Dict(entries) = &mut request {
+        entries.extend(dicts.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    }
+    request
+}
+
+/// The replies to one request, with the fields of all of them together
+/// (strings concatenated, as CIDER shows `out` and `err`).
+fn combined(replies: &[B], key: &str) -> String {
+    replies.iter().filter_map(|r| r.str(key)).collect()
+}
+
+/// CIDER's conversation with the server, request for request as CIDER
+/// (1.x, without its cider-nrepl middleware) sends them: the connection's
+/// two sessions and `describe`, the form it reads the REPL's namespace
+/// from, evaluations from a buffer with the fields and print options it
+/// adds, the form it fills its error buffer with after an error,
+/// completion (both shapes of `complete`), eldoc, info and load-file of a
+/// `.calf` buffer.
+#[test]
+fn ciders_requests_get_the_answers_cider_reads() {
+    let server = Server::start("cider");
+    let mut cider = server.connect();
+    let main = cider.clone_session();
+    let tooling = cider.clone_session();
+    assert_ne!(main, tooling);
+
+    cider.send(&request(&[
+        ("op", "describe"),
+        ("id", "d"),
+        ("session", &main),
+    ]));
+    let described = cider.until_done("d").remove(0);
+    let ops = match described.get("ops") {
+        Some(B::Dict(ops)) => ops.iter().map(|(op, _)| op.clone()).collect::<Vec<_>>(),
+        other => panic!("no ops in describe: {other:?}"),
+    };
+    for op in [
+        "eval",
+        "load-file",
+        "complete",
+        "info",
+        "eldoc",
+        "interrupt",
+    ] {
+        assert!(ops.iter().any(|o| o == op), "{op} not in {ops:?}");
+    }
+    let nrepl = described
+        .get("versions")
+        .and_then(|v| v.get("nrepl"))
+        .and_then(|v| v.str("version-string"));
+    assert_eq!(nrepl, Some("1.0.0"), "{described:?}");
+    // Without a "clojure" version CIDER takes the server for another
+    // runtime than Clojure, and expects no Clojure nor cider-nrepl.
+    assert_eq!(
+        described.get("versions").and_then(|v| v.get("clojure")),
+        None
+    );
+
+    // CIDER reads this value with Emacs's `read`, to name the REPL's
+    // namespace: no value at all would make Emacs ask the user for one.
+    cider.send(&request(&[
+        ("op", "eval"),
+        ("id", "init"),
+        ("session", &main),
+        (
+            "code",
+            "(do (when (clojure.core/resolve 'clojure.main/repl-requires)\n                            (clojure.core/map clojure.core/require clojure.main/repl-requires))\n                           (str *ns*))",
+        ),
+        ("inhibit-cider-middleware", "true"),
+    ]));
+    let init = cider.until_done("init");
+    assert_eq!(combined(&init, "value"), "\"user\"", "{init:?}");
+    assert_eq!(combined(&init, "err"), "");
+
+    // Then its `cider-repl-init-code`, which Calva also evaluates on
+    // connecting (`calva.autoEvaluateCode.onConnect.clj`).
+    cider.send(&request(&[
+        ("op", "eval"),
+        ("id", "init-code"),
+        ("session", &main),
+        ("ns", "user"),
+        (
+            "code",
+            "(when-let [requires (resolve 'clojure.main/repl-requires)] (clojure.core/apply clojure.core/require @requires))",
+        ),
+    ]));
+    let init_code = cider.until_done("init-code");
+    assert_eq!(combined(&init_code, "value"), "nil", "{init_code:?}");
+    assert_eq!(combined(&init_code, "err"), "");
+
+    // C-c C-c on a top-level form of a buffer.
+    let print_options = B::Dict(vec![("right-margin".into(), B::Int(80))]);
+    let from_buffer = |id: &'static str, code: &'static str, line: &'static str| {
+        request_with(
+            &[
+                ("op", "eval"),
+                ("id", id),
+                ("session", main.as_str()),
+                ("code", code),
+                ("ns", "user"),
+                ("file", "/project/src/app.calf"),
+                ("line", line),
+                ("column", "1"),
+                ("nrepl.middleware.print/print", "cider.nrepl.pprint/pprint"),
+                ("nrepl.middleware.print/stream?", "1"),
+                ("nrepl.middleware.print/quota", "1048576"),
+                (
+                    "nrepl.middleware.caught/caught",
+                    "cider.nrepl.middleware.util.error-handling/pp-stacktrace",
+                ),
+                ("nrepl.middleware.caught/print?", "1"),
+            ],
+            &[("nrepl.middleware.print/options", print_options.clone())],
+        )
+    };
+    // CIDER sends line and column as integers.
+    let with_ints = |mut request: B| {
+        if let B::Dict(entries) = &mut request {
+            for (key, value) in entries.iter_mut() {
+                if key == "line" || key == "column" {
+                    if let B::Str(n) = value {
+                        *value = B::Int(n.parse().unwrap());
+                    }
+                }
+            }
+        }
+        request
+    };
+    cider.send(&with_ints(from_buffer(
+        "defn",
+        "(defn greet\n  \"Says hi.\"\n  [who] (str \"hi \" who))",
+        "3",
+    )));
+    assert_eq!(combined(&cider.until_done("defn"), "value"), "user/greet");
+    cider.send(&with_ints(from_buffer(
+        "call",
+        "(do (println \"hello\") (greet \"you\"))",
+        "6",
+    )));
+    let call = cider.until_done("call");
+    assert_eq!(combined(&call, "out"), "hello\n");
+    assert_eq!(combined(&call, "value"), "\"hi you\"");
+    assert_eq!(call.last().unwrap().statuses(), ["done"]);
+
+    cider.send(&with_ints(from_buffer("boom", "(/ 1 0)", "9")));
+    let boom = cider.until_done("boom");
+    assert!(
+        combined(&boom, "err").contains("/project/src/app.calf:9:1"),
+        "{boom:?}"
+    );
+    assert_eq!(combined(&boom, "ex"), "calf/divide-by-zero");
+    assert!(boom
+        .iter()
+        .any(|r| r.statuses().iter().any(|s| s == "eval-error")));
+    // Then, without cider-nrepl's stacktrace op, CIDER fills its error
+    // buffer with what this prints.
+    cider.send(&request(&[
+        ("op", "eval"),
+        ("id", "trace"),
+        ("session", &main),
+        ("code", "(clojure.stacktrace/print-cause-trace *e)"),
+    ]));
+    let trace = cider.until_done("trace");
+    let shown = combined(&trace, "out");
+    assert!(
+        shown.contains("divide by zero") && shown.contains("/project/src/app.calf:9:1"),
+        "{trace:?}"
+    );
+    assert_eq!(combined(&trace, "err"), "", "{trace:?}");
+
+    // Completion at point: CIDER 1.x sends prefix and context, older ones
+    // symbol.
+    cider.send(&request(&[
+        ("op", "complete"),
+        ("id", "c1"),
+        ("session", &tooling),
+        ("ns", "user"),
+        ("prefix", "gre"),
+        ("context", "(__prefix__ \"you\")"),
+    ]));
+    let c1 = cider.until_done("c1").remove(0);
+    cider.send(&request(&[
+        ("op", "complete"),
+        ("id", "c2"),
+        ("session", &tooling),
+        ("ns", "user"),
+        ("symbol", "gre"),
+        ("context", ":same"),
+    ]));
+    let c2 = cider.until_done("c2").remove(0);
+    for answer in [&c1, &c2] {
+        let Some(B::List(candidates)) = answer.get("completions") else {
+            panic!("no completions: {answer:?}");
+        };
+        assert!(
+            candidates
+                .iter()
+                .any(|c| c.str("candidate") == Some("greet") && c.str("type") == Some("function")),
+            "{answer:?}"
+        );
+    }
+
+    // Eldoc in the echo area, and C-c C-d C-d / M-. (info).
+    cider.send(&request(&[
+        ("op", "eldoc"),
+        ("id", "e"),
+        ("session", &tooling),
+        ("ns", "user"),
+        ("sym", "greet"),
+    ]));
+    let eldoc = cider.until_done("e").remove(0);
+    assert_eq!(
+        eldoc.get("eldoc"),
+        Some(&B::List(vec![B::List(vec![B::Str("who".into())])]))
+    );
+    assert_eq!(eldoc.str("docstring"), Some("Says hi."));
+    cider.send(&request(&[
+        ("op", "info"),
+        ("id", "i"),
+        ("session", &tooling),
+        ("ns", "user"),
+        ("sym", "greet"),
+    ]));
+    let info = cider.until_done("i").remove(0);
+    assert_eq!(info.str("arglists-str"), Some("([who])"));
+    assert_eq!(info.str("doc"), Some("Says hi."));
+    assert_eq!(info.str("file"), Some("/project/src/app.calf"));
+    assert_eq!(info.get("line"), Some(&B::Int(3)));
+
+    // C-c C-k in a .calf buffer.
+    let path = server.dir.join("app").join("shapes.calf");
+    cider.send(&request(&[
+        ("op", "load-file"),
+        ("id", "load"),
+        ("session", &main),
+        (
+            "file",
+            "(ns app.shapes)\n\n(defn area [{:keys [w h]}] (* w h))\n(area {:w 2 :h 3})\n",
+        ),
+        ("file-path", &path.to_string_lossy()),
+        ("file-name", "shapes.calf"),
+    ]));
+    let load = cider.until_done("load");
+    assert_eq!(combined(&load, "value"), "6", "{load:?}");
+    cider.send(&request(&[
+        ("op", "eval"),
+        ("id", "in-ns"),
+        ("session", &main),
+        ("ns", "app.shapes"),
+        ("code", "(area {:w 3 :h 3})"),
+    ]));
+    let in_ns = cider.until_done("in-ns");
+    assert_eq!(combined(&in_ns, "value"), "9");
+    assert_eq!(combined(&in_ns, "ns"), "app.shapes");
+    // The session is now in app.shapes, where `*e` and `(str *ns*)`
+    // answer too (newer CIDER prints `(ex-data *e)` when it finds no
+    // clojure.stacktrace).
+    cider.send(&request(&[
+        ("op", "eval"),
+        ("id", "ns-now"),
+        ("session", &main),
+        ("code", "(str *ns*)"),
+    ]));
+    assert_eq!(
+        combined(&cider.until_done("ns-now"), "value"),
+        "\"app.shapes\""
+    );
+    cider.send(&request(&[
+        ("op", "eval"),
+        ("id", "ex-data"),
+        ("session", &main),
+        ("code", "(println (ex-data *e))"),
+    ]));
+    let ex_data = cider.until_done("ex-data");
+    assert!(
+        combined(&ex_data, "out").contains(":type :calf/divide-by-zero"),
+        "{ex_data:?}"
+    );
+    cider.send(&request(&[
+        ("op", "info"),
+        ("id", "i2"),
+        ("session", &tooling),
+        ("ns", "app.shapes"),
+        ("sym", "area"),
+    ]));
+    let info = cider.until_done("i2").remove(0);
+    assert_eq!(info.str("file"), Some(path.to_string_lossy().as_ref()));
+    assert_eq!(info.get("line"), Some(&B::Int(3)));
+}
+
+/// Calf reads no standard input: `stdin` is answered, and says so.
+#[test]
+fn stdin_is_answered_and_says_calf_reads_no_input() {
+    let server = Server::start("stdin");
+    let mut client = server.connect();
+    let session = client.clone_session();
+    client.send(&request(&[
+        ("op", "stdin"),
+        ("id", "in"),
+        ("session", &session),
+        ("stdin", "some input\n"),
+    ]));
+    let replies = client.until_done("in");
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(replies[0].statuses(), ["done"]);
+    assert_eq!(client.eval("after", &session, "(+ 1 2)"), "3");
+}
+
+/// `--port` and `--bind` are used as given.
+#[test]
+fn an_explicit_port_and_address_are_used() {
+    // A port that was free a moment ago.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let server = Server::start_with(
+        "port",
+        &["--port", &port.to_string(), "--bind", "127.0.0.1"],
+    );
+    assert_eq!(server.port, port);
+    let mut client = server.connect();
+    let session = client.clone_session();
+    assert_eq!(client.eval("e", &session, "(* 6 7)"), "42");
+}
+
+/// Output (`out`, and `err` for standard error) is sent as it is
+/// printed, before the evaluation ends; `lookup`
+/// answers a var's info in a map of its own.
+#[test]
+fn output_streams_while_an_evaluation_runs_and_lookup_answers() {
+    let server = Server::start("stream");
+    let mut client = server.connect();
+    let waiting = client.clone_session();
+    client.send(&request(&[
+        ("op", "eval"),
+        ("id", "wait"),
+        ("session", &waiting),
+        (
+            "code",
+            "(do (register! :waiter (self)) (println \"first\") (eprintln \"then\") (receive :go :went))",
+        ),
+    ]));
+    let first = client
+        .next()
+        .expect("the output, while the evaluation waits");
+    assert_eq!(first.str("out"), Some("first\n"), "{first:?}");
+    assert_eq!(first.str("id"), Some("wait"));
+    let second = client.next().expect("the error output, while it waits");
+    assert_eq!(second.str("err"), Some("then\n"), "{second:?}");
+
+    let mut other = server.connect();
+    let session = other.clone_session();
+    assert_eq!(other.eval("go", &session, "(send :waiter :go)"), ":go");
+    let replies = client.until_done("wait");
+    assert_eq!(combined(&replies, "value"), ":went");
+
+    other.send(&request(&[
+        ("op", "lookup"),
+        ("id", "l"),
+        ("session", &session),
+        ("ns", "user"),
+        ("sym", "mapcat"),
+    ]));
+    let lookup = other.until_done("l").remove(0);
+    let info = lookup.get("info").expect("an info map");
+    assert_eq!(info.str("name"), Some("mapcat"));
+    assert_eq!(info.str("ns"), Some("calf.core"));
+    assert!(
+        info.str("arglists-str").is_some_and(|a| a.contains("f")),
+        "{lookup:?}"
+    );
+    assert!(info.str("doc").is_some(), "{lookup:?}");
+    other.send(&request(&[
+        ("op", "lookup"),
+        ("id", "l2"),
+        ("session", &session),
+        ("sym", "no-such-var"),
+    ]));
+    let missing = other.until_done("l2").remove(0);
+    assert_eq!(missing.get("info"), Some(&B::Dict(Vec::new())));
+    assert_eq!(missing.statuses(), ["done"]);
+}
+
+/// Conjure's conversation on connecting and evaluating, request for
+/// request as its nREPL client sends them (read from Conjure's source):
+/// `describe` and `ls-sessions` without a session, the probe of a
+/// session's type (a reader conditional, which Calf does not read: Conjure
+/// then calls the session's type unknown), `clone`, its Clojure preamble
+/// (which fails at its first form and leaves the namespace alone), and an
+/// evaluation with the fields and print options it adds.
+#[test]
+fn conjures_requests_are_answered() {
+    let server = Server::start("conjure");
+    let mut conjure = server.connect();
+    conjure.send(&request(&[("op", "describe"), ("id", "d")]));
+    let described = conjure.until_done("d").remove(0);
+    assert!(matches!(described.get("ops"), Some(B::Dict(ops)) if !ops.is_empty()));
+    conjure.send(&request(&[("op", "ls-sessions"), ("id", "ls")]));
+    let listed = conjure.until_done("ls").remove(0);
+    assert!(
+        matches!(listed.get("sessions"), Some(B::List(_))),
+        "{listed:?}"
+    );
+
+    let session = conjure.clone_session();
+    conjure.send(&request(&[
+        ("op", "eval"),
+        ("id", "type"),
+        ("session", &session),
+        (
+            "code",
+            "#?(:clj 'clj :cljs 'cljs :cljr 'cljr :default 'unknown)",
+        ),
+    ]));
+    let probed = conjure.until_done("type");
+    assert_eq!(combined(&probed, "value"), "", "{probed:?}");
+    assert!(combined(&probed, "err").contains("reader conditionals"));
+
+    conjure.send(&request(&[
+        ("op", "eval"),
+        ("id", "preamble"),
+        ("session", &session),
+        (
+            "code",
+            "(create-ns 'conjure.internal)\n(intern 'conjure.internal 'initial-ns (symbol (str *ns*)))\n(ns conjure.internal\n  (:require [clojure.pprint :as pp] [clojure.test] [clojure.data] [clojure.string]))\n(in-ns initial-ns)",
+        ),
+    ]));
+    let preamble = conjure.until_done("preamble");
+    assert_eq!(combined(&preamble, "ns"), "user", "{preamble:?}");
+
+    let options = B::Dict(vec![
+        ("associative".into(), B::Int(1)),
+        ("right-margin".into(), B::Int(80)),
+    ]);
+    conjure.send(&request_with(
+        &[
+            ("op", "eval"),
+            ("id", "e"),
+            ("session", &session),
+            ("ns", "user"),
+            ("code", "(+ 1 2)"),
+            ("file", "/project/src/app.calf"),
+            ("line", "4"),
+            ("column", "1"),
+            ("nrepl.middleware.print/print", "conjure.internal/pprint"),
+        ],
+        &[
+            ("nrepl.middleware.print/options", options),
+            ("nrepl.middleware.print/quota", B::Int(1 << 20)),
+        ],
+    ));
+    let evaluated = conjure.until_done("e");
+    assert_eq!(combined(&evaluated, "value"), "3", "{evaluated:?}");
+    assert_eq!(combined(&evaluated, "ns"), "user");
+}
+
+/// Calva's requests, as its nREPL client sends them (read from its
+/// source): `*ns*` on a connection with no session yet, `clone` once that
+/// is done, a verbose `describe`, its default form on connecting, an
+/// evaluation, completion, info, load-file, and `classpath` (a
+/// cider-nrepl op, which Calva does without).
+#[test]
+fn calvas_requests_are_answered() {
+    let server = Server::start("calva");
+    let mut calva = server.connect();
+    calva.send(&request(&[("op", "eval"), ("id", "1"), ("code", "*ns*")]));
+    let first = calva.until_done("1");
+    assert_eq!(combined(&first, "ns"), "user", "{first:?}");
+    assert_eq!(combined(&first, "value"), "user");
+    assert_eq!(combined(&first, "err"), "");
+    let session = calva.clone_session();
+    calva.send(&request_with(
+        &[("op", "describe"), ("id", "3"), ("session", &session)],
+        &[("verbose", B::Int(1))],
+    ));
+    assert_eq!(calva.until_done("3").last().unwrap().statuses(), ["done"]);
+
+    let eval = |calva: &mut Client, id: &str, code: &str| {
+        calva.send(&request_with(
+            &[
+                ("op", "eval"),
+                ("id", id),
+                ("session", &session),
+                ("code", code),
+                ("ns", "user"),
+                ("file", "/project/src/app.calf"),
+            ],
+            &[
+                ("line", B::Int(2)),
+                ("column", B::Int(1)),
+                ("pprint", B::Int(0)),
+            ],
+        ));
+        calva.until_done(id)
+    };
+    let on_connect = eval(
+        &mut calva,
+        "4",
+        "(when-let [requires (resolve 'clojure.main/repl-requires)]\n  (clojure.core/apply clojure.core/require @requires))",
+    );
+    assert_eq!(combined(&on_connect, "value"), "nil", "{on_connect:?}");
+    let defined = eval(&mut calva, "5", "(defn area [w h] (* w h))");
+    assert_eq!(combined(&defined, "value"), "user/area");
+    assert_eq!(combined(&eval(&mut calva, "6", "(area 2 3)"), "value"), "6");
+
+    calva.send(&request(&[
+        ("op", "complete"),
+        ("id", "7"),
+        ("session", &session),
+        ("ns", "user"),
+        ("symbol", "are"),
+        ("context", "(__prefix__ 2 3)"),
+    ]));
+    let completed = calva.until_done("7").remove(0);
+    assert!(
+        matches!(completed.get("completions"), Some(B::List(c))
+            if c.iter().any(|c| c.str("candidate") == Some("area"))),
+        "{completed:?}"
+    );
+    calva.send(&request(&[
+        ("op", "info"),
+        ("id", "8"),
+        ("session", &session),
+        ("ns", "user"),
+        ("symbol", "area"),
+    ]));
+    let info = calva.until_done("8").remove(0);
+    assert_eq!(info.str("arglists-str"), Some("([w h])"), "{info:?}");
+    assert_eq!(info.get("line"), Some(&B::Int(2)));
+
+    let path = server.dir.join("app").join("sizes.calf");
+    calva.send(&request(&[
+        ("op", "load-file"),
+        ("id", "9"),
+        ("session", &session),
+        ("file", "(ns app.sizes)\n(def big 100)\nbig\n"),
+        ("file-name", "sizes.calf"),
+        ("file-path", &path.to_string_lossy()),
+    ]));
+    assert_eq!(combined(&calva.until_done("9"), "value"), "100");
+
+    calva.send(&request(&[
+        ("op", "classpath"),
+        ("id", "10"),
+        ("session", &session),
+    ]));
+    let classpath = calva.until_done("10").remove(0);
+    assert_eq!(classpath.statuses(), ["error", "unknown-op", "done"]);
 }

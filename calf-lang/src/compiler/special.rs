@@ -33,6 +33,7 @@ pub const SPECIAL_FORMS: &[&str] = &[
     "receive",
     "var-meta",
     "source-location",
+    "if-macro",
     "alter-var-root",
 ];
 
@@ -75,6 +76,7 @@ impl Compiler<'_> {
             "var-meta" => self.compile_var_meta(form, items),
             "alter-var-root" => self.compile_alter_var_root(form, items),
             "source-location" => self.compile_source_location(form, items),
+            "if-macro" => self.compile_if_macro(form, items, tail),
             _ => return None,
         };
         Some(result)

@@ -208,6 +208,34 @@ impl Compiler<'_> {
         Ok(())
     }
 
+    /// `(if-macro name then else)`: compiles `then` when `name`, where the
+    /// form is compiled, names a macro (not a local, not a special form),
+    /// else `else`; the other branch is never compiled. A macro decides
+    /// with it what its expansion does with a call it was given, as
+    /// `calf.test/is` does: a function's arguments can be evaluated first
+    /// and shown, a macro's cannot, since a macro needs them as forms.
+    pub(super) fn compile_if_macro(
+        &mut self,
+        form: &Value,
+        items: &[Value],
+        tail: Tail,
+    ) -> Result<()> {
+        self.expect_args(form, items, 3, 3, "(if-macro name then else)")?;
+        let Value::Symbol(sym) = items[1] else {
+            return Err(self
+                .error_at(form, "if-macro needs a name")
+                .with_hint("write it as (if-macro name then else), the name without a quote"));
+        };
+        let is_macro = !self.is_special(sym)
+            && self.resolve_local(sym).is_none()
+            && self
+                .globals
+                .resolve(self.ns, sym)
+                .is_some_and(|var| var.is_macro());
+        let branch = if is_macro { 2 } else { 3 };
+        self.compile(&items[branch], self.spans.item_span(form, branch), tail)
+    }
+
     /// Refuses a private var of another namespace. The core library's are
     /// exempt: its macros expand to calls of them.
     pub(super) fn check_access(&self, var: &Arc<Var>) -> Result<()> {

@@ -12,6 +12,7 @@
 //! `lookup.rs` answers what an editor asks of names.
 
 mod bencode;
+mod compat;
 mod connection;
 mod lookup;
 mod message;
@@ -203,6 +204,9 @@ pub(crate) struct Server {
     globals: Arc<Globals>,
     load_path: LoadPath,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
+    /// How the last evaluation that failed, in any session, was reported:
+    /// the server's, as `*e` is.
+    last_error: session::LastError,
     next_session: AtomicU64,
     /// Makes session ids unguessable from one another.
     seed: u64,
@@ -222,6 +226,7 @@ impl Server {
             globals: crate::globals_with_args(&[]),
             load_path,
             sessions: Mutex::default(),
+            last_error: session::LastError::default(),
             next_session: AtomicU64::new(1),
             seed: std::collections::hash_map::RandomState::new()
                 .build_hasher()
@@ -237,6 +242,7 @@ impl Server {
             &self.hosted,
             self.globals.clone(),
             self.load_path.clone(),
+            self.last_error.clone(),
         )
         .map_err(|refused| match refused {
             Refused::ShuttingDown => "the server is shutting down".to_string(),

@@ -17,6 +17,7 @@ use calf_scheduler::{Failure, LoadPath};
 use tokio::sync::mpsc;
 
 use super::bencode::Bencode;
+use super::compat;
 use super::message::{Outbox, Reply};
 use crate::results::Results;
 
@@ -37,6 +38,21 @@ pub struct Work {
     pub keeps_ns: bool,
 }
 
+/// How the last failed evaluation was reported (its `err`), shared by a
+/// server's sessions.
+#[derive(Clone, Default)]
+pub struct LastError(Arc<Mutex<Option<String>>>);
+
+impl LastError {
+    fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set(&self, text: String) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
+    }
+}
+
 /// Whether an `interrupt` found something to stop.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Interrupted {
@@ -51,8 +67,9 @@ pub enum Interrupted {
 pub struct Session {
     pub id: String,
     attached: Attached,
-    /// `*1 *2 *3` and `*e`: in `user`, which every session shares.
+    /// `*1 *2 *3` and `*e`: in `calf.core`, which every session shares.
     results: Results,
+    last_error: LastError,
     output: Arc<Output>,
     /// Evaluations waiting their turn; taken by `close`.
     queue: Mutex<Option<mpsc::UnboundedSender<Work>>>,
@@ -76,6 +93,7 @@ impl Session {
         hosted: &Hosted,
         globals: Arc<Globals>,
         load_path: LoadPath,
+        last_error: LastError,
     ) -> Result<Arc<Session>, Refused> {
         let output = Arc::new(Output {
             session: id.clone(),
@@ -88,6 +106,7 @@ impl Session {
             id,
             attached,
             results,
+            last_error,
             output,
             queue: Mutex::new(Some(queue)),
             state: Mutex::new(State::default()),
@@ -144,7 +163,19 @@ impl Session {
             state.interrupted = false;
         }
         let before = self.attached.ns();
-        let source = positioned(&work.code, work.line, work.column);
+        // What an editor evaluates for itself, written for Clojure, gets
+        // the answer Clojure would give, in the namespace it runs in.
+        let code = if work.keeps_ns {
+            None
+        } else {
+            let ns = work.ns.unwrap_or(before);
+            compat::calf_for(&work.code, ns.name(), self.last_error.get().as_deref())
+        };
+        let source = positioned(
+            code.as_deref().unwrap_or(&work.code),
+            work.line,
+            work.column,
+        );
         let reply = || Reply::new(work.id.as_ref(), &self.id);
         // An eval gives one value per top-level form, as nREPL's do; each
         // form sees what the ones before it defined, and the first error
@@ -179,9 +210,9 @@ impl Session {
                 }
                 Err(failure) => {
                     self.results.error(&failure);
-                    reply()
-                        .text("err", crate::render_failure(&failure))
-                        .send(&work.outbox);
+                    let report = crate::render_failure(&failure);
+                    self.last_error.set(report.clone());
+                    reply().text("err", report).send(&work.outbox);
                     let kind = failure_type(&failure);
                     reply()
                         .text("ex", kind.clone())
