@@ -131,6 +131,28 @@ impl FirstRun {
         &self._scratch.0
     }
 
+    /// Kills the first node with -9 once its program printed `all stored`
+    /// (`spawn-durable` returns once the store has the process), and
+    /// resumes its durable processes on two survivors at once, which both
+    /// hold their leases before the dead one's lapses: what each printed.
+    fn crash_once_stored_and_resume_on_two(mut self) -> (String, String) {
+        wait_until("the program to have spawned every process", || {
+            lines(&self.out).contains(&"all stored".to_string())
+        });
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let url = self.server.url();
+        let (b, c) = std::thread::scope(|scope| {
+            let b = scope.spawn(|| resume(&url, "node-b"));
+            let c = scope.spawn(|| resume(&url, "node-c"));
+            (b.join().unwrap(), c.join().unwrap())
+        });
+        (
+            String::from_utf8_lossy(&b.stdout).to_string(),
+            String::from_utf8_lossy(&c.stdout).to_string(),
+        )
+    }
+
     /// Kills the first node with -9 and resumes its durable processes on
     /// `node-second`: what each node printed.
     fn crash_and_resume(&mut self) -> (String, String) {
@@ -311,22 +333,7 @@ fn the_orphans_of_a_dead_scheduler_spread_over_the_survivors() {
         (dotimes [n 200] (spawn-durable step n))
         (println \"all stored\")
         (sleep 60000)";
-    let mut first = FirstRun::start("spread", script, 3_000);
-    // spawn-durable returns once the store has the process.
-    wait_until("the program to have spawned every process", || {
-        lines(&first.out).contains(&"all stored".to_string())
-    });
-    first.child.kill().unwrap();
-    first.child.wait().unwrap();
-    // Both survivors hold their leases before the dead one's lapses.
-    let url = first.server.url();
-    let (b, c) = std::thread::scope(|scope| {
-        let b = scope.spawn(|| resume(&url, "node-b"));
-        let c = scope.spawn(|| resume(&url, "node-c"));
-        (b.join().unwrap(), c.join().unwrap())
-    });
-    let b = String::from_utf8_lossy(&b.stdout).to_string();
-    let c = String::from_utf8_lossy(&c.stdout).to_string();
+    let (b, c) = FirstRun::start("spread", script, 3_000).crash_once_stored_and_resume_on_two();
     let mut all: Vec<&str> = b.lines().chain(c.lines()).collect();
     all.sort();
     let mut expected: Vec<String> = (0..200)
@@ -358,23 +365,9 @@ fn linked_durable_processes_taken_over_by_different_survivors_stay_linked() {
         (dotimes [_ 20] (spawn-durable a))
         (println \"all stored\")
         (sleep 60000)";
-    let mut first = FirstRun::start("split-links", script, 3_000);
-    wait_until("the program to have spawned every process", || {
-        lines(&first.out).contains(&"all stored".to_string())
-    });
-    first.child.kill().unwrap();
-    first.child.wait().unwrap();
-    let url = first.server.url();
-    let (b, c) = std::thread::scope(|scope| {
-        let b = scope.spawn(|| resume(&url, "node-b"));
-        let c = scope.spawn(|| resume(&url, "node-c"));
-        (b.join().unwrap(), c.join().unwrap())
-    });
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&b.stdout),
-        String::from_utf8_lossy(&c.stdout)
-    );
+    let (b, c) =
+        FirstRun::start("split-links", script, 3_000).crash_once_stored_and_resume_on_two();
+    let printed = b + &c;
     assert!(!printed.contains("link broke"), "{printed}");
     assert_eq!(printed.matches("a done").count(), 20, "{printed}");
     assert_eq!(printed.matches("b done").count(), 20, "{printed}");
