@@ -7,6 +7,7 @@
 
 mod builder;
 mod destructure;
+mod keywords;
 mod liveness;
 mod ns;
 mod pattern;
@@ -302,8 +303,7 @@ impl<'a> Compiler<'a> {
             }
             Value::Map(entries) => {
                 if is_constant(form) {
-                    self.compile_constant(form.clone());
-                    return Ok(());
+                    return self.compile_constant(form.clone());
                 }
                 for (k, v) in entries.iter() {
                     self.compile(k, None, Tail::No)?;
@@ -312,15 +312,12 @@ impl<'a> Compiler<'a> {
                 self.emit(Op::MakeMap(entries.len() as u32));
                 Ok(())
             }
-            _ => {
-                self.compile_constant(form.clone());
-                Ok(())
-            }
+            _ => self.compile_constant(form.clone()),
         }
     }
 
-    fn compile_constant(&mut self, value: Value) {
-        match value {
+    fn compile_constant(&mut self, value: Value) -> Result<()> {
+        match self.resolve_keywords(value)? {
             Value::Nil => self.emit(Op::Nil),
             Value::Bool(true) => self.emit(Op::True),
             Value::Bool(false) => self.emit(Op::False),
@@ -330,6 +327,7 @@ impl<'a> Compiler<'a> {
                 self.emit(Op::Const(c))
             }
         };
+        Ok(())
     }
 
     fn compile_collection(
@@ -339,8 +337,7 @@ impl<'a> Compiler<'a> {
         make: fn(u32) -> Op,
     ) -> Result<()> {
         if is_constant(form) {
-            self.compile_constant(form.clone());
-            return Ok(());
+            return self.compile_constant(form.clone());
         }
         for (i, item) in items.iter().enumerate() {
             let hint = self.spans.item_span(form, i);
@@ -384,7 +381,7 @@ impl<'a> Compiler<'a> {
             .expect("the core library has dynamic-value");
         let read = self.code().var(read);
         self.emit(Op::Global(read));
-        self.compile_constant(Value::Symbol(var.name));
+        self.compile_constant(Value::Symbol(var.name))?;
         let root = self.code().var(var);
         self.emit(Op::Global(root));
         self.emit(Op::Call(2));

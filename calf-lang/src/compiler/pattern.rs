@@ -331,24 +331,20 @@ impl Compiler<'_> {
                             .with_hint("match on keywords, strings or numbers as keys"));
                     }
                     self.emit(Op::Local(slot));
-                    self.compile_constant(key.clone());
+                    self.compile_constant(key.clone())?;
                     self.emit(Op::HasKey);
                     fails.push(self.emit(Op::JumpIfFalse(0)));
                     self.emit(Op::Local(slot));
-                    self.compile_constant(key.clone());
+                    self.compile_constant(key.clone())?;
                     self.emit(Op::GetKey);
                     self.match_part(part, fails, bound)?;
                 }
                 Ok(())
             }
             Value::List(items) if items.len() == 2 && items[0].is_symbol("quote") => {
-                self.literal_test(items[1].clone(), slot, fails);
-                Ok(())
+                self.literal_test(items[1].clone(), slot, fails)
             }
-            literal if is_literal(literal) => {
-                self.literal_test(literal.clone(), slot, fails);
-                Ok(())
-            }
+            literal if is_literal(literal) => self.literal_test(literal.clone(), slot, fails),
             other => Err(self
                 .error_at(other, format!("{other} cannot be used as a pattern"))
                 .with_hint("patterns are literals, _, symbols, 'symbols, vectors and maps")),
@@ -398,7 +394,7 @@ impl Compiler<'_> {
                 if let Some(literal) = literal {
                     if let Some(value) = &literal {
                         self.emit(Op::LocalItem { slot, index });
-                        self.test_top_equals(value.clone(), fails);
+                        self.test_top_equals(value.clone(), fails)?;
                     }
                     let after = self.code().here();
                     prefix.push(Test::Item { index, literal }, fails.len(), after);
@@ -461,13 +457,11 @@ impl Compiler<'_> {
             }
             Value::List(items) if items.len() == 2 && items[0].is_symbol("quote") => {
                 self.emit(Op::LocalItem { slot, index });
-                self.test_top_equals(items[1].clone(), fails);
-                Ok(())
+                self.test_top_equals(items[1].clone(), fails)
             }
             literal if is_literal(literal) => {
                 self.emit(Op::LocalItem { slot, index });
-                self.test_top_equals(literal.clone(), fails);
-                Ok(())
+                self.test_top_equals(literal.clone(), fails)
             }
             _ => {
                 self.emit(Op::LocalItem { slot, index });
@@ -488,24 +482,25 @@ impl Compiler<'_> {
         self.compile_pattern(part, temp, fails, bound)
     }
 
-    fn literal_test(&mut self, literal: Value, slot: u16, fails: &mut Vec<usize>) {
+    fn literal_test(&mut self, literal: Value, slot: u16, fails: &mut Vec<usize>) -> Result<()> {
         self.emit(Op::Local(slot));
-        self.test_top_equals(literal, fails);
+        self.test_top_equals(literal, fails)
     }
 
     /// Pops the top of the stack and jumps to a failure unless it equals
     /// `literal` (one instruction with the comparison, see `emit`).
-    fn test_top_equals(&mut self, literal: Value, fails: &mut Vec<usize>) {
+    fn test_top_equals(&mut self, literal: Value, fails: &mut Vec<usize>) -> Result<()> {
         match literal {
             Value::Int(k) if i16::try_from(k).is_ok() => {
                 self.emit(Op::EqInt(k as i32));
             }
             other => {
-                self.compile_constant(other);
+                self.compile_constant(other)?;
                 self.emit(Op::Eq);
             }
         }
         fails.push(self.emit(Op::JumpIfFalse(0)));
+        Ok(())
     }
 }
 

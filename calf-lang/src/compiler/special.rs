@@ -120,8 +120,7 @@ impl Compiler<'_> {
 
     fn compile_quote(&mut self, form: &Value, items: &[Value]) -> Result<()> {
         self.expect_args(form, items, 1, 1, "(quote form)")?;
-        self.compile_constant(items[1].clone());
-        Ok(())
+        self.compile_constant(items[1].clone())
     }
 
     fn compile_syntax_quote(&mut self, form: &Value, items: &[Value], tail: Tail) -> Result<()> {

@@ -152,11 +152,10 @@ impl Compiler<'_> {
         };
         let kw = Value::keyword;
         if self.is_special(sym) {
-            self.compile_constant(Value::map([
+            return self.compile_constant(Value::map([
                 (kw("name"), Value::Symbol(sym)),
                 (kw("special-form"), Value::Bool(true)),
             ]));
-            return Ok(());
         }
         let var = self.resolve_global(sym)?;
         let meta = var.meta();
@@ -186,8 +185,7 @@ impl Compiler<'_> {
         if matches!(var.get(), Some(Value::Native(_))) {
             entries.push((kw("native"), Value::Bool(true)));
         }
-        self.compile_constant(Value::map(entries));
-        Ok(())
+        self.compile_constant(Value::map(entries))
     }
 
     /// `(source-location)`: where the form being compiled was read, as
@@ -204,8 +202,7 @@ impl Compiler<'_> {
             (kw("file"), Value::str(file.name.as_str())),
             (kw("line"), Value::Int(line as i64)),
             (kw("column"), Value::Int(column as i64)),
-        ]));
-        Ok(())
+        ]))
     }
 
     /// `(if-macro name then else)`: compiles `then` when `name`, where the

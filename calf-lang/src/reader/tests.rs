@@ -210,12 +210,13 @@ fn symbols() {
 fn keywords() {
     check(":a :ns/a :a.b/c-d? :1 :nil", ":a :ns/a :a.b/c-d? :1 :nil");
     assert_eq!(read_one(":ns/a"), Value::keyword("ns/a"));
-    let e = check_err(
-        "[::a]",
-        "auto-resolved keywords like `::a` are not supported",
-        (1, 2),
-    );
-    assert!(e.hint.unwrap().contains(":my.ns/a"));
+    // Auto-resolved keywords keep their `:` for the compiler.
+    assert_eq!(read_one("::a"), Value::keyword(":a"));
+    assert_eq!(read_one("::str/a"), Value::keyword(":str/a"));
+    let e = check_err("[:::a]", "invalid keyword", (1, 2));
+    assert!(e.hint.unwrap().contains("::alias/name"));
+    check_err("::", "invalid keyword", (1, 1));
+    check_err("::a/", "invalid keyword", (1, 1));
     check_err(": x", "`:` must be followed by a keyword name", (1, 1));
     check_err(":a/", "invalid keyword", (1, 1));
 }

@@ -51,15 +51,16 @@ fn symbol(token: &str, span: Span) -> Result<Value, SourceError> {
 }
 
 fn keyword(token: &str, name: &str, span: Span) -> Result<Value, SourceError> {
-    if name.starts_with(':') {
-        return Err(SourceError::new(
-            format!("auto-resolved keywords like `{token}` are not supported"),
-            span,
-        )
-        .with_hint(format!(
-            "write the namespace explicitly, like :my.ns/{}",
-            name.trim_start_matches(':')
-        )));
+    // `::name` and `::alias/name`: kept with their `:` for the compiler to
+    // resolve in the namespace the form is compiled in.
+    if let Some(auto) = name.strip_prefix(':') {
+        return match name_problem(auto, true) {
+            None if !auto.is_empty() && !auto.starts_with(':') => {
+                Ok(Value::Keyword(Sym::keyword(name)))
+            }
+            _ => Err(SourceError::new(format!("invalid keyword `{token}`"), span)
+                .with_hint("auto-resolved keywords look like ::name or ::alias/name")),
+        };
     }
     if name.is_empty() {
         return Err(
