@@ -79,6 +79,7 @@ families!(
     process,
     calls,
     namespaces,
+    evaluation,
     reducing,
     records,
     dynamic,

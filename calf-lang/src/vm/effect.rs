@@ -66,6 +66,16 @@ pub enum Effect {
     /// caller's namespace, one by one as a program's; resume with the value
     /// of the last, or throw the error one of them threw.
     LoadFile { path: String },
+    /// Compile and run `form` in the caller's namespace, as a top-level
+    /// form of a file; resume with its value, or throw its error.
+    Eval(Value),
+    /// Evaluate the forms of this text as [`Effect::LoadFile`] does a
+    /// file's.
+    LoadString(String),
+    /// Expand `form` once if it is a call of a macro (again and again
+    /// with `all`), in the caller's namespace; resume with the expansion,
+    /// or the form itself.
+    Macroexpand { form: Value, all: bool },
     /// A change to or a read of this process's dynamic bindings or captured
     /// output: the VM answers it itself, so a host sees it only if it
     /// drives the VM another way (answer it with [`crate::vm::Vm::perform_dynamic`]).

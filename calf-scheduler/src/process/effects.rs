@@ -415,6 +415,20 @@ impl Process {
                 let step = self.load_file(loading, &path);
                 return self.after_loading_step(step);
             }
+            Effect::Eval(form) => {
+                let loading = self.suspend_for_loading(answer, None);
+                let step = self.eval_form(loading, form);
+                return self.after_loading_step(step);
+            }
+            Effect::LoadString(text) => {
+                let loading = self.suspend_for_loading(answer, None);
+                let step = self.load_string(loading, &text);
+                return self.after_loading_step(step);
+            }
+            Effect::Macroexpand { form, all } => match self.macroexpand(form, all) {
+                Ok(expanded) => self.vm.resume(answer, expanded),
+                Err(error) => return self.throw(answer, error),
+            },
             Effect::Process(op) => return self.process_request(op, answer),
             // The VM answers these itself; here only for completeness.
             Effect::Dynamic(op) => match self.vm.perform_dynamic(op) {

@@ -310,6 +310,66 @@ impl Process {
         Step::Next
     }
 
+    /// Starts evaluating `form` for `eval`, in the caller's namespace, as
+    /// a one-form file: its errors point at the caller's `eval`.
+    pub(super) fn eval_form(&mut self, loading: Loading, form: Value) -> Step {
+        let span = loading.caller.current_span().unwrap_or_else(eval_span);
+        let forms = calf_lang::reader::Forms {
+            forms: vec![form],
+            spans: calf_lang::SpanTable::new(),
+            form_spans: vec![span],
+        };
+        self.evaluate(loading, forms, "eval")
+    }
+
+    /// Starts evaluating the forms of `text` for `load-string`.
+    pub(super) fn load_string(&mut self, loading: Loading, text: &str) -> Step {
+        let file = calf_lang::span::add_source("<load-string>", text.to_string());
+        self.job.keep_source(file);
+        match calf_lang::reader::read_file(file) {
+            Ok(forms) => self.evaluate(loading, forms, "<load-string>"),
+            Err(error) => self.resume_caller(loading, Err(source_error_value(error))),
+        }
+    }
+
+    /// Runs `forms` as a file loaded by the caller, in its namespace.
+    fn evaluate(
+        &mut self,
+        mut loading: Loading,
+        forms: calf_lang::reader::Forms,
+        name: &str,
+    ) -> Step {
+        let mut program = Program::new(forms);
+        program.ns = loading.caller_ns;
+        loading.file = name.to_string();
+        self.seldom().forms.frames.push(Frame {
+            program,
+            loading: Some(Box::new(loading)),
+        });
+        Step::Next
+    }
+
+    /// `form` expanded once if it is a call of a macro (with `all`, until
+    /// it is not), in the namespace this process evaluates in.
+    pub(super) fn macroexpand(&self, form: Value, all: bool) -> Result<Value, RuntimeError> {
+        let ns = self
+            .frames()
+            .last()
+            .map_or(Sym::new(calf_lang::namespace::USER), |f| f.program.ns);
+        let spans = calf_lang::SpanTable::new();
+        let span = self.vm.current_span().unwrap_or_else(eval_span);
+        let mut compiler = Compiler::new(&self.job.globals, ns, &spans, span);
+        let mut form = form;
+        loop {
+            match compiler.macroexpand_1(&form) {
+                Ok(Some(expanded)) if all => form = expanded,
+                Ok(Some(expanded)) => return Ok(expanded),
+                Ok(None) => return Ok(form),
+                Err(error) => return Err(RuntimeError::new("calf/macroexpand", error.message)),
+            }
+        }
+    }
+
     /// The namespaces waiting on requires, outermost first, then `current`.
     pub(super) fn requirers(&self, current: Sym) -> Vec<Sym> {
         let mut chain: Vec<Sym> = self
@@ -378,4 +438,11 @@ impl Process {
             Step::Failed(failure) => self.fail(failure),
         }
     }
+}
+
+/// Where a form `eval` runs is, when its caller's place is not known.
+fn eval_span() -> calf_lang::span::Span {
+    static EVAL: std::sync::OnceLock<calf_lang::span::FileId> = std::sync::OnceLock::new();
+    let file = *EVAL.get_or_init(|| calf_lang::span::add_source("<eval>", String::new()));
+    calf_lang::span::Span::new(file, 0, 0)
 }
