@@ -860,6 +860,38 @@ fn stdin_is_answered_and_says_calf_reads_no_input() {
     assert_eq!(client.eval("after", &session, "(+ 1 2)"), "3");
 }
 
+/// An eval in a namespace that does not exist is refused, as Clojure's
+/// server refuses it; once a file creates it, evals run there.
+#[test]
+fn an_eval_in_a_namespace_not_made_yet_is_namespace_not_found() {
+    let server = Server::start("no-such-ns");
+    let mut client = server.connect();
+    let session = client.clone_session();
+    client.send(&request(&[
+        ("op", "eval"),
+        ("id", "early"),
+        ("session", &session),
+        ("code", "(+ 1 2)"),
+        ("ns", "app.later"),
+    ]));
+    let replies = client.until_done("early");
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(
+        replies[0].statuses(),
+        ["error", "namespace-not-found", "done"]
+    );
+    assert_eq!(client.eval("make", &session, "(ns app.later)"), "nil");
+    client.send(&request(&[
+        ("op", "eval"),
+        ("id", "later"),
+        ("session", &session),
+        ("code", "(+ 1 2)"),
+        ("ns", "app.later"),
+    ]));
+    let replies = client.until_done("later");
+    assert_eq!(combined(&replies, "value"), "3", "{replies:?}");
+}
+
 /// `--port` and `--bind` are used as given.
 #[test]
 fn an_explicit_port_and_address_are_used() {

@@ -234,6 +234,23 @@ fn evaluate(connection: &Connection, request: &Request, op: &str, session: &Sess
             .send(&connection.outbox);
         return;
     };
+    let ns = if load { None } else { request.text("ns") };
+    if let Some(ns) = &ns {
+        if connection
+            .server
+            .globals
+            .find_namespace(Sym::new(ns))
+            .is_none()
+        {
+            // As Clojure's server answers: the editor says to load the
+            // file that makes it.
+            reply(request, Some(session))
+                .text("ns", ns.clone())
+                .status(&["error", "namespace-not-found", "done"])
+                .send(&connection.outbox);
+            return;
+        }
+    }
     let position = |key| {
         request
             .int(key)
@@ -244,11 +261,7 @@ fn evaluate(connection: &Connection, request: &Request, op: &str, session: &Sess
         id: request.id(),
         outbox: connection.outbox.clone(),
         code,
-        ns: if load {
-            None
-        } else {
-            request.text("ns").map(|ns| Sym::new(&ns))
-        },
+        ns: ns.map(|ns| Sym::new(&ns)),
         file,
         line: if load { 1 } else { position("line") },
         column: if load { 1 } else { position("column") },
