@@ -80,6 +80,7 @@ families!(
     calls,
     namespaces,
     reducing,
+    lazy,
     records,
     dynamic,
 );
