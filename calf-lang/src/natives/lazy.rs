@@ -153,3 +153,42 @@ natives! {
     predicate "-lazy?" "1" |v| matches!(v, Value::Lazy(_)),
         "True if x is a lazy seq.";
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unrealized() -> Value {
+        let thunk = Value::Native(super::super::by_name("list").expect("list"));
+        Value::Lazy(Arc::new(LazySeq::new(thunk)))
+    }
+
+    #[test]
+    fn the_next_cell_to_realize_is_found_within_the_steps_asked() {
+        let tail = unrealized();
+        let step = Step::Cons(Value::Int(1), tail.clone());
+        let seq = Value::Lazy(Arc::new(LazySeq::realized(step)));
+        let found = realize_next(&[seq.clone(), Value::Int(2), Value::Bool(false)]).unwrap();
+        assert_eq!(found, Value::vector([tail, Value::Int(1)]));
+        let none = realize_next(&[seq, Value::Int(1), Value::Bool(false)]).unwrap();
+        assert_eq!(none, Value::Nil);
+    }
+
+    #[test]
+    fn a_seq_needed_whole_past_the_limit_is_taken_to_be_endless() {
+        let err = realize_next(&[unrealized(), Value::Int(0), Value::Bool(true)]).unwrap_err();
+        assert_eq!(err.kind, "calf/too-large");
+        assert!(err.message.contains("take"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_body_that_gives_no_seq_is_an_error_and_nested_ones_hand_over() {
+        let cell = unrealized();
+        let Value::Lazy(inner) = &cell else { unreachable!() };
+        let err = lazy_deliver(&[cell.clone(), Value::Int(3)]).unwrap_err();
+        assert!(err.message.contains("got int 3"), "{}", err.message);
+        assert!(inner.step().is_none());
+        lazy_deliver(&[cell.clone(), Value::vector([Value::Int(7)])]).unwrap();
+        assert_eq!(cell, Value::list([Value::Int(7)]));
+    }
+}

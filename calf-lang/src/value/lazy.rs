@@ -314,3 +314,25 @@ pub fn first_of(cell: &Arc<LazySeq>) -> Result<Value, RuntimeError> {
         Some(Step::Cons(first, _)) => Ok(first.clone()),
     }
 }
+
+/// Whether `value` holds, at any depth, a lazy seq not realized to its
+/// end: what printing it would show as `...`.
+pub fn holds_unrealized(value: &Value) -> bool {
+    use super::deep::deeper;
+    match value {
+        Value::List(v) | Value::Vector(v) => deeper(|| v.iter().any(holds_unrealized)),
+        Value::Map(m) => deeper(|| {
+            m.iter()
+                .any(|(k, v)| holds_unrealized(k) || holds_unrealized(v))
+        }),
+        Value::Set(s) => deeper(|| s.iter().any(holds_unrealized)),
+        Value::Sorted(s) => deeper(|| {
+            s.iter()
+                .any(|(k, v)| holds_unrealized(k) || holds_unrealized(v))
+        }),
+        Value::Lazy(_) => {
+            first_unrealized(value).is_some() || deeper(|| Items::new(value).any(holds_unrealized))
+        }
+        _ => false,
+    }
+}
