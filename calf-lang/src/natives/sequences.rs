@@ -115,6 +115,15 @@ fn conj(args: &mut [Value]) -> Result<Value, RuntimeError> {
         1 => return only_collection("conj", args),
         _ => {}
     }
+    // Onto a lazy seq, as cons: in front, the rest not realized.
+    if let Value::Lazy(_) = &args[0] {
+        let mut seq = take_arg(&mut args[0]);
+        for x in args[1..].iter_mut() {
+            let step = crate::value::Step::Cons(take_arg(x), seq);
+            seq = Value::Lazy(Arc::new(crate::value::LazySeq::realized(step)));
+        }
+        return Ok(seq);
+    }
     // The loop's common case, one item onto a vector, without the builder.
     if let [Value::Vector(v), x] = args {
         Arc::make_mut(v).push_back(take_arg(x));
@@ -137,6 +146,16 @@ fn into(args: &mut [Value]) -> Result<Value, RuntimeError> {
     // again with the same arguments once the seq is realized.
     if let Some(cell) = lazy::first_unrealized(&args[1]) {
         return Err(lazy::needs_realizing(cell, true));
+    }
+    // Into a lazy seq, as conj: each item in front.
+    if let Value::Lazy(_) = &args[0] {
+        let from: Vector = items("into", args, 1)?.collect();
+        let mut seq = take_arg(&mut args[0]);
+        for x in from {
+            let step = crate::value::Step::Cons(x, seq);
+            seq = Value::Lazy(Arc::new(crate::value::LazySeq::realized(step)));
+        }
+        return Ok(seq);
     }
     let mut coll = Builder::take("into", args, 0)?;
     match (&mut coll, &args[1]) {

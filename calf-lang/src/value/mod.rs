@@ -158,6 +158,8 @@ impl Drop for Value {
             Value::Set(s) => s.is_unique(),
             Value::Fn(f) => f.is_unique(),
             Value::Sorted(s) => s.is_unique(),
+            // Its first item may be another lazy seq, as deep as it likes.
+            Value::Lazy(s) => s.is_unique(),
             _ => false,
         };
         if last_owner {
