@@ -115,25 +115,33 @@ fn conj(args: &mut [Value]) -> Result<Value, RuntimeError> {
         1 => return only_collection("conj", args),
         _ => {}
     }
-    // Onto a lazy seq, as cons: in front, the rest not realized.
-    if let Value::Lazy(_) = &args[0] {
-        let mut seq = take_arg(&mut args[0]);
-        for x in args[1..].iter_mut() {
-            let step = crate::value::Step::Cons(take_arg(x), seq);
-            seq = Value::Lazy(Arc::new(crate::value::LazySeq::realized(step)));
-        }
-        return Ok(seq);
-    }
     // The loop's common case, one item onto a vector, without the builder.
     if let [Value::Vector(v), x] = args {
         Arc::make_mut(v).push_back(take_arg(x));
         return Ok(take_arg(&mut args[0]));
+    }
+    if let Value::Lazy(_) = &args[0] {
+        return Ok(conj_onto_lazy(args));
     }
     let mut coll = Builder::take("conj", args, 0)?;
     for (i, x) in args.iter_mut().enumerate().skip(1) {
         coll.conj("conj", i + 1, take_arg(x))?;
     }
     Ok(coll.into_value())
+}
+
+/// `conj` onto a lazy seq, as `cons`: the items in front, the rest not
+/// realized. Out of `conj`, whose common case stays small enough to
+/// inline what it calls.
+#[cold]
+#[inline(never)]
+fn conj_onto_lazy(args: &mut [Value]) -> Value {
+    let mut seq = take_arg(&mut args[0]);
+    for x in args[1..].iter_mut() {
+        let step = crate::value::Step::Cons(take_arg(x), seq);
+        seq = Value::Lazy(Arc::new(crate::value::LazySeq::realized(step)));
+    }
+    seq
 }
 
 fn into(args: &mut [Value]) -> Result<Value, RuntimeError> {

@@ -43,12 +43,19 @@ fn str_native(args: &[Value]) -> Result<Value, RuntimeError> {
         })
         .sum();
     let mut out = StrBuf::with_capacity(room);
-    crate::value::lazy::clear_unrealized();
+    let collections = may_hold_lazy(args);
+    if collections {
+        crate::value::lazy::clear_unrealized();
+    }
     for v in args {
         write_str(&mut out, v);
     }
     charge_text(args.len(), out.len());
-    realized_text(Value::str(out))
+    if collections {
+        realized_text(Value::str(out))
+    } else {
+        Ok(Value::str(out))
+    }
 }
 
 fn subs(args: &[Value]) -> Result<Value, RuntimeError> {
@@ -172,6 +179,22 @@ pub fn join_printed(
     crate::value::lazy::clear_unrealized();
     write_joined(&mut out, args, readable, newline);
     realized_text(out)
+}
+
+/// Whether printing `args` may meet a lazy seq: only collections hold one
+/// (the common `(str "item-" i)` need not ask).
+fn may_hold_lazy(args: &[Value]) -> bool {
+    args.iter().any(|v| {
+        matches!(
+            v,
+            Value::List(_)
+                | Value::Vector(_)
+                | Value::Map(_)
+                | Value::Set(_)
+                | Value::Sorted(_)
+                | Value::Lazy(_)
+        )
+    })
 }
 
 /// `text`, unless printing it met a lazy seq that is not realized: then

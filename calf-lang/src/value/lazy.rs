@@ -151,7 +151,9 @@ pub fn first_unrealized(value: &Value) -> Option<&Arc<LazySeq>> {
             }
         }
     };
-    crate::vm::work::charge_items(walked / 2);
+    if walked > 1 {
+        crate::vm::work::charge_items(walked / 2);
+    }
     found
 }
 
@@ -231,6 +233,7 @@ pub fn unrealized_met() -> Option<RuntimeError> {
 /// What a request to realize becomes where the VM cannot call again (an
 /// instruction that took its operands): a type error.
 #[cold]
+#[inline(never)]
 pub fn not_here(error: RuntimeError) -> RuntimeError {
     if error.kind != NEEDS_REALIZING {
         return error;

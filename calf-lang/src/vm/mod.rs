@@ -580,14 +580,10 @@ impl Vm {
             // realizes it (`realize.rs`) and runs the instruction again.
             macro_rules! retry_realized {
                 ($err:expr, $at:expr) => {{
-                    let err: RuntimeError = $err;
-                    match crate::value::lazy::realizing_request(&err) {
-                        Some(request) => {
-                            sync!();
-                            self.realize_then_retry($at, request);
-                            continue 'frames;
-                        }
-                        None => fail!(err),
+                    sync!();
+                    match self.realize_or($err, $at) {
+                        None => continue 'frames,
+                        Some(err) => throw_synced!(err),
                     }
                 }};
             }
@@ -1197,14 +1193,11 @@ impl Vm {
                                 }
                                 Err(effect) => leave!(Outcome::Effect(effect, Resume(()))),
                             },
-                            Err(e) => {
-                                // The arguments are on the stack still.
-                                if let Some(request) = crate::value::lazy::realizing_request(&e) {
-                                    self.realize_then_retry(pc - 1, request);
-                                    continue 'frames;
-                                }
-                                throw_synced!(e)
-                            }
+                            // The arguments are on the stack still.
+                            Err(e) => match self.realize_or(e, pc - 1) {
+                                None => continue 'frames,
+                                Some(err) => throw_synced!(err),
+                            },
                         }
                     }
                     Op::CallSelf(argc) => {
@@ -1359,13 +1352,9 @@ impl Vm {
                         }
                         macro_rules! retry_realized {
                             ($err:expr, $at:expr) => {{
-                                let err: RuntimeError = $err;
-                                match crate::value::lazy::realizing_request(&err) {
-                                    Some(request) => {
-                                        self.realize_then_retry($at, request);
-                                        continue 'frames;
-                                    }
-                                    None => fail!(err),
+                                match self.realize_or($err, $at) {
+                                    None => continue 'frames,
+                                    Some(err) => fail!(err),
                                 }
                             }};
                         }

@@ -101,6 +101,25 @@ pub(crate) fn realize_code() -> &'static Code {
 }
 
 impl Vm {
+    /// `error` when it is not a native's request to realize a lazy seq;
+    /// else `None`, the VM set to realize it and run the instruction at
+    /// `at` again. Out of the dispatch loop: only errors come here.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn realize_or(
+        &mut self,
+        error: crate::error::RuntimeError,
+        at: usize,
+    ) -> Option<crate::error::RuntimeError> {
+        match crate::value::lazy::realizing_request(&error) {
+            Some(request) => {
+                self.realize_then_retry(at, request);
+                None
+            }
+            None => Some(error),
+        }
+    }
+
     /// Has the current frame run the instruction at `at` again once the
     /// lazy seq of `request` is realized as far as it asks. The operands
     /// are as that instruction found them (the vector holds them).
