@@ -210,6 +210,26 @@ mod tests {
     }
 
     #[test]
+    fn offers_lazy_seqs_and_transducers_with_their_docs() {
+        offered_with_docs(&[
+            "lazy-seq",
+            "lazy-cat",
+            "iterate",
+            "cycle",
+            "realized?",
+            "doall",
+            "dorun",
+            "transduce",
+            "sequence",
+            "eduction",
+            "completing",
+            "ensure-reduced",
+            "cat",
+            "halt-when",
+        ]);
+    }
+
+    #[test]
     fn completes_keywords_read_so_far() {
         crate::reader::read_str("<test>", "{:completion-test/kw 1}").expect("reads");
         assert_eq!(

@@ -79,6 +79,11 @@ impl RuntimeError {
         expected: &str,
         actual: &Value,
     ) -> RuntimeError {
+        // A native that takes a lazy seq only whole finds it here when part
+        // of it is not realized yet: the VM realizes it and calls again.
+        if let Some(cell) = crate::value::lazy::first_unrealized(actual) {
+            return crate::value::lazy::needs_realizing(cell, true);
+        }
         RuntimeError::new(
             "calf/type-error",
             match actual {

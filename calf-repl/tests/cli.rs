@@ -47,3 +47,12 @@ fn help_lists_the_topics_and_shows_one() {
         "{err}"
     );
 }
+
+#[test]
+fn a_lazy_seq_value_is_printed_realized() {
+    // The value `-e` prints is realized by the process first (the REPL's
+    // lines too): printed as it stood, it would be `(...)`.
+    let (status, out, _) = calf(&["-e", "(map inc (take 3 (range)))"]);
+    assert_eq!(status, 0);
+    assert_eq!(out, "(1 2 3)\n");
+}

@@ -184,6 +184,24 @@ fn write(out: &mut Vec<u8>, value: &Value, as_key: bool, depth: usize) -> Result
                 write(out, v, false, depth + 1)?;
             }
         }
+        // A lazy seq realized to its end is a list; the bus cannot run
+        // the rest of one.
+        Value::Lazy(_) if calf_lang::value::lazy::first_unrealized(value).is_none() => {
+            if depth >= MAX_DEPTH {
+                return Err(too_deep());
+            }
+            let items: Vec<&Value> = calf_lang::value::lazy::Items::new(value).collect();
+            mp::write_array_len(out, items.len() as u32).map_err(failed)?;
+            for item in items {
+                write(out, item, false, depth + 1)?;
+            }
+        }
+        Value::Lazy(_) => {
+            return Err(
+                "a lazy seq not computed to its end cannot be sent: send (vec s), or (doall s)"
+                    .to_string(),
+            )
+        }
         Value::Pid(pid) => write_ext(out, EXT_PID, &pid.0.to_be_bytes())?,
         Value::Ref(r) => write_ext(out, EXT_REF, &r.to_be_bytes())?,
         Value::Fn(_) | Value::Native(_) => {

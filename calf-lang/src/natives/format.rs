@@ -158,7 +158,9 @@ fn format_native(args: &[Value]) -> Result<Value, RuntimeError> {
         match conv {
             's' | 'S' => {
                 let mut text = String::new();
+                crate::value::lazy::clear_unrealized();
                 write_value(&mut text, arg, false);
+                super::strings::realized_text(())?;
                 if let Some(p) = spec.precision {
                     if let Some((b, _)) = text.char_indices().nth(p) {
                         text.truncate(b);

@@ -110,6 +110,7 @@ enum ItemsOf<'a> {
     Map(crate::value::MapIter<'a>),
     Set(crate::value::SetIter<'a>),
     Chars(std::str::Chars<'a>),
+    Lazy(crate::value::lazy::Items<'a>),
     Sorted {
         iter: Box<dyn Iterator<Item = (&'a Value, &'a Value)> + 'a>,
         set: bool,
@@ -127,6 +128,7 @@ impl Iterator for Items<'_> {
             ItemsOf::Map(it) => it.next().map(|(k, v)| entry(k, v)),
             ItemsOf::Set(it) => it.next().cloned(),
             ItemsOf::Chars(it) => it.next().map(Value::Char),
+            ItemsOf::Lazy(it) => it.next().cloned(),
             ItemsOf::Sorted { iter, set: true } => iter.next().map(|(k, _)| k.clone()),
             ItemsOf::Sorted { iter, .. } => iter.next().map(|(k, v)| entry(k, v)),
         };
@@ -141,6 +143,7 @@ impl Iterator for Items<'_> {
             ItemsOf::Map(it) => it.size_hint(),
             ItemsOf::Set(it) => it.size_hint(),
             ItemsOf::Chars(it) => it.size_hint(),
+            ItemsOf::Lazy(_) => (0, None),
             ItemsOf::Sorted { iter, .. } => iter.size_hint(),
         }
     }
@@ -152,9 +155,13 @@ impl Drop for Items<'_> {
     }
 }
 
-/// The items of `value`, or `None` if it is not seqable.
+/// The items of `value`, or `None` if it is not seqable. A lazy seq is
+/// seqable once realized to its end: until then, the type error a native
+/// makes of `None` asks the VM to realize it (see `RuntimeError::wrong_type`).
 pub fn try_items(value: &Value) -> Option<Items<'_>> {
     let of = match value {
+        Value::Lazy(_) if crate::value::lazy::first_unrealized(value).is_some() => return None,
+        Value::Lazy(_) => ItemsOf::Lazy(crate::value::lazy::Items::new(value)),
         Value::Nil => ItemsOf::Empty,
         Value::List(v) | Value::Vector(v) => ItemsOf::Seq(v.iter()),
         Value::Map(m) => ItemsOf::Map(m.iter()),
@@ -194,6 +201,12 @@ pub fn count_of(value: &Value) -> Option<usize> {
         Value::Map(m) => m.len(),
         Value::Set(s) => s.len(),
         Value::Sorted(s) => s.len(),
+        Value::Lazy(_) if crate::value::lazy::first_unrealized(value).is_some() => return None,
+        Value::Lazy(_) => {
+            let n = crate::value::lazy::Items::new(value).count();
+            crate::vm::work::charge_items(n / 2);
+            n
+        }
         Value::Str(s) => {
             crate::vm::work::charge_items(s.len() / BYTES_PER_ITEM);
             s.chars().count()

@@ -81,6 +81,7 @@ families!(
     namespaces,
     evaluation,
     reducing,
+    lazy,
     records,
     dynamic,
 );

@@ -392,11 +392,25 @@ fn numeric_eq(args: &[Value]) -> Result<Value, RuntimeError> {
 }
 
 fn equal(args: &[Value]) -> Result<Value, RuntimeError> {
-    Ok(Value::Bool(args.windows(2).all(|w| w[0] == w[1])))
+    all_equal(args).map(Value::Bool)
 }
 
 fn not_equal(args: &[Value]) -> Result<Value, RuntimeError> {
-    Ok(Value::Bool(!args.windows(2).all(|w| w[0] == w[1])))
+    all_equal(args).map(|equal| Value::Bool(!equal))
+}
+
+/// Whether the values are all equal. Unequal may mean that a lazy seq
+/// among them is not realized far enough: the comparison noted it, and
+/// the VM realizes it and calls again (see `value/lazy.rs`).
+fn all_equal(args: &[Value]) -> Result<bool, RuntimeError> {
+    crate::value::lazy::clear_unrealized();
+    let equal = args.windows(2).all(|w| w[0] == w[1]);
+    if !equal {
+        if let Some(request) = crate::value::lazy::unrealized_met() {
+            return Err(request);
+        }
+    }
+    Ok(equal)
 }
 
 fn extreme(

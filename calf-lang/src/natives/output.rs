@@ -23,19 +23,19 @@ fn stderr(text: String) -> Result<Effect, RuntimeError> {
 }
 
 fn print(args: &[Value]) -> Result<Effect, RuntimeError> {
-    stdout(join_printed(args, false, false))
+    stdout(join_printed(args, false, false)?)
 }
 
 fn println(args: &[Value]) -> Result<Effect, RuntimeError> {
-    stdout(join_printed(args, false, true))
+    stdout(join_printed(args, false, true)?)
 }
 
 fn pr(args: &[Value]) -> Result<Effect, RuntimeError> {
-    stdout(join_printed(args, true, false))
+    stdout(join_printed(args, true, false)?)
 }
 
 fn prn(args: &[Value]) -> Result<Effect, RuntimeError> {
-    stdout(join_printed(args, true, true))
+    stdout(join_printed(args, true, true)?)
 }
 
 fn newline(_: &[Value]) -> Result<Effect, RuntimeError> {
@@ -43,11 +43,11 @@ fn newline(_: &[Value]) -> Result<Effect, RuntimeError> {
 }
 
 fn eprint(args: &[Value]) -> Result<Effect, RuntimeError> {
-    stderr(join_printed(args, false, false))
+    stderr(join_printed(args, false, false)?)
 }
 
 fn eprintln(args: &[Value]) -> Result<Effect, RuntimeError> {
-    stderr(join_printed(args, false, true))
+    stderr(join_printed(args, false, true)?)
 }
 
 fn sleep(args: &[Value]) -> Result<Effect, RuntimeError> {

@@ -13,7 +13,7 @@ macro_rules! predicates {
 fn is_coll(v: &Value) -> bool {
     matches!(
         v,
-        Value::List(_) | Value::Vector(_) | Value::Map(_) | Value::Set(_) | Value::Sorted(_)
+        Value::List(_) | Value::Vector(_) | Value::Map(_) | Value::Set(_) | Value::Sorted(_) | Value::Lazy(_)
     )
 }
 
@@ -72,7 +72,7 @@ predicates! {
         "True if the value is a process identifier.";
     "ref?" |v| matches!(v, Value::Ref(_)),
         "True if the value is a unique reference, as monitor returns.";
-    "seq?" |v| matches!(v, Value::List(_)),
+    "seq?" |v| matches!(v, Value::List(_) | Value::Lazy(_)),
         "True if the value is a sequence, that is a list.";
     "number?" |v| matches!(v, Value::Int(_) | Value::Float(_)),
         "True if the value is an integer or a float.";
@@ -109,7 +109,7 @@ predicates! {
         "True if the value is a list, vector, map or set.";
     "counted?" is_coll,
         "True if count takes constant time on the value: a list, vector, map or set.";
-    "sequential?" |v| matches!(v, Value::List(_) | Value::Vector(_)),
+    "sequential?" |v| matches!(v, Value::List(_) | Value::Vector(_) | Value::Lazy(_)),
         "True if the value is a list or a vector.";
     "associative?" |v| matches!(v, Value::Map(_) | Value::Vector(_)) || matches!(v, Value::Sorted(s) if !s.set),
         "True if the value is a map or a vector.";

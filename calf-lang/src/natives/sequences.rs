@@ -17,7 +17,7 @@ use super::helpers::{
 };
 use super::numbers::compare;
 use crate::error::RuntimeError;
-use crate::value::{Hasher, Map, Parts, Set, Value, Vector};
+use crate::value::{lazy, Hasher, Map, Parts, Set, Value, Vector};
 use crate::vm::work;
 
 const MAP_ENTRY: &str = "a [key value] vector, a map or nil";
@@ -120,6 +120,9 @@ fn conj(args: &mut [Value]) -> Result<Value, RuntimeError> {
         Arc::make_mut(v).push_back(take_arg(x));
         return Ok(take_arg(&mut args[0]));
     }
+    if let Value::Lazy(_) = &args[0] {
+        return Ok(conj_onto_lazy(args));
+    }
     let mut coll = Builder::take("conj", args, 0)?;
     for (i, x) in args.iter_mut().enumerate().skip(1) {
         coll.conj("conj", i + 1, take_arg(x))?;
@@ -127,11 +130,40 @@ fn conj(args: &mut [Value]) -> Result<Value, RuntimeError> {
     Ok(coll.into_value())
 }
 
+/// `conj` onto a lazy seq, as `cons`: the items in front, the rest not
+/// realized. Out of `conj`, whose common case stays small enough to
+/// inline what it calls.
+#[cold]
+#[inline(never)]
+fn conj_onto_lazy(args: &mut [Value]) -> Value {
+    let mut seq = take_arg(&mut args[0]);
+    for x in args[1..].iter_mut() {
+        let step = crate::value::Step::Cons(take_arg(x), seq);
+        seq = Value::Lazy(Arc::new(crate::value::LazySeq::realized(step)));
+    }
+    seq
+}
+
 fn into(args: &mut [Value]) -> Result<Value, RuntimeError> {
     match args.len() {
         0 => return Ok(vector_of(Vector::new())),
         1 => return only_collection("into", args),
         _ => {}
+    }
+    // Asked before the collection is taken from its slot: the VM calls
+    // again with the same arguments once the seq is realized.
+    if let Some(cell) = lazy::first_unrealized(&args[1]) {
+        return Err(lazy::needs_realizing(cell, true));
+    }
+    // Into a lazy seq, as conj: each item in front.
+    if let Value::Lazy(_) = &args[0] {
+        let from: Vector = items("into", args, 1)?.collect();
+        let mut seq = take_arg(&mut args[0]);
+        for x in from {
+            let step = crate::value::Step::Cons(x, seq);
+            seq = Value::Lazy(Arc::new(crate::value::LazySeq::realized(step)));
+        }
+        return Ok(seq);
     }
     let mut coll = Builder::take("into", args, 0)?;
     match (&mut coll, &args[1]) {
@@ -157,6 +189,11 @@ fn into(args: &mut [Value]) -> Result<Value, RuntimeError> {
 }
 
 fn cons(args: &[Value]) -> Result<Value, RuntimeError> {
+    // Onto a lazy seq, a cell realized from the start: the rest stays lazy.
+    if let Value::Lazy(_) = &args[1] {
+        let step = crate::value::Step::Cons(args[0].clone(), args[1].clone());
+        return Ok(Value::Lazy(Arc::new(crate::value::LazySeq::realized(step))));
+    }
     let mut out = seq_vector("cons", args, 1)?;
     out.push_front(args[0].clone());
     Ok(list_of(out))
@@ -181,11 +218,19 @@ fn count(args: &[Value]) -> Result<Value, RuntimeError> {
 fn first(args: &[Value]) -> Result<Value, RuntimeError> {
     Ok(match &args[0] {
         Value::List(v) | Value::Vector(v) => v.front().cloned().unwrap_or(Value::Nil),
+        Value::Lazy(cell) => lazy::first_of(cell)?,
         _ => items("first", args, 0)?.next().unwrap_or(Value::Nil),
     })
 }
 
 fn second(args: &[Value]) -> Result<Value, RuntimeError> {
+    if let Value::Lazy(_) = &args[0] {
+        return match &lazy::seq_of(lazy::after(&args[0], 1)?)? {
+            Value::Lazy(cell) => lazy::first_of(cell),
+            Value::List(v) => Ok(v.front().cloned().unwrap_or(Value::Nil)),
+            _ => Ok(Value::Nil),
+        };
+    }
     Ok(items("second", args, 0)?.nth(1).unwrap_or(Value::Nil))
 }
 
@@ -221,10 +266,16 @@ fn non_empty_list(items: Vector) -> Value {
 }
 
 fn rest(args: &[Value]) -> Result<Value, RuntimeError> {
+    if let Value::Lazy(_) = &args[0] {
+        return lazy::after(&args[0], 1);
+    }
     Ok(list_of(drop_n("rest", args, 0, 1)?))
 }
 
 fn next(args: &[Value]) -> Result<Value, RuntimeError> {
+    if let Value::Lazy(_) = &args[0] {
+        return lazy::seq_of(lazy::after(&args[0], 1)?);
+    }
     Ok(non_empty_list(drop_n("next", args, 0, 1)?))
 }
 
@@ -233,12 +284,16 @@ fn first_in(fname: &str, coll: Value) -> Result<Value, RuntimeError> {
     let args = [coll];
     Ok(match &args[0] {
         Value::List(v) | Value::Vector(v) => v.front().cloned().unwrap_or(Value::Nil),
+        Value::Lazy(cell) => lazy::first_of(cell)?,
         _ => items(fname, &args, 0)?.next().unwrap_or(Value::Nil),
     })
 }
 
 /// The items of `coll` after the first, or nil, for the composed accessors.
 fn next_in(fname: &str, coll: Value) -> Result<Value, RuntimeError> {
+    if let Value::Lazy(_) = &coll {
+        return lazy::seq_of(lazy::after(&coll, 1)?);
+    }
     Ok(non_empty_list(drop_n(fname, &[coll], 0, 1)?))
 }
 
@@ -260,6 +315,9 @@ fn nnext(args: &[Value]) -> Result<Value, RuntimeError> {
 
 fn nthnext(args: &[Value]) -> Result<Value, RuntimeError> {
     let n = count_arg("nthnext", args, 1)?;
+    if let Value::Lazy(_) = &args[0] {
+        return lazy::seq_of(lazy::after(&args[0], n)?);
+    }
     Ok(non_empty_list(drop_n("nthnext", args, 0, n)?))
 }
 
@@ -267,6 +325,9 @@ fn nthrest(args: &[Value]) -> Result<Value, RuntimeError> {
     let n = count_arg("nthrest", args, 1)?;
     if matches!(args[0], Value::Nil) {
         return Ok(Value::Nil);
+    }
+    if let Value::Lazy(_) = &args[0] {
+        return lazy::after(&args[0], n);
     }
     if n == 0 {
         items("nthrest", args, 0)?;
@@ -286,6 +347,14 @@ fn nth(args: &[Value]) -> Result<Value, RuntimeError> {
             .ok()
             .and_then(|i| s.chars().nth(i))
             .map(Value::Char),
+        Value::Lazy(_) => match usize::try_from(index) {
+            Ok(i) => match &lazy::seq_of(lazy::after(&args[0], i)?)? {
+                Value::Lazy(cell) => Some(lazy::first_of(cell)?),
+                Value::List(v) => v.front().cloned(),
+                _ => None,
+            },
+            Err(_) => None,
+        },
         _ => {
             return Err(type_error(
                 "nth",
@@ -304,6 +373,7 @@ fn nth(args: &[Value]) -> Result<Value, RuntimeError> {
 
 fn seq(args: &[Value]) -> Result<Value, RuntimeError> {
     Ok(match &args[0] {
+        Value::Lazy(_) => lazy::seq_of(args[0].clone())?,
         Value::List(v) if !v.is_empty() => args[0].clone(),
         Value::Vector(v) => non_empty_list((**v).clone()),
         _ => non_empty_list(items("seq", args, 0)?.collect()),
@@ -313,6 +383,7 @@ fn seq(args: &[Value]) -> Result<Value, RuntimeError> {
 fn is_empty_value(fname: &str, args: &[Value], i: usize) -> Result<bool, RuntimeError> {
     Ok(match &args[i] {
         Value::Str(s) => s.is_empty(),
+        Value::Lazy(_) => lazy::seq_of(args[i].clone())?.is_truthy().then_some(()).is_none(),
         v => match count_of(v) {
             Some(n) => n == 0,
             None => return Err(type_error(fname, args, i, super::helpers::SEQABLE)),
@@ -344,6 +415,9 @@ fn empty(args: &[Value]) -> Result<Value, RuntimeError> {
 }
 
 fn concat(args: &[Value]) -> Result<Value, RuntimeError> {
+    if let Some(Value::Lazy(_)) = args.last() {
+        return concat_onto_lazy(args);
+    }
     let mut out = Vector::new();
     for (i, coll) in args.iter().enumerate() {
         match coll {
@@ -352,6 +426,27 @@ fn concat(args: &[Value]) -> Result<Value, RuntimeError> {
         }
     }
     Ok(list_of(out))
+}
+
+/// `concat` whose last collection is a lazy seq: the items of the others,
+/// each a cell realized from the start, then that seq, not realized (so
+/// `(lazy-cat [0 1] (map + fib (rest fib)))` can refer to itself). A lazy
+/// seq before the last is realized whole first.
+fn concat_onto_lazy(args: &[Value]) -> Result<Value, RuntimeError> {
+    let last = args.len() - 1;
+    let mut prefix = Vector::new();
+    for i in 0..last {
+        match &args[i] {
+            Value::List(v) | Value::Vector(v) => prefix.append((**v).clone()),
+            _ => prefix.extend(items("concat", args, i)?),
+        }
+    }
+    let mut seq = args[last].clone();
+    for x in prefix.into_iter().rev() {
+        let step = crate::value::Step::Cons(x, seq);
+        seq = Value::Lazy(Arc::new(crate::value::LazySeq::realized(step)));
+    }
+    Ok(seq)
 }
 
 #[cold]
@@ -437,6 +532,9 @@ fn take(args: &[Value]) -> Result<Value, RuntimeError> {
 
 fn drop(args: &[Value]) -> Result<Value, RuntimeError> {
     let n = count_arg("drop", args, 0)?;
+    if let Value::Lazy(_) = &args[1] {
+        return lazy::after(&args[1], n);
+    }
     Ok(list_of(drop_n("drop", args, 1, n)?))
 }
 

@@ -43,11 +43,19 @@ fn str_native(args: &[Value]) -> Result<Value, RuntimeError> {
         })
         .sum();
     let mut out = StrBuf::with_capacity(room);
+    let collections = may_hold_lazy(args);
+    if collections {
+        crate::value::lazy::clear_unrealized();
+    }
     for v in args {
         write_str(&mut out, v);
     }
     charge_text(args.len(), out.len());
-    Ok(Value::str(out))
+    if collections {
+        realized_text(Value::str(out))
+    } else {
+        Ok(Value::str(out))
+    }
 }
 
 fn subs(args: &[Value]) -> Result<Value, RuntimeError> {
@@ -160,11 +168,42 @@ fn gensym(args: &[Value]) -> Result<Value, RuntimeError> {
     ))))
 }
 
-/// Renders the values separated by spaces, readably or not.
-pub fn join_printed(args: &[Value], readable: bool, newline: bool) -> String {
+/// Renders the values separated by spaces, readably or not; asks for any
+/// lazy seq among them that is not realized yet (see `value/lazy.rs`).
+pub fn join_printed(
+    args: &[Value],
+    readable: bool,
+    newline: bool,
+) -> Result<String, RuntimeError> {
     let mut out = String::new();
+    crate::value::lazy::clear_unrealized();
     write_joined(&mut out, args, readable, newline);
-    out
+    realized_text(out)
+}
+
+/// Whether printing `args` may meet a lazy seq: only collections hold one
+/// (the common `(str "item-" i)` need not ask).
+fn may_hold_lazy(args: &[Value]) -> bool {
+    args.iter().any(|v| {
+        matches!(
+            v,
+            Value::List(_)
+                | Value::Vector(_)
+                | Value::Map(_)
+                | Value::Set(_)
+                | Value::Sorted(_)
+                | Value::Lazy(_)
+        )
+    })
+}
+
+/// `text`, unless printing it met a lazy seq that is not realized: then
+/// the request that the VM realize it, after which the native prints again.
+pub(super) fn realized_text<T>(text: T) -> Result<T, RuntimeError> {
+    match crate::value::lazy::unrealized_met() {
+        Some(request) => Err(request),
+        None => Ok(text),
+    }
 }
 
 fn write_joined(out: &mut impl Text, args: &[Value], readable: bool, newline: bool) {
@@ -180,27 +219,28 @@ fn write_joined(out: &mut impl Text, args: &[Value], readable: bool, newline: bo
 }
 
 /// The values rendered into a new string value.
-fn printed(args: &[Value], readable: bool, newline: bool) -> Value {
+fn printed(args: &[Value], readable: bool, newline: bool) -> Result<Value, RuntimeError> {
     let mut out = StrBuf::new();
+    crate::value::lazy::clear_unrealized();
     write_joined(&mut out, args, readable, newline);
     charge_text(args.len(), out.len());
-    Value::str(out)
+    realized_text(Value::str(out))
 }
 
 fn pr_str_native(args: &[Value]) -> Result<Value, RuntimeError> {
-    Ok(printed(args, true, false))
+    printed(args, true, false)
 }
 
 fn prn_str(args: &[Value]) -> Result<Value, RuntimeError> {
-    Ok(printed(args, true, true))
+    printed(args, true, true)
 }
 
 fn print_str(args: &[Value]) -> Result<Value, RuntimeError> {
-    Ok(printed(args, false, false))
+    printed(args, false, false)
 }
 
 fn println_str(args: &[Value]) -> Result<Value, RuntimeError> {
-    Ok(printed(args, false, true))
+    printed(args, false, true)
 }
 
 natives! {

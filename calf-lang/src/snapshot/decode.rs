@@ -159,6 +159,28 @@ impl Decoder {
                 let keys = self.values(items, blobs)?;
                 sorted(true, *descending, keys.into_iter().map(|k| (k, Value::Nil)))?
             }
+            Data::Lazy { items, rest, thunk } => {
+                use crate::value::{LazySeq, Step};
+                use triomphe::Arc;
+                let mut tail = match thunk {
+                    Some(thunk) => Value::Lazy(Arc::new(LazySeq::new(self.value(thunk, blobs)?))),
+                    None => match self.value(rest, blobs)? {
+                        Value::Nil => Value::Lazy(Arc::new(LazySeq::realized(Step::Empty))),
+                        rest @ (Value::List(_) | Value::Vector(_)) if !items.is_empty() => rest,
+                        other => {
+                            return Err(SnapshotError::Invalid(format!(
+                                "a lazy seq ends in a {}",
+                                other.type_name()
+                            )))
+                        }
+                    },
+                };
+                for item in items.iter().rev() {
+                    let first = self.value(item, blobs)?;
+                    tail = Value::Lazy(Arc::new(LazySeq::realized(Step::Cons(first, tail))));
+                }
+                tail
+            }
         })
     }
 
@@ -364,6 +386,7 @@ impl Decoder {
                     RestoredCode::Body(self.code(&hash, "a running function", blobs)?)
                 }
                 FrameCode::Call(argc) => RestoredCode::Call(argc),
+                FrameCode::Realize => RestoredCode::Realize,
             };
             frames.push(RestoredFrame {
                 code,

@@ -138,6 +138,7 @@ impl<'a> Encoder<'a> {
                 items: self.items(sorted.iter().map(|(k, _)| k), inner)?,
                 descending: sorted.descending,
             },
+            Value::Lazy(_) => self.lazy(value, inner)?,
             Value::Sorted(sorted) => Data::SortedMap {
                 entries: sorted
                     .iter()
@@ -146,6 +147,42 @@ impl<'a> Encoder<'a> {
                 descending: sorted.descending,
             },
         })
+    }
+
+    /// A lazy seq's image: its realized cells are walked in a loop, so a
+    /// chain of any length is one list.
+    fn lazy(&mut self, value: &Value, nesting: usize) -> Result<Data, SnapshotError> {
+        let mut items = Vec::new();
+        let mut at = value;
+        loop {
+            let Value::Lazy(cell) = at else {
+                return Ok(Data::Lazy {
+                    items,
+                    rest: Box::new(self.data(at, nesting)?),
+                    thunk: None,
+                });
+            };
+            match cell.step() {
+                Some(crate::value::Step::Cons(first, rest)) => {
+                    items.push(self.data(first, nesting)?);
+                    at = rest;
+                }
+                Some(crate::value::Step::Empty) => {
+                    return Ok(Data::Lazy {
+                        items,
+                        rest: Box::new(Data::Nil),
+                        thunk: None,
+                    })
+                }
+                None => {
+                    return Ok(Data::Lazy {
+                        items,
+                        rest: Box::new(Data::Nil),
+                        thunk: Some(Box::new(self.data(&cell.thunk(), nesting)?)),
+                    })
+                }
+            }
+        }
     }
 
     fn items<'v>(
@@ -309,6 +346,7 @@ impl<'a> Encoder<'a> {
                     super::format::FrameCode::Body(self.frame_code(code)?)
                 }
                 crate::vm::PartCode::Call(argc) => super::format::FrameCode::Call(argc),
+                crate::vm::PartCode::Realize => super::format::FrameCode::Realize,
             };
             frames.push(super::format::FrameImage {
                 code,

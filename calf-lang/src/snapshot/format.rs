@@ -15,8 +15,10 @@ pub const MAGIC: &[u8; 4] = b"CALF";
 /// The version this build writes. Version 2 added [`Data::Record`] at the
 /// end of [`Data`] and the dynamic state at the end of [`VmImage`] (empty
 /// when absent), so a version 1 body reads by the same rules. Version 3
-/// added a job's submitted files and the program of a durable main process
-/// at the end of [`ProcessImage`] (none when absent).
+/// added [`Data::Lazy`] at the end of [`Data`], [`FrameCode::Realize`] at
+/// the end of [`FrameCode`], and a job's submitted files and the program of
+/// a durable main process at the end of [`ProcessImage`] (none when
+/// absent): versions 1 and 2 read by the same rules.
 pub const VERSION: u16 = 3;
 
 /// The oldest version this build reads.
@@ -157,6 +159,15 @@ pub enum Data {
         name: String,
         fields: Vec<Data>,
         entries: Vec<(Data, Data)>,
+    },
+    /// A lazy seq (since version 3): the items realized so far, in order
+    /// (written as a list, however long the chain), then either the thunk
+    /// that realizes the rest, or the rest itself (`nil` when the seq ends
+    /// there, else the list or vector that ends it).
+    Lazy {
+        items: Vec<Data>,
+        rest: Box<Data>,
+        thunk: Option<Box<Data>>,
     },
 }
 
@@ -335,6 +346,9 @@ pub enum FrameCode {
     /// The VM's own body that calls the function below `n` arguments (how
     /// a spawned process starts).
     Call(u16),
+    /// The VM's own body that realizes a lazy seq for a native (since
+    /// version 3).
+    Realize,
 }
 
 /// Where the closure a frame runs is.

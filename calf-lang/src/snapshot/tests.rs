@@ -19,7 +19,8 @@ const PROGRAM: &str = "
 (defn total [xs] (reduce + (map step xs)))
 (defrecord Offset [n])
 (def offset (->Offset 100))
-(defn run [] (let [o offset t (total [1 2 3])] (+ (:n o) t)))";
+(defn run [] (let [o offset t (total [1 2 3])] (+ (:n o) t)))
+(defn lazy-run [] (let [s (map step (take 3 (iterate inc 1)))] (+ (first s) (count s) (last s))))";
 
 /// What every `sleep` answers in these tests.
 const ANSWER: i64 = 10;
@@ -187,8 +188,13 @@ fn restore_image(
 /// The VM of `(run)` stopped at its second `sleep`, inside the callback
 /// `map` calls, inside `reduce`.
 fn stopped_at_second_sleep() -> (Vm, Arc<Globals>) {
+    stopped_at_second_sleep_of("(run)")
+}
+
+/// A VM running `expr`, stopped at its second `sleep`.
+fn stopped_at_second_sleep_of(expr: &str) -> (Vm, Arc<Globals>) {
     let globals = program_globals();
-    let mut vm = compile(&globals, "(run)");
+    let mut vm = compile(&globals, expr);
     let first = run_to_effect(&mut vm).unwrap();
     vm.resume(first, Value::Int(ANSWER));
     let Ok(second) = run_to_effect(&mut vm) else {
@@ -209,6 +215,77 @@ fn a_vm_stopped_inside_a_map_callback_finishes_in_another_runtime() {
     drop((vm, globals));
     let (restored, _globals) = restore(&bytes, &blobs).unwrap();
     assert_eq!(finish(restored), expected);
+}
+
+#[test]
+fn a_vm_stopped_realizing_a_lazy_seq_for_a_native_finishes_in_another_runtime() {
+    // `count` needs the seq whole: the VM realizes it in a frame of its own,
+    // whose thunks sleep; the first item is realized already.
+    let expected = finish(compile(&program_globals(), "(lazy-run)"));
+    assert_eq!(expected, Value::Int(1 + ANSWER + 3 + 3 + ANSWER));
+    let (vm, globals) = stopped_at_second_sleep_of("(lazy-run)");
+    let (bytes, blobs) = save(&vm, &globals);
+    let image: ProcessImage = read_image(Kind::Process, &bytes).unwrap();
+    assert!(image.vm.frames.iter().any(|f| f.code == FrameCode::Realize));
+    assert!(image
+        .vm
+        .stack
+        .iter()
+        .any(|d| matches!(d, Data::Lazy { .. })));
+    drop((vm, globals));
+    let (restored, _globals) = restore(&bytes, &blobs).unwrap();
+    assert_eq!(finish(restored), expected);
+}
+
+#[test]
+fn lazy_seqs_round_trip_realized_as_far_as_they_were() {
+    let globals = program_globals();
+    let mut vm = compile(
+        &globals,
+        "(let [s (map inc (iterate inc 0))] (nth s 3) [s (cons 0 (lazy-seq nil)) (lazy-seq [1 2])])",
+    );
+    let value = match vm.run(u32::MAX) {
+        Outcome::Done(v) => v,
+        other => panic!("unexpected {other:?}"),
+    };
+    let mut cache = ImageCache::default();
+    let mut encoder = Encoder::new(&mut cache);
+    let data = encoder.value(&value).unwrap();
+    let needs = encoder.into_needs();
+    let blobs: BTreeMap<Hash, Arc<[u8]>> = needs
+        .iter()
+        .map(|h| {
+            (
+                *h,
+                cache.blob(h).expect("every named image is in the cache"),
+            )
+        })
+        .collect();
+    let back = Decoder::new(globals.clone()).value(&data, &blobs).unwrap();
+    let printed = crate::value::print::pr_str;
+    assert_eq!(printed(&value), "[(1 2 3 4 ...) (0 ...) (...)]");
+    assert_eq!(printed(&back), printed(&value));
+    // What was not realized is realized after the restore, by the thunk saved.
+    let Value::Vector(parts) = &back else {
+        panic!("a vector")
+    };
+    let mut take = compile(&globals, "(fn [s] (vec (take 6 s)))");
+    let Outcome::Done(f) = take.run(u32::MAX) else {
+        panic!("a fn")
+    };
+    let mut vm = Vm::call(f, vec![parts[0].clone()]);
+    let Outcome::Done(six) = vm.run(u32::MAX) else {
+        panic!("done")
+    };
+    assert_eq!(printed(&six), "[1 2 3 4 5 6]");
+    let mut vm = Vm::call(
+        Value::Native(crate::natives::by_name("vec").unwrap()),
+        vec![parts[2].clone()],
+    );
+    let Outcome::Done(two) = vm.run(u32::MAX) else {
+        panic!("done")
+    };
+    assert_eq!(printed(&two), "[1 2]");
 }
 
 #[test]
@@ -283,7 +360,7 @@ fn a_frame_running_another_closures_body_is_refused() {
         .iter()
         .filter_map(|f| match f.code {
             FrameCode::Body(h) => Some(h),
-            FrameCode::Call(_) => None,
+            FrameCode::Call(_) | FrameCode::Realize => None,
         })
         .collect();
     let top = image.vm.frames.len() - 1;
@@ -475,15 +552,15 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots");
 /// Writes this version's fixture: run with `CALF_WRITE_SNAPSHOT_FIXTURES=1`
 /// once when the format gets a new version; fixtures of earlier versions
 /// stay as they are.
-fn write_fixture(dir: &std::path::Path) {
-    let (vm, globals) = stopped_at_second_sleep();
+fn write_fixture(dir: &std::path::Path, expr: &str) {
+    let (vm, globals) = stopped_at_second_sleep_of(expr);
     let (bytes, blobs) = save(&vm, &globals);
     std::fs::create_dir_all(dir.join("blobs")).unwrap();
     std::fs::write(dir.join("process"), bytes).unwrap();
     for (hash, blob) in blobs {
         std::fs::write(dir.join("blobs").join(hash.hex()), &blob[..]).unwrap();
     }
-    let expected = crate::value::print::pr_str(&Value::Int(100 + 6 + 3 * ANSWER));
+    let expected = crate::value::print::pr_str(&finish(compile(&globals, expr)));
     std::fs::write(dir.join("expected"), expected + "\n").unwrap();
 }
 
@@ -504,12 +581,13 @@ fn write_main_fixture(dir: &std::path::Path) {
 
 #[test]
 fn every_fixture_of_every_version_reads_back_and_finishes() {
-    let current = std::path::Path::new(FIXTURES)
-        .join(format!("v{}", format::VERSION))
-        .join("sleep-inside-map");
+    let current = std::path::Path::new(FIXTURES).join(format!("v{}", format::VERSION));
     if std::env::var_os("CALF_WRITE_SNAPSHOT_FIXTURES").is_some() && !current.exists() {
-        write_fixture(&current);
-        write_main_fixture(&current.with_file_name("main-program"));
+        write_fixture(&current.join("sleep-inside-map"), "(run)");
+        // Since version 3: stopped in the VM's realizing of a lazy seq.
+        write_fixture(&current.join("sleep-inside-lazy-seq"), "(lazy-run)");
+        // Since version 3: a main process with the forms it has still to run.
+        write_main_fixture(&current.join("main-program"));
     }
     assert!(
         current.exists(),

@@ -44,6 +44,10 @@ impl PartialEq for Value {
             (Sorted(a), Set(b)) | (Set(b), Sorted(a)) => {
                 a.set && a.len() == b.len() && sorted_within(a, |k| b.contains(k).then_some(&NIL))
             }
+            (Lazy(a), Lazy(b)) if Arc::ptr_eq(a, b) => true,
+            (Lazy(_), List(_) | Vector(_) | Lazy(_)) | (List(_) | Vector(_), Lazy(_)) => {
+                lazy_eq(self, other)
+            }
             _ => false,
         }
     }
@@ -79,6 +83,34 @@ fn sets_eq(a: &super::Set, b: &super::Set) -> bool {
         charge_items(a.len());
     }
     deeper(|| a == b)
+}
+
+/// Compares a lazy seq with a list, a vector or another lazy seq item by
+/// item. Unrealized, it is unequal for now: the walk notes the seq for the
+/// native that compares (see `lazy.rs`), which asks the VM to realize it
+/// and compares again.
+#[inline(never)]
+fn lazy_eq(a: &Value, b: &Value) -> bool {
+    for v in [a, b] {
+        if let Some(cell) = super::lazy::first_unrealized(v) {
+            super::lazy::note_unrealized(cell);
+            return false;
+        }
+    }
+    deeper(|| {
+        let mut x = super::lazy::Items::new(a);
+        let mut y = super::lazy::Items::new(b);
+        let mut compared = 0;
+        let equal = loop {
+            match (x.next(), y.next()) {
+                (None, None) => break true,
+                (Some(p), Some(q)) if p == q => compared += 1,
+                _ => break false,
+            }
+        };
+        charge_items(compared);
+        equal
+    })
 }
 
 static NIL: Value = Value::Nil;
@@ -183,6 +215,22 @@ impl Hash for Value {
                 state.write_u64(deeper(|| {
                     unordered_hash(s.iter().map(|(k, v)| pair_hash(k, v)))
                 }));
+            }
+            // As the list of its items, which it equals; the part not yet
+            // realized is noted for the native hashing it (see `lazy_eq`).
+            Lazy(_) => {
+                if let Some(cell) = super::lazy::first_unrealized(self) {
+                    super::lazy::note_unrealized(cell);
+                }
+                let n = super::lazy::Items::new(self).count();
+                state.write_u8(7);
+                state.write_usize(n);
+                charge_items(n);
+                deeper(|| {
+                    for item in super::lazy::Items::new(self) {
+                        item.hash(state);
+                    }
+                })
             }
         }
     }

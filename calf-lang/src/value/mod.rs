@@ -9,6 +9,7 @@ pub mod deep;
 mod equality;
 mod function;
 mod hashing;
+pub mod lazy;
 mod map;
 pub mod print;
 mod regex;
@@ -21,6 +22,7 @@ mod trie;
 use triomphe::Arc;
 
 pub use function::{Arity, Closure, ConsumingFn, FnProto, Native, NativeFn, NativeKind};
+pub use lazy::{LazySeq, Step};
 pub use regex::{Regex, SIZE_LIMIT as REGEX_SIZE_LIMIT};
 pub use sorted::Sorted;
 pub use string::{Str, StrBuf, Text};
@@ -107,6 +109,8 @@ pub enum Value {
     Regex(Arc<Regex>),
     /// A sorted map or set, ordered by `compare`.
     Sorted(Arc<Sorted>),
+    /// A lazy sequence: prints as `(...)`, equal to a list of its items.
+    Lazy(Arc<LazySeq>),
 }
 
 impl Clone for Value {
@@ -134,6 +138,7 @@ impl Clone for Value {
             Value::Fn(f) => Value::Fn(f.clone()),
             Value::Regex(r) => Value::Regex(r.clone()),
             Value::Sorted(s) => Value::Sorted(s.clone()),
+            Value::Lazy(s) => Value::Lazy(s.clone()),
             _ => unreachable!("owns_nothing covers every other variant"),
         }
     }
@@ -153,6 +158,8 @@ impl Drop for Value {
             Value::Set(s) => s.is_unique(),
             Value::Fn(f) => f.is_unique(),
             Value::Sorted(s) => s.is_unique(),
+            // Its first item may be another lazy seq, as deep as it likes.
+            Value::Lazy(s) => s.is_unique(),
             _ => false,
         };
         if last_owner {
@@ -175,6 +182,7 @@ pub enum Parts {
     Set(Arc<Set>),
     Fn(Arc<Closure>),
     Sorted(Arc<Sorted>),
+    Lazy(Arc<LazySeq>),
     /// Any other value, as it was.
     Other(Value),
 }
@@ -189,6 +197,7 @@ impl Parts {
             Parts::Set(s) => Value::Set(s),
             Parts::Fn(f) => Value::Fn(f),
             Parts::Sorted(s) => Value::Sorted(s),
+            Parts::Lazy(s) => Value::Lazy(s),
             Parts::Other(value) => value,
         }
     }
@@ -205,6 +214,7 @@ impl Value {
                 | Value::Set(_)
                 | Value::Fn(_)
                 | Value::Sorted(_)
+                | Value::Lazy(_)
         ) {
             return Parts::Other(self);
         }
@@ -219,6 +229,7 @@ impl Value {
                 Value::Set(s) => Parts::Set(std::ptr::read(s)),
                 Value::Fn(f) => Parts::Fn(std::ptr::read(f)),
                 Value::Sorted(s) => Parts::Sorted(std::ptr::read(s)),
+                Value::Lazy(s) => Parts::Lazy(std::ptr::read(s)),
                 _ => unreachable!("the values that own a collection or closure"),
             }
         }
@@ -295,6 +306,7 @@ impl Value {
             Value::Fn(f) => std::mem::forget(Arc::clone(f)),
             Value::Regex(r) => std::mem::forget(Arc::clone(r)),
             Value::Sorted(s) => std::mem::forget(Arc::clone(s)),
+            Value::Lazy(s) => std::mem::forget(Arc::clone(s)),
             _ => {}
         }
         // SAFETY: the caller vouches for `slot`; the bits are a value whose
@@ -389,7 +401,8 @@ impl Value {
             | Value::Set(_)
             | Value::Fn(_)
             | Value::Regex(_)
-            | Value::Sorted(_) => false,
+            | Value::Sorted(_)
+            | Value::Lazy(_) => false,
         }
     }
 
@@ -452,6 +465,7 @@ impl Value {
             Value::Regex(_) => "regex",
             Value::Sorted(s) if s.set => "set",
             Value::Sorted(_) => "map",
+            Value::Lazy(_) => "lazy-seq",
         }
     }
 

@@ -92,6 +92,20 @@ pub fn write_value(out: &mut impl Text, value: &Value, readable: bool) {
             deeper(|| write_items(out, "#{", s.iter().map(|(k, _)| k), "}", readable))
         }
         Value::Sorted(s) => deeper(|| write_entries(out, s.iter(), readable)),
+        // What is not realized prints as `...` and is noted for the native
+        // printing it, which has the VM realize it and prints again.
+        Value::Lazy(_) => deeper(|| {
+            write_items(out, "(", super::lazy::Items::new(value), "", readable);
+            if let Some(cell) = super::lazy::first_unrealized(value) {
+                super::lazy::note_unrealized(cell);
+                out.push_str(if super::lazy::Items::new(value).next().is_some() {
+                    " ..."
+                } else {
+                    "..."
+                });
+            }
+            out.push(')');
+        }),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::error::RuntimeError;
 use crate::natives::numbers;
+use crate::value::lazy;
 use crate::value::Value;
 
 macro_rules! arith {
@@ -47,7 +48,25 @@ pub fn dec(a: &Value) -> Result<Value, RuntimeError> {
 
 #[inline]
 pub fn equal(a: &Value, b: &Value) -> Result<Value, RuntimeError> {
-    Ok(Value::Bool(a == b))
+    if a.owns_nothing() || b.owns_nothing() {
+        return Ok(Value::Bool(a == b));
+    }
+    equal_collections(a, b)
+}
+
+/// `=` of two values that may hold lazy seqs: unequal may mean that part
+/// of one is not realized yet, which the comparison noted (`lazy.rs`); the
+/// VM realizes it and compares again.
+#[inline(never)]
+fn equal_collections(a: &Value, b: &Value) -> Result<Value, RuntimeError> {
+    lazy::clear_unrealized();
+    let equal = a == b;
+    if !equal {
+        if let Some(request) = lazy::unrealized_met() {
+            return Err(request);
+        }
+    }
+    Ok(Value::Bool(equal))
 }
 
 macro_rules! compare {

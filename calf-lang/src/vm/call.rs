@@ -215,6 +215,9 @@ pub(super) fn spread_onto(coll: &Value, stack: &mut Vec<Value>) -> Result<usize,
         Value::Nil => {}
         Value::List(items) | Value::Vector(items) => stack.extend(items.iter().cloned()),
         Value::Set(items) => stack.extend(items.iter().cloned()),
+        Value::Lazy(_) if crate::value::lazy::first_unrealized(coll).is_none() => {
+            stack.extend(crate::value::lazy::Items::new(coll).cloned())
+        }
         Value::Map(entries) => stack.extend(
             entries
                 .iter()

@@ -16,6 +16,7 @@ mod effect;
 mod host;
 mod parts;
 mod pattern;
+mod realize;
 mod unwind;
 pub mod work;
 
@@ -559,7 +560,7 @@ impl Vm {
             macro_rules! throw_synced {
                 ($err:expr) => {{
                     save_pc!();
-                    let err: RuntimeError = $err;
+                    let err: RuntimeError = crate::value::lazy::not_here($err);
                     let trace = self.trace();
                     match self.throw(err.into_value(), trace) {
                         Ok(()) => continue 'frames,
@@ -572,6 +573,18 @@ impl Vm {
                     let err: RuntimeError = $err;
                     sync!();
                     throw_synced!(err)
+                }};
+            }
+            // A native (or `=`) that needs more of a lazy seq realized, its
+            // operands as the instruction at `$at` found them: the VM
+            // realizes it (`realize.rs`) and runs the instruction again.
+            macro_rules! retry_realized {
+                ($err:expr, $at:expr) => {{
+                    sync!();
+                    match self.realize_or($err, $at) {
+                        None => continue 'frames,
+                        Some(err) => throw_synced!(err),
+                    }
                 }};
             }
             // A reduction is a call or a jump back: every loop and every
@@ -891,7 +904,18 @@ impl Vm {
                             }
                             continue;
                         }
-                        branch_unless!(target, ==, arith::equal)
+                        let result = arith::equal(a, b);
+                        pay_for_work!();
+                        match result {
+                            Ok(v) => {
+                                drop(pop!());
+                                drop(pop!());
+                                if !v.is_truthy() {
+                                    pc = target as usize;
+                                }
+                            }
+                            Err(e) => retry_realized!(e, pc - 1),
+                        }
                     }
                     Op::JumpUnlessSeq {
                         slot,
@@ -1062,7 +1086,8 @@ impl Vm {
                                     };
                                 let holds = match slow(x, y) {
                                     Ok(v) => v.is_truthy(),
-                                    Err(e) => fail!(e),
+                                    // The locals were only read.
+                                    Err(e) => retry_realized!(e, pc - 3),
                                 };
                                 pay_for_work!();
                                 holds
@@ -1148,7 +1173,7 @@ impl Vm {
                                         pay_for_work!();
                                         continue;
                                     }
-                                    Err(e) => fail!(e),
+                                    Err(e) => retry_realized!(e, pc - 1),
                                 }
                             }
                             _ => {}
@@ -1168,7 +1193,11 @@ impl Vm {
                                 }
                                 Err(effect) => leave!(Outcome::Effect(effect, Resume(()))),
                             },
-                            Err(e) => throw_synced!(e),
+                            // The arguments are on the stack still.
+                            Err(e) => match self.realize_or(e, pc - 1) {
+                                None => continue 'frames,
+                                Some(err) => throw_synced!(err),
+                            },
                         }
                     }
                     Op::CallSelf(argc) => {
@@ -1261,7 +1290,34 @@ impl Vm {
                     Op::Gt => int_binary!(x, y, Some(IntResult::Bool(x > y)), arith::gt),
                     Op::Ge => int_binary!(x, y, Some(IntResult::Bool(x >= y)), arith::ge),
                     Op::NumEq => int_binary!(x, y, Some(IntResult::Bool(x == y)), arith::num_eq),
-                    Op::Eq => int_binary!(x, y, Some(IntResult::Bool(x == y)), arith::equal),
+                    Op::Eq => {
+                        // SAFETY: two operands, as for `pop!`.
+                        let (a, b) = unsafe { (&*sp.sub(2), &*sp.sub(1)) };
+                        match (a, b) {
+                            (Value::Int(x), Value::Int(y)) => {
+                                let holds = x == y;
+                                // SAFETY: integers own nothing: the lower
+                                // slot is overwritten, the upper forgotten.
+                                unsafe {
+                                    sp = sp.sub(1);
+                                    Value::write_bool(sp.sub(1), holds);
+                                }
+                            }
+                            _ => {
+                                // Compared in place, so that a lazy seq to
+                                // realize finds its operands where they were.
+                                let result = arith::equal(a, b);
+                                pay_for_work!();
+                                match result {
+                                    Ok(v) => {
+                                        drop(pop!());
+                                        *top!() = v;
+                                    }
+                                    Err(e) => retry_realized!(e, pc - 1),
+                                }
+                            }
+                        }
+                    }
                     Op::AddInt(k) => {
                         int_immediate!(x, k, x.checked_add(k).map(IntResult::Int), arith::add)
                     }
@@ -1294,6 +1350,14 @@ impl Vm {
                                 throw_synced!($err)
                             };
                         }
+                        macro_rules! retry_realized {
+                            ($err:expr, $at:expr) => {{
+                                match self.realize_or($err, $at) {
+                                    None => continue 'frames,
+                                    Some(err) => fail!(err),
+                                }
+                            }};
+                        }
                         macro_rules! spend_reduction {
                             () => {
                                 if budget == 0 {
@@ -1318,7 +1382,10 @@ impl Vm {
                                 let spread = self.pop();
                                 let added = match call::spread_onto(&spread, &mut self.stack) {
                                     Ok(n) => n,
-                                    Err(e) => fail!(e),
+                                    Err(e) => {
+                                        self.push(spread);
+                                        retry_realized!(e, pc - 1)
+                                    }
                                 };
                                 work::charge_items(added);
                                 match self.call_value(argc as usize - 2 + added) {
@@ -1332,7 +1399,18 @@ impl Vm {
                                             }
                                         }
                                     }
-                                    Err(e) => fail!(e),
+                                    Err(e) => {
+                                        // A native called with the spread
+                                        // items: put the list back in their
+                                        // place, as the instruction found it.
+                                        if crate::value::lazy::realizing_request(&e).is_some() {
+                                            let items =
+                                                self.stack.split_off(self.stack.len() - added);
+                                            drop(items);
+                                            self.push(spread);
+                                        }
+                                        retry_realized!(e, pc - 1)
+                                    }
                                 }
                             }
                             Op::TailCall(argc) => {
@@ -1351,7 +1429,8 @@ impl Vm {
                                             }
                                         }
                                     }
-                                    Err(e) => fail!(e),
+                                    // A native's arguments are on the stack still.
+                                    Err(e) => retry_realized!(e, pc - 1),
                                 }
                             }
                             Op::Closure(i) => {

@@ -16,6 +16,8 @@ pub(crate) enum PartCode<'a> {
     Body(&'a Code),
     /// The VM's own body calling the function below `n` arguments.
     Call(u16),
+    /// The VM's own body realizing a lazy seq (`realize.rs`).
+    Realize,
 }
 
 pub(crate) struct FramePart<'a> {
@@ -49,6 +51,7 @@ pub(crate) struct RestoredDynamic {
 pub(crate) enum RestoredCode {
     Body(Arc<Code>),
     Call(u16),
+    Realize,
 }
 
 pub(crate) struct RestoredFrame {
@@ -93,6 +96,9 @@ impl Vm {
                         if std::ptr::eq(frame.code(), call_code(*argc as usize)) =>
                     {
                         (PartCode::Call(*argc), FrameClosure::None)
+                    }
+                    _ if std::ptr::eq(frame.code(), super::realize::realize_code()) => {
+                        (PartCode::Realize, FrameClosure::None)
                     }
                     _ => return Err(format!("frame {i} runs a body of no closure")),
                 },
@@ -196,6 +202,17 @@ impl Vm {
                         // Its operands start at its function slot (see `call_code`).
                         let depths = code.depths_from(*argc as usize + 1)?;
                         (NonNull::from(code), base - 1, depths)
+                    }
+                    RestoredCode::Realize => {
+                        if closure.is_some() {
+                            return Err(format!("frame {i} realizes a lazy seq but has a closure"));
+                        }
+                        let code = super::realize::realize_code();
+                        (
+                            NonNull::from(code),
+                            base + code.locals() as usize,
+                            code.depths()?,
+                        )
                     }
                     RestoredCode::Body(code) => {
                         let Some(closure) = closure else {

@@ -45,6 +45,9 @@ pub(crate) struct Program {
     /// lines not started yet. Its forms run out at the end of each line,
     /// and the process then waits for the next one instead of ending.
     pub(super) repl: Option<(Sender<Evaluated>, VecDeque<Forms>)>,
+    /// Where the last form run came from, while its value may still have
+    /// to be realized for printing (see [`realize_for_printing`]).
+    pub(super) last_span: Option<Span>,
 }
 
 impl Program {
@@ -54,6 +57,7 @@ impl Program {
             spans: forms.spans,
             ns: Sym::new(calf_lang::namespace::USER),
             repl: None,
+            last_span: None,
         }
     }
 
@@ -88,6 +92,23 @@ impl Program {
             });
         }
     }
+}
+
+/// The form that realizes `value` (a REPL line's, or the program's last,
+/// which `calf -e` prints) when it holds a lazy seq not realized yet:
+/// printed in Rust it would show `...`, and realizing it runs Calf code,
+/// which only the process's VM may do. `None` when there is nothing to
+/// realize.
+fn realize_for_printing(value: &Value) -> Option<Value> {
+    if !calf_lang::value::lazy::holds_unrealized(value) {
+        return None;
+    }
+    let quoted = Value::list([Value::symbol("quote"), value.clone()]);
+    Some(Value::list([
+        Value::symbol("do"),
+        Value::list([Value::symbol("calf.core/pr-str"), quoted.clone()]),
+        quoted,
+    ]))
 }
 
 /// Forms being evaluated one by one: the main program, or a file loaded
@@ -183,6 +204,7 @@ impl Process {
                 }
             };
             let program = &mut frame.program;
+            program.last_span = Some(span);
             let mut compiler = Compiler::new(&self.job.globals, program.ns, &program.spans, span);
             let expanded = compiler.expand_toplevel(&form);
             program.ns = compiler.ns;
@@ -209,9 +231,20 @@ impl Process {
     /// Ends the innermost frame: the main program ends the program; a
     /// loaded file makes its namespace usable and the `require` goes on.
     pub(super) fn finish_frame(&mut self, last: Value) -> Step {
-        let Some(frame) = self.seldom.as_mut().and_then(|m| m.forms.frames.pop()) else {
+        let Some(mut frame) = self.seldom.as_mut().and_then(|m| m.forms.frames.pop()) else {
             return Step::Ran;
         };
+        if frame.loading.is_none() {
+            if let Some(span) = frame.program.last_span.take() {
+                if let Some(form) = realize_for_printing(&last) {
+                    // One more form, in the process like any other: the
+                    // line's value is answered when it is realized.
+                    frame.program.forms.push_back((form, span));
+                    self.seldom().forms.frames.push(frame);
+                    return Step::Next;
+                }
+            }
+        }
         let Some(loading) = frame.loading else {
             if frame.program.repl.is_some() {
                 frame.program.answer(Ok(last));
