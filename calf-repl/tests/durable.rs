@@ -78,6 +78,33 @@ fn a_durable_process_needs_a_store() {
     assert!(err.contains("--durable"), "says what to do: {err}");
 }
 
+/// Runs `body` (Python, one statement a line, inside an async function)
+/// with `kv` the JetStream KV bucket `bucket` of the server at `url`;
+/// `sys.argv[2..]` are `args`. How the tests damage a store.
+fn with_bucket(url: &str, bucket: &str, body: &str, args: &[&str]) {
+    let body: String = body.lines().map(|line| format!("    {line}\n")).collect();
+    let script = format!(
+        "import asyncio, sys, nats\n\
+         async def main():\n\
+         \x20   nc = await nats.connect(sys.argv[1])\n\
+         \x20   kv = await nc.jetstream().key_value('{bucket}')\n\
+         {body}\
+         \x20   await nc.close()\n\
+         asyncio.run(main())"
+    );
+    let status = Command::new(root().join(".venv/bin/python"))
+        .arg("-c")
+        .arg(script)
+        .arg(url)
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the store's bucket {bucket} was not changed"
+    );
+}
+
 /// A program running as a first node, beside nats-server (JetStream) and
 /// the durable worker.
 struct FirstRun {
@@ -396,23 +423,13 @@ fn the_partners_of_a_process_that_cannot_be_restored_are_told_why() {
     first.child.kill().unwrap();
     first.child.wait().unwrap();
     // The target's saved image damaged: its owner kept, its image not.
-    let damaged = Command::new(root().join(".venv/bin/python"))
-        .args([
-            "-c",
-            "import asyncio, sys, nats\n\
-             async def main():\n\
-             \x20   nc = await nats.connect(sys.argv[1])\n\
-             \x20   kv = await nc.jetstream().key_value('calf_processes')\n\
-             \x20   owner = b'node-first'\n\
-             \x20   await kv.put(sys.argv[2], bytes([len(owner)]) + owner + b'damaged')\n\
-             \x20   await nc.close()\n\
-             asyncio.run(main())",
-            &first.server.url(),
-            &target,
-        ])
-        .status()
-        .unwrap();
-    assert!(damaged.success());
+    with_bucket(
+        &first.server.url(),
+        "calf_processes",
+        "owner = b'node-first'\n\
+         await kv.put(sys.argv[2], bytes([len(owner)]) + owner + b'damaged')",
+        &[&target],
+    );
     let second = resume(&first.server.url(), "node-second");
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{stderr}");
@@ -536,22 +553,13 @@ fn a_process_whose_code_is_gone_from_the_store_ends_with_a_clear_reason() {
     first.child.kill().unwrap();
     first.child.wait().unwrap();
     // Every image of code and namespaces taken out of the store.
-    let emptied = Command::new(root().join(".venv/bin/python"))
-        .args([
-            "-c",
-            "import asyncio, sys, nats\n\
-             async def main():\n\
-             \x20   nc = await nats.connect(sys.argv[1])\n\
-             \x20   kv = await nc.jetstream().key_value('calf_code')\n\
-             \x20   for key in await kv.keys():\n\
-             \x20       await kv.purge(key)\n\
-             \x20   await nc.close()\n\
-             asyncio.run(main())",
-            &first.server.url(),
-        ])
-        .status()
-        .unwrap();
-    assert!(emptied.success());
+    with_bucket(
+        &first.server.url(),
+        "calf_code",
+        "for key in await kv.keys():\n\
+         \x20   await kv.purge(key)",
+        &[],
+    );
     let second = resume(&first.server.url(), "node-second");
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{stderr}");
