@@ -96,6 +96,17 @@ fn dechunk(body: &str) -> String {
 }
 
 /// `Authorization: Basic` for `user`.
+/// `GET /api/process` of acme's process `pid`, as acme: status and body.
+fn process_view(address: &str, acme: &str, pid: &dyn std::fmt::Display) -> (u16, String) {
+    http(
+        address,
+        "GET",
+        &format!("/api/process?tenant=acme&pid={pid}"),
+        &[acme],
+        "",
+    )
+}
+
 fn basic(user: User) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let text = format!("{}:{}", user.name, user.password);
@@ -239,13 +250,7 @@ fn the_api_keeps_tenants_apart_and_refuses_bad_requests() {
     let json = "Content-Type: application/json";
     let csrf = "X-Calf-Dashboard: 1";
 
-    let (status, view) = http(
-        &address,
-        "GET",
-        &format!("/api/process?tenant=acme&pid={pid}"),
-        &[&acme],
-        "",
-    );
+    let (status, view) = process_view(&address, &acme, &pid);
     assert_eq!(status, 200, "{view}");
     assert!(view.contains("\"status\""), "{view}");
     for path in [
@@ -295,13 +300,7 @@ fn the_api_keeps_tenants_apart_and_refuses_bad_requests() {
     let (status, body) = http(&address, "POST", "/api/kill", &[&acme, json, csrf], &kill);
     assert_eq!(status, 200, "{body}");
     eventually("the killed process gone", || {
-        let (status, body) = http(
-            &address,
-            "GET",
-            &format!("/api/process?tenant=acme&pid={pid}"),
-            &[&acme],
-            "",
-        );
+        let (status, body) = process_view(&address, &acme, &pid);
         (status == 404).then_some(()).ok_or(body)
     });
 }
@@ -471,13 +470,7 @@ fn a_durable_process_shows_its_node_and_last_save() {
             return Err(body);
         }
         let pid = &row["pid"];
-        let (status, view) = http(
-            &address,
-            "GET",
-            &format!("/api/process?tenant=acme&pid={pid}"),
-            &[&acme],
-            "",
-        );
+        let (status, view) = process_view(&address, &acme, &pid);
         let view: serde_json::Value =
             serde_json::from_str(&view).map_err(|e| format!("{status} {e}"))?;
         (view["process"]["durable"]["node"] == "dash-node")

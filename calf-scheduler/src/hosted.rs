@@ -398,10 +398,10 @@ impl Hosted {
             true,
         );
         job.keep_source(file);
-        if !durable {
-            return self.start(job, Program::new(forms)).map(|(pid, _)| pid);
-        }
-        let (pid, first_save) = self.start_durable(job, Program::new(forms))?;
+        let (pid, _, first_save) = self.start(job, Program::new(forms), durable)?;
+        let Some(first_save) = first_save else {
+            return Ok(pid);
+        };
         match first_save.await {
             Ok(()) => Ok(pid),
             Err(error) => {
@@ -411,46 +411,32 @@ impl Hosted {
         }
     }
 
-    /// Starts `job`'s main process, running `program`.
-    fn start(&self, job: Job, program: Program) -> Result<(Pid, Arc<Job>), Refused> {
-        if self.stopping.load(Ordering::Acquire) {
-            return Err(Refused::ShuttingDown);
-        }
-        let job = Arc::new(job);
-        self.shared
-            .spawn(&job, Vm::call(Value::Nil, Vec::new()), |main| {
-                main.set_program(program)
-            })
-            .map(|pid| (pid, job))
-            .map_err(|error| Refused::Quota(error.into_value()))
-    }
-
-    /// Starts `job`'s main process durable, and its first save.
-    fn start_durable(
+    /// Starts `job`'s main process, running `program`; when `durable`, in a
+    /// runtime with a store, as a durable process, with its first save.
+    fn start(
         &self,
         job: Job,
         program: Program,
-    ) -> Result<(Pid, crate::process::FirstSave), Refused> {
+        durable: bool,
+    ) -> Result<(Pid, Arc<Job>, Option<crate::process::FirstSave>), Refused> {
         if self.stopping.load(Ordering::Acquire) {
             return Err(Refused::ShuttingDown);
         }
         let job = Arc::new(job);
         let mut first_save = None;
+        let pid = durable.then(crate::durable::new_pid);
         let pid = self
             .shared
-            .spawn_as(
-                &job,
-                Some(crate::durable::new_pid()),
-                Vm::call(Value::Nil, Vec::new()),
-                |main| {
-                    main.set_program(program);
+            .spawn_as(&job, pid, Vm::call(Value::Nil, Vec::new()), |main| {
+                main.set_program(program);
+                if durable {
                     main.make_durable();
                     first_save = main.save_at_start();
-                },
-            )
+                }
+            })
             .map_err(|error| Refused::Quota(error.into_value()))?;
-        let first_save = first_save.expect("a durable process in a runtime with a store");
-        Ok((pid, Box::pin(first_save)))
+        let first_save = first_save.map(|save| -> crate::process::FirstSave { Box::pin(save) });
+        Ok((pid, job, first_save))
     }
 
     /// Every process, by pid.
@@ -557,7 +543,7 @@ impl Hosted {
     ) -> Result<Attached, Refused> {
         let (results_tx, results) = std::sync::mpsc::channel();
         let job = Job::hosted(globals, load_path, output, false);
-        let (pid, job) = self.start(job, Program::interactive(results_tx))?;
+        let (pid, job, _) = self.start(job, Program::interactive(results_tx), false)?;
         let handle = self
             .shared
             .handle(pid)

@@ -320,7 +320,7 @@ impl Process {
 
     /// Starts evaluating the file at `path` for `load-file`, in the
     /// caller's namespace.
-    pub(super) fn load_file(&mut self, mut loading: Loading, path: &str) -> Step {
+    pub(super) fn load_file(&mut self, loading: Loading, path: &str) -> Step {
         let registered = crate::load::register_file(&self.job.load_path, path);
         if let Ok(file) = &registered {
             self.job.keep_source(*file);
@@ -329,18 +329,10 @@ impl Process {
             Ok(file) => file,
             Err(error) => return self.resume_caller(loading, Err(plain(error))),
         };
-        let forms = match calf_lang::reader::read_file(file) {
-            Ok(forms) => forms,
-            Err(error) => return self.resume_caller(loading, Err(source_error_value(error))),
-        };
-        let mut program = Program::new(forms);
-        program.ns = loading.caller_ns;
-        loading.file = calf_lang::span::source(file).name.clone();
-        self.seldom().forms.frames.push(Frame {
-            program,
-            loading: Some(Box::new(loading)),
-        });
-        Step::Next
+        match calf_lang::reader::read_file(file) {
+            Ok(forms) => self.evaluate(loading, forms, &calf_lang::span::source(file).name),
+            Err(error) => self.resume_caller(loading, Err(source_error_value(error))),
+        }
     }
 
     /// Starts evaluating `form` for `eval`, in the caller's namespace, as
@@ -365,7 +357,8 @@ impl Process {
         }
     }
 
-    /// Runs `forms` as a file loaded by the caller, in its namespace.
+    /// Runs `forms` (read from `name`) as a file loaded by the caller, in
+    /// its namespace.
     fn evaluate(
         &mut self,
         mut loading: Loading,
