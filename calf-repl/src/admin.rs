@@ -89,6 +89,10 @@ enum Verb {
         /// started with --durable NODE; see docs/durability.md).
         #[arg(long)]
         durable: bool,
+        /// Run it on this node of a cluster (its --durable NODE id) rather
+        /// than the one the submission reaches.
+        #[arg(long, value_name = "NODE")]
+        node: Option<String>,
         #[command(flatten)]
         connection: Connection,
     },
@@ -205,14 +209,16 @@ fn run(verb: Verb) -> Result<i32, String> {
             targets,
             main,
             durable,
+            node,
             connection,
         } => {
             let submission = api::Submit {
                 durable,
+                node,
                 ..submission(&targets, main.as_deref())?
             };
             let submitted = block_on(&connection, |c| async move { c.submit(&submission).await })?;
-            println!("<{}>", submitted.pid);
+            println!("{}", pid_text(submitted.pid));
             Ok(0)
         }
         Verb::Ps {
@@ -368,17 +374,17 @@ where
         .map_err(|e| e.to_string())
 }
 
-/// A pid as people write it: `12`, `<12>` or `#pid<12>`.
+/// A pid as the verbs print it: `<12>`, or `<3.12>` on node 3 of a
+/// cluster.
+pub fn pid_text(pid: u64) -> String {
+    let printed = calf_lang::value::Pid(pid).to_string();
+    printed.trim_start_matches("#pid").to_string()
+}
+
+/// A pid as people write it: `12`, `<12>`, `#pid<12>`, or with its node,
+/// `#pid<3.12>`.
 pub fn parse_pid(text: &str) -> Result<u64, String> {
-    let trimmed = text.trim();
-    let digits = trimmed.strip_prefix("#pid").unwrap_or(trimmed);
-    let digits = digits
-        .strip_prefix('<')
-        .and_then(|d| d.strip_suffix('>'))
-        .unwrap_or(digits);
-    digits
-        .parse()
-        .map_err(|_| format!("{text} is not a pid: write 12, <12> or #pid<12>"))
+    text.parse::<calf_lang::value::Pid>().map(|pid| pid.0)
 }
 
 /// Prints a job's output from the start, following it with `follow`,
@@ -486,6 +492,7 @@ fn submission(targets: &[String], main: Option<&str>) -> Result<api::Submit, Str
         files,
         args,
         durable: false,
+        node: None,
     })
 }
 
@@ -602,8 +609,8 @@ fn ps_table(processes: &[api::ProcessRow]) -> String {
         .iter()
         .map(|p| {
             vec![
-                format!("<{}>", p.pid),
-                format!("<{}>", p.job),
+                pid_text(p.pid),
+                pid_text(p.job),
                 p.name.clone().unwrap_or_else(|| "-".into()),
                 p.status.clone(),
                 p.function.clone().unwrap_or_else(|| "-".into()),
@@ -682,14 +689,14 @@ fn detail_text(d: &api::ProcessDetail) -> String {
             "-".to_string()
         } else {
             pids.iter()
-                .map(|p| format!("<{p}>"))
+                .map(|p| pid_text(*p))
                 .collect::<Vec<_>>()
                 .join(" ")
         }
     };
     let mut text = format!(
-        "pid          <{}>\n\
-         job          <{}>\n\
+        "pid          {}\n\
+         job          {}\n\
          name         {}\n\
          status       {}\n\
          function     {}\n\
@@ -700,8 +707,8 @@ fn detail_text(d: &api::ProcessDetail) -> String {
          monitors     {}\n\
          monitored by {}\n\
          traps exits  {}\n",
-        r.pid,
-        r.job,
+        pid_text(r.pid),
+        pid_text(r.job),
         r.name.as_deref().unwrap_or("-"),
         r.status,
         r.function.as_deref().unwrap_or("-"),
@@ -746,6 +753,10 @@ mod tests {
         assert_eq!(parse_pid("12"), Ok(12));
         assert_eq!(parse_pid("<12>"), Ok(12));
         assert_eq!(parse_pid("#pid<12>"), Ok(12));
+        assert_eq!(parse_pid("#pid<3.12>"), Ok((3 << 42) | 12));
+        assert_eq!(parse_pid("3.12"), Ok((3 << 42) | 12));
+        assert!(parse_pid("#pid<3.>").is_err());
+        assert!(parse_pid("#pid<1048576.1>").is_err(), "past the last node");
         assert!(parse_pid("twelve").unwrap_err().contains("not a pid"));
     }
 

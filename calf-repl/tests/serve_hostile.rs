@@ -171,6 +171,7 @@ fn malformed_requests_get_error_replies_and_serve_answers_on() {
             }],
             args: Vec::new(),
             durable: false,
+            node: None,
         });
         let message = error(
             "a deeply nested program",
@@ -275,7 +276,7 @@ fn the_verbs_refuse_what_they_cannot_read() {
         }
         let error = refused(&format!("calf {verb} notapid"), serve.verb(ACME, &args));
         assert!(
-            error.contains("notapid is not a pid: write 12, <12> or #pid<12>"),
+            error.contains("notapid is not a pid: write 12, <12>, #pid<12> or #pid<3.12>"),
             "{verb}: {error}"
         );
     }

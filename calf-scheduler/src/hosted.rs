@@ -22,6 +22,7 @@ use calf_lang::{RuntimeError, Sym, Value};
 use tokio::sync::oneshot;
 
 use crate::bus::Bus;
+use crate::cluster::Cluster;
 use crate::durable::Store;
 use crate::job::Job;
 use crate::load::LoadPath;
@@ -106,8 +107,9 @@ impl Scheduler {
     }
 
     /// Starts a hosted runtime named `tenant` (in errors and quota
-    /// reports), sending its foreign calls to `bus`, and saving its
-    /// durable processes in `durable`, when given.
+    /// reports), sending its foreign calls to `bus`, saving its durable
+    /// processes in `durable`, when given, and a node of `cluster`, when
+    /// given (made with the same store).
     pub fn host(
         &self,
         tenant: &str,
@@ -115,6 +117,7 @@ impl Scheduler {
         limits: Limits,
         bus: Arc<dyn Bus>,
         durable: Option<Arc<Store>>,
+        cluster: Option<Arc<Cluster>>,
     ) -> Hosted {
         // The call sender is a task of the scheduler's runtime.
         let _entered = self.handle.enter();
@@ -133,6 +136,7 @@ impl Scheduler {
                 hosted: true,
                 durable,
                 telemetry: Some(telemetry.clone()),
+                cluster,
             },
             pool,
         );
@@ -324,6 +328,21 @@ impl Hosted {
         &self.telemetry
     }
 
+    /// The cluster this runtime is a node of, if any.
+    pub fn cluster(&self) -> Option<Arc<Cluster>> {
+        self.shared.cluster.clone()
+    }
+
+    /// Its node's index in the cluster (0: none): its pids carry it.
+    pub fn node_index(&self) -> u32 {
+        self.shared.cluster.as_ref().map_or(0, |c| c.index())
+    }
+
+    /// Whether process `pid` runs here.
+    pub fn is_alive(&self, pid: Pid) -> bool {
+        self.shared.is_alive(pid)
+    }
+
     /// The node id this runtime saves its durable processes as, when it
     /// has a store.
     pub fn durable_node(&self) -> Option<&str> {
@@ -346,6 +365,7 @@ impl Hosted {
         ));
         let _entered = self.tokio.enter();
         crate::durable::restore::keep_resuming(&self.shared, &host, store.lease_ttl() / 3);
+        Cluster::start(&self.shared, &host);
     }
 
     /// The main process of the job `pid` belongs to, while `pid` lives;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use calf_lang::namespace::Globals;
-use calf_lang::snapshot::{Hash, ImageCache};
+use calf_lang::snapshot::{write_image, Encoder, Hash, ImageCache, Kind, SnapshotError};
 use calf_lang::span::{forget_source, FileId};
 use calf_lang::value::Pid;
 use tokio::sync::oneshot;
@@ -144,6 +144,35 @@ impl Job {
             images: Mutex::default(),
             namespaces_image: Mutex::default(),
         }
+    }
+
+    /// The image of this job's namespaces: made again only
+    /// when a namespace has changed since the last one (the vars of a
+    /// running program rarely do), not at every save.
+    pub(crate) fn namespaces_image(
+        &self,
+        cache: &mut ImageCache,
+    ) -> Result<NamespacesImage, SnapshotError> {
+        let mut kept = self
+            .namespaces_image
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let changes = calf_lang::namespace::changes();
+        if let Some(image) = kept.as_ref().filter(|i| i.changes == changes) {
+            return Ok(image.clone());
+        }
+        let mut encoder = Encoder::new(cache);
+        let job = encoder.job(&self.globals)?;
+        let needs = encoder.into_needs().into_iter().collect();
+        let bytes = write_image(Kind::Job, &job)?;
+        let image = NamespacesImage {
+            changes,
+            hash: Hash::of(&bytes),
+            bytes: bytes.into(),
+            needs,
+        };
+        *kept = Some(image.clone());
+        Ok(image)
     }
 
     /// Notes a source of this job, to forget with it (a hosted job's).

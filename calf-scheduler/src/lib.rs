@@ -20,6 +20,7 @@
 pub mod bus;
 mod call;
 mod call_sender;
+pub mod cluster;
 pub mod durable;
 pub mod hosted;
 mod job;

@@ -48,6 +48,9 @@ pub enum Signal {
     /// What the process is doing, for `calf ps` and `calf inspect`: it
     /// answers between two slices, or when woken from a wait.
     Inspect(Box<tokio::sync::oneshot::Sender<crate::hosted::ProcessDetail>>),
+    /// The node of this index is gone from the cluster: links and monitors
+    /// to its processes fire with `:noconnection`.
+    NodeDown(u32),
 }
 
 /// `from` exited (a link broke) or called `(exit pid reason)`.

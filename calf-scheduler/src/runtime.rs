@@ -133,6 +133,8 @@ pub(crate) struct Shared {
     pub durable: Option<Arc<crate::durable::Store>>,
     /// Where the runtime's foreign calls are recorded, when anyone looks.
     pub telemetry: Option<Arc<crate::telemetry::Telemetry>>,
+    /// The cluster this runtime is a node of, if any.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// Durable processes running here.
     durable_alive: AtomicU64,
     /// Where each durable process running here is in its inbox.
@@ -151,19 +153,23 @@ pub(crate) struct Parts {
     pub hosted: bool,
     pub durable: Option<Arc<crate::durable::Store>>,
     pub telemetry: Option<Arc<crate::telemetry::Telemetry>>,
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl Shared {
     /// A runtime whose processes run in `pool`; starts the call sender,
     /// so it must be called on the tokio runtime.
     pub fn new(parts: Parts, pool: Pool<Process>) -> Shared {
+        // Pids and refs made here carry the node's index: unique across
+        // the cluster.
+        let first = Pid::on_node(parts.cluster.as_ref().map_or(0, |c| c.index()), 1).0;
         Shared {
             config: parts.config,
             processes: RwLock::default(),
             pool,
             names: Mutex::default(),
-            next_pid: AtomicU64::new(1),
-            next_ref: AtomicU64::new(1),
+            next_pid: AtomicU64::new(first),
+            next_ref: AtomicU64::new(first),
             render: parts.render,
             bus: parts.bus,
             call_sender: crate::call_sender::CallSender::start(),
@@ -174,6 +180,7 @@ impl Shared {
             reductions: AtomicU64::new(0),
             telemetry: parts.telemetry,
             durable: parts.durable,
+            cluster: parts.cluster,
             durable_alive: AtomicU64::new(0),
             inboxes: Default::default(),
             leaving: std::sync::atomic::AtomicBool::new(false),
@@ -238,6 +245,24 @@ impl Shared {
             .unwrap_or_else(|e| e.into_inner())
             .get(&pid)
             .cloned()
+    }
+
+    /// Delivers `signal` to `pid`, here or on its node of the cluster;
+    /// gives it back when `pid` is known not to run (it ended here, or its
+    /// node is gone).
+    pub fn signal(&self, pid: Pid, signal: Signal) -> Result<(), Signal> {
+        if let Some(cluster) = self.remote(pid) {
+            return cluster.forward(pid, signal);
+        }
+        match self.handle(pid) {
+            Some(handle) => handle.push(signal),
+            None => Err(signal),
+        }
+    }
+
+    /// The cluster, when `pid` runs on another of its nodes.
+    pub fn remote(&self, pid: Pid) -> Option<&crate::cluster::Cluster> {
+        self.cluster.as_deref().filter(|c| c.is_remote(pid))
     }
 
     pub fn is_alive(&self, pid: Pid) -> bool {
@@ -341,6 +366,9 @@ impl Shared {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|_, p| *p != pid);
+        if let Some(cluster) = &self.cluster {
+            cluster.names().release(pid);
+        }
     }
 
     pub fn whereis(&self, name: Sym) -> Option<Pid> {
@@ -385,8 +413,7 @@ impl Shared {
     /// Prints the crash report of a process of `job` that failed.
     pub fn report_crash(&self, job: &Job, pid: Pid, failure: &Failure) {
         let text = format!(
-            "process #pid<{}> exited with an error:\n{}",
-            pid.0,
+            "process {pid} exited with an error:\n{}",
             (self.render)(failure)
         );
         job.flush();
@@ -554,6 +581,7 @@ fn start(
                     .trace
                     .clone()
                     .map(|spans| crate::telemetry::Telemetry::new(None, Some(spans))),
+                cluster: None,
             },
             pool,
         ));

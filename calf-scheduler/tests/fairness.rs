@@ -54,6 +54,7 @@ fn host(scheduler: &Scheduler, tenant: &str, cpu_share: u32) -> Hosted {
         limits(cpu_share),
         Arc::new(EmbeddedBus::new()),
         None,
+        None,
     )
 }
 

@@ -74,6 +74,7 @@ fn hosted(limits: Limits) -> (Scheduler, Hosted) {
         limits,
         Arc::new(EmbeddedBus::new()),
         None,
+        None,
     );
     (scheduler, hosted)
 }

@@ -73,6 +73,10 @@ pub struct Submit {
     /// by a `calf serve` started without `--durable`.
     #[serde(default)]
     pub durable: bool,
+    /// The node of a cluster to run it on (its `--durable` node id);
+    /// `None`: the node the request reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// The reply to `submit`: the job's main process.

@@ -25,6 +25,7 @@ pub mod listener;
 pub mod nats_config;
 pub mod output;
 pub mod reply;
+mod routing;
 pub mod server;
 mod sessions;
 mod tenant;

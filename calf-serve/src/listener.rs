@@ -43,10 +43,34 @@ impl Listener {
         A: Fn(String, bytes::Bytes) -> F + Send + Sync + 'static,
         F: Future<Output = Answer> + Send + 'static,
     {
-        let mut requests = client
-            .subscribe(subjects.to_string())
-            .await
-            .map_err(|e| format!("cannot subscribe to {subjects}: {e}"))?;
+        Listener::start_on(client, &[(subjects, None)], answer).await
+    }
+
+    /// The same, for each of `subscriptions`: subjects, and the queue
+    /// group taking them, if any (one member of a group gets each).
+    pub async fn start_on<A, F>(
+        client: async_nats::Client,
+        subscriptions: &[(&str, Option<&str>)],
+        answer: A,
+    ) -> Result<Listener, String>
+    where
+        A: Fn(String, bytes::Bytes) -> F + Send + Sync + 'static,
+        F: Future<Output = Answer> + Send + 'static,
+    {
+        let mut subscribers = Vec::new();
+        for (subjects, queue) in subscriptions {
+            let subscribed = match queue {
+                Some(group) => {
+                    client
+                        .queue_subscribe(subjects.to_string(), group.to_string())
+                        .await
+                }
+                None => client.subscribe(subjects.to_string()).await,
+            };
+            subscribers
+                .push(subscribed.map_err(|e| format!("cannot subscribe to {subjects}: {e}"))?);
+        }
+        let mut requests = futures_util::stream::select_all(subscribers);
         let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT as usize));
         let permits = in_flight.clone();
         let answer = Arc::new(answer);

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use calf_scheduler::bus::nats::NatsBus;
+use calf_scheduler::cluster::Cluster;
 use calf_scheduler::durable::{Store, StoreConfig};
 use calf_scheduler::hosted::Scheduler;
 use calf_scheduler::Failure;
@@ -247,19 +248,57 @@ impl Server<'_> {
                 Some(Arc::new(store))
             }
         };
+        // The schedulers sharing a store are the nodes of one cluster.
+        let cluster = match &store {
+            None => None,
+            Some(store) => {
+                Some(Arc::new(Cluster::join(store.clone()).await.map_err(
+                    |e| client_of(format!("joining the cluster: {e}")),
+                )?))
+            }
+        };
         let hosted = self.scheduler.host(
             &config.name,
             tenant::runtime_config(self.threads, &config.quotas),
             tenant::limits(&config.quotas),
             bus.clone(),
             store,
+            cluster,
         );
         let tenant = Arc::new(Tenant::new(config, hosted, bus.clone(), self.render));
         let answering = tenant.clone();
-        let listener = Listener::start(bus.client().clone(), "calf.api.>", move |subject, body| {
-            let tenant = answering.clone();
-            async move { tenant.answer(&subject, &body).await }
-        })
+        // In a cluster, each request goes to one node (a queue group),
+        // and each node also takes the requests for it alone.
+        let node_subjects = tenant
+            .hosted
+            .cluster()
+            .map(|c| crate::routing::node_prefix(c.index()));
+        let mut subscriptions = vec![("calf.api.>".to_string(), None)];
+        if let Some(prefix) = &node_subjects {
+            subscriptions[0].1 = Some("calf.serve");
+            subscriptions.push((format!("{prefix}>"), None));
+        }
+        let subscriptions: Vec<(&str, Option<&str>)> = subscriptions
+            .iter()
+            .map(|(s, q)| (s.as_str(), *q))
+            .collect();
+        let listener = Listener::start_on(
+            bus.client().clone(),
+            &subscriptions,
+            move |subject, body| {
+                let tenant = answering.clone();
+                let node_subjects = node_subjects.clone();
+                async move {
+                    match node_subjects
+                        .as_deref()
+                        .and_then(|p| subject.strip_prefix(p))
+                    {
+                        Some(verb) => tenant.answer_here(&format!("calf.api.{verb}"), &body).await,
+                        None => tenant.answer(&subject, &body).await,
+                    }
+                }
+            },
+        )
         .await
         .map_err(client_of)?;
         self.tenants

@@ -79,6 +79,15 @@ impl Sessions {
         self.by_id.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Sessions numbered as the pids of node `index` are (0: no cluster),
+    /// so that any node of a cluster knows where a session is.
+    pub fn numbered_on(index: u32) -> Sessions {
+        Sessions {
+            next_id: AtomicU64::new(calf_lang::value::Pid::on_node(index, 0).0),
+            ..Default::default()
+        }
+    }
+
     /// Keeps `repl` as a new session; its id.
     pub fn open(&self, repl: Attached, log: Arc<JobLog>) -> Arc<Session> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;

@@ -75,13 +75,14 @@ impl Tenant {
             hosted.keep_resuming(log.clone());
             log
         });
+        let sessions = Sessions::numbered_on(hosted.node_index());
         Tenant {
             name: config.name.clone(),
             hosted,
             bus,
             quotas: Mutex::new(config.quotas),
             jobs: Jobs::default(),
-            sessions: Sessions::default(),
+            sessions,
             render,
             resumed,
         }
@@ -98,8 +99,27 @@ impl Tenant {
         self.hosted.set_limits(limits(&quotas));
     }
 
-    /// The answer to a request on `subject` with `body`.
+    /// The answer to a request on `subject` with `body`: here, or, in a
+    /// cluster, where it belongs (`routing.rs`).
     pub async fn answer(&self, subject: &str, body: &[u8]) -> Answer {
+        match self.hosted.cluster() {
+            Some(cluster) => crate::routing::answer(self, &cluster, subject, body).await,
+            None => self.answer_here(subject, body).await,
+        }
+    }
+
+    /// The connection to the tenant's account.
+    pub fn client(&self) -> async_nats::Client {
+        self.bus.client().clone()
+    }
+
+    /// Whether process `pid` runs on this node.
+    pub fn runs(&self, pid: Pid) -> bool {
+        self.hosted.is_alive(pid)
+    }
+
+    /// The answer this node gives to a request on `subject` with `body`.
+    pub async fn answer_here(&self, subject: &str, body: &[u8]) -> Answer {
         match subject {
             subject::SUBMIT => encoded(self.submit(api::decode(body).map_err(bad)?).await),
             subject::PS => {
@@ -266,9 +286,13 @@ impl Tenant {
     }
 
     async fn logs(&self, request: api::Logs) -> Result<api::LogChunk, ApiError> {
+        // A durable process taken over from another node, or one started
+        // here by another node's process, prints where the processes with
+        // no job here do.
         let resumed = || {
             let durable = calf_scheduler::durable::is_durable(Pid(request.pid));
-            self.resumed.clone().filter(|_| durable)
+            let jobless = self.hosted.is_alive(Pid(request.pid));
+            self.resumed.clone().filter(|_| durable || jobless)
         };
         let of_its_job = || {
             let job = self.hosted.job_of(Pid(request.pid))?;

@@ -89,6 +89,7 @@ async fn answers_and_error_replies_reach_the_client_as_typed_results() {
         files: vec![],
         args: vec![],
         durable: false,
+        node: None,
     };
     let long = client.submit(&submit).await.expect_err("refused");
     assert_eq!(long.code(), Some("422"));

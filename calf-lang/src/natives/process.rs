@@ -6,15 +6,15 @@ use crate::error::RuntimeError;
 use crate::value::{Pid, Sym, Value};
 use crate::vm::{Dest, Effect, ProcessOp};
 
-fn function_arg(name: &str, args: &[Value]) -> Result<Value, RuntimeError> {
-    match &args[0] {
+fn function_arg(name: &str, args: &[Value], i: usize) -> Result<Value, RuntimeError> {
+    match &args[i] {
         f @ (Value::Fn(_)
         | Value::Native(_)
         | Value::Keyword(_)
         | Value::Map(_)
         | Value::Set(_)
         | Value::Vector(_)) => Ok(f.clone()),
-        other => Err(RuntimeError::wrong_type(name, 1, "a function", other)),
+        other => Err(RuntimeError::wrong_type(name, i + 1, "a function", other)),
     }
 }
 
@@ -25,7 +25,7 @@ fn spawn_with(
     monitor: bool,
 ) -> Result<Effect, RuntimeError> {
     Ok(Effect::Spawn {
-        function: function_arg(name, args)?,
+        function: function_arg(name, args, 0)?,
         args: args[1..].to_vec(),
         link,
         monitor,
@@ -190,6 +190,51 @@ fn make_ref(_: &[Value]) -> Result<Effect, RuntimeError> {
     request(ProcessOp::MakeRef)
 }
 
+/// A node's name: a string, or a keyword for those who prefer them.
+fn node_arg(name: &str, args: &[Value], i: usize) -> Result<String, RuntimeError> {
+    match &args[i] {
+        Value::Str(s) => Ok(s.as_str().to_string()),
+        Value::Keyword(k) => Ok(k.name().to_string()),
+        other => Err(RuntimeError::wrong_type(name, i + 1, "a node name", other)),
+    }
+}
+
+fn spawn_on_with(name: &str, args: &[Value], link: bool) -> Result<Effect, RuntimeError> {
+    request(ProcessOp::SpawnOn {
+        node: node_arg(name, args, 0)?,
+        function: function_arg(name, args, 1)?,
+        args: args[2..].to_vec(),
+        link,
+    })
+}
+
+fn spawn_on(args: &[Value]) -> Result<Effect, RuntimeError> {
+    spawn_on_with("spawn-on", args, false)
+}
+
+fn spawn_link_on(args: &[Value]) -> Result<Effect, RuntimeError> {
+    spawn_on_with("spawn-link-on", args, true)
+}
+
+fn nodes(_: &[Value]) -> Result<Effect, RuntimeError> {
+    request(ProcessOp::Nodes)
+}
+
+fn node(args: &[Value]) -> Result<Effect, RuntimeError> {
+    let pid = match args.first() {
+        Some(_) => Some(pid_arg("node", args, 0)?),
+        None => None,
+    };
+    request(ProcessOp::NodeOf(pid))
+}
+
+fn register_global(args: &[Value]) -> Result<Effect, RuntimeError> {
+    request(ProcessOp::RegisterGlobal {
+        name: name_arg("register-global", args, 0)?,
+        pid: pid_arg("register-global", args, 1)?,
+    })
+}
+
 natives! {
     effect "spawn" "1.." spawn,
         "Starts a process running (apply f args); returns its pid.";
@@ -229,4 +274,14 @@ natives! {
         "Returns the pids of the running processes.";
     effect "make-ref" "0" make_ref,
         "Returns a new unique reference.";
+    effect "spawn-on" "2.." spawn_on,
+        "Starts a process running (apply f args) on the named node of the cluster (see (nodes)); returns its pid. f's code and the namespaces it uses go with it.";
+    effect "spawn-link-on" "2.." spawn_link_on,
+        "Like spawn-on, and links the new process to this one.";
+    effect "nodes" "0" nodes,
+        "Returns the names of the other live nodes of the cluster, sorted; [] outside a cluster.";
+    effect "node" "0..=1" node,
+        "(node) returns this node's name, nil outside a cluster; (node pid) the name of the node pid runs on.";
+    effect "register-global" "2" register_global,
+        "Registers pid under a keyword name unique across the cluster; whereis finds it from every node. Freed when the process ends or its node is gone.";
 }

@@ -36,9 +36,90 @@ pub use hashing::{KeyHashBuilder, KeyHasher};
 pub use map::{Iter as MapIter, PersistentMap as Map, RecordType};
 pub use set::{Iter as SetIter, PersistentSet as Set};
 
-/// A process identifier: which node-local process a message goes to.
+/// A process identifier: which process a message goes to, and on which
+/// node of a cluster it runs.
+///
+/// The 64 bits, high to low: one bit clear; a bit set for a durable
+/// process, whose other 62 bits are drawn at random and stay the same
+/// wherever it is restored; otherwise [`Pid::NODE_BITS`] bits of node
+/// index (0: a runtime in no cluster) and [`Pid::NUMBER_BITS`] bits of
+/// the node's own count. So an 8-byte pid from before clusters is node 0's.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct Pid(pub u64);
+
+impl Pid {
+    pub const NODE_BITS: u32 = 20;
+    pub const NUMBER_BITS: u32 = 42;
+    /// The bit of durable pids.
+    pub const DURABLE: u64 = 1 << 62;
+    /// The largest node index.
+    pub const MAX_NODE: u32 = (1 << Pid::NODE_BITS) - 1;
+
+    /// The `number`th pid of node `node`.
+    pub fn on_node(node: u32, number: u64) -> Pid {
+        debug_assert!(node <= Pid::MAX_NODE && number < 1 << Pid::NUMBER_BITS);
+        Pid((u64::from(node) << Pid::NUMBER_BITS) | number)
+    }
+
+    /// Whether it is a durable process's (a pid from outside with the top
+    /// bit set counts as one: it names no node).
+    pub fn is_durable(self) -> bool {
+        self.0 >= Pid::DURABLE
+    }
+
+    /// The node it was made on: `None` for a durable pid, which moves.
+    pub fn node(self) -> Option<u32> {
+        (!self.is_durable()).then_some((self.0 >> Pid::NUMBER_BITS) as u32 & Pid::MAX_NODE)
+    }
+
+    /// Its number on its node.
+    pub fn number(self) -> u64 {
+        self.0 & ((1 << Pid::NUMBER_BITS) - 1)
+    }
+}
+
+impl std::fmt::Display for Pid {
+    /// `#pid<12>` in no cluster (and for a durable pid), `#pid<3.12>` on
+    /// node 3 of one.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.node() {
+            Some(node) if node != 0 => write!(f, "#pid<{node}.{}>", self.number()),
+            _ => write!(f, "#pid<{}>", self.0),
+        }
+    }
+}
+
+impl std::str::FromStr for Pid {
+    type Err = String;
+
+    /// A pid as printed, or as people write it: `12`, `<12>`, `#pid<12>`,
+    /// `3.12`, `#pid<3.12>`.
+    fn from_str(text: &str) -> Result<Pid, String> {
+        let trimmed = text.trim();
+        let inner = trimmed.strip_prefix("#pid").unwrap_or(trimmed);
+        let inner = inner
+            .strip_prefix('<')
+            .and_then(|t| t.strip_suffix('>'))
+            .unwrap_or(inner);
+        let not_a_pid = || format!("{text} is not a pid: write 12, <12>, #pid<12> or #pid<3.12>");
+        let number = |digits: &str| {
+            (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| digits.parse::<u64>().ok())
+                .flatten()
+        };
+        match inner.split_once('.') {
+            None => number(inner).map(Pid).ok_or_else(not_a_pid),
+            Some((node, n)) => {
+                let node = number(node).filter(|n| *n <= u64::from(Pid::MAX_NODE));
+                let n = number(n).filter(|n| *n < 1 << Pid::NUMBER_BITS);
+                match (node, n) {
+                    (Some(node), Some(n)) => Ok(Pid::on_node(node as u32, n)),
+                    _ => Err(not_a_pid()),
+                }
+            }
+        }
+    }
+}
 
 /// Stores two 8-byte words as one 16-byte store where the machine has one.
 ///

@@ -80,7 +80,7 @@ pub fn write_value(out: &mut impl Text, value: &Value, readable: bool) {
             let _ = write!(out, "#fn[{}]", native.name);
         }
         Value::Pid(pid) => {
-            let _ = write!(out, "#pid<{}>", pid.0);
+            let _ = write!(out, "{pid}");
         }
         Value::Ref(r) => {
             let _ = write!(out, "#ref<{r}>");

@@ -111,6 +111,22 @@ pub enum ProcessOp {
     Processes,
     /// `(make-ref)`.
     MakeRef,
+    /// `(spawn-on node f & args)` and `(spawn-link-on ...)`: a process
+    /// started on another node of the cluster; resume with its pid.
+    SpawnOn {
+        node: String,
+        function: Value,
+        args: Vec<Value>,
+        link: bool,
+    },
+    /// `(nodes)`: the names of the other nodes of the cluster.
+    Nodes,
+    /// `(node)`: this node's name; `(node pid)`: the name of the node
+    /// `pid` runs on.
+    NodeOf(Option<Pid>),
+    /// `(register-global name pid)`: a name unique across the cluster;
+    /// resume with `true`.
+    RegisterGlobal { name: Sym, pid: Pid },
 }
 
 /// Where a message or a monitor goes: a pid, or a registered name.

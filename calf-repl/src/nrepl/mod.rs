@@ -114,7 +114,7 @@ fn serve(cli: NreplCli) -> Result<(), String> {
             max_mailbox: config.max_mailbox,
             cpu_share: 1,
         };
-        let hosted = scheduler.host("nrepl", config, limits, bus, None);
+        let hosted = scheduler.host("nrepl", config, limits, bus, None, None);
         let address = SocketAddr::new(cli.bind, cli.port);
         let listener = TcpListener::bind(address)
             .await

@@ -412,28 +412,7 @@ impl Serve {
     }
 
     fn command(&self, user: User, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_calf"));
-        let (verb, rest) = args.split_first().expect("a verb");
-        command
-            .arg(verb)
-            .args([
-                "--nats",
-                &self.url,
-                "--user",
-                user.name,
-                "--password",
-                user.password,
-            ])
-            .args(rest)
-            .env_remove("CALF_NATS_URL")
-            .env_remove("CALF_NATS_USER")
-            .env_remove("CALF_NATS_PASSWORD")
-            .env_remove("CALF_NATS_CREDS")
-            .env(
-                "XDG_DATA_HOME",
-                Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-history"),
-            );
-        command
+        verb_command(&self.url, user, args)
     }
 
     fn signal(&self, name: &str) {
@@ -701,5 +680,88 @@ pub fn eventually(what: &str, mut check: impl FnMut() -> Result<(), String>) {
             }
             Err(_) => std::thread::sleep(Duration::from_millis(100)),
         }
+    }
+}
+
+/// `calf VERB --nats URL --user U --password P REST...` (the flags
+/// before the rest: `submit`'s arguments after the file are the
+/// program's).
+pub fn verb_command(url: &str, user: User, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_calf"));
+    let (verb, rest) = args.split_first().expect("a verb");
+    command
+        .arg(verb)
+        .args([
+            "--nats",
+            url,
+            "--user",
+            user.name,
+            "--password",
+            user.password,
+        ])
+        .args(rest)
+        .env_remove("CALF_NATS_URL")
+        .env_remove("CALF_NATS_USER")
+        .env_remove("CALF_NATS_PASSWORD")
+        .env_remove("CALF_NATS_CREDS")
+        .env(
+            "XDG_DATA_HOME",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-history"),
+        );
+    command
+}
+
+/// A `calf serve` on a NATS server it does not own: a node of a cluster,
+/// whose NATS server outlives it.
+pub struct Node {
+    url: String,
+    serve: Option<Child>,
+    log: Arc<Log>,
+}
+
+impl Node {
+    /// `calf serve --config CONFIG --nats URL ARGS...`; waits until `user`
+    /// gets an answer to `calf ps` (from any node).
+    pub fn start(url: &str, config: &Path, user: User, args: &[&str]) -> Node {
+        let (serve, log, _reader) = spawn_serve(url, config, args);
+        let mut node = Node {
+            url: url.to_string(),
+            serve: Some(serve),
+            log,
+        };
+        eventually("calf serve answers", || {
+            if let Some(Ok(Some(status))) = node.serve.as_mut().map(Child::try_wait) {
+                panic!("calf serve exited ({status}):\n{}", node.log.text());
+            }
+            let ps = node.verb(user, &["ps"]);
+            match ps.status.success() {
+                true => Ok(()),
+                false => Err(String::from_utf8_lossy(&ps.stderr).into_owned()),
+            }
+        });
+        node
+    }
+
+    pub fn verb(&self, user: User, args: &[&str]) -> Output {
+        run(verb_command(&self.url, user, args), None)
+    }
+
+    /// Kills it with SIGKILL, as when its machine goes away.
+    pub fn crash(&mut self) {
+        if let Some(mut serve) = self.serve.take() {
+            let _ = serve.kill();
+            let _ = serve.wait();
+        }
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        self.log.text()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.crash();
     }
 }

@@ -27,11 +27,11 @@ pub struct DurableOptions {
 /// Pids of durable processes: drawn at random from the upper quarter of
 /// the space, so they never meet a runtime's own counter, and kept by the
 /// process wherever it is restored.
-pub const DURABLE_PIDS: u64 = 1 << 62;
+pub const DURABLE_PIDS: u64 = calf_lang::value::Pid::DURABLE;
 
 /// Whether `pid` is a durable process's.
 pub fn is_durable(pid: calf_lang::value::Pid) -> bool {
-    pid.0 >= DURABLE_PIDS
+    pid.is_durable()
 }
 
 pub fn new_pid() -> calf_lang::value::Pid {

@@ -31,7 +31,7 @@ fn claims_now(pid: u64, me: &str, live: &[String], seen: &FxHashSet<u64>) -> boo
 
 /// Images fetched from the store, shared by the restores of one pass.
 #[derive(Default)]
-struct Fetched(FxHashMap<Hash, Arc<[u8]>>);
+pub(crate) struct Fetched(FxHashMap<Hash, Arc<[u8]>>);
 
 impl Blobs for Fetched {
     fn blob(&self, hash: &Hash) -> Option<Arc<[u8]>> {
@@ -41,9 +41,9 @@ impl Blobs for Fetched {
 
 /// The jobs restored in one pass, by the hash of their namespaces: the
 /// processes of one program share them, as they did before.
-struct RestoredJob {
-    job: Arc<Job>,
-    decoder: Decoder,
+pub(crate) struct RestoredJob {
+    pub job: Arc<Job>,
+    pub decoder: Decoder,
 }
 
 /// Claims and starts every orphan the store holds; gives how many
@@ -143,7 +143,11 @@ pub(crate) async fn resume_orphans(
         }
         for (reference, other) in watching {
             if let Some(reason) = reason_of(other) {
-                let _ = handle.push(Signal::Message(down(*reference, *other, reason)));
+                let _ = handle.push(Signal::Message(crate::process::down_message(
+                    *reference,
+                    Pid(*other),
+                    reason,
+                )));
             }
         }
     }
@@ -189,25 +193,19 @@ fn tell_partners_here(shared: &Shared, pid: u64, image: &Bytes, reason: &Value) 
     }
     for (reference, watcher) in &image.watchers {
         if let Some(handle) = shared.handle(Pid(*watcher)) {
-            let _ = handle.push(Signal::Message(down(*reference, pid, reason.clone())));
+            let _ = handle.push(Signal::Message(crate::process::down_message(
+                *reference,
+                Pid(pid),
+                reason.clone(),
+            )));
         }
     }
-}
-
-/// The message a monitor of `pid` gets when it ends with `reason`.
-fn down(reference: u64, pid: u64, reason: Value) -> Value {
-    Value::vector([
-        Value::keyword("DOWN"),
-        Value::Ref(reference),
-        Value::Pid(Pid(pid)),
-        reason,
-    ])
 }
 
 /// A restored process, with the pids it links to and monitors.
 type Started = (Pid, Vec<u64>, Vec<(u64, u64)>);
 
-enum Failed {
+pub(crate) enum Failed {
     Store(StoreError),
     Snapshot(SnapshotError),
 }
@@ -226,7 +224,7 @@ impl From<SnapshotError> for Failed {
 
 /// Runs `attempt` until it no longer misses an image, fetching each one
 /// it names from the store.
-async fn with_images<T>(
+pub(crate) async fn with_images<T>(
     store: &Store,
     fetched: &mut Fetched,
     mut attempt: impl FnMut(&Fetched) -> Result<T, SnapshotError>,
@@ -256,6 +254,46 @@ async fn with_images<T>(
     }
 }
 
+/// The job of `image`'s process, made again from the namespaces and the
+/// files its image names, printing where `host` does.
+pub(crate) async fn restored_job(
+    store: &Store,
+    fetched: &mut Fetched,
+    host: &Arc<Job>,
+    image: &ProcessImage,
+) -> Result<RestoredJob, Failed> {
+    let job_bytes = store.image(&image.job).await?.ok_or_else(|| {
+        SnapshotError::Invalid(format!(
+            "the namespaces of its program (hash {}) are not in the store",
+            image.job.short()
+        ))
+    })?;
+    let job_image: JobImage = read_image(Kind::Job, &job_bytes)?;
+    let globals = calf_lang::prelude::new_globals();
+    // Every process of a submitted job carries its files: where
+    // the requires of any of them look, after as before.
+    let files = match image.files.is_empty() {
+        true => None,
+        false => {
+            Some(with_images(store, fetched, |blobs| Decoder::files(&image.files, blobs)).await?)
+        }
+    };
+    // Each attempt starts from fresh namespaces: one that stopped
+    // half-way for a missing image left some vars set.
+    let decoder = with_images(store, fetched, |blobs| {
+        let mut decoder = Decoder::new(globals.clone());
+        decoder.job(&job_image, blobs)?;
+        Ok(decoder)
+    })
+    .await?;
+    let job = Arc::new(Job::restored(
+        globals,
+        host.clone(),
+        files.map(LoadPath::submitted),
+    ));
+    Ok(RestoredJob { job, decoder })
+}
+
 async fn restore_one(
     shared: &Arc<Shared>,
     host: &Arc<Job>,
@@ -268,39 +306,7 @@ async fn restore_one(
     let image: ProcessImage = read_image(Kind::Process, bytes)?;
     let restored = match jobs.entry(image.job) {
         Entry::Occupied(known) => known.into_mut(),
-        Entry::Vacant(slot) => {
-            let job_bytes = store.image(&image.job).await?.ok_or_else(|| {
-                SnapshotError::Invalid(format!(
-                    "the namespaces of its program (hash {}) are not in the store",
-                    image.job.short()
-                ))
-            })?;
-            let job_image: JobImage = read_image(Kind::Job, &job_bytes)?;
-            let globals = calf_lang::prelude::new_globals();
-            // Every process of a submitted job carries its files: where
-            // the requires of any of them look, after as before.
-            let files = match image.files.is_empty() {
-                true => None,
-                false => Some(
-                    with_images(store, fetched, |blobs| Decoder::files(&image.files, blobs))
-                        .await?,
-                ),
-            };
-            // Each attempt starts from fresh namespaces: one that stopped
-            // half-way for a missing image left some vars set.
-            let decoder = with_images(store, fetched, |blobs| {
-                let mut decoder = Decoder::new(globals.clone());
-                decoder.job(&job_image, blobs)?;
-                Ok(decoder)
-            })
-            .await?;
-            let job = Arc::new(Job::restored(
-                globals,
-                host.clone(),
-                files.map(LoadPath::submitted),
-            ));
-            slot.insert(RestoredJob { job, decoder })
-        }
+        Entry::Vacant(slot) => slot.insert(restored_job(store, fetched, host, &image).await?),
     };
     let owed = match image.wait {
         WaitImage::Running => Owed::Nothing,

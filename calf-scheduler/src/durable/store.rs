@@ -128,7 +128,7 @@ impl Drop for Store {
 }
 
 /// Runs a JetStream request with the store's timeout.
-pub(super) async fn bounded<T, E: std::fmt::Display>(
+pub(crate) async fn bounded<T, E: std::fmt::Display>(
     timeout: Duration,
     what: &str,
     request: impl std::future::Future<Output = Result<T, E>>,
@@ -146,7 +146,7 @@ pub(super) async fn bounded<T, E: std::fmt::Display>(
 /// The bucket `name`, made with `max_age` (zero: entries never expire)
 /// when it does not exist yet: a bucket made by another node is taken as
 /// it is.
-async fn open_bucket(
+pub(crate) async fn open_bucket(
     js: &async_nats::jetstream::Context,
     name: &str,
     max_age: Duration,
@@ -171,7 +171,7 @@ async fn open_bucket(
 /// as a listing through a consumer would leave the consumer behind for
 /// half a minute (ordered consumers are not deleted when dropped), and a
 /// scheduler lists often. Keys deleted but not purged are among them.
-async fn keys_of(bucket: &kv::Store) -> Result<Vec<String>, String> {
+pub(crate) async fn keys_of(bucket: &kv::Store) -> Result<Vec<String>, String> {
     let mut subjects = bucket
         .stream
         .info_with_subjects(format!("{}>", bucket.prefix))
@@ -351,8 +351,17 @@ impl Store {
         })
     }
 
-    pub(super) fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.config.timeout
+    }
+
+    /// The connection the store was opened on.
+    pub fn client(&self) -> async_nats::Client {
+        self.js.client()
+    }
+
+    pub(crate) fn jetstream(&self) -> &async_nats::jetstream::Context {
+        &self.js
     }
 
     /// Whether process `pid` is saved (by any node).
@@ -503,6 +512,11 @@ impl Store {
                 self.config.timeout.as_millis()
             ))),
         }
+    }
+
+    /// The node that runs durable process `pid` now, if it is saved.
+    pub async fn owner_of(&self, pid: u64) -> Result<Option<String>, StoreError> {
+        Ok(self.owner(pid).await?.map(|(owner, _)| owner))
     }
 
     /// Who owns `pid` now, and whether an earlier run of this node left

@@ -18,7 +18,6 @@ use calf_lang::snapshot::{
 use super::*;
 use crate::durable::{Store, StoreError};
 use crate::hosted::SavedState;
-use crate::job::NamespacesImage;
 
 /// What a durable process holds of its saves.
 ///
@@ -186,10 +185,7 @@ pub(crate) fn storable_message(
     let refused = |why: String| {
         Some(Err(RuntimeError::new(
             "calf/not-storable",
-            format!(
-                "a message to durable process #pid<{}> is stored, and {why}",
-                to.0
-            ),
+            format!("a message to durable process {to} is stored, and {why}",),
         )))
     };
     let bytes = match crate::wire::encode(message) {
@@ -237,6 +233,42 @@ pub(super) fn stored_send(
         }
         Ok(message)
     })))
+}
+
+/// The hash of `job`'s namespaces image, and the images an image needing
+/// `needs` (and those namespaces) names that `store` lacks.
+pub(crate) fn images_to_store(
+    job: &Job,
+    store: &Store,
+    cache: &mut ImageCache,
+    needs: impl IntoIterator<Item = Hash>,
+) -> Result<(Hash, Vec<(Hash, Bytes)>), SnapshotError> {
+    let namespaces = job.namespaces_image(cache)?;
+    let mut needs: Vec<Hash> = needs.into_iter().collect();
+    needs.extend(namespaces.needs.iter().copied());
+    let mut missing: Vec<(Hash, Bytes)> = store
+        .missing(needs.iter())
+        .into_iter()
+        .filter_map(|h| cache.blob(&h).map(|b| (h, Bytes::copy_from_slice(&b[..]))))
+        .collect();
+    if !store.missing([&namespaces.hash]).is_empty() {
+        missing.push((
+            namespaces.hash,
+            Bytes::copy_from_slice(&namespaces.bytes[..]),
+        ));
+    }
+    Ok((namespaces.hash, missing))
+}
+
+/// Stores `images` (from [`images_to_store`]).
+pub(crate) async fn store_images(
+    store: &Store,
+    images: &[(Hash, Bytes)],
+) -> Result<(), StoreError> {
+    for (hash, bytes) in images {
+        store.put_image(*hash, bytes.clone()).await?;
+    }
+    Ok(())
 }
 
 /// The error a durable process gets when its save fails.
@@ -296,18 +328,8 @@ impl Process {
             Some(files) => encoder.files(files)?,
             None => Vec::new(),
         };
-        let mut needs = encoder.into_needs();
-        let namespaces = self.namespaces_image(&mut cache)?;
-        needs.extend(namespaces.needs.iter().copied());
-        let job_hash = namespaces.hash;
-        let mut missing: Vec<(Hash, Bytes)> = store
-            .missing(needs.iter())
-            .into_iter()
-            .filter_map(|h| cache.blob(&h).map(|b| (h, Bytes::copy_from_slice(&b[..]))))
-            .collect();
-        if !store.missing([&job_hash]).is_empty() {
-            missing.push((job_hash, Bytes::copy_from_slice(&namespaces.bytes[..])));
-        }
+        let needs = encoder.into_needs();
+        let (job_hash, missing) = images_to_store(&self.job, store, &mut cache, needs)?;
         let pid = self.pid();
         let ties = self.seldom.as_ref().map(|m| &m.ties);
         let image = ProcessImage {
@@ -366,33 +388,6 @@ impl Process {
         encoder
             .program(program.ns, &mut program.forms.iter(), &program.spans)
             .map(Some)
-    }
-
-    /// The image of this process's program's namespaces: made again only
-    /// when a namespace has changed since the last one (the vars of a
-    /// running program rarely do), not at every save.
-    fn namespaces_image(&self, cache: &mut ImageCache) -> Result<NamespacesImage, SnapshotError> {
-        let mut kept = self
-            .job
-            .namespaces_image
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let changes = calf_lang::namespace::changes();
-        if let Some(image) = kept.as_ref().filter(|i| i.changes == changes) {
-            return Ok(image.clone());
-        }
-        let mut encoder = Encoder::new(cache);
-        let job = encoder.job(&self.job.globals)?;
-        let needs = encoder.into_needs().into_iter().collect();
-        let bytes = write_image(Kind::Job, &job)?;
-        let image = NamespacesImage {
-            changes,
-            hash: Hash::of(&bytes),
-            bytes: bytes.into(),
-            needs,
-        };
-        *kept = Some(image.clone());
-        Ok(image)
     }
 
     /// The save of this process parked at `parked`, to run before what it
@@ -512,9 +507,7 @@ async fn store_once(
     encoded: &Encoded,
     revision: Option<u64>,
 ) -> Result<u64, StoreError> {
-    for (hash, bytes) in &encoded.missing {
-        store.put_image(*hash, bytes.clone()).await?;
-    }
+    store_images(store, &encoded.missing).await?;
     store.save(pid, &encoded.image, revision).await
 }
 

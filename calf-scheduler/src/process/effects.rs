@@ -93,7 +93,9 @@ impl calf_lang::vm::Host for Inline<'_> {
             Effect::Send {
                 to: Value::Pid(pid),
                 message,
-            } if !durable::is_stored_send(self.shared, pid) => {
+            } if !durable::is_stored_send(self.shared, pid)
+                && self.shared.remote(pid).is_none() =>
+            {
                 send_message(self.shared, self.last_sent, pid, message.clone());
                 Ok(message)
             }
@@ -225,7 +227,17 @@ impl Process {
                     },
                     _ => None,
                 };
-                if let Some(pid) = target {
+                if let Some(cluster) = target.and_then(|pid| self.shared.remote(pid)) {
+                    let pid = target.expect("a remote pid");
+                    if let Err(why) = cluster.send_message(pid, &message) {
+                        let error = RuntimeError::new(
+                            "calf/not-sendable",
+                            format!("send: a message to {pid}, on another node, {why}"),
+                        )
+                        .with("pid", Value::Pid(pid));
+                        return self.throw(answer, error);
+                    }
+                } else if let Some(pid) = target {
                     match durable::stored_send(&self.shared, pid, &message) {
                         Some(Ok(stored)) => {
                             self.wait_for(stored, answer);

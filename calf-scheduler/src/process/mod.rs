@@ -56,7 +56,9 @@ mod ops;
 mod program;
 mod signals;
 
-pub(crate) use durable::{save_error, storable_message, RestoredWait};
+pub(crate) use durable::{
+    images_to_store, save_error, storable_message, store_images, RestoredWait,
+};
 
 /// The first save of a durable process, which must be stored before its
 /// pid is given out.
@@ -65,6 +67,7 @@ pub(crate) type FirstSave =
 use effects::Inline;
 pub(crate) use program::Program;
 use program::{source_error_value, Frame, Step};
+pub(crate) use signals::down_message;
 use signals::{exit_reason_of, is_down_for};
 
 /// Reductions a process spends, at most, between two yields to the other
@@ -226,7 +229,7 @@ impl Process {
         }
     }
 
-    fn pid(&self) -> Pid {
+    pub(crate) fn pid(&self) -> Pid {
         self.handle.pid()
     }
 

@@ -22,6 +22,16 @@ pub(super) fn exit_reason_of(thrown: &Value) -> Value {
     }
 }
 
+/// The message a monitor of `pid` gets when it ends with `reason`.
+pub(crate) fn down_message(reference: u64, pid: Pid, reason: Value) -> Value {
+    Value::vector([
+        keyword("DOWN"),
+        Value::Ref(reference),
+        Value::Pid(pid),
+        reason,
+    ])
+}
+
 pub(super) fn is_down_for(message: &Value, reference: u64) -> bool {
     match message.as_seq() {
         Some(items) if items.len() == 4 => {
@@ -67,8 +77,8 @@ impl Process {
         let limit = self.shared.quotas.max_mailbox();
         if self.mailbox.len() >= limit {
             let what = format!(
-                "the mailbox of #pid<{}> holds more than {limit} messages (is a receive missing a clause?)",
-                self.pid().0
+                "the mailbox of {} holds more than {limit} messages (is a receive missing a clause?)",
+                self.pid()
             );
             let error = match self.shared.quotas.tenant {
                 Some(_) => self.shared.quotas.exceeded("max-mailbox", limit, &what),
@@ -172,6 +182,7 @@ impl Process {
             Signal::Inspect(reply) => {
                 let _ = reply.send(self.describe());
             }
+            Signal::NodeDown(node) => return self.node_down(node),
             Signal::Interrupt => {
                 if self.is_interactive() && !matches!(self.waiting, Some(Wait::Input)) {
                     let error = RuntimeError::new("calf/interrupted", "interrupted (Ctrl-C)");
@@ -182,6 +193,38 @@ impl Process {
                     });
                     return Some((value, Some(failure)));
                 }
+            }
+        }
+        None
+    }
+
+    /// Node `node` of the cluster is gone: a link to one of its processes
+    /// breaks with `:noconnection`, a monitor of one fires with it, and
+    /// its processes watching this one are forgotten.
+    fn node_down(&mut self, node: u32) -> Option<Exit> {
+        let on_node = |pid: &Pid| pid.node() == Some(node);
+        let seldom = self.seldom.as_mut()?;
+        let links: Vec<Pid> = seldom.ties.links.iter().copied().filter(on_node).collect();
+        let (fired, kept) = std::mem::take(&mut seldom.ties.watching)
+            .into_iter()
+            .partition(|(_, pid)| on_node(pid));
+        seldom.ties.watching = kept;
+        seldom.ties.watchers.retain(|(_, pid)| !on_node(pid));
+        let fired: Vec<(u64, Pid)> = fired;
+        for (reference, pid) in fired {
+            let down = down_message(reference, pid, keyword("noconnection"));
+            if let Some(exit) = self.take_message(down) {
+                return Some(exit);
+            }
+        }
+        for from in links {
+            let exit = Signal::Exit(Box::new(ExitSignal {
+                from,
+                reason: keyword("noconnection"),
+                link_broken: true,
+            }));
+            if let Some(exit) = self.take_signal(exit) {
+                return Some(exit);
             }
         }
         None
@@ -242,24 +285,16 @@ impl Process {
             }
         }
         for link in &seldom.ties.links {
-            if let Some(h) = self.shared.handle(*link) {
-                let _ = h.push(Signal::Exit(Box::new(ExitSignal {
-                    from: pid,
-                    reason: reason.clone(),
-                    link_broken: true,
-                })));
-            }
+            let exit = Signal::Exit(Box::new(ExitSignal {
+                from: pid,
+                reason: reason.clone(),
+                link_broken: true,
+            }));
+            let _ = self.shared.signal(*link, exit);
         }
         for (reference, watcher) in &seldom.ties.watchers {
-            if let Some(h) = self.shared.handle(*watcher) {
-                let down = Value::vector([
-                    keyword("DOWN"),
-                    Value::Ref(*reference),
-                    Value::Pid(pid),
-                    reason.clone(),
-                ]);
-                let _ = h.push(Signal::Message(down));
-            }
+            let down = down_message(*reference, pid, reason.clone());
+            let _ = self.shared.signal(*watcher, Signal::Message(down));
         }
         match (seldom.forms.main, failure) {
             (true, Some(failure)) => self.shared.end_job(&self.job, Ending::Failed(failure)),

@@ -1,0 +1,283 @@
+//! Three `calf serve` nodes on one real nats-server behave as one
+//! scheduler: a token passed round a ring of processes spread over them,
+//! a supervisor restarting a child on another node, a node killed with
+//! SIGKILL (its links break with `:noconnection`, its durable processes
+//! move, a global name its process held moves with the supervisor's
+//! restart), and submissions spread over the nodes.
+
+mod support {
+    pub mod serve;
+}
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use support::serve::{ok, scratch, write_nats_config, Nats, Node, ACME};
+
+const CONFIG: &str = r#"
+nats_url = "nats://127.0.0.1:4222"
+
+[operator]
+user = "calf-operator"
+password = "dev-operator"
+
+[tenants.acme]
+scheduler = { user = "acme-scheduler", password = "dev-acme-scheduler" }
+users = [{ user = "acme-dev", password = "dev-acme" }]
+"#;
+
+/// A nats-server and three nodes, `serve-1` to `serve-3`, with leases of
+/// a second.
+struct Cluster {
+    dir: PathBuf,
+    nodes: Vec<Node>,
+    // Dropped last: the nodes go first.
+    _nats: Nats,
+}
+
+fn cluster(name: &str) -> Cluster {
+    let dir = scratch(name);
+    let config = dir.join("calf.toml");
+    std::fs::write(&config, CONFIG).expect("calf.toml is written");
+    let conf = dir.join("nats.conf");
+    write_nats_config(&config, &conf);
+    let nats = Nats::start(&conf, &dir.join("jetstream"));
+    let nodes = (1..=3)
+        .map(|i| {
+            let node = format!("serve-{i}");
+            Node::start(
+                &nats.url(),
+                &config,
+                ACME,
+                &["--durable", &node, "--lease-ms", "1000"],
+            )
+        })
+        .collect();
+    let cluster = Cluster {
+        dir,
+        nodes,
+        _nats: nats,
+    };
+    // Each node knows the others once it has read their leases.
+    for node in ["serve-1", "serve-2", "serve-3"] {
+        let start = Instant::now();
+        loop {
+            let job = cluster.submit("(println \"knows\" (count (nodes)))", Some(node));
+            if cluster.wait_for_output(&job, "knows") == "knows 2\n" {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{node} never knew the others"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    cluster
+}
+
+impl Cluster {
+    /// Submits `source` (pinned to `node`, if given) through node 1's
+    /// connection; the pid `calf submit` prints.
+    fn submit(&self, source: &str, node: Option<&str>) -> String {
+        let main = self.dir.join("main.calf");
+        std::fs::write(&main, source).expect("main.calf is written");
+        let main = main.display().to_string();
+        let mut args = vec!["submit", main.as_str()];
+        if let Some(node) = node {
+            args = vec!["submit", "--node", node, main.as_str()];
+        }
+        ok("calf submit", self.nodes[0].verb(ACME, &args))
+            .trim()
+            .to_string()
+    }
+
+    /// Waits until the job `pid`'s output holds `needle`; the output.
+    fn wait_for_output(&self, pid: &str, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let logs = self.nodes[0].verb(ACME, &["logs", pid]);
+            let text = String::from_utf8_lossy(&logs.stdout).into_owned();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the output of {pid} never held {needle:?}:\n{text}{}\nnode logs:\n{}",
+                String::from_utf8_lossy(&logs.stderr),
+                self.nodes
+                    .iter()
+                    .map(Node::log)
+                    .collect::<Vec<_>>()
+                    .join("\n---\n")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// The node index in a pid as `calf submit` prints it (`<2.1>`).
+fn node_of(pid: &str) -> u32 {
+    pid.trim_matches(['<', '>'])
+        .split_once('.')
+        .and_then(|(node, _)| node.parse().ok())
+        .unwrap_or_else(|| panic!("{pid} names no node"))
+}
+
+#[test]
+fn a_token_goes_round_a_ring_spread_over_three_nodes() {
+    let cluster = cluster("cluster-ring");
+    let job = cluster.submit(
+        r#"
+(defn relay-loop [nxt]
+  (receive [:token n main]
+    (do (if (zero? n)
+          (send main [:done (node)])
+          (send nxt [:token (dec n) main]))
+        (relay-loop nxt))))
+(defn relay [] (receive [:next nxt] (relay-loop nxt)))
+(def everywhere (vec (cons (node) (nodes))))
+(def ring (vec (for [i (range 6)] (spawn-on (nth everywhere (mod i 3)) relay))))
+(doseq [i (range 6)] (send (nth ring i) [:next (nth ring (mod (inc i) 6))]))
+(println "on" (count (set (map node ring))) "nodes")
+(send (first ring) [:token 3000 (self)])
+(receive [:done where] (println "3000 hops, the last on" where)
+  (after 30000 (println "the token was lost")))
+"#,
+        Some("serve-1"),
+    );
+    let output = cluster.wait_for_output(&job, "hops");
+    assert!(output.contains("on 3 nodes\n"), "{output}");
+    assert!(
+        output.contains("3000 hops, the last on serve-1\n"),
+        "{output}"
+    );
+}
+
+#[test]
+fn a_supervisor_restarts_a_child_that_crashed_on_another_node() {
+    let cluster = cluster("cluster-supervisor");
+    let job = cluster.submit(
+        r#"
+(require '[calf.supervisor :as sup])
+(defn worker []
+  (register-global :worker (self))
+  (receive :crash (throw (ex-info "boom" {}))))
+(defn await-worker [old]
+  (let [p (whereis :worker)]
+    (if (and p (not= p old)) p (do (sleep 20) (await-worker old)))))
+(def s (sup/start-link {:strategy :one-for-one :intensity 5}
+                       [{:id :w :start [worker] :node "serve-2"}]))
+(def first-pid (await-worker nil))
+(println "first on" (node first-pid))
+(send first-pid :crash)
+(def second-pid (await-worker first-pid))
+(println "restarted on" (node second-pid) (not= first-pid second-pid))
+(println "children" (count (sup/which-children s)))
+"#,
+        Some("serve-1"),
+    );
+    let output = cluster.wait_for_output(&job, "children");
+    assert!(output.contains("first on serve-2\n"), "{output}");
+    assert!(output.contains("restarted on serve-2 true\n"), "{output}");
+}
+
+#[test]
+fn a_node_killed_breaks_its_links_moves_its_durable_processes_and_its_global_name() {
+    let mut cluster = cluster("cluster-kill");
+    let job = cluster.submit(
+        r#"
+(require '[calf.supervisor :as sup])
+(defn watcher [target parent]
+  (trap-exit! true)
+  (link target)
+  (send parent [:linked])
+  (receive [:EXIT p reason] (send parent [:saw (node) (= p target) reason])))
+(defn counter [n]
+  (receive [:ping from] (do (send from [:pong (node) n]) (counter (inc n)))))
+(defn named []
+  (register-global :named (self))
+  (receive :never nil))
+(defn await-named [old]
+  (let [p (whereis :named)]
+    (if (and p (not= p old)) p (do (sleep 20) (await-named old)))))
+(def victim (spawn-on "serve-3" (fn [] (receive :never nil))))
+(trap-exit! true)
+(link victim)
+(spawn-on "serve-2" watcher victim (self))
+(receive [:linked] nil)
+(def durable (do (spawn-on "serve-3" (fn [parent] (send parent [:durable (spawn-durable counter 0)])) (self))
+                 (receive [:durable pid] pid)))
+(send durable [:ping (self)])
+(println "before" (receive [:pong where n] [where n]))
+(def s (sup/start-link {:strategy :one-for-one :intensity 5}
+                       [{:id :n :start [named] :node ["serve-3" "serve-2"]}]))
+(def named-before (await-named nil))
+(println "named on" (node named-before))
+(println "ready")
+(receive [:EXIT p reason] (println "serve-1 saw" (= p victim) reason))
+(receive [:saw where same reason] (println where "saw" same reason))
+(def named-after (await-named named-before))
+(println "named moved to" (node named-after))
+(send durable [:ping (self)])
+(println "after" (receive [:pong where n] [(not= where "serve-3") n]))
+"#,
+        Some("serve-1"),
+    );
+    cluster.wait_for_output(&job, "ready");
+    let killed = Instant::now();
+    cluster.nodes[2].crash();
+    let output = cluster.wait_for_output(&job, "after");
+    let took = killed.elapsed();
+    assert!(
+        output.contains("before [serve-3 0]\n"),
+        "the durable process ran on serve-3 first:\n{output}"
+    );
+    assert!(output.contains("named on serve-3\n"), "{output}");
+    assert!(
+        output.contains("serve-1 saw true :noconnection\n"),
+        "{output}"
+    );
+    assert!(
+        output.contains("serve-2 saw true :noconnection\n"),
+        "{output}"
+    );
+    assert!(output.contains("named moved to serve-2\n"), "{output}");
+    assert!(
+        output.contains("after [true 1]\n"),
+        "the durable process moved, its state with it:\n{output}"
+    );
+    // A lease of a second, read every third of it, and the restore.
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+}
+
+#[test]
+fn submissions_spread_over_the_nodes_and_node_pins_one() {
+    let cluster = cluster("cluster-spread");
+    let nodes: BTreeSet<u32> = (0..30)
+        .map(|_| node_of(&cluster.submit("(println (node))", None)))
+        .collect();
+    assert_eq!(nodes.len(), 3, "submissions went to {nodes:?}");
+    let pinned = cluster.submit("(println \"here:\" (node))", Some("serve-3"));
+    let output = cluster.wait_for_output(&pinned, "here:");
+    assert_eq!(output, "here: serve-3\n");
+    // `calf ps` from any node lists every node's processes.
+    let job = cluster.submit(
+        "(def everywhere (vec (cons (node) (nodes))))
+         (doseq [n everywhere] (spawn-on n (fn [] (receive :never nil))))
+         (println \"spawned\")
+         (receive :never nil)",
+        Some("serve-2"),
+    );
+    cluster.wait_for_output(&job, "spawned");
+    let table = ok("calf ps", cluster.nodes[0].verb(ACME, &["ps"]));
+    let on: BTreeSet<u32> = table
+        .lines()
+        .skip(1)
+        .filter_map(|row| row.split_whitespace().next())
+        .filter(|pid| pid.contains('.'))
+        .map(node_of)
+        .collect();
+    assert_eq!(on.len(), 3, "calf ps shows every node:\n{table}");
+}
