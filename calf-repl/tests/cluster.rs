@@ -95,16 +95,21 @@ impl Cluster {
 
     /// Waits until the job `pid`'s output holds `needle`; the output.
     fn wait_for_output(&self, pid: &str, needle: &str) -> String {
+        self.wait_until(pid, |text| text.contains(needle))
+    }
+
+    /// Waits until the job `pid`'s output is `done`; the output.
+    fn wait_until(&self, pid: &str, done: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let logs = self.nodes[0].verb(ACME, &["logs", pid]);
             let text = String::from_utf8_lossy(&logs.stdout).into_owned();
-            if text.contains(needle) {
+            if done(&text) {
                 return text;
             }
             assert!(
                 start.elapsed() < Duration::from_secs(60),
-                "the output of {pid} never held {needle:?}:\n{text}{}\nnode logs:\n{}",
+                "the output of {pid} never came:\n{text}{}\nnode logs:\n{}",
                 String::from_utf8_lossy(&logs.stderr),
                 self.nodes
                     .iter()
@@ -250,6 +255,49 @@ fn a_node_killed_breaks_its_links_moves_its_durable_processes_and_its_global_nam
     );
     // A lease of a second, read every third of it, and the restore.
     assert!(took < Duration::from_secs(15), "took {took:?}");
+}
+
+#[test]
+fn a_node_back_after_its_lease_lapsed_does_not_run_what_others_took_over() {
+    let cluster = cluster("cluster-fencing");
+    let job = cluster.submit(
+        r#"
+(defn ticker [main n]
+  (send main [:tick (node) n])
+  (sleep 100)
+  (ticker main (inc n)))
+(spawn-on "serve-3" (fn [main] (spawn-durable ticker main 0)) (self))
+(defn listen []
+  (receive [:tick where n] (do (println "tick" where n) (listen))
+           (after 20000 (println "quiet"))))
+(listen)
+"#,
+        Some("serve-1"),
+    );
+    cluster.wait_for_output(&job, "tick serve-3");
+    // Stopped longer than its lease: the others take its process over.
+    cluster.nodes[2].signal("-STOP");
+    let text = cluster.wait_until(&job, |text| {
+        text.contains("tick serve-1") || text.contains("tick serve-2")
+    });
+    let taken_over = text.len();
+    cluster.nodes[2].signal("-CONT");
+    std::thread::sleep(Duration::from_secs(3));
+    let text = cluster.wait_for_output(&job, "tick");
+    let after = &text[taken_over..];
+    assert!(
+        !after.contains("tick serve-3"),
+        "the node that came back ran on what another took over:\n{text}"
+    );
+    let ticks: Vec<u64> = after
+        .lines()
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    assert!(ticks.len() > 10, "the new copy runs on:\n{text}");
+    assert!(
+        ticks.windows(2).all(|w| w[1] == w[0] + 1),
+        "one copy, counting on from its save:\n{text}"
+    );
 }
 
 #[test]

@@ -758,6 +758,17 @@ impl Node {
     pub fn log(&self) -> String {
         self.log.text()
     }
+
+    /// Sends it signal `name` (`-STOP`, `-CONT`): a node stopped, then
+    /// going on, as one cut off from the network for a while is.
+    pub fn signal(&self, name: &str) {
+        let serve = self.serve.as_ref().expect("calf serve running");
+        let status = Command::new("kill")
+            .args([name, &serve.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {name} failed");
+    }
 }
 
 impl Drop for Node {

@@ -207,11 +207,21 @@ pub(super) fn keep_following(cluster: &Arc<Cluster>, weak: Weak<Shared>) {
     let cluster = cluster.clone();
     let every = cluster.store.lease_ttl() / 3;
     tokio::spawn(async move {
+        let mut lapses = cluster.store.lapses();
         loop {
             tokio::time::sleep(every).await;
             let Some(shared) = super::runtime(&weak) else {
                 return;
             };
+            // This node's own lease lapsed: the others counted it gone and
+            // broke their links to it; it breaks its links to them too.
+            if cluster.store.lapses() != lapses {
+                lapses = cluster.store.lapses();
+                for (index, _) in cluster.membership.others() {
+                    tracing::warn!(node = index, "cut off from a node of the cluster");
+                    tell_node_down(&shared, index);
+                }
+            }
             match cluster.membership.read(&cluster.store).await {
                 Ok(gone) => {
                     for index in gone {
@@ -225,12 +235,18 @@ pub(super) fn keep_following(cluster: &Arc<Cluster>, weak: Weak<Shared>) {
     });
 }
 
-/// Node `index` is gone: the processes here hear of it, and the global
-/// names its processes held are freed.
-async fn node_down(shared: &Shared, cluster: &Cluster, index: u32) {
+/// The processes here hear that node `index` is gone (or that this node
+/// was cut off from it).
+fn tell_node_down(shared: &Shared, index: u32) {
     for handle in shared.handles() {
         let _ = handle.push(Signal::NodeDown(index));
     }
+}
+
+/// Node `index` is gone: the processes here hear of it, and the global
+/// names its processes held are freed.
+async fn node_down(shared: &Shared, cluster: &Cluster, index: u32) {
+    tell_node_down(shared, index);
     cluster
         .names()
         .free_where(|pid| pid.node() == Some(index))

@@ -16,6 +16,7 @@
 //! on: the old owner, if it comes back, fails its next save (`Fenced`) and
 //! must stop the process, never run it beside the new one.
 
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -119,6 +120,51 @@ pub struct Store {
     /// the node (stopped, or crashed and its lease lapsed), and is an
     /// orphan like those of any node gone.
     opened_at: u64,
+    lease: Arc<Lease>,
+}
+
+/// This node's lease, renewed every third of its life.
+struct Lease {
+    leases: kv::Store,
+    node: String,
+    every: Duration,
+    /// The revision of its last renewal: the next names it.
+    revision: tokio::sync::Mutex<u64>,
+    renewed_at_ms: AtomicI64,
+    /// How many times it lapsed while the node ran.
+    lapses: AtomicU64,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Lease {
+    /// Renews it; finds out, and counts, that it lapsed meanwhile (this
+    /// node was cut off or stopped longer than a lease), and takes it
+    /// again. A renewal that fails is tried again at the next tick; two
+    /// in a row lost, and the lease may lapse.
+    async fn renew(&self) {
+        let mut revision = self.revision.lock().await;
+        let renewed = self.leases.update(&self.node, Bytes::new(), *revision);
+        match tokio::time::timeout(self.every, renewed).await {
+            Ok(Ok(next)) => *revision = next,
+            Ok(Err(e)) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                // The others counted this node gone.
+                self.lapses.fetch_add(1, Ordering::Release);
+                tracing::warn!(node = %self.node, "this node's lease lapsed; taking it again");
+                let taken = self.leases.put(&self.node, Bytes::new());
+                match tokio::time::timeout(self.every, taken).await {
+                    Ok(Ok(next)) => *revision = next,
+                    _ => return,
+                }
+            }
+            _ => return,
+        }
+        self.renewed_at_ms.store(now_ms(), Ordering::Release);
+    }
 }
 
 impl Drop for Store {
@@ -298,8 +344,9 @@ impl Store {
         )
         .await?;
         // Taken only when free: a node id names one running scheduler.
-        match tokio::time::timeout(timeout, leases.create(node, Bytes::new())).await {
-            Ok(Ok(_)) => {}
+        let taken_at = match tokio::time::timeout(timeout, leases.create(node, Bytes::new())).await
+        {
+            Ok(Ok(revision)) => revision,
             Ok(Err(e)) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
                 return Err(StoreError::NodeTaken(node.to_string()))
             }
@@ -313,7 +360,7 @@ impl Store {
                     "cannot take the lease: no answer".into(),
                 ))
             }
-        }
+        };
         // Read once the lease is ours: no save of this run comes before.
         let opened_at = {
             let mut stream = processes.stream.clone();
@@ -322,18 +369,22 @@ impl Store {
                 .state
                 .last_sequence
         };
+        let lease = Arc::new(Lease {
+            leases: leases.clone(),
+            node: node.to_string(),
+            every: config.lease_ttl / 3,
+            revision: tokio::sync::Mutex::new(taken_at),
+            renewed_at_ms: AtomicI64::new(now_ms()),
+            lapses: AtomicU64::new(0),
+        });
         let renewal = {
-            let leases = leases.clone();
-            let node = node.to_string();
-            let every = config.lease_ttl / 3;
+            let lease = lease.clone();
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(every);
+                let mut tick = tokio::time::interval(lease.every);
                 tick.tick().await;
                 loop {
                     tick.tick().await;
-                    // A renewal that fails is tried again at the next
-                    // tick; two in a row lost, and the lease may lapse.
-                    let _ = tokio::time::timeout(every, leases.put(&node, Bytes::new())).await;
+                    lease.renew().await;
                 }
             })
         };
@@ -348,6 +399,7 @@ impl Store {
             stored: Mutex::default(),
             renewal,
             opened_at,
+            lease,
         })
     }
 
@@ -407,6 +459,22 @@ impl Store {
         }
         nodes.sort();
         Ok(nodes)
+    }
+
+    /// How many times this node's lease has lapsed since it opened the
+    /// store (it was cut off or stopped longer than a lease).
+    pub fn lapses(&self) -> u64 {
+        self.lease.lapses.load(Ordering::Acquire)
+    }
+
+    /// Makes sure [`Store::lapses`] is up to date: when the last renewal
+    /// is older than two of its periods (this node was stopped, or cut
+    /// off), renews the lease now, which finds out whether it lapsed.
+    pub async fn confirm_lease(&self) {
+        let age = now_ms() - self.lease.renewed_at_ms.load(Ordering::Acquire);
+        if age >= 2 * self.lease.every.as_millis() as i64 {
+            self.lease.renew().await;
+        }
     }
 
     /// Whether `node` holds its lease.

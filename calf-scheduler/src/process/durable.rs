@@ -444,6 +444,31 @@ impl Process {
         })
     }
 
+    /// A durable process's sleep until `until_ms` (Unix milliseconds). A
+    /// node stopped or cut off for longer than a lease has had its durable
+    /// processes taken over meanwhile: at the end of the sleep it finds
+    /// out, and this copy stops with `:calf/fenced` rather than run on
+    /// beside the one another node resumed.
+    pub(super) fn durable_sleep(
+        &self,
+        until_ms: i64,
+    ) -> impl Future<Output = Result<Value, Value>> + Send + 'static {
+        let store = self.shared.durable.clone();
+        let lapses = store.as_ref().map(|s| s.lapses());
+        let pid = self.pid().0;
+        async move {
+            sleep_until_ms(until_ms).await;
+            if let Some(store) = store {
+                store.confirm_lease().await;
+                if Some(store.lapses()) != lapses {
+                    let owner = "another node, while this one was cut off".to_string();
+                    return Err(save_error(&StoreError::Fenced { pid, owner }));
+                }
+            }
+            Ok(Value::Nil)
+        }
+    }
+
     /// A save at a `receive` that waits, done in the background: nothing
     /// waits for it, and the process goes on when a message comes. A
     /// failure leaves the last save standing.
@@ -571,10 +596,7 @@ impl Process {
                 self.waiting = Some(Wait::Message(received));
             }
             RestoredWait::Sleep(resume, until_ms) => {
-                let sleep = async move {
-                    sleep_until_ms(until_ms).await;
-                    Ok(Value::Nil)
-                };
+                let sleep = self.durable_sleep(until_ms);
                 self.wait_for(Box::pin(sleep), resume);
             }
             RestoredWait::Call {

@@ -117,10 +117,10 @@ impl Process {
                 if let Some(save) = self.save(durable::Parked::Sleep { until_ms }, until_ms) {
                     // Saved first: a sleep is a deadline in wall time, and
                     // one restored after a crash ends when it would have.
+                    let slept = self.durable_sleep(until_ms);
                     let sleep = async move {
                         save.await?;
-                        durable::sleep_until_ms(until_ms).await;
-                        Ok(Value::Nil)
+                        slept.await
                     };
                     self.wait_for(Box::pin(sleep), answer);
                     return None;
