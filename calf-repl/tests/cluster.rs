@@ -186,6 +186,30 @@ fn a_supervisor_restarts_a_child_that_crashed_on_another_node() {
     let output = cluster.wait_for_output(&job, "children");
     assert!(output.contains("first on serve-2\n"), "{output}");
     assert!(output.contains("restarted on serve-2 true\n"), "{output}");
+
+    // Monitors, exits and links reach a durable process on another node,
+    // as the store says where it runs.
+    let job = cluster.submit(
+        r#"
+(def d (do (spawn-on "serve-2" (fn [main] (send main [:d (spawn-durable (fn [] (receive :never nil)))])) (self))
+           (receive [:d p] p)))
+(def r (monitor d))
+(exit d :finished)
+(receive [:DOWN ref pid reason] (println "down" (= ref r) (= pid d) reason)
+  (after 10000 (println "no DOWN")))
+(trap-exit! true)
+(link d)
+(receive [:EXIT pid reason] (println "link to it, ended:" (= pid d) reason)
+  (after 10000 (println "no EXIT")))
+"#,
+        Some("serve-1"),
+    );
+    let output = cluster.wait_for_output(&job, "link to it");
+    assert!(output.contains("down true true :finished\n"), "{output}");
+    assert!(
+        output.contains("link to it, ended: true :noproc\n"),
+        "{output}"
+    );
 }
 
 #[test]

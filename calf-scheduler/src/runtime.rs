@@ -254,9 +254,13 @@ impl Shared {
         if let Some(cluster) = self.remote(pid) {
             return cluster.forward(pid, signal);
         }
-        match self.handle(pid) {
-            Some(handle) => handle.push(signal),
-            None => Err(signal),
+        match (self.handle(pid), &self.cluster) {
+            (Some(handle), _) => handle.push(signal),
+            (None, Some(cluster)) if pid.is_durable() => {
+                cluster.forward_durable(pid, signal);
+                Ok(())
+            }
+            (None, _) => Err(signal),
         }
     }
 

@@ -251,11 +251,11 @@ impl Server<'_> {
         // The schedulers sharing a store are the nodes of one cluster.
         let cluster = match &store {
             None => None,
-            Some(store) => {
-                Some(Arc::new(Cluster::join(store.clone()).await.map_err(
-                    |e| client_of(format!("joining the cluster: {e}")),
-                )?))
-            }
+            Some(store) => Some(
+                Cluster::join(store.clone())
+                    .await
+                    .map_err(|e| client_of(format!("joining the cluster: {e}")))?,
+            ),
         };
         let hosted = self.scheduler.host(
             &config.name,

@@ -50,12 +50,15 @@ pub struct Cluster {
     /// Signals to other nodes, in the order they were sent: one task
     /// publishes them.
     outbox: mpsc::UnboundedSender<(String, Bytes)>,
+    /// Signals to durable processes running elsewhere, whose node is
+    /// looked up first.
+    to_durable: mpsc::UnboundedSender<(Pid, Bytes)>,
 }
 
 impl Cluster {
     /// Joins the cluster of the nodes sharing `store`: takes an index for
     /// this node, which every pid made here will carry.
-    pub async fn join(store: Arc<Store>) -> Result<Cluster, StoreError> {
+    pub async fn join(store: Arc<Store>) -> Result<Arc<Cluster>, StoreError> {
         let client = store.client();
         let membership = Membership::join(&store).await?;
         let names = names::GlobalNames::open(&store).await?;
@@ -70,13 +73,24 @@ impl Cluster {
                 }
             });
         }
-        Ok(Cluster {
+        let (to_durable, durable_signals) = mpsc::unbounded_channel();
+        let index = membership.index();
+        let cluster = Arc::new(Cluster {
             membership,
             names,
-            store,
+            store: store.clone(),
             client,
+            outbox: outbox.clone(),
+            to_durable,
+        });
+        Cluster::send_to_durable(
+            store,
             outbox,
-        })
+            index,
+            durable_signals,
+            Arc::downgrade(&cluster),
+        );
+        Ok(cluster)
     }
 
     /// This node's index: the one its pids carry.
@@ -111,6 +125,50 @@ impl Cluster {
         };
         self.publish(signal_subject(node), body);
         Ok(())
+    }
+
+    /// Sends `signal` to durable process `pid`, which does not run here:
+    /// to the node the store says runs it, or back to this node when it is
+    /// saved nowhere, which answers as for a process that has ended. The
+    /// signals to durable processes keep their order among themselves
+    /// (one task looks their nodes up), not with the other signals. One
+    /// to a process between a crash and its restore is lost.
+    pub(crate) fn forward_durable(&self, pid: Pid, signal: Signal) {
+        if let Some(body) = remote::encode(pid, &signal) {
+            let _ = self.to_durable.send((pid, body));
+        }
+    }
+
+    /// The task that sends the signals to durable processes of other
+    /// nodes, in order, each to the node running it.
+    fn send_to_durable(
+        store: Arc<Store>,
+        outbox: mpsc::UnboundedSender<(String, Bytes)>,
+        index: u32,
+        mut signals: mpsc::UnboundedReceiver<(Pid, Bytes)>,
+        membership: Weak<Cluster>,
+    ) {
+        tokio::spawn(async move {
+            while let Some((pid, body)) = signals.recv().await {
+                let node = match store.owner_of(pid.0).await {
+                    Ok(Some(owner)) => {
+                        let Some(cluster) = membership.upgrade() else {
+                            return;
+                        };
+                        match cluster.membership.index_of(&owner) {
+                            Some(node) => node,
+                            None => continue,
+                        }
+                    }
+                    Ok(None) => index,
+                    Err(e) => {
+                        tracing::warn!(%pid, why = %e, "a signal to a durable process is lost");
+                        continue;
+                    }
+                };
+                let _ = outbox.send((signal_subject(node), body));
+            }
+        });
     }
 
     /// Sends a message to `pid` on its node: refused (with why) when the
