@@ -6,6 +6,7 @@
 //! restart), and submissions spread over the nodes.
 
 mod support {
+    pub mod http;
     pub mod serve;
 }
 
@@ -13,6 +14,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use support::http::{basic, http};
 use support::serve::{ok, scratch, write_nats_config, Nats, Node, ACME};
 
 const CONFIG: &str = r#"
@@ -37,6 +39,11 @@ struct Cluster {
 }
 
 fn cluster(name: &str) -> Cluster {
+    cluster_with(name, &[])
+}
+
+/// The same, with `more` arguments for node 1.
+fn cluster_with(name: &str, more: &[&str]) -> Cluster {
     let dir = scratch(name);
     let config = dir.join("calf.toml");
     std::fs::write(&config, CONFIG).expect("calf.toml is written");
@@ -46,12 +53,11 @@ fn cluster(name: &str) -> Cluster {
     let nodes = (1..=3)
         .map(|i| {
             let node = format!("serve-{i}");
-            Node::start(
-                &nats.url(),
-                &config,
-                ACME,
-                &["--durable", &node, "--lease-ms", "1000"],
-            )
+            let mut args = vec!["--durable", &node, "--lease-ms", "1000"];
+            if i == 1 {
+                args.extend_from_slice(more);
+            }
+            Node::start(&nats.url(), &config, ACME, &args)
         })
         .collect();
     let cluster = Cluster {
@@ -326,7 +332,7 @@ fn a_node_back_after_its_lease_lapsed_does_not_run_what_others_took_over() {
 
 #[test]
 fn submissions_spread_over_the_nodes_and_node_pins_one() {
-    let cluster = cluster("cluster-spread");
+    let cluster = cluster_with("cluster-spread", &["--http", "127.0.0.1:0"]);
     let nodes: BTreeSet<u32> = (0..30)
         .map(|_| node_of(&cluster.submit("(println (node))", None)))
         .collect();
@@ -352,4 +358,24 @@ fn submissions_spread_over_the_nodes_and_node_pins_one() {
         .map(node_of)
         .collect();
     assert_eq!(on.len(), 3, "calf ps shows every node:\n{table}");
+    // So does the dashboard of node 1.
+    let log = cluster.nodes[0].log();
+    let address = log
+        .split("dashboard on http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("the dashboard's address in the log");
+    let (status, body) = http(address, "GET", "/api/overview", &[&basic(ACME)], "");
+    assert_eq!(status, 200, "{body}");
+    let overview: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let acme = &overview["tenants"][0];
+    let on: BTreeSet<u64> = acme["top"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| row["pid"].as_u64().expect("a pid") >> 42)
+        .collect();
+    assert_eq!(on.len(), 3, "the dashboard shows every node:\n{acme}");
+    let counted = acme["summary"]["processes"].as_u64().expect("a count");
+    assert!(counted >= 4, "the summary adds every node's up:\n{acme}");
 }

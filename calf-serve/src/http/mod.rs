@@ -380,7 +380,12 @@ fn events(dashboard: &Arc<Dashboard>, who: Who, token: Option<String>) -> Respon
             if token.is_some_and(|token| dashboard.auth.session(&token).is_none()) {
                 return None;
             }
-            let overview = views::overview(&visible(&dashboard, &who)).await;
+            // In a task of its own: the body's stream must be `Sync`, and
+            // asking the other nodes of a cluster is not.
+            let tenants = visible(&dashboard, &who);
+            let overview = tokio::spawn(async move { views::overview(&tenants).await })
+                .await
+                .unwrap_or_default();
             let frame = Frame::data(Bytes::from(format!(
                 "event: overview\ndata: {overview}\n\n"
             )));

@@ -1,6 +1,10 @@
 //! What the dashboard's page reads, as JSON: the overview of the tenants
 //! a login sees, one process with its calls, a tenant's supervision
-//! tree. Built from the same tenant state the admin API answers from.
+//! tree. Asked as the admin API is asked, so that in a cluster the page
+//! shows every node's processes, whichever node serves it (a process's
+//! calls are those its node's telemetry keeps: shown when it runs on the
+//! node serving the page). `/metrics` counts this node's alone: each node
+//! is scraped.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -35,16 +39,60 @@ pub async fn overview(tenants: &[Arc<Tenant>]) -> Json {
     json!({ "tenants": out, "now_ms": telemetry::unix_ms(SystemTime::now()) })
 }
 
-/// Up to [`SCAN_LIMIT`] rows of `tenant`'s processes, and whether there
-/// were more.
+/// Up to [`SCAN_LIMIT`] rows of the processes of `tenant` on this node,
+/// and whether there were more.
 pub async fn rows(tenant: &Tenant) -> (Vec<api::ProcessRow>, bool) {
     let (rows, more) = tenant.hosted.processes_after(Pid(0), SCAN_LIMIT).await;
     let node = tenant.hosted.durable_node();
     (rows.iter().map(|r| tenant::row(r, node)).collect(), more)
 }
 
+/// Up to `limit` rows of `tenant`'s processes on every node, a page at a
+/// time, and whether there were more.
+async fn rows_everywhere(tenant: &Tenant, limit: usize) -> (Vec<api::ProcessRow>, bool) {
+    let mut rows = Vec::new();
+    let mut page = api::Ps::default();
+    loop {
+        let asked = tenant.answer(api::subject::PS, &api::encode(&page)).await;
+        let Some(list) = asked
+            .ok()
+            .and_then(|b| api::decode::<api::ProcessList>(&b).ok())
+        else {
+            return (rows, true);
+        };
+        rows.extend(list.processes);
+        match list.next {
+            Some(after) if rows.len() < limit && after > page.after => page.after = after,
+            next => {
+                let more = next.is_some() || rows.len() > limit;
+                rows.truncate(limit);
+                return (rows, more);
+            }
+        }
+    }
+}
+
+/// The tenant's figures, every node's added up.
+async fn summary_everywhere(tenant: &Tenant) -> api::Summary {
+    let asked = tenant.answer(api::subject::SUMMARY, &[]).await;
+    asked
+        .ok()
+        .and_then(|b| api::decode(&b).ok())
+        .unwrap_or_else(|| tenant.summary())
+}
+
+/// What `calf inspect` shows of `pid`, on whichever node it runs.
+async fn inspect_anywhere(tenant: &Tenant, pid: u64) -> Result<api::ProcessDetail, String> {
+    let body = api::encode(&api::Inspect { pid });
+    let answer = tenant
+        .answer(api::subject::INSPECT, &body)
+        .await
+        .map_err(|e| e.message)?;
+    api::decode(&answer)
+}
+
 async fn tenant_overview(tenant: &Tenant) -> Json {
-    let (rows, partial) = rows(tenant).await;
+    let (rows, partial) = rows_everywhere(tenant, SCAN_LIMIT).await;
     let mut statuses: BTreeMap<&str, u64> = BTreeMap::new();
     for row in &rows {
         *statuses.entry(row.status.as_str()).or_default() += 1;
@@ -62,7 +110,7 @@ async fn tenant_overview(tenant: &Tenant) -> Json {
     let top: Vec<&api::ProcessRow> = rows.iter().filter(|r| top.contains(&r.pid)).collect();
     json!({
         "name": tenant.name,
-        "summary": tenant.summary(),
+        "summary": summary_everywhere(tenant).await,
         "statuses": statuses,
         "partial": partial,
         "minutes": minutes(tenant),
@@ -90,10 +138,7 @@ fn minutes(tenant: &Tenant) -> Vec<Json> {
 
 /// One process: what `calf inspect` shows, and its calls.
 pub async fn process(tenant: &Tenant, pid: u64) -> Result<Json, String> {
-    let detail = tenant
-        .inspect(api::Inspect { pid })
-        .await
-        .map_err(|e| e.message)?;
+    let detail = inspect_anywhere(tenant, pid).await?;
     let calls: Vec<Json> = tenant
         .hosted
         .telemetry()
@@ -128,13 +173,13 @@ fn call(record: &CallRecord) -> Json {
 /// exits) first. That is how `spawn-link` and the supervisors of
 /// `calf.supervisor` leave them.
 pub async fn tree(tenant: &Tenant) -> Json {
-    let (rows, _) = tenant.hosted.processes_after(Pid(0), TREE_LIMIT).await;
+    let (rows, _) = rows_everywhere(tenant, TREE_LIMIT).await;
     // All asked at once: a process busy in a long native keeps the tree
     // waiting its own while (at most two seconds), not each one's in turn.
     let asked = rows.iter().map(|row| async move {
         // A process gone meanwhile is left out.
-        let detail = tenant.hosted.inspect(row.pid).await.ok()?;
-        Some((row.pid.0, detail))
+        let detail = inspect_anywhere(tenant, row.pid).await.ok()?;
+        Some((row.pid, detail))
     });
     let nodes: Vec<_> = futures_util::future::join_all(asked)
         .await
@@ -148,7 +193,7 @@ pub async fn tree(tenant: &Tenant) -> Json {
             let earlier = d
                 .links
                 .iter()
-                .map(|p| p.0)
+                .copied()
                 .filter(|p| p < pid && traps.contains_key(p));
             let parent = earlier
                 .clone()
@@ -162,7 +207,7 @@ pub async fn tree(tenant: &Tenant) -> Json {
                 "function": d.row.function,
                 "status": d.row.status,
                 "supervisor": d.traps_exits,
-                "job": d.row.job.0,
+                "job": d.row.job,
             })
         })
         .collect();
