@@ -117,20 +117,27 @@ attach) are its clients.
   --http ADDR         the web dashboard and /metrics on ADDR (HOST:PORT, or
                       a port alone on 127.0.0.1); log in as a NATS user
   --trace FILE        append a span per foreign call to FILE (JSON lines)
+  --durable NODE      keep durable processes in each tenant's JetStream, as
+                      node NODE; the calf serve nodes on one NATS with
+                      --durable are one cluster (docs/cluster.md)
+  --lease-ms MS       how long a node may be silent before the others take
+                      its durable processes over (default 10000)
 
 Read: docs/serve.md (a walk through on one machine, with
-examples/serve/calf.toml), docs/dashboard.md.",
+examples/serve/calf.toml), docs/dashboard.md, docs/cluster.md.",
     },
     Topic {
         name: "submit",
         summary: "run a program as a job of your tenant on the scheduler",
         text: "\
-calf submit FILE.calf|DIR [ARGS...] [--main PATH]
+calf submit FILE.calf|DIR [ARGS...] [--main PATH] [--durable] [--node NODE]
 
 Sends the files (every .calf under a directory) to the scheduler, which
 runs them as a new job; prints the job's pid. The job runs main.calf of a
 directory, or the first file, unless --main names another; `--` ends the
-files and starts the program's arguments.
+files and starts the program's arguments. --durable makes the job's main
+process durable; in a cluster, the job runs on the node the submission
+reaches, or on the one --node names.
 
 Read: docs/serve.md.",
     },
@@ -155,7 +162,7 @@ calf inspect PID [--json]
 
 Shows one process of your tenant: its status, its Calf stack, its mailbox,
 its links and monitors, and the call it waits on. PID is 12, <12> or
-#pid<12>.
+#pid<12>, or <3.12> for a process of node 3 of a cluster.
 
 Read: docs/serve.md.",
     },
