@@ -378,4 +378,42 @@ fn submissions_spread_over_the_nodes_and_node_pins_one() {
     assert_eq!(on.len(), 3, "the dashboard shows every node:\n{acme}");
     let counted = acme["summary"]["processes"].as_u64().expect("a count");
     assert!(counted >= 4, "the summary adds every node's up:\n{acme}");
+    // `calf inspect` and `calf kill` reach a process on whichever node.
+    let remote = table
+        .lines()
+        .skip(1)
+        .filter_map(|row| row.split_whitespace().next())
+        .find(|pid| pid.contains('.') && node_of(pid) != node_of(&job))
+        .expect("a process on another node than the job's")
+        .to_string();
+    let detail = ok(
+        "calf inspect",
+        cluster.nodes[0].verb(ACME, &["inspect", &remote]),
+    );
+    assert!(
+        detail.contains(&format!("pid          {remote}")),
+        "{detail}"
+    );
+    ok("calf kill", cluster.nodes[0].verb(ACME, &["kill", &remote]));
+    let start = Instant::now();
+    while cluster.nodes[0]
+        .verb(ACME, &["inspect", &remote])
+        .status
+        .success()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{remote} was not killed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A message too large for the NATS server is refused at the send.
+    let big = cluster.submit(
+        "(def other (spawn-on (first (nodes)) (fn [] (receive :never nil))))
+         (println (try (send other (apply str (repeat 2000000 \"x\")))
+                       (catch e (:type (ex-data e)))))",
+        Some("serve-1"),
+    );
+    let output = cluster.wait_for_output(&big, "calf/");
+    assert_eq!(output, ":calf/not-sendable\n");
 }

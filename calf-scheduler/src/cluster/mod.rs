@@ -176,6 +176,13 @@ impl Cluster {
     /// process that is gone, when its node is gone.
     pub(crate) fn send_message(&self, pid: Pid, message: &calf_lang::Value) -> Result<(), String> {
         let body = remote::encode_message(pid, message)?;
+        let limit = self.client.server_info().max_payload;
+        if body.len() > limit {
+            return Err(format!(
+                "is {} bytes, more than the NATS server takes in one message ({limit})",
+                body.len()
+            ));
+        }
         let node = pid.node().unwrap_or(0);
         if !self.membership.is_gone(node) {
             self.publish(signal_subject(node), body);
