@@ -15,19 +15,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use support::http::{basic, http};
-use support::serve::{ok, scratch, write_nats_config, Nats, Node, ACME};
-
-const CONFIG: &str = r#"
-nats_url = "nats://127.0.0.1:4222"
-
-[operator]
-user = "calf-operator"
-password = "dev-operator"
-
-[tenants.acme]
-scheduler = { user = "acme-scheduler", password = "dev-acme-scheduler" }
-users = [{ user = "acme-dev", password = "dev-acme" }]
-"#;
+use support::serve::{example_config, ok, scratch, write_nats_config, Nats, Node, ACME};
 
 /// A nats-server and three nodes, `serve-1` to `serve-3`, with leases of
 /// a second.
@@ -45,8 +33,7 @@ fn cluster(name: &str) -> Cluster {
 /// The same, with `more` arguments for node 1.
 fn cluster_with(name: &str, more: &[&str]) -> Cluster {
     let dir = scratch(name);
-    let config = dir.join("calf.toml");
-    std::fs::write(&config, CONFIG).expect("calf.toml is written");
+    let config = example_config();
     let conf = dir.join("nats.conf");
     write_nats_config(&config, &conf);
     let nats = Nats::start(&conf, &dir.join("jetstream"));

@@ -416,12 +416,7 @@ impl Serve {
     }
 
     fn signal(&self, name: &str) {
-        let serve = self.serve.as_ref().expect("calf serve running");
-        let status = Command::new("kill")
-            .args([name, &serve.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill {name} failed");
+        kill(self.serve.as_ref().expect("calf serve running"), name);
     }
 
     /// Sends `calf serve` SIGHUP: it reads its calf.toml again.
@@ -762,12 +757,7 @@ impl Node {
     /// Sends it signal `name` (`-STOP`, `-CONT`): a node stopped, then
     /// going on, as one cut off from the network for a while is.
     pub fn signal(&self, name: &str) {
-        let serve = self.serve.as_ref().expect("calf serve running");
-        let status = Command::new("kill")
-            .args([name, &serve.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill {name} failed");
+        kill(self.serve.as_ref().expect("calf serve running"), name);
     }
 }
 
@@ -775,4 +765,13 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.crash();
     }
+}
+
+/// Sends `child` the signal `name` (`-TERM`, `-STOP` ...).
+fn kill(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([name, &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill {name} failed");
 }
