@@ -85,7 +85,8 @@ async fn destination(
     Ok(match subject {
         subject::SUBMIT => match target.node {
             Some(name) if name != cluster.node() => {
-                let index = cluster.membership().index_of(&name).ok_or_else(|| {
+                let found = cluster.membership().find(cluster.store(), &name).await;
+                let index = found.ok_or_else(|| {
                     ApiError::not_found(format!(
                         "no live node is named {name:?}; the live ones are {}",
                         cluster.membership().alive().join(", ")

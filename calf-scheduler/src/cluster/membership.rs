@@ -106,6 +106,18 @@ impl Membership {
             .map(|(i, _)| *i)
     }
 
+    /// The index of the node named `name`, while it is alive: asked of
+    /// the store when this node has not seen it yet (it started since the
+    /// last reading).
+    pub async fn find(&self, store: &Store, name: &str) -> Option<u32> {
+        if let Some(index) = self.index_of(name) {
+            return Some(index);
+        }
+        let entry = self.bucket.get(format!("node.{name}")).await.ok()??;
+        let index = std::str::from_utf8(&entry).ok()?.parse().ok()?;
+        store.is_alive(name).await.ok()?.then_some(index)
+    }
+
     /// The other live nodes: index and name.
     pub fn others(&self) -> Vec<(u32, String)> {
         let seen = self.seen();

@@ -25,10 +25,12 @@ pub(crate) mod names;
 pub(crate) mod remote;
 pub(crate) mod spawn;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use calf_lang::value::Pid;
 use tokio::sync::mpsc;
 
@@ -53,6 +55,8 @@ pub struct Cluster {
     /// Signals to durable processes running elsewhere, whose node is
     /// looked up first.
     to_durable: mpsc::UnboundedSender<(Pid, Bytes)>,
+    /// Signals in the outbox not yet handed to the client.
+    waiting: Arc<AtomicUsize>,
 }
 
 impl Cluster {
@@ -63,18 +67,20 @@ impl Cluster {
         let membership = Membership::join(&store).await?;
         let names = names::GlobalNames::open(&store).await?;
         let (outbox, mut outgoing) = mpsc::unbounded_channel::<(String, Bytes)>();
+        let waiting = Arc::new(AtomicUsize::new(0));
         {
             let client = client.clone();
+            let waiting = waiting.clone();
             tokio::spawn(async move {
                 while let Some((subject, body)) = outgoing.recv().await {
                     if let Err(e) = client.publish(subject, body).await {
                         tracing::warn!(why = %e, "a signal to another node was not sent");
                     }
+                    waiting.fetch_sub(1, Ordering::AcqRel);
                 }
             });
         }
         let (to_durable, durable_signals) = mpsc::unbounded_channel();
-        let index = membership.index();
         let cluster = Arc::new(Cluster {
             membership,
             names,
@@ -82,14 +88,9 @@ impl Cluster {
             client,
             outbox: outbox.clone(),
             to_durable,
+            waiting,
         });
-        Cluster::send_to_durable(
-            store,
-            outbox,
-            index,
-            durable_signals,
-            Arc::downgrade(&cluster),
-        );
+        Cluster::send_to_durable(store, durable_signals, Arc::downgrade(&cluster));
         Ok(cluster)
     }
 
@@ -143,30 +144,27 @@ impl Cluster {
     /// nodes, in order, each to the node running it.
     fn send_to_durable(
         store: Arc<Store>,
-        outbox: mpsc::UnboundedSender<(String, Bytes)>,
-        index: u32,
         mut signals: mpsc::UnboundedReceiver<(Pid, Bytes)>,
-        membership: Weak<Cluster>,
+        cluster: Weak<Cluster>,
     ) {
         tokio::spawn(async move {
             while let Some((pid, body)) = signals.recv().await {
-                let node = match store.owner_of(pid.0).await {
-                    Ok(Some(owner)) => {
-                        let Some(cluster) = membership.upgrade() else {
-                            return;
-                        };
-                        match cluster.membership.index_of(&owner) {
-                            Some(node) => node,
-                            None => continue,
-                        }
-                    }
-                    Ok(None) => index,
+                let owner = store.owner_of(pid.0).await;
+                let Some(cluster) = cluster.upgrade() else {
+                    return;
+                };
+                let node = match owner {
+                    Ok(Some(owner)) => match cluster.membership.index_of(&owner) {
+                        Some(node) => node,
+                        None => continue,
+                    },
+                    Ok(None) => cluster.index(),
                     Err(e) => {
                         tracing::warn!(%pid, why = %e, "a signal to a durable process is lost");
                         continue;
                     }
                 };
-                let _ = outbox.send((signal_subject(node), body));
+                cluster.publish(signal_subject(node), body);
             }
         });
     }
@@ -190,7 +188,21 @@ impl Cluster {
         Ok(())
     }
 
+    /// Publishes a signal: straight into the client's queue when it has
+    /// room and no signal waits in the outbox before it (a task woken
+    /// less on each hop), else through the outbox's task. Either way the
+    /// signals of one sender keep their order.
     fn publish(&self, subject: String, body: Bytes) {
+        if self.waiting.load(Ordering::Acquire) == 0 {
+            let now = self.client.publish(subject.clone(), body.clone());
+            if let Some(sent) = now.now_or_never() {
+                if let Err(e) = sent {
+                    tracing::warn!(why = %e, "a signal to another node was not sent");
+                }
+                return;
+            }
+        }
+        self.waiting.fetch_add(1, Ordering::AcqRel);
         // The task ends only with the runtime.
         let _ = self.outbox.send((subject, body));
     }
