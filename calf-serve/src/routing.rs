@@ -61,6 +61,10 @@ pub async fn answer(tenant: &Tenant, cluster: &Cluster, subject: &str, body: &[u
         // answers as best it can (a durable process's inbox takes a
         // message wherever the process is).
         Destination::Node(index) => match forward(&tenant.client(), index, subject, body).await {
+            Err(Unreachable) if subject == subject::SUBMIT => Err(ApiError::new(
+                code::UNAVAILABLE,
+                format!("node {index} of the cluster does not answer (starting, or gone)"),
+            )),
             Err(Unreachable) => tenant.answer_here(subject, body).await,
             Ok(answer) => answer,
         },

@@ -54,6 +54,13 @@ pub struct User {
     pub password: &'static str,
 }
 
+impl User {
+    /// The tenant of a development login (`acme-dev` is acme's).
+    pub fn tenant(&self) -> &'static str {
+        self.name.split('-').next().unwrap_or(self.name)
+    }
+}
+
 /// The development logins of examples/serve/calf.toml.
 pub const ACME: User = User {
     name: "acme-dev",
@@ -727,6 +734,11 @@ impl Node {
         eventually("calf serve answers", || {
             if let Some(Ok(Some(status))) = node.serve.as_mut().map(Child::try_wait) {
                 panic!("calf serve exited ({status}):\n{}", node.log.text());
+            }
+            // Its own tenants first: another node may answer `ps`.
+            let started = |l: &str| l.contains("tenant started") && l.contains(user.tenant());
+            if !node.log.text().lines().any(started) {
+                return Err("its tenants are not started yet".into());
             }
             let ps = node.verb(user, &["ps"]);
             match ps.status.success() {

@@ -30,8 +30,8 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::FutureExt;
 use calf_lang::value::Pid;
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
 use crate::durable::{Store, StoreError};
