@@ -25,13 +25,11 @@ pub(crate) mod names;
 pub(crate) mod remote;
 pub(crate) mod spawn;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
 use calf_lang::value::Pid;
-use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
 use crate::durable::{Store, StoreError};
@@ -55,8 +53,6 @@ pub struct Cluster {
     /// Signals to durable processes running elsewhere, whose node is
     /// looked up first.
     to_durable: mpsc::UnboundedSender<(Pid, Bytes)>,
-    /// Signals in the outbox not yet handed to the client.
-    waiting: Arc<AtomicUsize>,
 }
 
 impl Cluster {
@@ -67,16 +63,13 @@ impl Cluster {
         let membership = Membership::join(&store).await?;
         let names = names::GlobalNames::open(&store).await?;
         let (outbox, mut outgoing) = mpsc::unbounded_channel::<(String, Bytes)>();
-        let waiting = Arc::new(AtomicUsize::new(0));
         {
             let client = client.clone();
-            let waiting = waiting.clone();
             tokio::spawn(async move {
                 while let Some((subject, body)) = outgoing.recv().await {
                     if let Err(e) = client.publish(subject, body).await {
                         tracing::warn!(why = %e, "a signal to another node was not sent");
                     }
-                    waiting.fetch_sub(1, Ordering::AcqRel);
                 }
             });
         }
@@ -88,7 +81,6 @@ impl Cluster {
             client,
             outbox: outbox.clone(),
             to_durable,
-            waiting,
         });
         Cluster::send_to_durable(store, durable_signals, Arc::downgrade(&cluster));
         Ok(cluster)
@@ -188,21 +180,7 @@ impl Cluster {
         Ok(())
     }
 
-    /// Publishes a signal: straight into the client's queue when it has
-    /// room and no signal waits in the outbox before it (a task woken
-    /// less on each hop), else through the outbox's task. Either way the
-    /// signals of one sender keep their order.
     fn publish(&self, subject: String, body: Bytes) {
-        if self.waiting.load(Ordering::Acquire) == 0 {
-            let now = self.client.publish(subject.clone(), body.clone());
-            if let Some(sent) = now.now_or_never() {
-                if let Err(e) = sent {
-                    tracing::warn!(why = %e, "a signal to another node was not sent");
-                }
-                return;
-            }
-        }
-        self.waiting.fetch_add(1, Ordering::AcqRel);
         // The task ends only with the runtime.
         let _ = self.outbox.send((subject, body));
     }
