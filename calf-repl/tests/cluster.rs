@@ -142,6 +142,14 @@ fn a_token_goes_round_a_ring_spread_over_three_nodes() {
 (send (first ring) [:token 3000 (self)])
 (receive [:done where] (println "3000 hops, the last on" where)
   (after 30000 (println "the token was lost")))
+(defn in-order [expected main]
+  (receive [:n k]
+    (cond (not= k expected) (send main [:ordered false])
+          (= k 9999) (send main [:ordered true])
+          :else (in-order (inc k) main))))
+(def checker (spawn-on (second everywhere) in-order 0 (self)))
+(dotimes [k 10000] (send checker [:n k]))
+(println "10000 messages in order:" (receive [:ordered ok] ok (after 30000 :timeout)))
 "#,
         Some("serve-1"),
     );
@@ -149,6 +157,11 @@ fn a_token_goes_round_a_ring_spread_over_three_nodes() {
     assert!(output.contains("on 3 nodes\n"), "{output}");
     assert!(
         output.contains("3000 hops, the last on serve-1\n"),
+        "{output}"
+    );
+    let output = cluster.wait_for_output(&job, "in order:");
+    assert!(
+        output.contains("10000 messages in order: true\n"),
         "{output}"
     );
 }
