@@ -31,6 +31,16 @@ fn cases() -> Vec<(&'static str, Vec<&'static str>, String)> {
             vec!["100"],
             format!("{} {tail}", item_list.len()),
         ),
+        (
+            "binary_trees",
+            vec!["6"],
+            "stretch tree of depth 7\t check: 255\n64\t trees of depth 4\t check: 1984\n\
+             16\t trees of depth 6\t check: 2032\nlong lived tree of depth 6\t check: 127"
+                .into(),
+        ),
+        ("fannkuch_redux", vec!["5"], "11\nPfannkuchen(5) = 7".into()),
+        ("n_body", vec!["100"], "-0.169075164\n-0.169050762".into()),
+        ("spectral_norm", vec!["10"], "1.271844019".into()),
         // Three batches: 1000, 1000, 500.
         ("spawn_wait", vec!["2500"], "2500".into()),
         ("ring", vec!["10", "5"], "50".into()),
