@@ -14,7 +14,7 @@
 //!   and duplicate map keys or set items are errors.
 //! - Sugar reads as lists: `'x` is `(quote x)`, `` `x `` is
 //!   `(syntax-quote x)`, `~x` is `(unquote x)`, `~@x` is
-//!   `(unquote-splicing x)`, `@x` is `(deref x)`, and `#(...)` is
+//!   `(unquote-splicing x)`, `@x` is `(deref x)`, `#'x` is `(var x)`, and `#(...)` is
 //!   `(fn [%1 ...] (...))` (see `anon_fn`). The symbols are unqualified.
 //!
 //! Every list, vector, map and set built, including the lists made by sugar,

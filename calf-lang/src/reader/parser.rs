@@ -57,6 +57,7 @@ enum Wrap {
     Unquote,
     UnquoteSplicing,
     Deref,
+    Var,
 }
 
 impl Wrap {
@@ -67,6 +68,7 @@ impl Wrap {
             Wrap::Unquote => "unquote",
             Wrap::UnquoteSplicing => "unquote-splicing",
             Wrap::Deref => "deref",
+            Wrap::Var => "var",
         }
     }
 
@@ -77,6 +79,7 @@ impl Wrap {
             Wrap::Unquote => "~",
             Wrap::UnquoteSplicing => "~@",
             Wrap::Deref => "@",
+            Wrap::Var => "#'",
         }
     }
 }
@@ -416,10 +419,7 @@ impl<'a> Parser<'a> {
                 let form = Value::Regex(Arc::new(regex));
                 self.deliver(form, self.span(start, end))
             }
-            Some(b'\'') => Err(not_supported(
-                "var quotes (`#'`)",
-                "refer to the var by its symbol",
-            )),
+            Some(b'\'') => self.wrap(Wrap::Var, start, 2),
             Some(b'?') => Err(not_supported(
                 "reader conditionals (`#?`)",
                 "write the form for Calf directly",

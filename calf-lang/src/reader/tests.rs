@@ -273,6 +273,7 @@ fn quote_family() {
         "(syntax-quote (a (unquote b) (unquote-splicing c)))",
     );
     check("@@a", "(deref (deref a))");
+    check("#'f #'ns/g", "(var f) (var ns/g)");
     check("'[1 2]", "(quote [1 2])");
 }
 
@@ -315,7 +316,6 @@ fn unsupported_dispatch_and_metadata() {
         (1, 6),
     );
     assert!(e.hint.is_some());
-    check_err("#'foo", "var quotes", (1, 1));
     check_err("#?(:clj 1)", "reader conditionals", (1, 1));
     check_err("#:a{:b 1}", "namespaced maps", (1, 1));
     check_err("[#inst \"2020\"]", "tagged literals like `#inst`", (1, 2));

@@ -137,6 +137,7 @@ impl Decoder {
             Data::Pid(p) => Value::Pid(Pid(*p)),
             Data::Ref(r) => Value::Ref(*r),
             Data::Char(c) => Value::Char(*c),
+            Data::Var(name) => Value::Var(self.var(name)?),
             Data::Regex(pattern) => match crate::value::Regex::new(pattern) {
                 Ok(regex) => Value::Regex(triomphe::Arc::new(regex)),
                 Err(why) => {

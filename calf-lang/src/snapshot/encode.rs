@@ -134,6 +134,7 @@ impl<'a> Encoder<'a> {
             Value::Ref(r) => Data::Ref(*r),
             Value::Char(c) => Data::Char(*c),
             Value::Regex(r) => Data::Regex(r.source().to_string()),
+            Value::Var(var) => Data::Var(var.name.name().to_string()),
             Value::Sorted(sorted) if sorted.set => Data::SortedSet {
                 items: self.items(sorted.iter().map(|(k, _)| k), inner)?,
                 descending: sorted.descending,

@@ -18,8 +18,9 @@ pub const MAGIC: &[u8; 4] = b"CALF";
 /// added [`Data::Lazy`] at the end of [`Data`], [`FrameCode::Realize`] at
 /// the end of [`FrameCode`], and a job's submitted files and the program of
 /// a durable main process at the end of [`ProcessImage`] (none when
-/// absent): versions 1 and 2 read by the same rules.
-pub const VERSION: u16 = 3;
+/// absent): versions 1 and 2 read by the same rules. Version 4 added
+/// [`Data::Var`] at the end of [`Data`].
+pub const VERSION: u16 = 4;
 
 /// The oldest version this build reads.
 pub const OLDEST_READ: u16 = 1;
@@ -169,6 +170,9 @@ pub enum Data {
         rest: Box<Data>,
         thunk: Option<Box<Data>>,
     },
+    /// A var (since version 4), by its qualified name: the var of that
+    /// name in the namespaces of the program that restores it.
+    Var(String),
 }
 
 /// A closure: its fn and what it captured.
