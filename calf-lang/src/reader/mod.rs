@@ -81,6 +81,18 @@ pub fn read_str(name: &str, text: &str) -> Result<Forms, SourceError> {
     read_file(add_source(name, text))
 }
 
+/// Reads `text` as EDN, data only (`clojure.edn/read-string`): Calf's
+/// syntax for code (quote, syntax-quote, `#(...)`, regexes, vars,
+/// `::name`) is an error, and `#uuid` and `#inst` are read. As for
+/// [`read_data`], nothing points into the text afterwards.
+pub fn read_edn(name: &str, text: &str) -> Result<Forms, SourceError> {
+    let file = add_source(name, text);
+    let source = source(file);
+    let read = parser::Parser::edn(file, &source).read_all();
+    crate::span::forget_source(file);
+    read
+}
+
 /// Reads `text` as data that no span will point into once read (a
 /// message sent from outside): its source is forgotten at once, so a
 /// long-running host keeps none of it. An error's message and hint stay

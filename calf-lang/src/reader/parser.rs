@@ -112,6 +112,9 @@ pub struct Parser<'a> {
     spans: SpanTable,
     /// Emptied item buffers of closed collections, for reuse.
     spare: Vec<(Vec<Value>, Vec<Span>)>,
+    /// Reading EDN (data only): no sugar that stands for code, and the
+    /// tagged literals `#uuid` and `#inst`.
+    edn: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -127,7 +130,25 @@ impl<'a> Parser<'a> {
             form_spans: Vec::new(),
             spans: SpanTable::new(),
             spare: Vec::new(),
+            edn: false,
         }
+    }
+
+    /// A parser of EDN, data only: `clojure.edn/read-string`'s.
+    pub fn edn(file: FileId, source: &'a SourceFile) -> Parser<'a> {
+        Parser {
+            edn: true,
+            ..Parser::new(file, source)
+        }
+    }
+
+    /// The error for Calf syntax that is code, not data, met in EDN.
+    fn not_edn(&self, what: &str, start: usize, len: usize) -> SourceError {
+        SourceError::new(
+            format!("{what} is code, not EDN data"),
+            self.span(start, (start + len).min(self.text.len())),
+        )
+        .with_hint("EDN holds data only: read code with read-string")
     }
 
     fn span(&self, start: usize, end: usize) -> Span {
@@ -143,6 +164,18 @@ impl<'a> Parser<'a> {
                 return self.finish();
             };
             let next = self.text.as_bytes().get(start + 1).copied();
+            if self.edn {
+                let sugar = match b {
+                    b'\'' => Some("`'` (quote)"),
+                    b'`' => Some("`` ` `` (syntax-quote)"),
+                    b'~' => Some("`~` (unquote)"),
+                    b'@' => Some("`@` (deref)"),
+                    _ => None,
+                };
+                if let Some(what) = sugar {
+                    return Err(self.not_edn(what, start, 1));
+                }
+            }
             match b {
                 b'(' => self.open(Coll::List, start, 1)?,
                 b'[' => self.open(Coll::Vector, start, 1)?,
@@ -404,6 +437,17 @@ impl<'a> Parser<'a> {
         let not_supported = |what: &str, hint: &str| {
             SourceError::new(format!("{what} are not supported"), two).with_hint(hint.to_string())
         };
+        if self.edn {
+            match next {
+                Some(b'(') => return Err(self.not_edn("`#(` (a function)", start, 2)),
+                Some(b'"') => return Err(self.not_edn("`#\"` (a regex)", start, 2)),
+                Some(b'\'') => return Err(self.not_edn("`#'` (a var)", start, 2)),
+                _ => {}
+            }
+            if char_at(self.text, start + 1).is_some_and(char::is_alphabetic) {
+                return self.tagged(start);
+            }
+        }
         match next {
             Some(b'{') => self.open(Coll::Set, start, 2),
             Some(b'(') => self.open(Coll::AnonFn, start, 2),
@@ -451,6 +495,44 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// An EDN tagged literal at `start`: `#uuid "..."` is the UUID (a
+    /// string in lower case, as `parse-uuid` gives), `#inst "..."` the
+    /// timestamp's string (Calf has no instant type); other tags have no
+    /// reader.
+    fn tagged(&mut self, start: usize) -> Result<(), SourceError> {
+        let end = token_end(self.text, start + 1);
+        let tag = self.text.get(start..end).unwrap_or("#");
+        let tag_span = self.span(start, end);
+        if tag != "#uuid" && tag != "#inst" {
+            return Err(
+                SourceError::new(format!("no reader for the tag `{tag}`"), tag_span).with_hint(
+                    "EDN here knows the tags #uuid and #inst; write the value without the tag",
+                ),
+            );
+        }
+        let at = skip_trivia(self.text, end);
+        if self.text.as_bytes().get(at) != Some(&b'"') {
+            let mut error =
+                SourceError::new(format!("`{tag}` must be followed by a string"), tag_span)
+                    .with_hint(format!("write it as {tag} \"...\""));
+            error.incomplete = at >= self.text.len();
+            return Err(error);
+        }
+        let (text, after) = read_string(self.text, self.file, at)?;
+        let whole = self.span(start, after);
+        let value = if tag == "#uuid" {
+            if !crate::natives::predicates::is_uuid(&text) {
+                return Err(SourceError::new(format!("`{text}` is not a UUID"), whole)
+                    .with_hint("a UUID is 32 hex digits in groups of 8-4-4-4-12, as #uuid \"123e4567-e89b-12d3-a456-426614174000\""));
+            }
+            text.to_ascii_lowercase()
+        } else {
+            text
+        };
+        self.pos = after;
+        self.deliver(Value::str(value), whole)
+    }
+
     /// `##Inf`, `##-Inf` or `##NaN` at `start`.
     fn symbolic(&mut self, start: usize) -> Result<(), SourceError> {
         let end = match self.text.as_bytes().get(start + 2) {
@@ -478,6 +560,13 @@ impl<'a> Parser<'a> {
     fn token(&mut self, start: usize) -> Result<(), SourceError> {
         let end = token_end(self.text, start);
         let span = self.span(start, end);
+        if self.edn && self.text[start..end].starts_with("::") {
+            return Err(SourceError::new(
+                "an auto-resolved keyword (`::name`) is code, not EDN data",
+                span,
+            )
+            .with_hint("write the keyword with its namespace, as :ns/name"));
+        }
         let mut value = read_token(self.text.get(start..end).unwrap_or(""), span)?;
         if let (Some(anon_fn), Value::Symbol(symbol)) = (&mut self.anon_fn, &value) {
             if let Some(param) = anon_fn.param(*symbol, span)? {
