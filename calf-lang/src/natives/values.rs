@@ -16,6 +16,7 @@ fn type_of(args: &[Value]) -> Result<Value, RuntimeError> {
 }
 
 fn hash(args: &[Value]) -> Result<Value, RuntimeError> {
+    crate::value::lazy::realized_key(&args[0])?;
     let mut h = rustc_hash::FxHasher::default();
     args[0].hash(&mut h);
     Ok(Value::Int(h.finish() as i64))

@@ -198,6 +198,9 @@ impl Vm {
             return Err(arity_error(callee, argc));
         }
         let arg = &self.stack[callee_at + 1];
+        if !matches!(callee, Value::Keyword(_) | Value::Vector(_)) {
+            crate::value::lazy::realized_key(arg)?;
+        }
         let default = self.stack.get(callee_at + 2).filter(|_| argc == 2);
         let found = match callee {
             Value::Keyword(_) => lookup(arg, callee),
