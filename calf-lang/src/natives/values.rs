@@ -44,6 +44,9 @@ fn identical(args: &[Value]) -> Result<Value, RuntimeError> {
         (Ref(a), Ref(b)) => a == b,
         (Char(a), Char(b)) => a == b,
         (Regex(a), Regex(b)) => Arc::ptr_eq(a, b),
+        (Sorted(a), Sorted(b)) => Arc::ptr_eq(a, b),
+        (Lazy(a), Lazy(b)) => Arc::ptr_eq(a, b),
+        (Var(a), Var(b)) => std::sync::Arc::ptr_eq(a, b),
         _ => false,
     };
     Ok(Value::Bool(same))

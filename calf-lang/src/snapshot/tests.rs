@@ -21,7 +21,11 @@ const PROGRAM: &str = "
 (def offset (->Offset 100))
 (defn run [] (let [o offset t (total [1 2 3])] (+ (:n o) t)))
 (defn lazy-run [] (let [s (map step (take 3 (iterate inc 1)))] (+ (first s) (count s) (last s))))
-(defn var-run [] (let [v #'step] (+ (v 1) (@v 2))))";
+(defn var-run [] (let [v #'step] (+ (v 1) (@v 2))))
+(defn shared-run []
+  (let [s (map inc (iterate inc 1)) t (rest s) u (nthrest s 2)]
+    (sleep 1) (nth u 3) (sleep 1)
+    [(identical? (rest s) t) (identical? (rest t) u) (identical? (nthrest s 5) (nthrest u 3)) (nth s 8)]))";
 
 /// What every `sleep` answers in these tests.
 const ANSWER: i64 = 10;
@@ -516,6 +520,32 @@ fn bindings_and_captured_output_survive_a_save() {
     );
 }
 
+/// A lazy seq held in several places of a process (whole, or from one of
+/// its cells on) is restored as one: its items are not computed twice,
+/// and what one place realizes the others see.
+#[test]
+fn a_lazy_seq_held_twice_is_restored_once() {
+    let (vm, globals) = stopped_at_second_sleep_of("(shared-run)");
+    let (bytes, blobs) = save(&vm, &globals);
+    drop((vm, globals));
+    let (restored, _globals) = restore(&bytes, &blobs).unwrap();
+    assert_eq!(
+        crate::value::print::pr_str(&finish(restored)),
+        "[true true true 10]"
+    );
+}
+
+#[test]
+fn a_lazy_seq_named_before_it_is_restored_is_refused() {
+    let blobs: BTreeMap<Hash, Arc<[u8]>> = BTreeMap::new();
+    let forged = Data::Vector(vec![Data::SharedLazy { seq: 0, after: 0 }]);
+    let error = Decoder::new(new_globals()).value(&forged, &blobs).err();
+    assert!(
+        matches!(&error, Some(SnapshotError::Invalid(why)) if why.contains("not restored before")),
+        "{error:?}"
+    );
+}
+
 #[test]
 fn values_round_trip() {
     let globals = program_globals();
@@ -592,6 +622,11 @@ fn every_fixture_of_every_version_reads_back_and_finishes() {
         write_main_fixture(&current.join("main-program"));
         // Since version 4: a var in a local of a stopped frame.
         write_fixture(&current.join("sleep-holding-a-var"), "(var-run)");
+        // Since version 4: one lazy seq held in several places.
+        write_fixture(
+            &current.join("sleep-holding-a-shared-lazy-seq"),
+            "(shared-run)",
+        );
     }
     assert!(
         current.exists(),
