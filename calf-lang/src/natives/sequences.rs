@@ -215,6 +215,15 @@ fn cons(args: &[Value]) -> Result<Value, RuntimeError> {
 
 fn list_star(args: &[Value]) -> Result<Value, RuntimeError> {
     let last = args.len() - 1;
+    // Onto a lazy seq, cells realized from the start: the rest stays lazy.
+    if let Value::Lazy(_) = &args[last] {
+        let mut seq = args[last].clone();
+        for x in args[..last].iter().rev() {
+            let step = crate::value::Step::Cons(x.clone(), seq);
+            seq = Value::Lazy(Arc::new(crate::value::LazySeq::realized(step)));
+        }
+        return Ok(seq);
+    }
     let mut out = seq_vector("list*", args, last)?;
     for x in args[..last].iter().rev() {
         out.push_front(x.clone());
