@@ -41,6 +41,9 @@ pub struct VarMeta {
     pub defined_at: Option<Span>,
     /// The parameter vectors of a function, for `doc`.
     pub arglists: Option<Value>,
+    /// The attribute map of its definition (and the metadata on its name,
+    /// `^:private`, `^String`), as written: its other keys are in `meta`.
+    pub attrs: Option<Value>,
 }
 
 /// A named global cell.
@@ -204,7 +207,15 @@ impl Var {
         if matches!(self.get(), Some(Value::Native(_))) {
             entries.push((kw("native"), Value::Bool(true)));
         }
-        Value::map(entries)
+        let mut map: crate::value::Map = entries.into_iter().collect();
+        if let Some(Value::Map(attrs)) = &meta.attrs {
+            for (k, v) in attrs.iter() {
+                if !map.contains_key(k) {
+                    map.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        Value::from(map)
     }
 }
 

@@ -17,6 +17,7 @@ pub(super) struct DefMeta {
     private: bool,
     dynamic: bool,
     arglists: Option<Value>,
+    attrs: Option<Value>,
 }
 
 impl DefMeta {
@@ -39,6 +40,7 @@ impl DefMeta {
             meta.private = get("private").is_some_and(Value::is_truthy);
             meta.dynamic = get("dynamic").is_some_and(Value::is_truthy);
             meta.arglists = get("arglists").map(unquote);
+            meta.attrs = Some(rest[0].clone());
             rest = &rest[1..];
         }
         if meta.arglists.is_none() {
@@ -64,6 +66,7 @@ impl DefMeta {
             }
             m.private = self.private;
             m.arglists = self.arglists;
+            m.attrs = self.attrs;
             m.defined_at = span.or(m.defined_at);
         });
     }

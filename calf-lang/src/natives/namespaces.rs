@@ -163,28 +163,6 @@ fn all_ns(_: &[Value]) -> Result<Effect, RuntimeError> {
     namespace(NamespaceOp::AllNs)
 }
 
-/// The var's metadata as Clojure gives it: `:name` is the var's own name
-/// and `:ns` its namespace.
-fn var_meta(var: &crate::namespace::Var) -> Value {
-    let meta = var.meta_map();
-    let Value::Map(entries) = &meta else {
-        unreachable!("a var's metadata is a map")
-    };
-    let mut entries = (**entries).clone();
-    entries.insert(
-        Value::keyword("name"),
-        Value::symbol(var.name.local_name()),
-    );
-    Value::from(entries)
-}
-
-fn meta(args: &[Value]) -> Result<Value, RuntimeError> {
-    match &args[0] {
-        Value::Var(var) => Ok(var_meta(var)),
-        _ => Ok(Value::Nil),
-    }
-}
-
 fn bound(args: &[Value]) -> Result<Value, RuntimeError> {
     for (i, arg) in args.iter().enumerate() {
         let Value::Var(var) = arg else {
@@ -209,8 +187,6 @@ natives! {
         "True if x is a var, as (var name) and #'name give: (var? #'inc) is true.";
     pure "bound?" "1.." bound,
         "True if every var given has a value: (declare x) leaves #'x unbound.";
-    pure "meta" "1" meta,
-        "The metadata of a var (:name :ns :doc :arglists, where it was defined ...), else nil: (:doc (meta #'inc)).";
     effect "resolve" "1" resolve,
         "The var the symbol names in the current namespace, or nil: (resolve 'inc) is #'calf.core/inc.";
     effect "ns-resolve" "2" ns_resolve,

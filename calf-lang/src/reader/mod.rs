@@ -8,8 +8,11 @@
 //! - `nil`, `true`, `false`; 64-bit integers and floats (see `number`),
 //!   `##Inf`, `##-Inf`, `##NaN`; strings (see `string`); symbols and keywords
 //!   (see `token`), characters (`\a`, see `character`), regexes
-//!   (`#"..."`, see `regex`). `.5` is an error, not a symbol. `::a`,
-//!   metadata (`^`), tagged literals and reader conditionals are errors.
+//!   (`#"..."`, see `regex`). `.5` is an error, not a symbol. Tagged
+//!   literals and reader conditionals are errors. `^meta form` puts
+//!   metadata on a map or set literal, becomes the attribute map of a
+//!   definition when on its name (`(defn ^:private f ...)`), and is dropped
+//!   elsewhere (type hints).
 //! - `(...)`, `[...]`, `{...}` and `#{...}`. A map with an odd number of forms
 //!   and duplicate map keys or set items are errors.
 //! - Sugar reads as lists: `'x` is `(quote x)`, `` `x `` is

@@ -92,7 +92,13 @@ enum Frame {
         open: Span,
         items: Vec<Value>,
         spans: Vec<Span>,
+        /// The metadata (`^...`) read on the name of a definition
+        /// (`(defn ^:private f ...)`), with its span: it becomes the
+        /// definition's attribute map when the list closes.
+        name_meta: Option<(Value, Span)>,
     },
+    /// A `^` waiting for its metadata form, then for the form it is on.
+    Meta { prefix: Span, meta: Option<Value> },
     /// A prefix waiting for the form it wraps.
     Wrap { kind: Wrap, prefix: Span },
     /// A `#_` waiting for the form it discards.
@@ -192,11 +198,9 @@ impl<'a> Parser<'a> {
                 b'~' => self.wrap(Wrap::Unquote, start, 1)?,
                 b'@' => self.wrap(Wrap::Deref, start, 1)?,
                 b'^' => {
-                    return Err(SourceError::new(
-                        "metadata (`^`) is not supported",
-                        self.span(start, start + 1),
-                    )
-                    .with_hint("remove the `^` and the metadata form after it"))
+                    let prefix = self.span(start, start + 1);
+                    self.pos = start + 1;
+                    self.push(Frame::Meta { prefix, meta: None }, prefix)?;
                 }
                 b'\\' => {
                     let (c, end) = read_char(self.text, self.file, start)?;
@@ -228,6 +232,7 @@ impl<'a> Parser<'a> {
             }
             Some(Frame::Wrap { kind, prefix }) => missing_form(kind.prefix(), *prefix),
             Some(Frame::Discard { prefix }) => missing_form("#_", *prefix),
+            Some(Frame::Meta { prefix, .. }) => missing_form("^", *prefix),
         };
         error.incomplete = true;
         Err(error)
@@ -261,6 +266,7 @@ impl<'a> Parser<'a> {
             open,
             items,
             spans,
+            name_meta: None,
         };
         self.push(frame, open)
     }
@@ -280,10 +286,17 @@ impl<'a> Parser<'a> {
             Some(Frame::Coll {
                 kind,
                 open,
-                items,
-                spans,
-            }) => (kind, open, items, spans),
+                mut items,
+                mut spans,
+                name_meta,
+            }) => {
+                if let Some((meta, at)) = name_meta {
+                    attribute_map(&mut items, &mut spans, meta, at);
+                }
+                (kind, open, items, spans)
+            }
             Some(Frame::Wrap { kind, prefix }) => return Err(missing_form(kind.prefix(), prefix)),
+            Some(Frame::Meta { prefix, .. }) => return Err(missing_form("^", prefix)),
             Some(Frame::Discard { prefix }) => return Err(missing_form("#_", prefix)),
             None => {
                 return Err(
@@ -419,6 +432,24 @@ impl<'a> Parser<'a> {
                 Some(Frame::Discard { .. }) => {
                     self.stack.pop();
                     return Ok(());
+                }
+                Some(Frame::Meta {
+                    meta: meta @ None, ..
+                }) => {
+                    *meta = Some(metadata_map(form, span)?);
+                    return Ok(());
+                }
+                Some(Frame::Meta { meta: Some(_), .. }) => {
+                    let Some(Frame::Meta {
+                        prefix,
+                        meta: Some(meta),
+                    }) = self.stack.pop()
+                    else {
+                        unreachable!("the frame just matched")
+                    };
+                    let whole = self.span(prefix.start as usize, span.end as usize);
+                    form = self.with_meta(form, meta, span, prefix)?;
+                    span = whole;
                 }
                 Some(&mut Frame::Wrap { kind, prefix }) => {
                     self.stack.pop();
@@ -556,6 +587,70 @@ impl<'a> Parser<'a> {
         self.deliver(Value::Float(value), self.span(start, end))
     }
 
+    /// `form` (read at `span`) with the metadata `meta` read before it:
+    /// a map or set literal carries it; on the name of a definition it
+    /// becomes the definition's attribute map (see [`attribute_map`]);
+    /// on any other form (a type hint on a parameter) it is dropped.
+    fn with_meta(
+        &mut self,
+        form: Value,
+        meta: Value,
+        span: Span,
+        prefix: Span,
+    ) -> Result<Value, SourceError> {
+        let merged = |old: Option<&Value>| match (old, &meta) {
+            (Some(Value::Map(old)), Value::Map(new)) => {
+                let mut all = (**old).clone();
+                for (k, v) in new.iter() {
+                    all.insert(k.clone(), v.clone());
+                }
+                Some(Value::Map(Arc::new(all)))
+            }
+            _ => Some(meta.clone()),
+        };
+        let carried = match &form {
+            Value::Map(m) => {
+                let mut m = (**m).clone();
+                m.set_meta(merged(m.meta()));
+                Value::Map(Arc::new(m))
+            }
+            Value::Set(s) => {
+                let mut s = (**s).clone();
+                s.set_meta(merged(s.meta()));
+                Value::Set(Arc::new(s))
+            }
+            Value::Symbol(_) => {
+                // Under the `^`s still waiting for this symbol
+                // (`^:private ^String f`), the list it is in.
+                let list = self
+                    .stack
+                    .iter_mut()
+                    .rev()
+                    .find(|frame| !matches!(frame, Frame::Meta { meta: Some(_), .. }));
+                if let Some(Frame::Coll {
+                    kind: Coll::List,
+                    items,
+                    name_meta,
+                    ..
+                }) = list
+                {
+                    let defines = matches!(items.as_slice(),
+                        [Value::Symbol(head)] if DEFINERS.contains(&head.local_name()));
+                    if defines {
+                        *name_meta = Some((
+                            merged(name_meta.as_ref().map(|(m, _)| m)).unwrap_or(Value::Nil),
+                            prefix,
+                        ));
+                    }
+                }
+                return Ok(form);
+            }
+            _ => return Ok(form),
+        };
+        self.spans.insert(&carried, span, Vec::new());
+        Ok(carried)
+    }
+
     /// A number, symbol, keyword, `nil`, `true` or `false` at `start`.
     fn token(&mut self, start: usize) -> Result<(), SourceError> {
         let end = token_end(self.text, start);
@@ -576,6 +671,50 @@ impl<'a> Parser<'a> {
         self.pos = end;
         self.deliver(value, span)
     }
+}
+
+/// The heads of the definitions whose name's metadata becomes their
+/// attribute map.
+const DEFINERS: &[&str] = &["def", "defn", "defn-", "defmacro"];
+
+/// What follows a `^` as a metadata map: `^{:k v}` as it is, `^:k` is
+/// `{:k true}`, `^Type` and `^"Type"` are `{:tag Type}`.
+fn metadata_map(form: Value, span: Span) -> Result<Value, SourceError> {
+    match form {
+        Value::Map(_) => Ok(form),
+        Value::Keyword(_) => Ok(Value::map([(form, Value::Bool(true))])),
+        Value::Symbol(_) | Value::Str(_) => Ok(Value::map([(Value::keyword("tag"), form)])),
+        _ => Err(SourceError::new(
+            "metadata must be a map, a keyword, a symbol or a string",
+            span,
+        )
+        .with_hint("write it as ^{:key value}, ^:flag or ^Type before the form it is on")),
+    }
+}
+
+/// Puts the metadata read on a definition's name where the definition
+/// takes an attribute map: after the name and its docstring, merged under
+/// an attribute map written there. A definition with nothing after that
+/// place (`(def ^:dynamic x)`) has no room for one and keeps none.
+fn attribute_map(items: &mut Vec<Value>, spans: &mut Vec<Span>, meta: Value, at: Span) {
+    let mut place = 2;
+    if matches!(items.get(2), Some(Value::Str(_))) && items.len() > 3 {
+        place = 3;
+    }
+    if items.len() <= place {
+        return;
+    }
+    if let (Some(Value::Map(written)), true) = (items.get(place), items.len() > place + 1) {
+        let Value::Map(meta) = &meta else { return };
+        let mut all = (**meta).clone();
+        for (k, v) in written.iter() {
+            all.insert(k.clone(), v.clone());
+        }
+        items[place] = Value::Map(Arc::new(all));
+        return;
+    }
+    items.insert(place, meta);
+    spans.insert(place.min(spans.len()), at);
 }
 
 fn missing_form(prefix: &str, span: Span) -> SourceError {

@@ -278,6 +278,19 @@ fn quote_family() {
 }
 
 #[test]
+fn metadata_on_a_definition_name_becomes_its_attribute_map() {
+    check("(def ^:private x 1)", "(def x {:private true} 1)");
+    check(
+        "(defn ^:private ^String f \"doc\" [^long n] n)",
+        "(defn f \"doc\" {:tag String, :private true} [n] n)",
+    );
+    check("(defn ^{:a 1} f {:b 2} [] 0)", "(defn f {:a 1, :b 2} [] 0)");
+    // No room for an attribute map: the metadata is dropped.
+    check("(def ^:dynamic x)", "(def x)");
+    check("(foo ^:k x)", "(foo x)");
+}
+
+#[test]
 fn anonymous_functions() {
     check("#(+ % 1)", "(fn [%1] (+ %1 1))");
     check("#(f %2)", "(fn [%1 %2] (f %2))");
@@ -310,12 +323,9 @@ fn anonymous_functions() {
 
 #[test]
 fn unsupported_dispatch_and_metadata() {
-    let e = check_err(
-        "(def ^:private x 1)",
-        "metadata (`^`) is not supported",
-        (1, 6),
-    );
+    let e = check_err("(def ^1 x 2)", "metadata must be a map", (1, 7));
     assert!(e.hint.is_some());
+    check_err("(def ^:private", "`^` must be followed by a form", (1, 6));
     check_err("#?(:clj 1)", "reader conditionals", (1, 1));
     check_err("#:a{:b 1}", "namespaced maps", (1, 1));
     check_err("[#inst \"2020\"]", "tagged literals like `#inst`", (1, 2));

@@ -82,10 +82,16 @@ impl Decoder {
                     .as_ref()
                     .map(|a| self.value(a, blobs))
                     .transpose()?;
+                let attrs = var_image
+                    .attrs
+                    .as_ref()
+                    .map(|a| self.value(a, blobs))
+                    .transpose()?;
                 var.update_meta(|meta| {
                     meta.doc = var_image.doc.clone();
                     meta.private = var_image.private;
                     meta.arglists = arglists;
+                    meta.attrs = attrs;
                 });
             }
             for (alias, target) in &ns_image.aliases {
@@ -167,6 +173,36 @@ impl Decoder {
             }
             Data::Lazy { items, rest, thunk } => self.lazy(items, rest, thunk.as_deref(), blobs)?,
             Data::SharedLazy { seq, after } => self.shared_lazy(*seq, *after)?,
+            Data::WithMeta { value, meta } => {
+                let value = self.value(value, blobs)?;
+                let meta = match self.value(meta, blobs)? {
+                    meta @ Value::Map(_) => Some(meta),
+                    other => {
+                        return Err(SnapshotError::Invalid(format!(
+                            "metadata is a {}, not a map",
+                            other.type_name()
+                        )))
+                    }
+                };
+                match &value {
+                    Value::Map(m) => {
+                        let mut m = (**m).clone();
+                        m.set_meta(meta);
+                        Value::from(m)
+                    }
+                    Value::Set(s) => {
+                        let mut s = (**s).clone();
+                        s.set_meta(meta);
+                        Value::from(s)
+                    }
+                    other => {
+                        return Err(SnapshotError::Invalid(format!(
+                            "a {} with metadata",
+                            other.type_name()
+                        )))
+                    }
+                }
+            }
         })
     }
 

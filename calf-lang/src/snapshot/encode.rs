@@ -113,6 +113,22 @@ impl<'a> Encoder<'a> {
         if nesting > MAX_NESTING {
             return Err(SnapshotError::TooDeep);
         }
+        let meta = match value {
+            Value::Map(m) => m.meta(),
+            Value::Set(s) => s.meta(),
+            _ => None,
+        };
+        if let Some(meta) = meta {
+            return Ok(Data::WithMeta {
+                value: Box::new(self.data_of(value, nesting)?),
+                meta: Box::new(self.data(meta, nesting + 1)?),
+            });
+        }
+        self.data_of(value, nesting)
+    }
+
+    /// A value's image, without its metadata.
+    fn data_of(&mut self, value: &Value, nesting: usize) -> Result<Data, SnapshotError> {
         let inner = nesting + 2;
         Ok(match value {
             Value::Nil => Data::Nil,

@@ -19,7 +19,8 @@ pub const MAGIC: &[u8; 4] = b"CALF";
 /// the end of [`FrameCode`], and a job's submitted files and the program of
 /// a durable main process at the end of [`ProcessImage`] (none when
 /// absent): versions 1 and 2 read by the same rules. Version 4 added
-/// [`Data::Var`] and [`Data::SharedLazy`] at the end of [`Data`].
+/// [`Data::Var`], [`Data::SharedLazy`] and [`Data::WithMeta`] at the end of
+/// [`Data`].
 pub const VERSION: u16 = 4;
 
 /// The oldest version this build reads.
@@ -183,6 +184,11 @@ pub enum Data {
     SharedLazy {
         seq: u32,
         after: u32,
+    },
+    /// A map or set with its metadata (since version 4).
+    WithMeta {
+        value: Box<Data>,
+        meta: Box<Data>,
     },
 }
 
@@ -426,6 +432,10 @@ pub struct VarImage {
     /// Whether `binding` may bind it (since version 2).
     #[serde(default)]
     pub dynamic: bool,
+    /// The attribute map its definition was written with (since version
+    /// 4), whose other keys its metadata shows.
+    #[serde(default)]
+    pub attrs: Option<Data>,
 }
 
 /// A process: its VM, what it waits for, its mailbox and its ties.

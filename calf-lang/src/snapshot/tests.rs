@@ -553,7 +553,7 @@ fn values_round_trip() {
         &globals,
         "[1 -2.5 \"text\" \"a longer text than fourteen bytes\" 'sym :kw :ns/kw \
          {:a [1 2] #{3} (list 4 5)} nil true conj \\a (sorted-map 2 :b 1 :a) \
-         (sorted-set-by > 1 3 2) #\"a+b\" (assoc (->Offset 7) :extra 1) #'step]",
+         (sorted-set-by > 1 3 2) #\"a+b\" (assoc (->Offset 7) :extra 1) (with-meta #{1} {:m 2}) #'step]",
     ))
     .unwrap();
     let mut cache = ImageCache::default();
@@ -566,13 +566,23 @@ fn values_round_trip() {
     let (Value::Vector(a), Value::Vector(b)) = (&back, &value) else {
         panic!("a vector")
     };
-    assert_eq!(a[a.len() - 2], b[b.len() - 2], "a record is = to its copy");
+    assert_eq!(a[a.len() - 3], b[b.len() - 3], "a record is = to its copy");
     assert_eq!(
         printed(&back),
         "[1 -2.5 \"text\" \"a longer text than fourteen bytes\" sym :kw :ns/kw \
          {:a [1 2], #{3} (4 5)} nil true #fn[conj] \\a {1 :a, 2 :b} #{3 2 1} #\"a+b\" \
-         #user.Offset{:n 7, :extra 1} #'user/step]"
+         #user.Offset{:n 7, :extra 1} #{1} #'user/step]"
     );
+    let meta = |v: &Value| match v {
+        Value::Set(s) => s.meta().cloned(),
+        _ => None,
+    };
+    assert_eq!(
+        meta(&a[a.len() - 2]),
+        meta(&b[b.len() - 2]),
+        "metadata survives"
+    );
+    assert!(meta(&a[a.len() - 2]).is_some());
     assert_eq!(a.last(), b.last(), "a var comes back as the same var");
 }
 
