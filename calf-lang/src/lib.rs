@@ -17,6 +17,7 @@ pub mod namespace;
 pub mod natives;
 pub mod prelude;
 pub mod reader;
+pub mod reflection;
 pub mod require;
 pub mod snapshot;
 pub mod span;

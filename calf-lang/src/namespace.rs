@@ -41,6 +41,9 @@ pub struct VarMeta {
     pub defined_at: Option<Span>,
     /// The parameter vectors of a function, for `doc`.
     pub arglists: Option<Value>,
+    /// The attribute map of its definition (and the metadata on its name,
+    /// `^:private`, `^String`), as written: its other keys are in `meta`.
+    pub attrs: Option<Value>,
 }
 
 /// A named global cell.
@@ -168,6 +171,51 @@ impl Var {
     /// The namespace the var belongs to.
     pub fn namespace(&self) -> &'static str {
         self.name.namespace().unwrap_or_default()
+    }
+
+    /// The metadata of this var as a map, as `var-meta` and `meta` give it:
+    /// `:name` (qualified), `:ns`, `:doc`, `:arglists`, `:macro` and
+    /// `:private`, where it was defined (`:file`, `:line`, `:column`) and the
+    /// text of its definition (`:source`), and `:native` for a function
+    /// written in Rust.
+    pub fn meta_map(&self) -> Value {
+        let kw = Value::keyword;
+        let meta = self.meta();
+        let mut entries = vec![
+            (kw("name"), Value::Symbol(self.name)),
+            (kw("ns"), Value::symbol(self.namespace())),
+            (kw("macro"), Value::Bool(self.is_macro())),
+            (kw("private"), Value::Bool(meta.private)),
+        ];
+        if self.is_dynamic() {
+            entries.push((kw("dynamic"), Value::Bool(true)));
+        }
+        if let Some(doc) = meta.doc {
+            entries.push((kw("doc"), Value::str(doc)));
+        }
+        if let Some(arglists) = meta.arglists {
+            entries.push((kw("arglists"), arglists));
+        }
+        if let Some(span) = meta.defined_at {
+            let file = crate::span::source(span.file);
+            let (line, column) = file.line_col(span.start as usize);
+            entries.push((kw("file"), Value::str(file.name.as_str())));
+            entries.push((kw("line"), Value::Int(line as i64)));
+            entries.push((kw("column"), Value::Int(column as i64)));
+            entries.push((kw("source"), Value::str(span.text())));
+        }
+        if matches!(self.get(), Some(Value::Native(_))) {
+            entries.push((kw("native"), Value::Bool(true)));
+        }
+        let mut map: crate::value::Map = entries.into_iter().collect();
+        if let Some(Value::Map(attrs)) = &meta.attrs {
+            for (k, v) in attrs.iter() {
+                if !map.contains_key(k) {
+                    map.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        Value::from(map)
     }
 }
 

@@ -37,6 +37,9 @@ pub fn new_globals() -> Arc<Globals> {
         panic!("the bundled core library failed to load: {e}");
     }
     load_supervisor(&globals);
+    // Clojure's name for the EDN reader, so that code written for Clojure
+    // finds it: `(require '[clojure.edn :as edn])`.
+    globals.add_namespace_alias(Sym::new("clojure.edn"), Sym::new("calf.edn"));
     globals
 }
 

@@ -210,6 +210,13 @@ fn write(out: &mut Vec<u8>, value: &Value, as_key: bool, depth: usize) -> Result
                 calf_lang::value::print::pr_str(value)
             ))
         }
+        Value::Var(var) => {
+            return Err(format!(
+                "{} cannot be sent: vars do not cross the bus; send its name, '{}, or its value",
+                calf_lang::value::print::pr_str(value),
+                var.name
+            ))
+        }
         Value::Regex(r) => {
             return Err(format!(
                 "{} cannot be sent: regexes do not cross the bus; send the pattern as a string, (str re), and compile it at the other end",

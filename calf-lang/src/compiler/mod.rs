@@ -299,11 +299,21 @@ impl<'a> Compiler<'a> {
                 self.compile_collection(form, items.iter().cloned().collect(), Op::MakeVector)
             }
             Value::Set(items) => {
+                if let (Some(meta), false) = (items.meta(), is_constant(form)) {
+                    let mut bare = (**items).clone();
+                    bare.set_meta(None);
+                    return self.compile_with_meta(form, Value::from(bare), meta.clone(), tail);
+                }
                 self.compile_collection(form, items.iter().cloned().collect(), Op::MakeSet)
             }
             Value::Map(entries) => {
                 if is_constant(form) {
                     return self.compile_constant(form.clone());
+                }
+                if let Some(meta) = entries.meta() {
+                    let mut bare = (**entries).clone();
+                    bare.set_meta(None);
+                    return self.compile_with_meta(form, Value::from(bare), meta.clone(), tail);
                 }
                 for (k, v) in entries.iter() {
                     self.compile(k, None, Tail::No)?;
@@ -314,6 +324,23 @@ impl<'a> Compiler<'a> {
             }
             _ => self.compile_constant(form.clone()),
         }
+    }
+
+    /// A map or set literal with metadata (`^{:k v} {:a x}`) whose items are
+    /// computed: built bare, then given its metadata.
+    fn compile_with_meta(
+        &mut self,
+        form: &Value,
+        bare: Value,
+        meta: Value,
+        tail: Tail,
+    ) -> Result<()> {
+        let call = Value::list([
+            Value::symbol("calf.core/with-meta"),
+            bare,
+            Value::list([Value::symbol("quote"), meta]),
+        ]);
+        self.compile(&call, self.spans.span_of(form), tail)
     }
 
     fn compile_constant(&mut self, value: Value) -> Result<()> {

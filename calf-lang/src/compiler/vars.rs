@@ -17,6 +17,7 @@ pub(super) struct DefMeta {
     private: bool,
     dynamic: bool,
     arglists: Option<Value>,
+    attrs: Option<Value>,
 }
 
 impl DefMeta {
@@ -39,6 +40,7 @@ impl DefMeta {
             meta.private = get("private").is_some_and(Value::is_truthy);
             meta.dynamic = get("dynamic").is_some_and(Value::is_truthy);
             meta.arglists = get("arglists").map(unquote);
+            meta.attrs = Some(rest[0].clone());
             rest = &rest[1..];
         }
         if meta.arglists.is_none() {
@@ -64,6 +66,7 @@ impl DefMeta {
             }
             m.private = self.private;
             m.arglists = self.arglists;
+            m.attrs = self.attrs;
             m.defined_at = span.or(m.defined_at);
         });
     }
@@ -150,42 +153,30 @@ impl Compiler<'_> {
                 .error_at(form, "var-meta needs the name of a var")
                 .with_hint("write it as (var-meta map), without a quote"));
         };
-        let kw = Value::keyword;
         if self.is_special(sym) {
+            let kw = Value::keyword;
             return self.compile_constant(Value::map([
                 (kw("name"), Value::Symbol(sym)),
                 (kw("special-form"), Value::Bool(true)),
             ]));
         }
         let var = self.resolve_global(sym)?;
-        let meta = var.meta();
-        let mut entries = vec![
-            (kw("name"), Value::Symbol(var.name)),
-            (kw("ns"), Value::symbol(var.namespace())),
-            (kw("macro"), Value::Bool(var.is_macro())),
-            (kw("private"), Value::Bool(meta.private)),
-        ];
-        if var.is_dynamic() {
-            entries.push((kw("dynamic"), Value::Bool(true)));
-        }
-        if let Some(doc) = meta.doc {
-            entries.push((kw("doc"), Value::str(doc)));
-        }
-        if let Some(arglists) = meta.arglists {
-            entries.push((kw("arglists"), arglists));
-        }
-        if let Some(span) = meta.defined_at {
-            let file = crate::span::source(span.file);
-            let (line, column) = file.line_col(span.start as usize);
-            entries.push((kw("file"), Value::str(file.name.as_str())));
-            entries.push((kw("line"), Value::Int(line as i64)));
-            entries.push((kw("column"), Value::Int(column as i64)));
-            entries.push((kw("source"), Value::str(span.text())));
-        }
-        if matches!(var.get(), Some(Value::Native(_))) {
-            entries.push((kw("native"), Value::Bool(true)));
-        }
-        self.compile_constant(Value::map(entries))
+        self.compile_constant(var.meta_map())
+    }
+
+    /// `(var name)`, which `#'name` reads as: the var itself, a value,
+    /// resolved where the form is compiled as a reference to `name` is.
+    /// A private var of another namespace is given too, as in Clojure:
+    /// `#'ns/helper` is how a test reaches one.
+    pub(super) fn compile_var(&mut self, form: &Value, items: &[Value]) -> Result<()> {
+        self.expect_args(form, items, 1, 1, "(var name)")?;
+        let Value::Symbol(sym) = items[1] else {
+            return Err(self
+                .error_at(form, "var needs the name of a var")
+                .with_hint("write it as (var name) or #'name, the name without a quote"));
+        };
+        let var = self.resolve_global(sym)?;
+        self.compile_constant(Value::Var(var))
     }
 
     /// `(source-location)`: where the form being compiled was read, as

@@ -9,7 +9,14 @@ use super::helpers::{
     type_error,
 };
 use crate::error::RuntimeError;
+use crate::value::lazy::realized_key;
 use crate::value::{Hasher, Map, Parts, Value};
+
+/// Asks for the lazy seqs the keys hold realized before any is hashed
+/// (see [`realized_key`]).
+pub(super) fn keys_realized<'a>(keys: impl IntoIterator<Item = &'a Value>) -> Result<(), RuntimeError> {
+    keys.into_iter().try_for_each(realized_key)
+}
 
 fn hash_map(args: &[Value]) -> Result<Value, RuntimeError> {
     if !args.len().is_multiple_of(2) {
@@ -18,6 +25,7 @@ fn hash_map(args: &[Value]) -> Result<Value, RuntimeError> {
             "expects an even number of keys and values",
         ));
     }
+    keys_realized(args.iter().step_by(2))?;
     let map: Map = args
         .chunks_exact(2)
         .map(|kv| (kv[0].clone(), kv[1].clone()))
@@ -26,6 +34,7 @@ fn hash_map(args: &[Value]) -> Result<Value, RuntimeError> {
 }
 
 fn hash_set(args: &[Value]) -> Result<Value, RuntimeError> {
+    keys_realized(args)?;
     Ok(Value::Set(Arc::new(args.iter().cloned().collect())))
 }
 
@@ -81,6 +90,13 @@ fn assoc(args: &mut [Value]) -> Result<Value, RuntimeError> {
     if args.len().is_multiple_of(2) {
         return Err(illegal("assoc", "expects a value for every key"));
     }
+    // An index loop: the loops that build maps call assoc with one key,
+    // and an iterator here cost a dozen instructions a call.
+    let mut key = 1;
+    while key < args.len() {
+        realized_key(&args[key])?;
+        key += 2;
+    }
     let (coll, pairs) = args
         .split_first_mut()
         .expect("assoc takes 3 or more arguments");
@@ -92,6 +108,7 @@ fn assoc(args: &mut [Value]) -> Result<Value, RuntimeError> {
 }
 
 fn dissoc(args: &mut [Value]) -> Result<Value, RuntimeError> {
+    keys_realized(&args[1..])?;
     match take_arg(&mut args[0]).into_parts() {
         Parts::Other(Value::Nil) => Ok(Value::Nil),
         Parts::Map(mut m) => {
@@ -116,6 +133,7 @@ fn dissoc(args: &mut [Value]) -> Result<Value, RuntimeError> {
 }
 
 fn disj(args: &mut [Value]) -> Result<Value, RuntimeError> {
+    keys_realized(&args[1..])?;
     match take_arg(&mut args[0]).into_parts() {
         Parts::Other(Value::Nil) => Ok(Value::Nil),
         Parts::Set(mut set) => {
@@ -163,10 +181,12 @@ pub fn lookup(coll: &Value, k: &Value) -> Option<Value> {
 }
 
 fn get(args: &[Value]) -> Result<Value, RuntimeError> {
+    realized_key(&args[1])?;
     Ok(lookup(&args[0], &args[1]).unwrap_or_else(|| args.get(2).cloned().unwrap_or(Value::Nil)))
 }
 
 fn get_in(args: &[Value]) -> Result<Value, RuntimeError> {
+    keys_realized(items("get-in", args, 1)?.collect::<Vec<_>>().iter())?;
     let mut cur = args[0].clone();
     for k in items("get-in", args, 1)? {
         match lookup(&cur, &k) {
@@ -179,6 +199,7 @@ fn get_in(args: &[Value]) -> Result<Value, RuntimeError> {
 
 fn assoc_in(args: &[Value]) -> Result<Value, RuntimeError> {
     let mut keys: Vec<Value> = items("assoc-in", args, 1)?.collect();
+    keys_realized(&keys)?;
     // As in Clojure, an empty path means the key nil.
     let last = keys.pop().unwrap_or(Value::Nil);
     let mut containers = Vec::with_capacity(keys.len());
@@ -197,6 +218,7 @@ fn assoc_in(args: &[Value]) -> Result<Value, RuntimeError> {
 
 fn contains(args: &[Value]) -> Result<Value, RuntimeError> {
     let k = &args[1];
+    realized_key(k)?;
     let found = match &args[0] {
         Value::Nil => false,
         Value::Map(m) => m.contains_key(k),
@@ -221,6 +243,7 @@ fn contains(args: &[Value]) -> Result<Value, RuntimeError> {
 }
 
 fn find(args: &[Value]) -> Result<Value, RuntimeError> {
+    realized_key(&args[1])?;
     match &args[0] {
         Value::Nil => Ok(Value::Nil),
         Value::Map(m) => Ok(m
@@ -324,6 +347,7 @@ fn merge(args: &[Value]) -> Result<Value, RuntimeError> {
 }
 
 fn select_keys(args: &[Value]) -> Result<Value, RuntimeError> {
+    keys_realized(items("select-keys", args, 1)?.collect::<Vec<_>>().iter())?;
     let mut out = Map::default();
     match &args[0] {
         Value::Nil => {}
@@ -349,6 +373,7 @@ fn select_keys(args: &[Value]) -> Result<Value, RuntimeError> {
 }
 
 fn zipmap(args: &[Value]) -> Result<Value, RuntimeError> {
+    keys_realized(items("zipmap", args, 0)?.collect::<Vec<_>>().iter())?;
     let keys = items("zipmap", args, 0)?;
     let vals = items("zipmap", args, 1)?;
     let map: Map = keys.zip(vals).collect();
@@ -357,6 +382,7 @@ fn zipmap(args: &[Value]) -> Result<Value, RuntimeError> {
 
 #[allow(clippy::mutable_key_type)]
 fn frequencies(args: &[Value]) -> Result<Value, RuntimeError> {
+    keys_realized(items("frequencies", args, 0)?.collect::<Vec<_>>().iter())?;
     let mut counts: std::collections::HashMap<Value, i64, Hasher> = Default::default();
     for x in items("frequencies", args, 0)? {
         *counts.entry(x).or_insert(0) += 1;
@@ -371,7 +397,11 @@ fn frequencies(args: &[Value]) -> Result<Value, RuntimeError> {
 fn set(args: &[Value]) -> Result<Value, RuntimeError> {
     Ok(match &args[0] {
         Value::Set(_) => args[0].clone(),
-        _ => Value::Set(Arc::new(items("set", args, 0)?.collect())),
+        _ => {
+            let members: Vec<Value> = items("set", args, 0)?.collect();
+            keys_realized(&members)?;
+            Value::Set(Arc::new(members.into_iter().collect()))
+        }
     })
 }
 

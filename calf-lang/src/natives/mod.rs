@@ -79,6 +79,7 @@ families!(
     process,
     calls,
     namespaces,
+    metadata,
     evaluation,
     reducing,
     lazy,

@@ -1,12 +1,15 @@
 //! Natives about namespaces, vars and files: `require` and `load-file`,
-//! which ask the host to load code, and `doc-text` and `source-text`, which
-//! render what the `doc` and `source` macros print.
+//! which ask the host to load code, `doc-text` and `source-text`, which
+//! render what the `doc` and `source` macros print, var values (`deref`,
+//! `var?`), and the questions about namespaces (`resolve`, `ns-publics`
+//! ...) that the host answers (`reflection.rs`).
 
-use super::helpers::{str_arg, type_error};
+use super::helpers::{illegal, str_arg, type_error};
 use crate::error::RuntimeError;
+use crate::reflection::NamespaceOp;
 use crate::require::parse_require;
 use crate::value::print::pr_str;
-use crate::value::Value;
+use crate::value::{Sym, Value};
 use crate::vm::Effect;
 
 fn require(args: &[Value]) -> Result<Effect, RuntimeError> {
@@ -77,7 +80,133 @@ fn load_file(args: &[Value]) -> Result<Effect, RuntimeError> {
     })
 }
 
+/// The value of a var, as `@v`, `(deref v)` and `(var-get v)` give it.
+fn deref(args: &[Value]) -> Result<Value, RuntimeError> {
+    let Value::Var(var) = &args[0] else {
+        return Err(type_error("deref", args, 0, "a var"));
+    };
+    var.get().ok_or_else(|| {
+        RuntimeError::new(
+            "calf/unbound-var",
+            format!("{} is declared but has no value: def it first", var.name),
+        )
+        .with("var", args[0].clone())
+    })
+}
+
+/// A namespace argument: its name, as a symbol.
+fn ns_arg(fname: &str, args: &[Value], i: usize) -> Result<Sym, RuntimeError> {
+    match &args[i] {
+        Value::Symbol(sym) => Ok(*sym),
+        _ => Err(type_error(fname, args, i, "a namespace (its symbol)")),
+    }
+}
+
+fn symbol_arg(fname: &str, args: &[Value], i: usize) -> Result<Sym, RuntimeError> {
+    match &args[i] {
+        Value::Symbol(sym) => Ok(*sym),
+        _ => Err(type_error(fname, args, i, "a symbol")),
+    }
+}
+
+fn namespace(op: NamespaceOp) -> Result<Effect, RuntimeError> {
+    Ok(Effect::Namespace(op))
+}
+
+fn resolve(args: &[Value]) -> Result<Effect, RuntimeError> {
+    namespace(NamespaceOp::Resolve {
+        ns: None,
+        sym: symbol_arg("resolve", args, 0)?,
+    })
+}
+
+fn ns_resolve(args: &[Value]) -> Result<Effect, RuntimeError> {
+    namespace(NamespaceOp::Resolve {
+        ns: Some(ns_arg("ns-resolve", args, 0)?),
+        sym: symbol_arg("ns-resolve", args, 1)?,
+    })
+}
+
+fn find_var(args: &[Value]) -> Result<Effect, RuntimeError> {
+    namespace(NamespaceOp::FindVar(symbol_arg("find-var", args, 0)?))
+}
+
+fn intern(args: &[Value]) -> Result<Effect, RuntimeError> {
+    namespace(NamespaceOp::Intern {
+        ns: ns_arg("intern", args, 0)?,
+        name: symbol_arg("intern", args, 1)?,
+        value: args.get(2).cloned(),
+    })
+}
+
+fn the_ns(args: &[Value]) -> Result<Effect, RuntimeError> {
+    namespace(NamespaceOp::TheNs(ns_arg("the-ns", args, 0)?))
+}
+
+fn find_ns(args: &[Value]) -> Result<Effect, RuntimeError> {
+    namespace(NamespaceOp::FindNs(ns_arg("find-ns", args, 0)?))
+}
+
+fn ns_name(args: &[Value]) -> Result<Effect, RuntimeError> {
+    namespace(NamespaceOp::TheNs(ns_arg("ns-name", args, 0)?))
+}
+
+fn ns_publics(args: &[Value]) -> Result<Effect, RuntimeError> {
+    namespace(NamespaceOp::Publics(ns_arg("ns-publics", args, 0)?))
+}
+
+fn ns_interns(args: &[Value]) -> Result<Effect, RuntimeError> {
+    namespace(NamespaceOp::Interns(ns_arg("ns-interns", args, 0)?))
+}
+
+fn all_ns(_: &[Value]) -> Result<Effect, RuntimeError> {
+    namespace(NamespaceOp::AllNs)
+}
+
+fn bound(args: &[Value]) -> Result<Value, RuntimeError> {
+    for (i, arg) in args.iter().enumerate() {
+        let Value::Var(var) = arg else {
+            return Err(type_error("bound?", args, i, "a var"));
+        };
+        if !var.is_bound() {
+            return Ok(Value::Bool(false));
+        }
+    }
+    if args.is_empty() {
+        return Err(illegal("bound?", "needs at least one var"));
+    }
+    Ok(Value::Bool(true))
+}
+
 natives! {
+    pure "deref" "1" deref,
+        "The value of a var: (deref #'inc) is inc; @v is (deref v).";
+    pure "var-get" "1" deref,
+        "The value of a var, as deref gives it: (var-get #'inc) is inc.";
+    predicate "var?" "1" |v| matches!(v, Value::Var(_)),
+        "True if x is a var, as (var name) and #'name give: (var? #'inc) is true.";
+    pure "bound?" "1.." bound,
+        "True if every var given has a value: (declare x) leaves #'x unbound.";
+    effect "resolve" "1" resolve,
+        "The var the symbol names in the current namespace, or nil: (resolve 'inc) is #'calf.core/inc.";
+    effect "ns-resolve" "2" ns_resolve,
+        "The var the symbol names in the namespace ns (its symbol), or nil: (ns-resolve 'calf.set 'union).";
+    effect "find-var" "1" find_var,
+        "The var a namespace-qualified symbol names, or nil: (find-var 'calf.core/map) is #'calf.core/map.";
+    effect "intern" "2..=3" intern,
+        "The var name of namespace ns (a symbol), made if it does not exist, and set to val if one is given: (intern 'user 'x 1) is #'user/x.";
+    effect "the-ns" "1" the_ns,
+        "The namespace named by the symbol, which must exist; a namespace is its symbol: (the-ns 'user) is user.";
+    effect "find-ns" "1" find_ns,
+        "The namespace named by the symbol, or nil if there is none: (find-ns 'calf.core) is calf.core.";
+    effect "ns-name" "1" ns_name,
+        "The name of a namespace, a symbol: (ns-name 'user) is user.";
+    effect "ns-publics" "1" ns_publics,
+        "A map from the names of the public vars of namespace ns to the vars: (get (ns-publics 'calf.set) 'union).";
+    effect "ns-interns" "1" ns_interns,
+        "A map from the names of all the vars of namespace ns, private ones too, to the vars.";
+    effect "all-ns" "0" all_ns,
+        "The names of every namespace, as symbols, sorted.";
     effect "require" "0.." require,
         "Loads each namespace not loaded yet and makes it usable here: (require 'app.util), (require '[app.util :as u :refer [f g]]); :reload loads again.";
     pure "doc-text" "1" doc_text,

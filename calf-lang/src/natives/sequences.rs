@@ -123,11 +123,20 @@ fn conj(args: &mut [Value]) -> Result<Value, RuntimeError> {
     if let Value::Lazy(_) = &args[0] {
         return Ok(conj_onto_lazy(args));
     }
+    if hashes_items(&args[0]) {
+        super::maps::keys_realized(&args[1..])?;
+    }
     let mut coll = Builder::take("conj", args, 0)?;
     for (i, x) in args.iter_mut().enumerate().skip(1) {
         coll.conj("conj", i + 1, take_arg(x))?;
     }
     Ok(coll.into_value())
+}
+
+/// Whether `conj` onto `coll` hashes what it adds: a lazy seq in it must
+/// be realized first (see `lazy::realized_key`).
+fn hashes_items(coll: &Value) -> bool {
+    matches!(coll, Value::Set(_) | Value::Map(_))
 }
 
 /// `conj` onto a lazy seq, as `cons`: the items in front, the rest not
@@ -154,6 +163,11 @@ fn into(args: &mut [Value]) -> Result<Value, RuntimeError> {
     // again with the same arguments once the seq is realized.
     if let Some(cell) = lazy::first_unrealized(&args[1]) {
         return Err(lazy::needs_realizing(cell, true));
+    }
+    if hashes_items(&args[0]) {
+        if let Some(cell) = lazy::unrealized_within(&args[1]) {
+            return Err(lazy::needs_realizing(cell, true));
+        }
     }
     // Into a lazy seq, as conj: each item in front.
     if let Value::Lazy(_) = &args[0] {
@@ -201,6 +215,15 @@ fn cons(args: &[Value]) -> Result<Value, RuntimeError> {
 
 fn list_star(args: &[Value]) -> Result<Value, RuntimeError> {
     let last = args.len() - 1;
+    // Onto a lazy seq, cells realized from the start: the rest stays lazy.
+    if let Value::Lazy(_) = &args[last] {
+        let mut seq = args[last].clone();
+        for x in args[..last].iter().rev() {
+            let step = crate::value::Step::Cons(x.clone(), seq);
+            seq = Value::Lazy(Arc::new(crate::value::LazySeq::realized(step)));
+        }
+        return Ok(seq);
+    }
     let mut out = seq_vector("list*", args, last)?;
     for x in args[..last].iter().rev() {
         out.push_front(x.clone());

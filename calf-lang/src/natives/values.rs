@@ -16,6 +16,7 @@ fn type_of(args: &[Value]) -> Result<Value, RuntimeError> {
 }
 
 fn hash(args: &[Value]) -> Result<Value, RuntimeError> {
+    crate::value::lazy::realized_key(&args[0])?;
     let mut h = rustc_hash::FxHasher::default();
     args[0].hash(&mut h);
     Ok(Value::Int(h.finish() as i64))
@@ -43,6 +44,9 @@ fn identical(args: &[Value]) -> Result<Value, RuntimeError> {
         (Ref(a), Ref(b)) => a == b,
         (Char(a), Char(b)) => a == b,
         (Regex(a), Regex(b)) => Arc::ptr_eq(a, b),
+        (Sorted(a), Sorted(b)) => Arc::ptr_eq(a, b),
+        (Lazy(a), Lazy(b)) => Arc::ptr_eq(a, b),
+        (Var(a), Var(b)) => std::sync::Arc::ptr_eq(a, b),
         _ => false,
     };
     Ok(Value::Bool(same))

@@ -8,13 +8,16 @@
 //! - `nil`, `true`, `false`; 64-bit integers and floats (see `number`),
 //!   `##Inf`, `##-Inf`, `##NaN`; strings (see `string`); symbols and keywords
 //!   (see `token`), characters (`\a`, see `character`), regexes
-//!   (`#"..."`, see `regex`). `.5` is an error, not a symbol. `::a`,
-//!   metadata (`^`), tagged literals and reader conditionals are errors.
+//!   (`#"..."`, see `regex`). `.5` is an error, not a symbol. Tagged
+//!   literals and reader conditionals are errors. `^meta form` puts
+//!   metadata on a map or set literal, becomes the attribute map of a
+//!   definition when on its name (`(defn ^:private f ...)`), and is dropped
+//!   elsewhere (type hints).
 //! - `(...)`, `[...]`, `{...}` and `#{...}`. A map with an odd number of forms
 //!   and duplicate map keys or set items are errors.
 //! - Sugar reads as lists: `'x` is `(quote x)`, `` `x `` is
 //!   `(syntax-quote x)`, `~x` is `(unquote x)`, `~@x` is
-//!   `(unquote-splicing x)`, `@x` is `(deref x)`, and `#(...)` is
+//!   `(unquote-splicing x)`, `@x` is `(deref x)`, `#'x` is `(var x)`, and `#(...)` is
 //!   `(fn [%1 ...] (...))` (see `anon_fn`). The symbols are unqualified.
 //!
 //! Every list, vector, map and set built, including the lists made by sugar,
@@ -79,6 +82,18 @@ pub fn read_file(file: FileId) -> Result<Forms, SourceError> {
 /// reads every form in it.
 pub fn read_str(name: &str, text: &str) -> Result<Forms, SourceError> {
     read_file(add_source(name, text))
+}
+
+/// Reads `text` as EDN, data only (`clojure.edn/read-string`): Calf's
+/// syntax for code (quote, syntax-quote, `#(...)`, regexes, vars,
+/// `::name`) is an error, and `#uuid` and `#inst` are read. As for
+/// [`read_data`], nothing points into the text afterwards.
+pub fn read_edn(name: &str, text: &str) -> Result<Forms, SourceError> {
+    let file = add_source(name, text);
+    let source = source(file);
+    let read = parser::Parser::edn(file, &source).read_all();
+    crate::span::forget_source(file);
+    read
 }
 
 /// Reads `text` as data that no span will point into once read (a

@@ -57,6 +57,7 @@ enum Wrap {
     Unquote,
     UnquoteSplicing,
     Deref,
+    Var,
 }
 
 impl Wrap {
@@ -67,6 +68,7 @@ impl Wrap {
             Wrap::Unquote => "unquote",
             Wrap::UnquoteSplicing => "unquote-splicing",
             Wrap::Deref => "deref",
+            Wrap::Var => "var",
         }
     }
 
@@ -77,6 +79,7 @@ impl Wrap {
             Wrap::Unquote => "~",
             Wrap::UnquoteSplicing => "~@",
             Wrap::Deref => "@",
+            Wrap::Var => "#'",
         }
     }
 }
@@ -89,7 +92,13 @@ enum Frame {
         open: Span,
         items: Vec<Value>,
         spans: Vec<Span>,
+        /// The metadata (`^...`) read on the name of a definition
+        /// (`(defn ^:private f ...)`), with its span: it becomes the
+        /// definition's attribute map when the list closes.
+        name_meta: Option<(Value, Span)>,
     },
+    /// A `^` waiting for its metadata form, then for the form it is on.
+    Meta { prefix: Span, meta: Option<Value> },
     /// A prefix waiting for the form it wraps.
     Wrap { kind: Wrap, prefix: Span },
     /// A `#_` waiting for the form it discards.
@@ -109,6 +118,9 @@ pub struct Parser<'a> {
     spans: SpanTable,
     /// Emptied item buffers of closed collections, for reuse.
     spare: Vec<(Vec<Value>, Vec<Span>)>,
+    /// Reading EDN (data only): no sugar that stands for code, and the
+    /// tagged literals `#uuid` and `#inst`.
+    edn: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -124,7 +136,25 @@ impl<'a> Parser<'a> {
             form_spans: Vec::new(),
             spans: SpanTable::new(),
             spare: Vec::new(),
+            edn: false,
         }
+    }
+
+    /// A parser of EDN, data only: `clojure.edn/read-string`'s.
+    pub fn edn(file: FileId, source: &'a SourceFile) -> Parser<'a> {
+        Parser {
+            edn: true,
+            ..Parser::new(file, source)
+        }
+    }
+
+    /// The error for Calf syntax that is code, not data, met in EDN.
+    fn not_edn(&self, what: &str, start: usize, len: usize) -> SourceError {
+        SourceError::new(
+            format!("{what} is code, not EDN data"),
+            self.span(start, (start + len).min(self.text.len())),
+        )
+        .with_hint("EDN holds data only: read code with read-string")
     }
 
     fn span(&self, start: usize, end: usize) -> Span {
@@ -140,6 +170,18 @@ impl<'a> Parser<'a> {
                 return self.finish();
             };
             let next = self.text.as_bytes().get(start + 1).copied();
+            if self.edn {
+                let sugar = match b {
+                    b'\'' => Some("`'` (quote)"),
+                    b'`' => Some("`` ` `` (syntax-quote)"),
+                    b'~' => Some("`~` (unquote)"),
+                    b'@' => Some("`@` (deref)"),
+                    _ => None,
+                };
+                if let Some(what) = sugar {
+                    return Err(self.not_edn(what, start, 1));
+                }
+            }
             match b {
                 b'(' => self.open(Coll::List, start, 1)?,
                 b'[' => self.open(Coll::Vector, start, 1)?,
@@ -156,11 +198,9 @@ impl<'a> Parser<'a> {
                 b'~' => self.wrap(Wrap::Unquote, start, 1)?,
                 b'@' => self.wrap(Wrap::Deref, start, 1)?,
                 b'^' => {
-                    return Err(SourceError::new(
-                        "metadata (`^`) is not supported",
-                        self.span(start, start + 1),
-                    )
-                    .with_hint("remove the `^` and the metadata form after it"))
+                    let prefix = self.span(start, start + 1);
+                    self.pos = start + 1;
+                    self.push(Frame::Meta { prefix, meta: None }, prefix)?;
                 }
                 b'\\' => {
                     let (c, end) = read_char(self.text, self.file, start)?;
@@ -192,6 +232,7 @@ impl<'a> Parser<'a> {
             }
             Some(Frame::Wrap { kind, prefix }) => missing_form(kind.prefix(), *prefix),
             Some(Frame::Discard { prefix }) => missing_form("#_", *prefix),
+            Some(Frame::Meta { prefix, .. }) => missing_form("^", *prefix),
         };
         error.incomplete = true;
         Err(error)
@@ -225,6 +266,7 @@ impl<'a> Parser<'a> {
             open,
             items,
             spans,
+            name_meta: None,
         };
         self.push(frame, open)
     }
@@ -244,10 +286,17 @@ impl<'a> Parser<'a> {
             Some(Frame::Coll {
                 kind,
                 open,
-                items,
-                spans,
-            }) => (kind, open, items, spans),
+                mut items,
+                mut spans,
+                name_meta,
+            }) => {
+                if let Some((meta, at)) = name_meta {
+                    attribute_map(&mut items, &mut spans, meta, at);
+                }
+                (kind, open, items, spans)
+            }
             Some(Frame::Wrap { kind, prefix }) => return Err(missing_form(kind.prefix(), prefix)),
+            Some(Frame::Meta { prefix, .. }) => return Err(missing_form("^", prefix)),
             Some(Frame::Discard { prefix }) => return Err(missing_form("#_", prefix)),
             None => {
                 return Err(
@@ -384,6 +433,24 @@ impl<'a> Parser<'a> {
                     self.stack.pop();
                     return Ok(());
                 }
+                Some(Frame::Meta {
+                    meta: meta @ None, ..
+                }) => {
+                    *meta = Some(metadata_map(form, span)?);
+                    return Ok(());
+                }
+                Some(Frame::Meta { meta: Some(_), .. }) => {
+                    let Some(Frame::Meta {
+                        prefix,
+                        meta: Some(meta),
+                    }) = self.stack.pop()
+                    else {
+                        unreachable!("the frame just matched")
+                    };
+                    let whole = self.span(prefix.start as usize, span.end as usize);
+                    form = self.with_meta(form, meta, span, prefix)?;
+                    span = whole;
+                }
                 Some(&mut Frame::Wrap { kind, prefix }) => {
                     self.stack.pop();
                     let whole = self.span(prefix.start as usize, span.end as usize);
@@ -401,6 +468,17 @@ impl<'a> Parser<'a> {
         let not_supported = |what: &str, hint: &str| {
             SourceError::new(format!("{what} are not supported"), two).with_hint(hint.to_string())
         };
+        if self.edn {
+            match next {
+                Some(b'(') => return Err(self.not_edn("`#(` (a function)", start, 2)),
+                Some(b'"') => return Err(self.not_edn("`#\"` (a regex)", start, 2)),
+                Some(b'\'') => return Err(self.not_edn("`#'` (a var)", start, 2)),
+                _ => {}
+            }
+            if char_at(self.text, start + 1).is_some_and(char::is_alphabetic) {
+                return self.tagged(start);
+            }
+        }
         match next {
             Some(b'{') => self.open(Coll::Set, start, 2),
             Some(b'(') => self.open(Coll::AnonFn, start, 2),
@@ -416,10 +494,7 @@ impl<'a> Parser<'a> {
                 let form = Value::Regex(Arc::new(regex));
                 self.deliver(form, self.span(start, end))
             }
-            Some(b'\'') => Err(not_supported(
-                "var quotes (`#'`)",
-                "refer to the var by its symbol",
-            )),
+            Some(b'\'') => self.wrap(Wrap::Var, start, 2),
             Some(b'?') => Err(not_supported(
                 "reader conditionals (`#?`)",
                 "write the form for Calf directly",
@@ -451,6 +526,44 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// An EDN tagged literal at `start`: `#uuid "..."` is the UUID (a
+    /// string in lower case, as `parse-uuid` gives), `#inst "..."` the
+    /// timestamp's string (Calf has no instant type); other tags have no
+    /// reader.
+    fn tagged(&mut self, start: usize) -> Result<(), SourceError> {
+        let end = token_end(self.text, start + 1);
+        let tag = self.text.get(start..end).unwrap_or("#");
+        let tag_span = self.span(start, end);
+        if tag != "#uuid" && tag != "#inst" {
+            return Err(
+                SourceError::new(format!("no reader for the tag `{tag}`"), tag_span).with_hint(
+                    "EDN here knows the tags #uuid and #inst; write the value without the tag",
+                ),
+            );
+        }
+        let at = skip_trivia(self.text, end);
+        if self.text.as_bytes().get(at) != Some(&b'"') {
+            let mut error =
+                SourceError::new(format!("`{tag}` must be followed by a string"), tag_span)
+                    .with_hint(format!("write it as {tag} \"...\""));
+            error.incomplete = at >= self.text.len();
+            return Err(error);
+        }
+        let (text, after) = read_string(self.text, self.file, at)?;
+        let whole = self.span(start, after);
+        let value = if tag == "#uuid" {
+            if !crate::natives::predicates::is_uuid(&text) {
+                return Err(SourceError::new(format!("`{text}` is not a UUID"), whole)
+                    .with_hint("a UUID is 32 hex digits in groups of 8-4-4-4-12, as #uuid \"123e4567-e89b-12d3-a456-426614174000\""));
+            }
+            text.to_ascii_lowercase()
+        } else {
+            text
+        };
+        self.pos = after;
+        self.deliver(Value::str(value), whole)
+    }
+
     /// `##Inf`, `##-Inf` or `##NaN` at `start`.
     fn symbolic(&mut self, start: usize) -> Result<(), SourceError> {
         let end = match self.text.as_bytes().get(start + 2) {
@@ -474,10 +587,81 @@ impl<'a> Parser<'a> {
         self.deliver(Value::Float(value), self.span(start, end))
     }
 
+    /// `form` (read at `span`) with the metadata `meta` read before it:
+    /// a map or set literal carries it; on the name of a definition it
+    /// becomes the definition's attribute map (see [`attribute_map`]);
+    /// on any other form (a type hint on a parameter) it is dropped.
+    fn with_meta(
+        &mut self,
+        form: Value,
+        meta: Value,
+        span: Span,
+        prefix: Span,
+    ) -> Result<Value, SourceError> {
+        let merged = |old: Option<&Value>| match (old, &meta) {
+            (Some(Value::Map(old)), Value::Map(new)) => {
+                let mut all = (**old).clone();
+                for (k, v) in new.iter() {
+                    all.insert(k.clone(), v.clone());
+                }
+                Some(Value::Map(Arc::new(all)))
+            }
+            _ => Some(meta.clone()),
+        };
+        let carried = match &form {
+            Value::Map(m) => {
+                let mut m = (**m).clone();
+                m.set_meta(merged(m.meta()));
+                Value::Map(Arc::new(m))
+            }
+            Value::Set(s) => {
+                let mut s = (**s).clone();
+                s.set_meta(merged(s.meta()));
+                Value::Set(Arc::new(s))
+            }
+            Value::Symbol(_) => {
+                // Under the `^`s still waiting for this symbol
+                // (`^:private ^String f`), the list it is in.
+                let list = self
+                    .stack
+                    .iter_mut()
+                    .rev()
+                    .find(|frame| !matches!(frame, Frame::Meta { meta: Some(_), .. }));
+                if let Some(Frame::Coll {
+                    kind: Coll::List,
+                    items,
+                    name_meta,
+                    ..
+                }) = list
+                {
+                    let defines = matches!(items.as_slice(),
+                        [Value::Symbol(head)] if DEFINERS.contains(&head.local_name()));
+                    if defines {
+                        *name_meta = Some((
+                            merged(name_meta.as_ref().map(|(m, _)| m)).unwrap_or(Value::Nil),
+                            prefix,
+                        ));
+                    }
+                }
+                return Ok(form);
+            }
+            _ => return Ok(form),
+        };
+        self.spans.insert(&carried, span, Vec::new());
+        Ok(carried)
+    }
+
     /// A number, symbol, keyword, `nil`, `true` or `false` at `start`.
     fn token(&mut self, start: usize) -> Result<(), SourceError> {
         let end = token_end(self.text, start);
         let span = self.span(start, end);
+        if self.edn && self.text[start..end].starts_with("::") {
+            return Err(SourceError::new(
+                "an auto-resolved keyword (`::name`) is code, not EDN data",
+                span,
+            )
+            .with_hint("write the keyword with its namespace, as :ns/name"));
+        }
         let mut value = read_token(self.text.get(start..end).unwrap_or(""), span)?;
         if let (Some(anon_fn), Value::Symbol(symbol)) = (&mut self.anon_fn, &value) {
             if let Some(param) = anon_fn.param(*symbol, span)? {
@@ -487,6 +671,50 @@ impl<'a> Parser<'a> {
         self.pos = end;
         self.deliver(value, span)
     }
+}
+
+/// The heads of the definitions whose name's metadata becomes their
+/// attribute map.
+const DEFINERS: &[&str] = &["def", "defn", "defn-", "defmacro"];
+
+/// What follows a `^` as a metadata map: `^{:k v}` as it is, `^:k` is
+/// `{:k true}`, `^Type` and `^"Type"` are `{:tag Type}`.
+fn metadata_map(form: Value, span: Span) -> Result<Value, SourceError> {
+    match form {
+        Value::Map(_) => Ok(form),
+        Value::Keyword(_) => Ok(Value::map([(form, Value::Bool(true))])),
+        Value::Symbol(_) | Value::Str(_) => Ok(Value::map([(Value::keyword("tag"), form)])),
+        _ => Err(SourceError::new(
+            "metadata must be a map, a keyword, a symbol or a string",
+            span,
+        )
+        .with_hint("write it as ^{:key value}, ^:flag or ^Type before the form it is on")),
+    }
+}
+
+/// Puts the metadata read on a definition's name where the definition
+/// takes an attribute map: after the name and its docstring, merged under
+/// an attribute map written there. A definition with nothing after that
+/// place (`(def ^:dynamic x)`) has no room for one and keeps none.
+fn attribute_map(items: &mut Vec<Value>, spans: &mut Vec<Span>, meta: Value, at: Span) {
+    let mut place = 2;
+    if matches!(items.get(2), Some(Value::Str(_))) && items.len() > 3 {
+        place = 3;
+    }
+    if items.len() <= place {
+        return;
+    }
+    if let (Some(Value::Map(written)), true) = (items.get(place), items.len() > place + 1) {
+        let Value::Map(meta) = &meta else { return };
+        let mut all = (**meta).clone();
+        for (k, v) in written.iter() {
+            all.insert(k.clone(), v.clone());
+        }
+        items[place] = Value::Map(Arc::new(all));
+        return;
+    }
+    items.insert(place, meta);
+    spans.insert(place.min(spans.len()), at);
 }
 
 fn missing_form(prefix: &str, span: Span) -> SourceError {

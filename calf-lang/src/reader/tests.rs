@@ -273,7 +273,21 @@ fn quote_family() {
         "(syntax-quote (a (unquote b) (unquote-splicing c)))",
     );
     check("@@a", "(deref (deref a))");
+    check("#'f #'ns/g", "(var f) (var ns/g)");
     check("'[1 2]", "(quote [1 2])");
+}
+
+#[test]
+fn metadata_on_a_definition_name_becomes_its_attribute_map() {
+    check("(def ^:private x 1)", "(def x {:private true} 1)");
+    check(
+        "(defn ^:private ^String f \"doc\" [^long n] n)",
+        "(defn f \"doc\" {:tag String, :private true} [n] n)",
+    );
+    check("(defn ^{:a 1} f {:b 2} [] 0)", "(defn f {:a 1, :b 2} [] 0)");
+    // No room for an attribute map: the metadata is dropped.
+    check("(def ^:dynamic x)", "(def x)");
+    check("(foo ^:k x)", "(foo x)");
 }
 
 #[test]
@@ -309,13 +323,9 @@ fn anonymous_functions() {
 
 #[test]
 fn unsupported_dispatch_and_metadata() {
-    let e = check_err(
-        "(def ^:private x 1)",
-        "metadata (`^`) is not supported",
-        (1, 6),
-    );
+    let e = check_err("(def ^1 x 2)", "metadata must be a map", (1, 7));
     assert!(e.hint.is_some());
-    check_err("#'foo", "var quotes", (1, 1));
+    check_err("(def ^:private", "`^` must be followed by a form", (1, 6));
     check_err("#?(:clj 1)", "reader conditionals", (1, 1));
     check_err("#:a{:b 1}", "namespaced maps", (1, 1));
     check_err("[#inst \"2020\"]", "tagged literals like `#inst`", (1, 2));

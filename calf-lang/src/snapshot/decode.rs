@@ -42,6 +42,10 @@ pub struct Decoder {
     globals: Arc<Globals>,
     codes: FxHashMap<Hash, Arc<Code>>,
     sources: FxHashMap<Hash, FileId>,
+    /// While a VM is restored: the lazy seqs built so far, in the order
+    /// their images start, for [`Data::SharedLazy`] to name (`nil` while
+    /// one is being built).
+    lazies: Option<Vec<Value>>,
 }
 
 impl Decoder {
@@ -54,6 +58,7 @@ impl Decoder {
             globals,
             codes: FxHashMap::default(),
             sources: FxHashMap::default(),
+            lazies: None,
         }
     }
 
@@ -77,10 +82,16 @@ impl Decoder {
                     .as_ref()
                     .map(|a| self.value(a, blobs))
                     .transpose()?;
+                let attrs = var_image
+                    .attrs
+                    .as_ref()
+                    .map(|a| self.value(a, blobs))
+                    .transpose()?;
                 var.update_meta(|meta| {
                     meta.doc = var_image.doc.clone();
                     meta.private = var_image.private;
                     meta.arglists = arglists;
+                    meta.attrs = attrs;
                 });
             }
             for (alias, target) in &ns_image.aliases {
@@ -137,6 +148,7 @@ impl Decoder {
             Data::Pid(p) => Value::Pid(Pid(*p)),
             Data::Ref(r) => Value::Ref(*r),
             Data::Char(c) => Value::Char(*c),
+            Data::Var(name) => Value::Var(self.var(name)?),
             Data::Regex(pattern) => match crate::value::Regex::new(pattern) {
                 Ok(regex) => Value::Regex(triomphe::Arc::new(regex)),
                 Err(why) => {
@@ -159,29 +171,111 @@ impl Decoder {
                 let keys = self.values(items, blobs)?;
                 sorted(true, *descending, keys.into_iter().map(|k| (k, Value::Nil)))?
             }
-            Data::Lazy { items, rest, thunk } => {
-                use crate::value::{LazySeq, Step};
-                use triomphe::Arc;
-                let mut tail = match thunk {
-                    Some(thunk) => Value::Lazy(Arc::new(LazySeq::new(self.value(thunk, blobs)?))),
-                    None => match self.value(rest, blobs)? {
-                        Value::Nil => Value::Lazy(Arc::new(LazySeq::realized(Step::Empty))),
-                        rest @ (Value::List(_) | Value::Vector(_)) if !items.is_empty() => rest,
-                        other => {
-                            return Err(SnapshotError::Invalid(format!(
-                                "a lazy seq ends in a {}",
-                                other.type_name()
-                            )))
-                        }
-                    },
+            Data::Lazy { items, rest, thunk } => self.lazy(items, rest, thunk.as_deref(), blobs)?,
+            Data::SharedLazy { seq, after } => self.shared_lazy(*seq, *after)?,
+            Data::WithMeta { value, meta } => {
+                let value = self.value(value, blobs)?;
+                let meta = match self.value(meta, blobs)? {
+                    meta @ Value::Map(_) => Some(meta),
+                    other => {
+                        return Err(SnapshotError::Invalid(format!(
+                            "metadata is a {}, not a map",
+                            other.type_name()
+                        )))
+                    }
                 };
-                for item in items.iter().rev() {
-                    let first = self.value(item, blobs)?;
-                    tail = Value::Lazy(Arc::new(LazySeq::realized(Step::Cons(first, tail))));
+                match &value {
+                    Value::Map(m) => {
+                        let mut m = (**m).clone();
+                        m.set_meta(meta);
+                        Value::from(m)
+                    }
+                    Value::Set(s) => {
+                        let mut s = (**s).clone();
+                        s.set_meta(meta);
+                        Value::from(s)
+                    }
+                    other => {
+                        return Err(SnapshotError::Invalid(format!(
+                            "a {} with metadata",
+                            other.type_name()
+                        )))
+                    }
                 }
-                tail
             }
         })
+    }
+
+    /// A lazy seq: its items in order, then what follows them (read in
+    /// the order they were written, which [`Data::SharedLazy`] relies on).
+    fn lazy(
+        &mut self,
+        items: &[Data],
+        rest_image: &Data,
+        thunk: Option<&Data>,
+        blobs: &dyn Blobs,
+    ) -> Result<Value, SnapshotError> {
+        use crate::value::{LazySeq, Step};
+        use triomphe::Arc;
+        let id = self.lazies.as_mut().map(|lazies| {
+            lazies.push(Value::Nil);
+            lazies.len() - 1
+        });
+        let items = self.values(items, blobs)?;
+        let mut tail = match thunk {
+            Some(thunk) => Value::Lazy(Arc::new(LazySeq::new(self.value(thunk, blobs)?))),
+            None => match self.value(rest_image, blobs)? {
+                Value::Nil => Value::Lazy(Arc::new(LazySeq::realized(Step::Empty))),
+                rest @ (Value::List(_) | Value::Vector(_)) if !items.is_empty() => rest,
+                // It goes on into a seq restored before.
+                rest @ Value::Lazy(_)
+                    if !items.is_empty() && matches!(rest_image, Data::SharedLazy { .. }) =>
+                {
+                    rest
+                }
+                other => {
+                    return Err(SnapshotError::Invalid(format!(
+                        "a lazy seq ends in a {}",
+                        other.type_name()
+                    )))
+                }
+            },
+        };
+        for first in items.into_iter().rev() {
+            tail = Value::Lazy(Arc::new(LazySeq::realized(Step::Cons(first, tail))));
+        }
+        if let (Some(lazies), Some(id)) = (self.lazies.as_mut(), id) {
+            lazies[id] = tail.clone();
+        }
+        Ok(tail)
+    }
+
+    /// The cell `after` cells into the `seq`-th lazy seq restored.
+    fn shared_lazy(&self, seq: u32, after: u32) -> Result<Value, SnapshotError> {
+        let invalid = || {
+            SnapshotError::Invalid(format!(
+                "a lazy seq names cell {after} of lazy seq {seq}, which is not restored before it"
+            ))
+        };
+        let mut at = self
+            .lazies
+            .as_ref()
+            .and_then(|lazies| lazies.get(seq as usize))
+            .filter(|head| matches!(head, Value::Lazy(_)))
+            .ok_or_else(invalid)?;
+        for _ in 0..after {
+            let Value::Lazy(cell) = at else {
+                return Err(invalid());
+            };
+            match cell.step() {
+                Some(crate::value::Step::Cons(_, rest)) => at = rest,
+                _ => return Err(invalid()),
+            }
+        }
+        match at {
+            Value::Lazy(_) => Ok(at.clone()),
+            _ => Err(invalid()),
+        }
     }
 
     fn values(&mut self, items: &[Data], blobs: &dyn Blobs) -> Result<Vec<Value>, SnapshotError> {
@@ -277,6 +371,18 @@ impl Decoder {
     }
 
     fn build_code(&mut self, image: &CodeImage, blobs: &dyn Blobs) -> Result<Code, SnapshotError> {
+        // A body's image names no lazy seq of the VM being restored.
+        let shared = self.lazies.take();
+        let code = self.build_code_image(image, blobs);
+        self.lazies = shared;
+        code
+    }
+
+    fn build_code_image(
+        &mut self,
+        image: &CodeImage,
+        blobs: &dyn Blobs,
+    ) -> Result<Code, SnapshotError> {
         let ops = image
             .ops
             .iter()
@@ -373,6 +479,18 @@ impl Decoder {
 
     /// A VM from its image, owed `owed` (what it stopped for).
     pub fn vm(
+        &mut self,
+        image: &VmImage,
+        owed: Owed,
+        blobs: &dyn Blobs,
+    ) -> Result<Restored, SnapshotError> {
+        self.lazies = Some(Vec::new());
+        let restored = self.vm_parts(image, owed, blobs);
+        self.lazies = None;
+        restored
+    }
+
+    fn vm_parts(
         &mut self,
         image: &VmImage,
         owed: Owed,

@@ -61,6 +61,19 @@ pub struct Encoder<'a> {
     /// The images the body being encoded names (one set per body being
     /// encoded, innermost last).
     body_needs: Vec<BTreeSet<Hash>>,
+    /// While a VM is encoded: the lazy seqs written so far, so that one
+    /// held in several places is written once (see [`Data::SharedLazy`]).
+    lazies: Option<LazyCells>,
+}
+
+/// The cells of the lazy seqs a VM's image holds, each by its address:
+/// which lazy seq written (in the order they were started) it is in, and
+/// how many cells after that one's first. The values are alive while the
+/// VM is encoded, so an address names one cell.
+#[derive(Default)]
+struct LazyCells {
+    cells: FxHashMap<usize, (u32, u32)>,
+    written: u32,
 }
 
 impl<'a> Encoder<'a> {
@@ -69,6 +82,7 @@ impl<'a> Encoder<'a> {
             cache,
             needs: BTreeSet::new(),
             body_needs: Vec::new(),
+            lazies: None,
         }
     }
 
@@ -99,6 +113,22 @@ impl<'a> Encoder<'a> {
         if nesting > MAX_NESTING {
             return Err(SnapshotError::TooDeep);
         }
+        let meta = match value {
+            Value::Map(m) => m.meta(),
+            Value::Set(s) => s.meta(),
+            _ => None,
+        };
+        if let Some(meta) = meta {
+            return Ok(Data::WithMeta {
+                value: Box::new(self.data_of(value, nesting)?),
+                meta: Box::new(self.data(meta, nesting + 1)?),
+            });
+        }
+        self.data_of(value, nesting)
+    }
+
+    /// A value's image, without its metadata.
+    fn data_of(&mut self, value: &Value, nesting: usize) -> Result<Data, SnapshotError> {
         let inner = nesting + 2;
         Ok(match value {
             Value::Nil => Data::Nil,
@@ -134,6 +164,7 @@ impl<'a> Encoder<'a> {
             Value::Ref(r) => Data::Ref(*r),
             Value::Char(c) => Data::Char(*c),
             Value::Regex(r) => Data::Regex(r.source().to_string()),
+            Value::Var(var) => Data::Var(var.name.name().to_string()),
             Value::Sorted(sorted) if sorted.set => Data::SortedSet {
                 items: self.items(sorted.iter().map(|(k, _)| k), inner)?,
                 descending: sorted.descending,
@@ -150,39 +181,76 @@ impl<'a> Encoder<'a> {
     }
 
     /// A lazy seq's image: its realized cells are walked in a loop, so a
-    /// chain of any length is one list.
+    /// chain of any length is one list. Inside a VM's image, a seq (or a
+    /// cell of one) written before is named instead of written again.
     fn lazy(&mut self, value: &Value, nesting: usize) -> Result<Data, SnapshotError> {
+        if let Some(shared) = self.written_before(value) {
+            return Ok(shared);
+        }
+        let id = self.lazies.as_mut().map(|l| {
+            l.written += 1;
+            l.written - 1
+        });
+        let mut cells = Vec::new();
         let mut items = Vec::new();
         let mut at = value;
-        loop {
+        let image = loop {
             let Value::Lazy(cell) = at else {
-                return Ok(Data::Lazy {
+                break Data::Lazy {
                     items,
                     rest: Box::new(self.data(at, nesting)?),
                     thunk: None,
-                });
+                };
             };
+            if !cells.is_empty() {
+                if let Some(shared) = self.written_before(at) {
+                    break Data::Lazy {
+                        items,
+                        rest: Box::new(shared),
+                        thunk: None,
+                    };
+                }
+            }
+            cells.push(triomphe::Arc::as_ptr(cell) as usize);
             match cell.step() {
                 Some(crate::value::Step::Cons(first, rest)) => {
                     items.push(self.data(first, nesting)?);
                     at = rest;
                 }
                 Some(crate::value::Step::Empty) => {
-                    return Ok(Data::Lazy {
+                    break Data::Lazy {
                         items,
                         rest: Box::new(Data::Nil),
                         thunk: None,
-                    })
+                    }
                 }
                 None => {
-                    return Ok(Data::Lazy {
+                    break Data::Lazy {
                         items,
                         rest: Box::new(Data::Nil),
                         thunk: Some(Box::new(self.data(&cell.thunk(), nesting)?)),
-                    })
+                    }
                 }
             }
+        };
+        // Named only once written whole: a reader meets the name after
+        // the seq it names is built.
+        if let (Some(lazies), Some(id)) = (self.lazies.as_mut(), id) {
+            for (after, cell) in cells.into_iter().enumerate() {
+                lazies.cells.entry(cell).or_insert((id, after as u32));
+            }
         }
+        Ok(image)
+    }
+
+    /// The name of a lazy cell this VM's image has written already.
+    fn written_before(&self, value: &Value) -> Option<Data> {
+        let Value::Lazy(cell) = value else {
+            return None;
+        };
+        let cells = &self.lazies.as_ref()?.cells;
+        let &(seq, after) = cells.get(&(triomphe::Arc::as_ptr(cell) as usize))?;
+        Some(Data::SharedLazy { seq, after })
     }
 
     fn items<'v>(
@@ -282,7 +350,14 @@ impl<'a> Encoder<'a> {
             variadic: code.variadic(),
             locals: code.locals(),
             ops: code.ops().iter().map(|op| op_image(*op)).collect(),
-            consts: self.items(code.consts().iter(), 0)?,
+            consts: {
+                // A body's image is shared by every save: it names no lazy
+                // seq of one VM's image.
+                let shared = self.lazies.take();
+                let consts = self.items(code.consts().iter(), 0);
+                self.lazies = shared;
+                consts?
+            },
             vars: code
                 .vars()
                 .iter()
@@ -336,6 +411,13 @@ impl<'a> Encoder<'a> {
 
     /// A VM's image.
     pub fn vm(&mut self, vm: &Vm) -> Result<VmImage, SnapshotError> {
+        self.lazies = Some(LazyCells::default());
+        let image = self.vm_parts(vm);
+        self.lazies = None;
+        image
+    }
+
+    fn vm_parts(&mut self, vm: &Vm) -> Result<VmImage, SnapshotError> {
         let parts = vm.parts().map_err(SnapshotError::Invalid)?;
         // The stack first: it holds the closures whose bodies the frames run.
         let stack = self.items(parts.stack.iter(), 0)?;

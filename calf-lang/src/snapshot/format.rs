@@ -18,8 +18,10 @@ pub const MAGIC: &[u8; 4] = b"CALF";
 /// added [`Data::Lazy`] at the end of [`Data`], [`FrameCode::Realize`] at
 /// the end of [`FrameCode`], and a job's submitted files and the program of
 /// a durable main process at the end of [`ProcessImage`] (none when
-/// absent): versions 1 and 2 read by the same rules.
-pub const VERSION: u16 = 3;
+/// absent): versions 1 and 2 read by the same rules. Version 4 added
+/// [`Data::Var`], [`Data::SharedLazy`] and [`Data::WithMeta`] at the end of
+/// [`Data`].
+pub const VERSION: u16 = 4;
 
 /// The oldest version this build reads.
 pub const OLDEST_READ: u16 = 1;
@@ -121,7 +123,9 @@ impl<'de> Deserialize<'de> for Hash {
 }
 
 /// A value. Collections are written item by item: a value shared by two
-/// places of a process is saved twice and restored as two equal values.
+/// places of a process is saved twice and restored as two equal values,
+/// except a lazy seq (see [`Data::SharedLazy`]), whose items are computed
+/// once.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Data {
     Nil,
@@ -168,6 +172,23 @@ pub enum Data {
         items: Vec<Data>,
         rest: Box<Data>,
         thunk: Option<Box<Data>>,
+    },
+    /// A var (since version 4), by its qualified name: the var of that
+    /// name in the namespaces of the program that restores it.
+    Var(String),
+    /// A lazy seq written before in the same VM's image (since version 4):
+    /// the cell `after` cells from the start of the `seq`-th [`Data::Lazy`]
+    /// of the image (counted from 0, in the order they start), so that a
+    /// seq held in two places is restored as one. Also the `rest` of a
+    /// [`Data::Lazy`] that goes on into a seq written before.
+    SharedLazy {
+        seq: u32,
+        after: u32,
+    },
+    /// A map or set with its metadata (since version 4).
+    WithMeta {
+        value: Box<Data>,
+        meta: Box<Data>,
     },
 }
 
@@ -411,6 +432,10 @@ pub struct VarImage {
     /// Whether `binding` may bind it (since version 2).
     #[serde(default)]
     pub dynamic: bool,
+    /// The attribute map its definition was written with (since version
+    /// 4), whose other keys its metadata shows.
+    #[serde(default)]
+    pub attrs: Option<Data>,
 }
 
 /// A process: its VM, what it waits for, its mailbox and its ties.

@@ -189,6 +189,7 @@ impl Encoder<'_> {
                     doc: meta.doc,
                     arglists: meta.arglists.map(|a| self.value(&a)).transpose()?,
                     dynamic: var.is_dynamic(),
+                    attrs: meta.attrs.map(|a| self.value(&a)).transpose()?,
                 });
             }
             namespaces.push(NamespaceImage {

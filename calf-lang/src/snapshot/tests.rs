@@ -20,7 +20,12 @@ const PROGRAM: &str = "
 (defrecord Offset [n])
 (def offset (->Offset 100))
 (defn run [] (let [o offset t (total [1 2 3])] (+ (:n o) t)))
-(defn lazy-run [] (let [s (map step (take 3 (iterate inc 1)))] (+ (first s) (count s) (last s))))";
+(defn lazy-run [] (let [s (map step (take 3 (iterate inc 1)))] (+ (first s) (count s) (last s))))
+(defn var-run [] (let [v #'step] (+ (v 1) (@v 2))))
+(defn shared-run []
+  (let [s (map inc (iterate inc 1)) t (rest s) u (nthrest s 2)]
+    (sleep 1) (nth u 3) (sleep 1)
+    [(identical? (rest s) t) (identical? (rest t) u) (identical? (nthrest s 5) (nthrest u 3)) (nth s 8)]))";
 
 /// What every `sleep` answers in these tests.
 const ANSWER: i64 = 10;
@@ -515,6 +520,32 @@ fn bindings_and_captured_output_survive_a_save() {
     );
 }
 
+/// A lazy seq held in several places of a process (whole, or from one of
+/// its cells on) is restored as one: its items are not computed twice,
+/// and what one place realizes the others see.
+#[test]
+fn a_lazy_seq_held_twice_is_restored_once() {
+    let (vm, globals) = stopped_at_second_sleep_of("(shared-run)");
+    let (bytes, blobs) = save(&vm, &globals);
+    drop((vm, globals));
+    let (restored, _globals) = restore(&bytes, &blobs).unwrap();
+    assert_eq!(
+        crate::value::print::pr_str(&finish(restored)),
+        "[true true true 10]"
+    );
+}
+
+#[test]
+fn a_lazy_seq_named_before_it_is_restored_is_refused() {
+    let blobs: BTreeMap<Hash, Arc<[u8]>> = BTreeMap::new();
+    let forged = Data::Vector(vec![Data::SharedLazy { seq: 0, after: 0 }]);
+    let error = Decoder::new(new_globals()).value(&forged, &blobs).err();
+    assert!(
+        matches!(&error, Some(SnapshotError::Invalid(why)) if why.contains("not restored before")),
+        "{error:?}"
+    );
+}
+
 #[test]
 fn values_round_trip() {
     let globals = program_globals();
@@ -522,7 +553,7 @@ fn values_round_trip() {
         &globals,
         "[1 -2.5 \"text\" \"a longer text than fourteen bytes\" 'sym :kw :ns/kw \
          {:a [1 2] #{3} (list 4 5)} nil true conj \\a (sorted-map 2 :b 1 :a) \
-         (sorted-set-by > 1 3 2) #\"a+b\" (assoc (->Offset 7) :extra 1)]",
+         (sorted-set-by > 1 3 2) #\"a+b\" (assoc (->Offset 7) :extra 1) (with-meta #{1} {:m 2}) #'step]",
     ))
     .unwrap();
     let mut cache = ImageCache::default();
@@ -535,13 +566,24 @@ fn values_round_trip() {
     let (Value::Vector(a), Value::Vector(b)) = (&back, &value) else {
         panic!("a vector")
     };
-    assert_eq!(a.last(), b.last(), "a record is = to its copy");
+    assert_eq!(a[a.len() - 3], b[b.len() - 3], "a record is = to its copy");
     assert_eq!(
         printed(&back),
         "[1 -2.5 \"text\" \"a longer text than fourteen bytes\" sym :kw :ns/kw \
          {:a [1 2], #{3} (4 5)} nil true #fn[conj] \\a {1 :a, 2 :b} #{3 2 1} #\"a+b\" \
-         #user.Offset{:n 7, :extra 1}]"
+         #user.Offset{:n 7, :extra 1} #{1} #'user/step]"
     );
+    let meta = |v: &Value| match v {
+        Value::Set(s) => s.meta().cloned(),
+        _ => None,
+    };
+    assert_eq!(
+        meta(&a[a.len() - 2]),
+        meta(&b[b.len() - 2]),
+        "metadata survives"
+    );
+    assert!(meta(&a[a.len() - 2]).is_some());
+    assert_eq!(a.last(), b.last(), "a var comes back as the same var");
 }
 
 /// Where the golden snapshots are: `v<version>/<name>/` holds `process`
@@ -588,6 +630,13 @@ fn every_fixture_of_every_version_reads_back_and_finishes() {
         write_fixture(&current.join("sleep-inside-lazy-seq"), "(lazy-run)");
         // Since version 3: a main process with the forms it has still to run.
         write_main_fixture(&current.join("main-program"));
+        // Since version 4: a var in a local of a stopped frame.
+        write_fixture(&current.join("sleep-holding-a-var"), "(var-run)");
+        // Since version 4: one lazy seq held in several places.
+        write_fixture(
+            &current.join("sleep-holding-a-shared-lazy-seq"),
+            "(shared-run)",
+        );
     }
     assert!(
         current.exists(),

@@ -31,6 +31,7 @@ impl PartialEq for Value {
             (Ref(a), Ref(b)) => a == b,
             (Char(a), Char(b)) => a == b,
             (Regex(a), Regex(b)) => Arc::ptr_eq(a, b),
+            (Var(a), Var(b)) => std::sync::Arc::ptr_eq(a, b),
             (Sorted(a), Sorted(b)) => {
                 Arc::ptr_eq(a, b)
                     || (a.set == b.set && a.len() == b.len() && sorted_within(a, |k| b.get(k)))
@@ -200,6 +201,11 @@ impl Hash for Value {
             Regex(r) => {
                 state.write_u8(15);
                 (Arc::as_ptr(r) as usize).hash(state)
+            }
+            // By name: equal vars are one var, which has one name.
+            Var(v) => {
+                state.write_u8(16);
+                v.name.hash(state)
             }
             // As the hash map or set with the same entries, which it equals.
             Sorted(s) if s.set => {

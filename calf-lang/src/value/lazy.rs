@@ -321,21 +321,45 @@ pub fn first_of(cell: &Arc<LazySeq>) -> Result<Value, RuntimeError> {
 /// Whether `value` holds, at any depth, a lazy seq not realized to its
 /// end: what printing it would show as `...`.
 pub fn holds_unrealized(value: &Value) -> bool {
+    unrealized_within(value).is_some()
+}
+
+/// The first cell not realized of a lazy seq that `value` holds, at any
+/// depth.
+pub fn unrealized_within(value: &Value) -> Option<&Arc<LazySeq>> {
     use super::deep::deeper;
     match value {
-        Value::List(v) | Value::Vector(v) => deeper(|| v.iter().any(holds_unrealized)),
+        Value::List(v) | Value::Vector(v) => deeper(|| v.iter().find_map(unrealized_within)),
         Value::Map(m) => deeper(|| {
             m.iter()
-                .any(|(k, v)| holds_unrealized(k) || holds_unrealized(v))
+                .find_map(|(k, v)| unrealized_within(k).or_else(|| unrealized_within(v)))
         }),
-        Value::Set(s) => deeper(|| s.iter().any(holds_unrealized)),
+        Value::Set(s) => deeper(|| s.iter().find_map(unrealized_within)),
         Value::Sorted(s) => deeper(|| {
             s.iter()
-                .any(|(k, v)| holds_unrealized(k) || holds_unrealized(v))
+                .find_map(|(k, v)| unrealized_within(k).or_else(|| unrealized_within(v)))
         }),
-        Value::Lazy(_) => {
-            first_unrealized(value).is_some() || deeper(|| Items::new(value).any(holds_unrealized))
-        }
-        _ => false,
+        Value::Lazy(_) => first_unrealized(value)
+            .or_else(|| deeper(|| Items::new(value).find_map(unrealized_within))),
+        _ => None,
+    }
+}
+
+/// Asks for every lazy seq `key` holds realized to its end before the key
+/// is hashed (looked up, inserted, `hash`): a lazy seq hashes as the list
+/// of all its items, which it equals, and a native cannot realize it.
+#[inline]
+pub fn realized_key(key: &Value) -> Result<(), RuntimeError> {
+    if key.owns_nothing() || matches!(key, Value::Str(_)) {
+        return Ok(());
+    }
+    unrealized_key(key)
+}
+
+#[inline(never)]
+fn unrealized_key(key: &Value) -> Result<(), RuntimeError> {
+    match unrealized_within(key) {
+        Some(cell) => Err(needs_realizing(cell, true)),
+        None => Ok(()),
     }
 }

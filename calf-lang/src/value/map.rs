@@ -10,10 +10,20 @@ use super::{Sym, Value};
 #[derive(Clone, Default)]
 pub struct PersistentMap {
     trie: Trie<(Value, Value)>,
+    /// What few maps have besides their entries, behind one pointer so
+    /// that every other map stays as small as it was.
+    extras: Option<std::sync::Arc<Extras>>,
+}
+
+/// A map's record type and metadata.
+#[derive(Clone, Default)]
+struct Extras {
     /// Set when the map is a record: a map with a type, as `defrecord`
     /// makes it. Records reuse everything maps do; only `=`, printing,
     /// `type` and removing a field look at it.
     record: Option<std::sync::Arc<RecordType>>,
+    /// Its metadata (a map), which `=` and hashing ignore.
+    meta: Option<Value>,
 }
 
 /// The type of a record: its qualified name and its fields (keywords), in
@@ -76,20 +86,37 @@ impl PersistentMap {
     /// that loses one of its fields is a plain map from then on, as in
     /// Clojure.
     pub fn remove(&mut self, key: &Value) -> Option<Value> {
-        if self.record.as_ref().is_some_and(|r| r.fields.contains(key)) {
-            self.record = None;
+        if self.record_type().is_some_and(|r| r.fields.contains(key)) {
+            self.set_record_type(None);
         }
         self.trie.remove(key).map(|(_, v)| v)
     }
 
     /// The record type of this map, if it is a record.
     pub fn record_type(&self) -> Option<&std::sync::Arc<RecordType>> {
-        self.record.as_ref()
+        self.extras.as_ref()?.record.as_ref()
     }
 
     /// Makes this map a record of `record` (or a plain map with `None`).
     pub fn set_record_type(&mut self, record: Option<std::sync::Arc<RecordType>>) {
-        self.record = record;
+        self.change_extras(|extras| extras.record = record);
+    }
+
+    /// The map's metadata, if it has any.
+    pub fn meta(&self) -> Option<&Value> {
+        self.extras.as_ref()?.meta.as_ref()
+    }
+
+    /// Gives the map `meta` as its metadata (none with `None`).
+    pub fn set_meta(&mut self, meta: Option<Value>) {
+        self.change_extras(|extras| extras.meta = meta);
+    }
+
+    fn change_extras(&mut self, change: impl FnOnce(&mut Extras)) {
+        let mut extras = self.extras.as_deref().cloned().unwrap_or_default();
+        change(&mut extras);
+        self.extras =
+            (extras.record.is_some() || extras.meta.is_some()).then(|| std::sync::Arc::new(extras));
     }
 
     /// Entries in an order that depends only on the keys: non-negative
@@ -134,7 +161,7 @@ impl Extend<(Value, Value)> for PersistentMap {
 
 impl PartialEq for PersistentMap {
     fn eq(&self, other: &Self) -> bool {
-        self.record == other.record
+        self.record_type() == other.record_type()
             && (self.trie.ptr_eq(&other.trie)
                 || (self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))))
     }

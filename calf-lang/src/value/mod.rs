@@ -192,6 +192,10 @@ pub enum Value {
     Sorted(Arc<Sorted>),
     /// A lazy sequence: prints as `(...)`, equal to a list of its items.
     Lazy(Arc<LazySeq>),
+    /// A var, as `(var name)` or `#'name` gives it: prints as `#'ns/name`,
+    /// called or dereferenced it gives its value at that moment. Equal
+    /// only to itself.
+    Var(std::sync::Arc<crate::namespace::Var>),
 }
 
 impl Clone for Value {
@@ -220,6 +224,7 @@ impl Clone for Value {
             Value::Regex(r) => Value::Regex(r.clone()),
             Value::Sorted(s) => Value::Sorted(s.clone()),
             Value::Lazy(s) => Value::Lazy(s.clone()),
+            Value::Var(v) => Value::Var(v.clone()),
             _ => unreachable!("owns_nothing covers every other variant"),
         }
     }
@@ -388,6 +393,7 @@ impl Value {
             Value::Regex(r) => std::mem::forget(Arc::clone(r)),
             Value::Sorted(s) => std::mem::forget(Arc::clone(s)),
             Value::Lazy(s) => std::mem::forget(Arc::clone(s)),
+            Value::Var(v) => std::mem::forget(std::sync::Arc::clone(v)),
             _ => {}
         }
         // SAFETY: the caller vouches for `slot`; the bits are a value whose
@@ -483,7 +489,8 @@ impl Value {
             | Value::Fn(_)
             | Value::Regex(_)
             | Value::Sorted(_)
-            | Value::Lazy(_) => false,
+            | Value::Lazy(_)
+            | Value::Var(_) => false,
         }
     }
 
@@ -547,6 +554,7 @@ impl Value {
             Value::Sorted(s) if s.set => "set",
             Value::Sorted(_) => "map",
             Value::Lazy(_) => "lazy-seq",
+            Value::Var(_) => "var",
         }
     }
 

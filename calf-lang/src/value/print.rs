@@ -88,6 +88,10 @@ pub fn write_value(out: &mut impl Text, value: &Value, readable: bool) {
         Value::Char(c) if readable => write_char_literal(out, *c),
         Value::Char(c) => out.push(*c),
         Value::Regex(r) => write_regex(out, r.source()),
+        Value::Var(var) => {
+            out.push_str("#'");
+            out.push_str(var.name.name());
+        }
         Value::Sorted(s) if s.set => {
             deeper(|| write_items(out, "#{", s.iter().map(|(k, _)| k), "}", readable))
         }

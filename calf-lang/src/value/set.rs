@@ -10,6 +10,8 @@ use super::Value;
 #[derive(Clone, Default)]
 pub struct PersistentSet {
     trie: Trie<Value>,
+    /// Its metadata (a map), which `=` and hashing ignore.
+    meta: Option<std::sync::Arc<Value>>,
 }
 
 /// The members of a set, in the trie's order.
@@ -26,6 +28,16 @@ impl PersistentSet {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The set's metadata, if it has any.
+    pub fn meta(&self) -> Option<&Value> {
+        self.meta.as_deref()
+    }
+
+    /// Gives the set `meta` as its metadata (none with `None`).
+    pub fn set_meta(&mut self, meta: Option<Value>) {
+        self.meta = meta.map(std::sync::Arc::new);
     }
 
     pub fn contains(&self, value: &Value) -> bool {

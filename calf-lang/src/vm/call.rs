@@ -67,6 +67,23 @@ impl Vm {
                     }
                 }
             }
+            Value::Var(var) => {
+                // A var calls the value it has now, as Clojure's does.
+                match var.get() {
+                    Some(Value::Var(_)) | None => Err(RuntimeError::new(
+                        "calf/not-a-function",
+                        format!(
+                            "{} has no function to call: it holds no value, or another var",
+                            var.name
+                        ),
+                    )
+                    .with("value", self.stack[callee_at].clone())),
+                    Some(value) => {
+                        self.stack[callee_at] = value;
+                        self.call_value(argc)
+                    }
+                }
+            }
             Value::Keyword(_)
             | Value::Map(_)
             | Value::Set(_)
@@ -181,6 +198,9 @@ impl Vm {
             return Err(arity_error(callee, argc));
         }
         let arg = &self.stack[callee_at + 1];
+        if !matches!(callee, Value::Keyword(_) | Value::Vector(_)) {
+            crate::value::lazy::realized_key(arg)?;
+        }
         let default = self.stack.get(callee_at + 2).filter(|_| argc == 2);
         let found = match callee {
             Value::Keyword(_) => lookup(arg, callee),

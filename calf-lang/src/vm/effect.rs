@@ -76,6 +76,10 @@ pub enum Effect {
     /// with `all`), in the caller's namespace; resume with the expansion,
     /// or the form itself.
     Macroexpand { form: Value, all: bool },
+    /// A question about the namespaces (`resolve`, `ns-publics` ...),
+    /// asked in the caller's namespace: resume with
+    /// [`crate::reflection::answer`], or throw its error.
+    Namespace(crate::reflection::NamespaceOp),
     /// A change to or a read of this process's dynamic bindings or captured
     /// output: the VM answers it itself, so a host sees it only if it
     /// drives the VM another way (answer it with [`crate::vm::Vm::perform_dynamic`]).

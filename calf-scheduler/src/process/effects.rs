@@ -441,6 +441,13 @@ impl Process {
                 Ok(expanded) => self.vm.resume(answer, expanded),
                 Err(error) => return self.throw(answer, error),
             },
+            Effect::Namespace(op) => {
+                let current = self.current_ns();
+                match calf_lang::reflection::answer(op, &self.job.globals, current) {
+                    Ok(value) => self.vm.resume(answer, value),
+                    Err(error) => return self.throw(answer, error),
+                }
+            }
             Effect::Process(op) => return self.process_request(op, answer),
             // The VM answers these itself; here only for completeness.
             Effect::Dynamic(op) => match self.vm.perform_dynamic(op) {

@@ -377,11 +377,16 @@ impl Process {
 
     /// `form` expanded once if it is a call of a macro (with `all`, until
     /// it is not), in the namespace this process evaluates in.
-    pub(super) fn macroexpand(&self, form: Value, all: bool) -> Result<Value, RuntimeError> {
-        let ns = self
-            .frames()
+    /// The namespace the code running now is evaluated in: what a
+    /// `resolve` or `eval` reads names in.
+    pub(super) fn current_ns(&self) -> Sym {
+        self.frames()
             .last()
-            .map_or(Sym::new(calf_lang::namespace::USER), |f| f.program.ns);
+            .map_or(Sym::new(calf_lang::namespace::USER), |f| f.program.ns)
+    }
+
+    pub(super) fn macroexpand(&self, form: Value, all: bool) -> Result<Value, RuntimeError> {
+        let ns = self.current_ns();
         let spans = calf_lang::SpanTable::new();
         let span = self.vm.current_span().unwrap_or_else(eval_span);
         let mut compiler = Compiler::new(&self.job.globals, ns, &spans, span);
