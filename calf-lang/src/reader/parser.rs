@@ -9,7 +9,7 @@ use triomphe::Arc;
 
 use crate::error::SourceError;
 use crate::span::{FileId, SourceFile, Span, SpanTable};
-use crate::value::{Map, Set, Value, Vector};
+use crate::value::{Map, Pid, Set, Value, Vector};
 
 use super::anon_fn::AnonFn;
 use super::character::read_char;
@@ -17,6 +17,9 @@ use super::regex::read_regex;
 use super::scan::{char_at, skip_trivia, token_end};
 use super::string::read_string;
 use super::token::read_token;
+
+/// How a pid literal starts.
+const PID_PREFIX: &str = "#pid<";
 use super::{Forms, MAX_DEPTH};
 
 /// A collection being read.
@@ -468,6 +471,10 @@ impl<'a> Parser<'a> {
         let not_supported = |what: &str, hint: &str| {
             SourceError::new(format!("{what} are not supported"), two).with_hint(hint.to_string())
         };
+        // Data in either mode: a pid reads as it prints.
+        if self.text[start..].starts_with(PID_PREFIX) {
+            return self.pid(start);
+        }
         if self.edn {
             match next {
                 Some(b'(') => return Err(self.not_edn("`#(` (a function)", start, 2)),
@@ -524,6 +531,31 @@ impl<'a> Parser<'a> {
                 .with_hint("#{...} is a set, #(...) a function, #_ discards a form, ##Inf ##-Inf ##NaN are floats")),
             },
         }
+    }
+
+    /// `#pid<12>`, or `#pid<3.12>` for process 12 of node 3 of a cluster,
+    /// at `start`: a pid as Calf prints it.
+    fn pid(&mut self, start: usize) -> Result<(), SourceError> {
+        let from = start + PID_PREFIX.len();
+        // A pid is at most 27 characters: no need to look further.
+        let window = &self.text.as_bytes()[from..(from + 28).min(self.text.len())];
+        let Some(close) = window.iter().position(|b| *b == b'>') else {
+            let mut error = SourceError::new(
+                "a pid literal needs its closing `>`",
+                self.span(start, from),
+            )
+            .with_hint("a pid reads as it prints: #pid<12>, or #pid<3.12> on node 3");
+            error.incomplete = from + window.len() >= self.text.len();
+            return Err(error);
+        };
+        let end = from + close + 1;
+        let span = self.span(start, end);
+        let pid: Pid = self.text[start..end].parse().map_err(|why: String| {
+            SourceError::new(why, span)
+                .with_hint("a pid reads as it prints: #pid<12>, or #pid<3.12> on node 3")
+        })?;
+        self.pos = end;
+        self.deliver(Value::Pid(pid), span)
     }
 
     /// An EDN tagged literal at `start`: `#uuid "..."` is the UUID (a

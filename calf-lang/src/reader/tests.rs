@@ -577,3 +577,17 @@ proptest! {
         prop_assert_eq!(forms.form_spans[0].len(), printed.len());
     }
 }
+
+#[test]
+fn pids_read_as_they_print() {
+    check("#pid<12> [#pid<3.12>]", "#pid<12> [#pid<3.12>]");
+    assert_eq!(
+        read_one("#pid<3.12>"),
+        Value::Pid(crate::value::Pid::on_node(3, 12))
+    );
+    check_err("[#pid<3.>]", "is not a pid", (1, 2));
+    check_err("#pid<1048576.1>", "is not a pid", (1, 1));
+    check_err("#pid<12", "closing `>`", (1, 1));
+    let long = format!("#pid<{}>", "1".repeat(40));
+    check_err(&long, "closing `>`", (1, 1));
+}
