@@ -36,27 +36,16 @@ fn with_meta(args: &[Value]) -> Result<Value, RuntimeError> {
         m @ Value::Map(_) => Some(m.clone()),
         _ => return Err(type_error("with-meta", args, 1, "a map or nil")),
     };
-    Ok(match &args[0] {
-        Value::Map(m) => {
-            let mut m = (**m).clone();
-            m.set_meta(meta);
-            Value::from(m)
-        }
-        Value::Set(s) => {
-            let mut s = (**s).clone();
-            s.set_meta(meta);
-            Value::from(s)
-        }
-        other => {
-            return Err(RuntimeError::new(
-                "calf/unsupported",
-                format!(
-                    "with-meta: a {} carries no metadata in Calf; maps and sets do (and vars, through their definition)",
-                    other.type_name()
-                ),
-            )
-            .with("value", other.clone()))
-        }
+    let value = &args[0];
+    value.with_meta(meta).ok_or_else(|| {
+        RuntimeError::new(
+            "calf/unsupported",
+            format!(
+                "with-meta: a {} carries no metadata in Calf; maps and sets do (and vars, through their definition)",
+                value.type_name()
+            ),
+        )
+        .with("value", value.clone())
     })
 }
 

@@ -184,24 +184,9 @@ impl Decoder {
                         )))
                     }
                 };
-                match &value {
-                    Value::Map(m) => {
-                        let mut m = (**m).clone();
-                        m.set_meta(meta);
-                        Value::from(m)
-                    }
-                    Value::Set(s) => {
-                        let mut s = (**s).clone();
-                        s.set_meta(meta);
-                        Value::from(s)
-                    }
-                    other => {
-                        return Err(SnapshotError::Invalid(format!(
-                            "a {} with metadata",
-                            other.type_name()
-                        )))
-                    }
-                }
+                value.with_meta(meta).ok_or_else(|| {
+                    SnapshotError::Invalid(format!("a {} with metadata", value.type_name()))
+                })?
             }
         })
     }

@@ -290,6 +290,24 @@ impl Parts {
 }
 
 impl Value {
+    /// This value with `meta` as its metadata (`None`: none); `None` for a
+    /// kind that carries no metadata (only maps and sets do).
+    pub fn with_meta(&self, meta: Option<Value>) -> Option<Value> {
+        match self {
+            Value::Map(m) => {
+                let mut m = (**m).clone();
+                m.set_meta(meta);
+                Some(Value::from(m))
+            }
+            Value::Set(s) => {
+                let mut s = (**s).clone();
+                s.set_meta(meta);
+                Some(Value::from(s))
+            }
+            _ => None,
+        }
+    }
+
     /// Moves out what a collection or closure owns.
     pub fn into_parts(self) -> Parts {
         if !matches!(

@@ -113,7 +113,10 @@ impl Membership {
         if let Some(index) = self.index_of(name) {
             return Some(index);
         }
-        let entry = self.bucket.get(format!("node.{name}")).await.ok()??;
+        let asked = self.bucket.get(format!("node.{name}"));
+        let entry = bounded(store.timeout(), "cannot read a node's index", asked)
+            .await
+            .ok()??;
         let index = std::str::from_utf8(&entry).ok()?.parse().ok()?;
         store.is_alive(name).await.ok()?.then_some(index)
     }
