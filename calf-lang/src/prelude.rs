@@ -40,7 +40,30 @@ pub fn new_globals() -> Arc<Globals> {
     // Clojure's name for the EDN reader, so that code written for Clojure
     // finds it: `(require '[clojure.edn :as edn])`.
     globals.add_namespace_alias(Sym::new("clojure.edn"), Sym::new("calf.edn"));
+    define_math_constants(&globals);
+    globals.add_namespace_alias(Sym::new("clojure.math"), Sym::new("calf.math"));
     globals
+}
+
+/// `calf.math/PI` and `calf.math/E`, beside the functions of `calf.math`.
+fn define_math_constants(globals: &Globals) {
+    let math = globals.namespace(Sym::new("calf.math"));
+    for (name, value, doc) in [
+        (
+            "PI",
+            std::f64::consts::PI,
+            "The ratio of a circle's circumference to its diameter.",
+        ),
+        (
+            "E",
+            std::f64::consts::E,
+            "The base of the natural logarithms.",
+        ),
+    ] {
+        let var = math.intern(Sym::new(name));
+        var.set(Value::Float(value));
+        var.update_meta(|meta| meta.doc = Some(doc.to_string()));
+    }
 }
 
 /// Whether every runtime makes namespace `name` the same way, from what

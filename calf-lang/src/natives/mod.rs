@@ -63,6 +63,7 @@ macro_rules! families {
 
 families!(
     numbers,
+    math,
     conversions,
     predicates,
     values,
