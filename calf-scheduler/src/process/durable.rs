@@ -445,10 +445,10 @@ impl Process {
     }
 
     /// A durable process's sleep until `until_ms` (Unix milliseconds). A
-    /// node stopped or cut off for longer than a lease has had its durable
-    /// processes taken over meanwhile: at the end of the sleep it finds
-    /// out, and this copy stops with `:calf/fenced` rather than run on
-    /// beside the one another node resumed.
+    /// node stopped or cut off for longer than a lease may have had its
+    /// durable processes taken over meanwhile: at the end of the sleep it
+    /// finds out, and a copy another node took stops with `:calf/fenced`
+    /// rather than run on beside it; one nobody took goes on.
     pub(super) fn durable_sleep(
         &self,
         until_ms: i64,
@@ -460,9 +460,19 @@ impl Process {
             sleep_until_ms(until_ms).await;
             if let Some(store) = store {
                 store.confirm_lease().await;
+                // The lease lapsed meanwhile: the process goes on only if
+                // no other node took it over (its next save checks again).
                 if Some(store.lapses()) != lapses {
-                    let owner = "another node, while this one was cut off".to_string();
-                    return Err(save_error(&StoreError::Fenced { pid, owner }));
+                    match store.owner_of(pid).await {
+                        Ok(Some(owner)) if owner == store.node() => {}
+                        Ok(Some(owner)) => {
+                            return Err(save_error(&StoreError::Fenced { pid, owner }))
+                        }
+                        Ok(None) | Err(_) => {
+                            let owner = "unknown, while this one was cut off".to_string();
+                            return Err(save_error(&StoreError::Fenced { pid, owner }));
+                        }
+                    }
                 }
             }
             Ok(Value::Nil)
