@@ -23,7 +23,7 @@ use calf_lang::value::Pid;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::Cluster;
-use crate::durable::store::{bounded, open_bucket};
+use crate::durable::store::bounded;
 use crate::durable::{Store, StoreError};
 use crate::mailbox::Signal;
 use crate::runtime::Shared;
@@ -49,12 +49,7 @@ struct Seen {
 impl Membership {
     pub(super) async fn join(store: &Store) -> Result<Membership, StoreError> {
         let timeout = store.timeout();
-        let bucket = bounded(
-            timeout,
-            "cannot open the nodes",
-            open_bucket(store.jetstream(), NODES, std::time::Duration::ZERO),
-        )
-        .await?;
+        let bucket = store.bucket(NODES, "nodes").await?;
         let index = take_index(&bucket, timeout).await?;
         let node = store.node();
         bounded(

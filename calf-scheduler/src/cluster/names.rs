@@ -16,7 +16,7 @@ use bytes::Bytes;
 use calf_lang::value::Pid;
 use calf_lang::Sym;
 
-use crate::durable::store::{bounded, keys_of, open_bucket};
+use crate::durable::store::{bounded, keys_of};
 use crate::durable::{Store, StoreError};
 
 const NAMES: &str = "calf_names";
@@ -53,16 +53,9 @@ fn holder(entry: &kv::Entry) -> Option<Pid> {
 
 impl GlobalNames {
     pub(super) async fn open(store: &Store) -> Result<GlobalNames, StoreError> {
-        let timeout = store.timeout();
-        let bucket = bounded(
-            timeout,
-            "cannot open the global names",
-            open_bucket(store.jetstream(), NAMES, std::time::Duration::ZERO),
-        )
-        .await?;
         Ok(GlobalNames {
-            bucket,
-            timeout,
+            bucket: store.bucket(NAMES, "global names").await?,
+            timeout: store.timeout(),
             held: Mutex::default(),
         })
     }

@@ -192,7 +192,7 @@ pub(crate) async fn bounded<T, E: std::fmt::Display>(
 /// The bucket `name`, made with `max_age` (zero: entries never expire)
 /// when it does not exist yet: a bucket made by another node is taken as
 /// it is.
-pub(crate) async fn open_bucket(
+async fn open_bucket(
     js: &async_nats::jetstream::Context,
     name: &str,
     max_age: Duration,
@@ -412,8 +412,17 @@ impl Store {
         self.js.client()
     }
 
-    pub(crate) fn jetstream(&self) -> &async_nats::jetstream::Context {
-        &self.js
+    /// The KV bucket `name` of this store's account, made when missing,
+    /// with entries that never expire; `what` says what it holds, in the
+    /// error.
+    pub(crate) async fn bucket(&self, name: &str, what: &str) -> Result<kv::Store, StoreError> {
+        let opened = open_bucket(&self.js, name, Duration::ZERO);
+        bounded(
+            self.config.timeout,
+            &format!("cannot open the {what}"),
+            opened,
+        )
+        .await
     }
 
     /// Whether process `pid` is saved (by any node).
